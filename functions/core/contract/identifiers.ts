@@ -1,0 +1,36 @@
+/**
+ * Identifier patterns: one place for each, used by the contract schemas, the core checks and, later,
+ * by every adapter that must validate an identifier before it reaches a query (Timestream has no
+ * bind parameters).
+ */
+
+/** A device id as devices and topics carry it. */
+export const DEVICE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+
+/** A device-type id in the registry (`smart_breaker`). Lower snake case keeps it safe in topics and SQL. */
+export const TYPE_ID_PATTERN = /^[a-z][a-z0-9_]{1,63}$/;
+
+/** One segment of a measurement path (`voltage`, `phase_a`). */
+export const MEASUREMENT_KEY_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
+
+/** A measurement path: a top-level measurement, or a group component (`voltage.phase_a`). */
+export const MEASUREMENT_PATH_PATTERN = /^[a-z][a-z0-9_]{0,63}(\.[a-z][a-z0-9_]{0,63})?$/;
+
+/** A rule id or event type: lower snake or kebab case. */
+export const SLUG_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** A device-supplied message id (for de-duplication): same alphabet as device ids. */
+export const MESSAGE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+
+/**
+ * ISO 8601 date-time in UTC or with an explicit offset, seconds required, fraction optional.
+ * Local times without an offset were one of the prototype's bugs, so they are not accepted.
+ */
+export const ISO_TIMESTAMP_PATTERN =
+  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
+
+export const isDeviceId = (value: unknown): value is string =>
+  typeof value === 'string' && DEVICE_ID_PATTERN.test(value);
+
+export const isTypeId = (value: unknown): value is string =>
+  typeof value === 'string' && TYPE_ID_PATTERN.test(value);

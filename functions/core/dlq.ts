@@ -1,0 +1,51 @@
+/**
+ * Dead-letter records: the reason, where the message came from, and the original bytes unchanged
+ * (base64), so nothing is lost and a fixed message can be replayed.
+ */
+import { CONTRACT_VERSION, type DlqRecord } from './contract/messages.js';
+import type { Rejection } from './parse.js';
+
+export interface DlqSource {
+  readonly mqttTopic?: string;
+  readonly kafkaTopic?: string;
+  readonly partition?: number;
+  readonly offset?: string;
+}
+
+export interface DlqInput {
+  readonly rejection: Rejection;
+  readonly original: string | Uint8Array;
+  readonly receivedAt: number;
+  readonly failedAt: number;
+  /** Which stage gave up: `enrich`, `timeseries-writer`, ... */
+  readonly stage: string;
+  readonly source?: DlqSource;
+}
+
+export function toDlqRecord(input: DlqInput): DlqRecord {
+  const bytes =
+    typeof input.original === 'string'
+      ? Buffer.from(input.original, 'utf8')
+      : Buffer.from(input.original.buffer, input.original.byteOffset, input.original.byteLength);
+  const record: DlqRecord = {
+    contract_version: CONTRACT_VERSION,
+    reason: input.rejection.reason,
+    detail: input.rejection.detail.slice(0, 1024),
+    received_at: new Date(input.receivedAt).toISOString(),
+    failed_at: new Date(input.failedAt).toISOString(),
+    stage: input.stage,
+    original_base64: bytes.toString('base64'),
+    original_size_bytes: bytes.byteLength,
+  };
+  if (input.rejection.path !== undefined) record.path = input.rejection.path.slice(0, 256);
+  if (input.rejection.deviceId !== undefined) record.device_id = input.rejection.deviceId;
+  if (input.source) {
+    const source: NonNullable<DlqRecord['source']> = {};
+    if (input.source.mqttTopic !== undefined) source.mqtt_topic = input.source.mqttTopic.slice(0, 256);
+    if (input.source.kafkaTopic !== undefined) source.kafka_topic = input.source.kafkaTopic;
+    if (input.source.partition !== undefined) source.partition = input.source.partition;
+    if (input.source.offset !== undefined) source.offset = input.source.offset;
+    record.source = source;
+  }
+  return record;
+}

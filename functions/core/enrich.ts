@@ -1,0 +1,157 @@
+/**
+ * Builds the enriched message: the raw message (envelope normalised) plus the registry blocks, the
+ * enrichment info and the data-quality verdict. The constant blocks are shared, frozen objects from the
+ * compiled registry; the JSON form splices their pre-serialised text instead of serialising them again
+ * for every message.
+ */
+import {
+  CONTRACT_VERSION,
+  type DetectionMethod,
+  type DeviceMetadata,
+  type EnrichedMessage,
+  type EnrichmentInfo,
+  type MeasurementMetadata,
+  type RawMessage,
+} from './contract/messages.js';
+import type { KnownDevice } from './detect.js';
+import type { CompiledDeviceType, CompiledReading } from './registry.js';
+import { toIsoTime } from './time.js';
+import type { ValidationResult } from './validate.js';
+
+export interface EnrichInput {
+  readonly message: RawMessage;
+  readonly type: CompiledDeviceType;
+  readonly validation: ValidationResult;
+  readonly knownDevice?: KnownDevice;
+  readonly info: EnrichmentInfo;
+  /**
+   * The exact text the message was parsed from, when parsing is all that happened to it. Its JSON is
+   * then that text: the raw message travels on byte for byte, and is not serialised a second time.
+   */
+  readonly originalText?: string;
+}
+
+export interface EnrichOutput {
+  readonly message: EnrichedMessage;
+  /** The same message as JSON, ready to produce. */
+  readonly json: string;
+}
+
+/**
+ * The device's own message_id, or one derived from what identifies a message: device, time and kind.
+ * Deterministic, so a redelivered message gets the same id and consumers can de-duplicate.
+ */
+export const deriveMessageId = (message: RawMessage): string =>
+  message.message_id ?? `${message.device_id}:${message.timestamp}:${message.event_type}`;
+
+export interface EnrichmentInfoInput {
+  readonly message: RawMessage;
+  readonly type: CompiledDeviceType;
+  readonly method: DetectionMethod;
+  readonly score?: number;
+  readonly declaredType?: string;
+  readonly originalTimestamp?: string;
+  readonly receivedAt: number;
+  readonly processedAt: number;
+  readonly service: string;
+  readonly serviceVersion: string;
+}
+
+export function buildEnrichmentInfo(input: EnrichmentInfoInput): EnrichmentInfo {
+  const detection: EnrichmentInfo['detection'] = { method: input.method };
+  if (input.score !== undefined) detection.score = input.score;
+  if (input.declaredType !== undefined) detection.declared_type = input.declaredType;
+  const info: EnrichmentInfo = {
+    enriched_at: toIsoTime(input.processedAt),
+    received_at: toIsoTime(input.receivedAt),
+    service: input.service,
+    service_version: input.serviceVersion,
+    contract_version: CONTRACT_VERSION,
+    registry_version: input.type.registryVersion,
+    message_id: deriveMessageId(input.message),
+    detection,
+  };
+  if (input.originalTimestamp !== undefined) info.original_timestamp = input.originalTimestamp;
+  return info;
+}
+
+/**
+ * enrichment_info as JSON, written out field by field: its shape is fixed, and this is measurably
+ * cheaper than JSON.stringify on the per-message path. Free-form strings still go through
+ * JSON.stringify for escaping; enrichment.test.ts checks the result against JSON.stringify.
+ */
+export function enrichmentInfoJson(info: EnrichmentInfo): string {
+  const q = JSON.stringify;
+  let detection = `{"method":"${info.detection.method}"`;
+  if (info.detection.score !== undefined) detection += `,"score":${info.detection.score}`;
+  if (info.detection.declared_type !== undefined)
+    detection += `,"declared_type":${q(info.detection.declared_type)}`;
+  detection += '}';
+  return (
+    `{"enriched_at":"${info.enriched_at}","received_at":"${info.received_at}","service":${q(info.service)}` +
+    `,"service_version":${q(info.service_version)},"contract_version":"${info.contract_version}"` +
+    `,"registry_version":${q(info.registry_version)},"message_id":${q(info.message_id)}` +
+    `,"detection":${detection}` +
+    (info.original_timestamp !== undefined ? `,"original_timestamp":${q(info.original_timestamp)}` : '') +
+    '}'
+  );
+}
+
+function withDeviceRecord(base: DeviceMetadata, known: KnownDevice | undefined): DeviceMetadata {
+  if (!known || (!known.manufacturer && !known.model && !known.location)) return base;
+  const metadata: DeviceMetadata = { ...base };
+  if (known.manufacturer) metadata.manufacturer = known.manufacturer;
+  if (known.model) metadata.model = known.model;
+  if (known.location) metadata.location = known.location;
+  return metadata;
+}
+
+export function enrich(input: EnrichInput): EnrichOutput {
+  const { message, type, validation, info } = input;
+
+  // Metadata only for the measurements present (each path occurs once per message).
+  const measurementMetadata: Record<string, MeasurementMetadata> = {};
+  const present: CompiledReading[] = [];
+  for (const reading of validation.readings) if (reading.definition) present.push(reading.definition);
+  for (const trend of validation.trends) if (trend.definition) present.push(trend.definition);
+  for (const reading of present) measurementMetadata[reading.path] = reading.metadata;
+  const metadataJson = type.fragments.getOrBuild(`m${validation.presenceKey}`, () =>
+    present.map((reading) => reading.metadataJson).join(','),
+  );
+
+  const deviceMetadata = withDeviceRecord(type.deviceMetadata, input.knownDevice);
+  const deviceMetadataJson =
+    deviceMetadata === type.deviceMetadata ? type.deviceMetadataJson : JSON.stringify(deviceMetadata);
+
+  // The message is the caller's own parsed copy: complete it in place rather than copy it again.
+  const target = message as Record<string, unknown>;
+  let baseJson: string;
+  if (input.originalText !== undefined && message.device_type === type.typeId) {
+    baseJson = input.originalText.trimEnd();
+  } else if (input.originalText !== undefined && message.device_type === undefined) {
+    const original = input.originalText.trimEnd();
+    baseJson = `${original.slice(0, -1)},"device_type":${JSON.stringify(type.typeId)}}`;
+    target.device_type = type.typeId;
+  } else {
+    target.device_type = type.typeId;
+    baseJson = JSON.stringify(target);
+  }
+  // Either way the text is a JSON object with at least device_id, ending in "}".
+  target.device_metadata = deviceMetadata;
+  target.measurement_metadata = measurementMetadata;
+  target.application_registry = type.applicationRegistry;
+  target.enrichment_info = info;
+  target.data_quality = validation.quality;
+  if (validation.decoded) target.decoded = validation.decoded;
+  const enriched = target as EnrichedMessage;
+
+  let json =
+    `${baseJson.slice(0, -1)},"device_metadata":${deviceMetadataJson}` +
+    `,"measurement_metadata":{${metadataJson}}` +
+    `,"application_registry":${type.applicationRegistryJson}` +
+    `,"enrichment_info":${enrichmentInfoJson(info)}` +
+    `,"data_quality":${validation.qualityJson}`;
+  if (validation.decoded) json += `,"decoded":${JSON.stringify(validation.decoded)}`;
+  json += '}';
+  return { message: enriched, json };
+}

@@ -1,0 +1,109 @@
+/**
+ * The enrich stage in one call: bytes in; either a typed rejection (for the dead-letter topic) or the
+ * enriched message, its JSON and the alerts it raised. This is what the enrich Lambda, the local
+ * runtime and the benchmark all call. It never throws for bad input.
+ */
+
+import { evaluateAlerts } from './alerts.js';
+import type { Alert, EnrichedMessage } from './contract/messages.js';
+import { type DeviceLookup, detectDeviceType, isDetection } from './detect.js';
+import { buildEnrichmentInfo, enrich } from './enrich.js';
+import {
+  checkEnvelope,
+  DEFAULT_TIMESTAMP_POLICY,
+  type MessageContext,
+  type TimestampPolicy,
+} from './envelope.js';
+import { parsePayload, type Rejection } from './parse.js';
+import type { CompiledRegistry } from './registry.js';
+import { toIsoTime } from './time.js';
+import { validateMessage } from './validate.js';
+
+export interface ProcessOptions {
+  readonly registry: CompiledRegistry;
+  /** Looks a device up in the device registry (a cache the adapter keeps); optional. */
+  readonly lookupDevice?: DeviceLookup;
+  /** Stamped on enrichment_info. */
+  readonly service: string;
+  readonly serviceVersion: string;
+  readonly timestampPolicy?: TimestampPolicy;
+}
+
+export interface ProcessContext extends MessageContext {
+  /** The enrich stage's clock, epoch ms (passed in so the core stays pure and testable). */
+  readonly processedAt: number;
+}
+
+export type ProcessOutcome =
+  | { readonly kind: 'rejected'; readonly rejection: Rejection }
+  | {
+      readonly kind: 'enriched';
+      readonly deviceId: string;
+      readonly deviceType: string;
+      readonly message: EnrichedMessage;
+      readonly json: string;
+      readonly alerts: readonly Alert[];
+    };
+
+export function processMessage(
+  payload: string | Uint8Array,
+  context: ProcessContext,
+  options: ProcessOptions,
+): ProcessOutcome {
+  const parsed = parsePayload(payload);
+  if (!parsed.ok) return { kind: 'rejected', rejection: parsed.rejection };
+
+  const checked = checkEnvelope(parsed.value, context, options.timestampPolicy ?? DEFAULT_TIMESTAMP_POLICY);
+  if (!checked.ok) return { kind: 'rejected', rejection: checked.rejection };
+  const { message, deviceId, timestamp, topic, originalTimestamp, normalised } = checked.envelope;
+
+  const knownDevice = options.lookupDevice?.(deviceId);
+  const detection = detectDeviceType(message, deviceId, topic, options.registry, () => knownDevice);
+  if (!isDetection(detection)) {
+    return {
+      kind: 'rejected',
+      rejection: { reason: 'UNKNOWN_DEVICE_TYPE', detail: detection.detail, deviceId },
+    };
+  }
+  const type = detection.type;
+  const validation = validateMessage(message, type, timestamp);
+  const declaredType =
+    message.device_type !== undefined && message.device_type !== type.typeId
+      ? message.device_type
+      : undefined;
+  const info = buildEnrichmentInfo({
+    message,
+    type,
+    method: detection.method,
+    score: detection.score,
+    declaredType,
+    originalTimestamp,
+    receivedAt: context.receivedAt,
+    processedAt: context.processedAt,
+    service: options.service,
+    serviceVersion: options.serviceVersion,
+  });
+  const { message: enriched, json } = enrich({
+    message,
+    type,
+    validation,
+    knownDevice,
+    info,
+    ...(normalised ? {} : { originalText: parsed.text }),
+  });
+  const alerts = evaluateAlerts(validation.readings, validation.trends, {
+    deviceId,
+    type,
+    triggeredAt: message.timestamp === undefined ? toIsoTime(timestamp.time) : message.timestamp,
+    raisedAt: info.enriched_at,
+    messageId: info.message_id,
+  });
+  return {
+    kind: 'enriched',
+    deviceId,
+    deviceType: type.typeId,
+    message: enriched,
+    json,
+    alerts,
+  };
+}

@@ -1,0 +1,279 @@
+/**
+ * Validation of every reading against its registry definition, and the message's data-quality verdict.
+ *
+ * Verdicts: BAD means the value cannot be right (wrong type, outside the valid range, not an allowed
+ * code, undecodable); SUSPECT means it may be right but cannot be vouched for (a measurement the
+ * registry does not know, or a message whose timestamp had to be doubted). Alerting on operating bands
+ * is the rules' job, not validation's.
+ */
+import type {
+  DataQuality,
+  MessageQualityReason,
+  QualityVerdict,
+  RawMessage,
+  ReadingQuality,
+  ReadingReason,
+  TrendStatistics,
+} from './contract/messages.js';
+import type { TimestampCheck } from './envelope.js';
+import { decodeHex } from './hex.js';
+import type { CompiledDeviceType, CompiledReading } from './registry.js';
+
+/** One reading as the rest of the pipeline sees it: path, value (decoded), and verdict. */
+export interface Reading {
+  readonly path: string;
+  /** The value as sent (hex strings stay strings here). */
+  readonly wire: unknown;
+  /** The value after decoding; equals `wire` for unencoded readings. */
+  readonly value: unknown;
+  readonly verdict: QualityVerdict;
+  readonly reasons?: readonly ReadingReason[];
+  /** Undefined for measurements the registry does not know. */
+  readonly definition?: CompiledReading;
+}
+
+export interface TrendReading {
+  readonly path: string;
+  readonly stats: TrendStatistics;
+  readonly verdict: QualityVerdict;
+  readonly reasons?: readonly ReadingReason[];
+  readonly definition?: CompiledReading;
+}
+
+export interface ValidationResult {
+  readonly readings: readonly Reading[];
+  readonly trends: readonly TrendReading[];
+  readonly decoded?: Record<string, number>;
+  readonly quality: DataQuality;
+  /** `quality` as JSON. */
+  readonly qualityJson: string;
+  /** One character per known reading present, in order: the key for the type's fragment cache. */
+  readonly presenceKey: string;
+}
+
+const VERDICT_SCORE: Record<QualityVerdict, number> = { GOOD: 1, SUSPECT: 0.5, BAD: 0 };
+const VERDICT_RANK: Record<QualityVerdict, number> = { GOOD: 0, SUSPECT: 1, BAD: 2 };
+
+export const worstVerdict = (a: QualityVerdict, b: QualityVerdict): QualityVerdict =>
+  VERDICT_RANK[a] >= VERDICT_RANK[b] ? a : b;
+
+const GOOD_READING: ReadingQuality = Object.freeze({ verdict: 'GOOD' });
+
+interface LeafCheck {
+  readonly verdict: QualityVerdict;
+  readonly reason?: ReadingReason;
+  readonly value: unknown;
+}
+
+/** Shared result for a GOOD reading whose value is its wire value (most readings): no allocation. */
+const GOOD_AS_SENT: LeafCheck = Object.freeze({ verdict: 'GOOD', value: undefined });
+const GOOD = (value: unknown): LeafCheck => ({ verdict: 'GOOD', value });
+const BAD = (reason: ReadingReason, value: unknown): LeafCheck => ({ verdict: 'BAD', reason, value });
+
+/**
+ * Checks one wire value against its definition. A GOOD unencoded reading returns a shared result whose
+ * `value` is undefined: the value is the wire value (see `readingValue`).
+ */
+export function checkReading(reading: CompiledReading, wire: unknown): LeafCheck {
+  const definition = reading.definition;
+  let value = wire;
+  if (definition.encoding) {
+    const decoded = decodeHex(wire, definition.encoding);
+    if (!decoded.ok) return BAD('DECODE_ERROR', wire);
+    value = decoded.value;
+  }
+  switch (definition.dataType) {
+    case 'number':
+      if (typeof value !== 'number') return BAD('WRONG_TYPE', value);
+      break;
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isInteger(value)) return BAD('WRONG_TYPE', value);
+      break;
+    case 'boolean':
+      if (typeof value !== 'boolean') return BAD('WRONG_TYPE', value);
+      break;
+    case 'string':
+      if (typeof value !== 'string') return BAD('WRONG_TYPE', value);
+      if (definition.maxLength !== undefined && value.length > definition.maxLength)
+        return BAD('TOO_LONG', value);
+      break;
+  }
+  if (reading.allowed && !reading.allowed.has(value as number | boolean | string)) {
+    return BAD('NOT_ALLOWED_VALUE', value);
+  }
+  const range = definition.validRange;
+  if (range && typeof value === 'number' && (value < range.min || value > range.max)) {
+    return BAD('OUT_OF_RANGE', value);
+  }
+  return definition.encoding ? GOOD(value) : GOOD_AS_SENT;
+}
+
+function checkTrend(reading: CompiledReading | undefined, stats: TrendStatistics): LeafCheck {
+  if (!reading) return { verdict: 'SUSPECT', reason: 'UNKNOWN_MEASUREMENT', value: stats };
+  const definition = reading.definition;
+  if (definition.dataType !== 'number' && definition.dataType !== 'integer') return BAD('WRONG_TYPE', stats);
+  if (stats.min > stats.max || stats.avg < stats.min || stats.avg > stats.max) {
+    return BAD('INCONSISTENT_AGGREGATE', stats);
+  }
+  if (stats.last < stats.min || stats.last > stats.max) return BAD('INCONSISTENT_AGGREGATE', stats);
+  const range = definition.validRange;
+  if (range && (stats.min < range.min || stats.max > range.max)) return BAD('OUT_OF_RANGE', stats);
+  return GOOD(stats);
+}
+
+const toQuality = (check: LeafCheck): ReadingQuality =>
+  check.reason ? { verdict: check.verdict, reasons: [check.reason] } : GOOD_READING;
+
+/** Collects reading verdicts for one message (a class, so no closures are created per message). */
+class ReadingCollector {
+  readonly readings: Reading[] = [];
+  readonly trends: TrendReading[] = [];
+  readonly qualities: Record<string, ReadingQuality> = {};
+  decoded: Record<string, number> | undefined;
+  scoreSum = 0;
+  verdict: QualityVerdict = 'GOOD';
+  presenceKey = '';
+  allKnownAndGood = true;
+
+  private note(path: string, check: LeafCheck, definition: CompiledReading | undefined): void {
+    this.qualities[path] = toQuality(check);
+    this.scoreSum += VERDICT_SCORE[check.verdict];
+    if (definition) this.presenceKey += String.fromCharCode(0x30 + definition.index);
+    if (check.verdict !== 'GOOD' || !definition) {
+      this.allKnownAndGood = false;
+      this.verdict = worstVerdict(this.verdict, check.verdict);
+    }
+  }
+
+  reading(path: string, wire: unknown, definition: CompiledReading | undefined, check: LeafCheck): void {
+    const reasons = check.reason ? [check.reason] : undefined;
+    const value = check === GOOD_AS_SENT ? wire : check.value;
+    this.readings.push({ path, wire, value, verdict: check.verdict, reasons, definition });
+    this.note(path, check, definition);
+    if (definition?.definition.encoding && check.verdict !== 'BAD' && typeof check.value === 'number') {
+      this.decoded ??= {};
+      this.decoded[path] = check.value;
+    }
+  }
+
+  unknown(path: string, wire: unknown): void {
+    this.reading(path, wire, undefined, { verdict: 'SUSPECT', reason: 'UNKNOWN_MEASUREMENT', value: wire });
+  }
+
+  trend(path: string, stats: TrendStatistics, definition: CompiledReading | undefined): void {
+    const check = checkTrend(definition, stats);
+    const reasons = check.reason ? [check.reason] : undefined;
+    this.trends.push({ path, stats, verdict: check.verdict, reasons, definition });
+    this.note(path, check, definition);
+  }
+}
+
+function collectTelemetry(
+  measurements: Extract<RawMessage, { event_type: 'telemetry' }>['measurements'],
+  type: CompiledDeviceType,
+  collector: ReadingCollector,
+): void {
+  for (const key in measurements) {
+    const value = measurements[key];
+    const measurement = type.measurements.get(key);
+    const valueIsGroup = typeof value === 'object' && value !== null;
+    if (!measurement) {
+      if (valueIsGroup)
+        for (const component in value) collector.unknown(`${key}.${component}`, value[component]);
+      else collector.unknown(key, value);
+    } else if (measurement.isGroup) {
+      if (!valueIsGroup) {
+        collector.reading(key, value, undefined, BAD('WRONG_TYPE', value));
+        continue;
+      }
+      const components = measurement.components as ReadonlyMap<string, CompiledReading>;
+      for (const component in value) {
+        const reading = components.get(component);
+        const wire = value[component];
+        if (reading) collector.reading(reading.path, wire, reading, checkReading(reading, wire));
+        else collector.unknown(`${key}.${component}`, wire);
+      }
+    } else {
+      const reading = measurement.reading as CompiledReading;
+      collector.reading(
+        key,
+        value,
+        reading,
+        valueIsGroup ? BAD('WRONG_TYPE', value) : checkReading(reading, value),
+      );
+    }
+  }
+}
+
+const goodFragment = (reading: { definition?: CompiledReading }) =>
+  (reading.definition as CompiledReading).goodQualityJson;
+
+export function validateMessage(
+  message: RawMessage,
+  type: CompiledDeviceType,
+  timestamp: TimestampCheck,
+): ValidationResult {
+  const collector = new ReadingCollector();
+  const missing: string[] = [];
+  let completeness = 1;
+
+  if (message.event_type === 'telemetry') {
+    collectTelemetry(message.measurements, type, collector);
+    for (const path of type.requiredPaths) {
+      if (!(path in collector.qualities)) missing.push(path);
+    }
+    if (type.requiredPaths.length > 0) {
+      completeness = (type.requiredPaths.length - missing.length) / type.requiredPaths.length;
+    }
+  } else if (message.event_type === 'trends') {
+    for (const path in message.measurements) {
+      collector.trend(path, message.measurements[path] as TrendStatistics, type.readings.get(path));
+    }
+  }
+
+  let verdict = collector.verdict;
+  const reasons: MessageQualityReason[] = [];
+  let timestampFactor = 1;
+  if (timestamp.reason) {
+    reasons.push(timestamp.reason);
+    verdict = worstVerdict(verdict, 'SUSPECT');
+    timestampFactor = 0.5;
+  }
+  if (missing.length > 0) {
+    reasons.push('MISSING_REQUIRED');
+    verdict = worstVerdict(verdict, 'SUSPECT');
+  }
+  const { readings, trends, qualities } = collector;
+  const count = readings.length + trends.length;
+  const meanScore = count === 0 ? 1 : collector.scoreSum / count;
+  const score = Math.round(meanScore * completeness * timestampFactor * 1000) / 1000;
+  const quality: DataQuality = {
+    verdict,
+    score,
+    completeness: Math.round(completeness * 1000) / 1000,
+    reasons,
+    missing,
+    readings: qualities,
+  };
+  // The per-reading map is most of this block's text; in the common all-GOOD case it is the same
+  // text for the same set of readings, so it comes from the type's cache.
+  const readingsJson = collector.allKnownAndGood
+    ? type.fragments.getOrBuild(`q${collector.presenceKey}`, () =>
+        readings.map(goodFragment).concat(trends.map(goodFragment)).join(','),
+      )
+    : Object.keys(qualities)
+        .map((path) => `${JSON.stringify(path)}:${JSON.stringify(qualities[path])}`)
+        .join(',');
+  const qualityJson =
+    `{"verdict":"${verdict}","score":${score},"completeness":${quality.completeness}` +
+    `,"reasons":${JSON.stringify(reasons)},"missing":${JSON.stringify(missing)},"readings":{${readingsJson}}}`;
+
+  return {
+    readings,
+    trends,
+    ...(collector.decoded ? { decoded: collector.decoded } : {}),
+    quality,
+    qualityJson,
+    presenceKey: collector.presenceKey,
+  };
+}
