@@ -14,7 +14,7 @@ import {
   type RawMessage,
 } from './contract/messages.js';
 import type { KnownDevice } from './detect.js';
-import type { CompiledDeviceType, CompiledReading } from './registry.js';
+import type { CompiledDeviceType } from './registry.js';
 import { toIsoTime } from './time.js';
 import type { ValidationResult } from './validate.js';
 
@@ -109,15 +109,9 @@ function withDeviceRecord(base: DeviceMetadata, known: KnownDevice | undefined):
 export function enrich(input: EnrichInput): EnrichOutput {
   const { message, type, validation, info } = input;
 
-  // Metadata only for the measurements present (each path occurs once per message).
-  const measurementMetadata: Record<string, MeasurementMetadata> = {};
-  const present: CompiledReading[] = [];
-  for (const reading of validation.readings) if (reading.definition) present.push(reading.definition);
-  for (const trend of validation.trends) if (trend.definition) present.push(trend.definition);
-  for (const reading of present) measurementMetadata[reading.path] = reading.metadata;
-  const metadataJson = type.fragments.getOrBuild(`m${validation.presenceKey}`, () =>
-    present.map((reading) => reading.metadataJson).join(','),
-  );
+  // Metadata only for the measurements present: shared by every message with the same readings.
+  const measurementMetadata = validation.presence.measurementMetadata as Record<string, MeasurementMetadata>;
+  const metadataJson = validation.presence.measurementMetadataJson;
 
   const deviceMetadata = withDeviceRecord(type.deviceMetadata, input.knownDevice);
   const deviceMetadataJson =

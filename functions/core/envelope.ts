@@ -73,8 +73,20 @@ export const DEFAULT_TIMESTAMP_POLICY: TimestampPolicy = {
   staleAfterMs: 24 * 60 * 60 * 1000,
 };
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Date.parse rolls 2026-02-30 over to 2 March; a date that does not exist must not be filed anywhere. */
+function isRealCalendarDate(iso: string): boolean {
+  const year = Number(iso.slice(0, 4));
+  const month = Number(iso.slice(5, 7));
+  const day = Number(iso.slice(8, 10));
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const days = month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
+  return day <= days;
+}
+
 export function checkTimestamp(value: unknown, receivedAt: number, policy: TimestampPolicy): TimestampCheck {
-  if (typeof value !== 'string' || !ISO_TIMESTAMP_PATTERN.test(value)) {
+  if (typeof value !== 'string' || !ISO_TIMESTAMP_PATTERN.test(value) || !isRealCalendarDate(value)) {
     return { time: receivedAt, reason: 'INVALID_TIMESTAMP' };
   }
   const time = Date.parse(value);

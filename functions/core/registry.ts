@@ -25,6 +25,8 @@ export interface CompiledReading {
   readonly path: string;
   /** Position in the type's reading table; identifies the reading in cache keys. */
   readonly index: number;
+  /** Counts towards completeness: required itself, and in a required group if it is a component. */
+  readonly required: boolean;
   readonly definition: ReadingDefinition;
   readonly allowed?: ReadonlySet<number | boolean | string>;
   readonly metadata: MeasurementMetadata;
@@ -63,8 +65,37 @@ export interface CompiledDeviceType {
   readonly applicationRegistry: ApplicationRegistryBlock;
   readonly applicationRegistryJson: string;
   readonly publicApplications: readonly PublicApplication[];
-  /** Joined JSON fragments by the set of readings present (see FragmentCache). */
-  readonly fragments: FragmentCache;
+  /** Readings by index (see CompiledReading.index). */
+  readonly readingList: readonly CompiledReading[];
+  /** The per-message blocks that depend only on which readings are present, by presence key. */
+  readonly presence: FragmentCache<PresenceBlocks>;
+}
+
+/** What every message with the same set of known readings shares: built once, frozen. */
+export interface PresenceBlocks {
+  readonly measurementMetadata: Readonly<Record<string, MeasurementMetadata>>;
+  readonly measurementMetadataJson: string;
+  /** data_quality.readings when every reading is GOOD. */
+  readonly goodQualities: Readonly<Record<string, { readonly verdict: 'GOOD' }>>;
+  readonly goodQualitiesJson: string;
+}
+
+/** A presence key holds one character per reading present: `0x30 + index`, in message order. */
+export const presenceKeyChar = (reading: CompiledReading): string =>
+  String.fromCharCode(0x30 + reading.index);
+
+export function buildPresenceBlocks(type: CompiledDeviceType, presenceKey: string): PresenceBlocks {
+  const present: CompiledReading[] = [];
+  for (let i = 0; i < presenceKey.length; i++) {
+    const reading = type.readingList[presenceKey.charCodeAt(i) - 0x30];
+    if (reading) present.push(reading);
+  }
+  return deepFreeze({
+    measurementMetadata: Object.fromEntries(present.map((r) => [r.path, r.metadata])),
+    measurementMetadataJson: present.map((r) => r.metadataJson).join(','),
+    goodQualities: Object.fromEntries(present.map((r) => [r.path, { verdict: 'GOOD' as const }])),
+    goodQualitiesJson: present.map((r) => r.goodQualityJson).join(','),
+  });
 }
 
 /**
@@ -72,11 +103,11 @@ export interface CompiledDeviceType {
  * quality fragments for a set are built once and reused. Bounded: a fleet sending many different
  * subsets only costs a rebuild, never unbounded memory.
  */
-export class FragmentCache {
-  private readonly entries = new Map<string, string>();
+export class FragmentCache<T> {
+  private readonly entries = new Map<string, T>();
   constructor(private readonly maxEntries = 512) {}
 
-  getOrBuild(key: string, build: () => string): string {
+  getOrBuild(key: string, build: () => T): T {
     let value = this.entries.get(key);
     if (value === undefined) {
       if (this.entries.size >= this.maxEntries) this.entries.clear();
@@ -114,7 +145,7 @@ function toMeasurementMetadata(reading: ReadingDefinition): MeasurementMetadata 
   return metadata;
 }
 
-function deepFreeze<T>(value: T): T {
+export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const child of Object.values(value)) deepFreeze(child);
@@ -151,11 +182,12 @@ function compileDeviceType(
   const requiredPaths: string[] = [];
   const requiredKeys: string[] = [];
 
-  const compileReading = (path: string, reading: ReadingDefinition): CompiledReading => {
+  const compileReading = (path: string, reading: ReadingDefinition, required: boolean): CompiledReading => {
     const metadata = deepFreeze(toMeasurementMetadata(reading));
     const compiled: CompiledReading = {
       path,
       index: readings.size,
+      required,
       definition: reading,
       allowed: reading.allowedValues ? new Set(reading.allowedValues.map((v) => v.value)) : undefined,
       metadata,
@@ -173,12 +205,15 @@ function compileDeviceType(
       const components = new Map<string, CompiledReading>();
       for (const [componentKey, component] of Object.entries(measurement.components)) {
         const path = `${key}.${componentKey}`;
-        components.set(componentKey, compileReading(path, component));
+        components.set(
+          componentKey,
+          compileReading(path, component, measurement.required && component.required),
+        );
         if (measurement.required && component.required) requiredPaths.push(path);
       }
       measurements.set(key, { key, isGroup: true, required: measurement.required, components });
     } else {
-      const reading = compileReading(key, measurement);
+      const reading = compileReading(key, measurement, measurement.required);
       if (measurement.required) requiredPaths.push(key);
       measurements.set(key, { key, isGroup: false, required: measurement.required, reading });
     }
@@ -243,7 +278,8 @@ function compileDeviceType(
     applicationRegistry,
     applicationRegistryJson: JSON.stringify(applicationRegistry),
     publicApplications,
-    fragments: new FragmentCache(),
+    readingList: [...readings.values()],
+    presence: new FragmentCache<PresenceBlocks>(),
   };
 }
 

@@ -6,6 +6,8 @@
  * registry does not know, or a message whose timestamp had to be doubted). Alerting on operating bands
  * is the rules' job, not validation's.
  */
+
+import { isLengthWithin } from './contract/identifiers.js';
 import type {
   DataQuality,
   MessageQualityReason,
@@ -17,7 +19,13 @@ import type {
 } from './contract/messages.js';
 import type { TimestampCheck } from './envelope.js';
 import { decodeHex } from './hex.js';
-import type { CompiledDeviceType, CompiledReading } from './registry.js';
+import {
+  buildPresenceBlocks,
+  type CompiledDeviceType,
+  type CompiledReading,
+  type PresenceBlocks,
+  presenceKeyChar,
+} from './registry.js';
 
 /** One reading as the rest of the pipeline sees it: path, value (decoded), and verdict. */
 export interface Reading {
@@ -47,8 +55,8 @@ export interface ValidationResult {
   readonly quality: DataQuality;
   /** `quality` as JSON. */
   readonly qualityJson: string;
-  /** One character per known reading present, in order: the key for the type's fragment cache. */
-  readonly presenceKey: string;
+  /** The blocks shared by every message with the same known readings present. */
+  readonly presence: PresenceBlocks;
 }
 
 const VERDICT_SCORE: Record<QualityVerdict, number> = { GOOD: 1, SUSPECT: 0.5, BAD: 0 };
@@ -121,24 +129,21 @@ function checkTrend(reading: CompiledReading | undefined, stats: TrendStatistics
   return GOOD(stats);
 }
 
-const toQuality = (check: LeafCheck): ReadingQuality =>
-  check.reason ? { verdict: check.verdict, reasons: [check.reason] } : GOOD_READING;
-
 /** Collects reading verdicts for one message (a class, so no closures are created per message). */
 class ReadingCollector {
   readonly readings: Reading[] = [];
   readonly trends: TrendReading[] = [];
-  readonly qualities: Record<string, ReadingQuality> = {};
   decoded: Record<string, number> | undefined;
+  requiredPresent = 0;
   scoreSum = 0;
   verdict: QualityVerdict = 'GOOD';
   presenceKey = '';
   allKnownAndGood = true;
 
-  private note(path: string, check: LeafCheck, definition: CompiledReading | undefined): void {
-    this.qualities[path] = toQuality(check);
+  private note(check: LeafCheck, definition: CompiledReading | undefined): void {
     this.scoreSum += VERDICT_SCORE[check.verdict];
-    if (definition) this.presenceKey += String.fromCharCode(0x30 + definition.index);
+    if (definition?.required) this.requiredPresent++;
+    if (definition) this.presenceKey += presenceKeyChar(definition);
     if (check.verdict !== 'GOOD' || !definition) {
       this.allKnownAndGood = false;
       this.verdict = worstVerdict(this.verdict, check.verdict);
@@ -149,7 +154,7 @@ class ReadingCollector {
     const reasons = check.reason ? [check.reason] : undefined;
     const value = check === GOOD_AS_SENT ? wire : check.value;
     this.readings.push({ path, wire, value, verdict: check.verdict, reasons, definition });
-    this.note(path, check, definition);
+    this.note(check, definition);
     if (definition?.definition.encoding && check.verdict !== 'BAD' && typeof check.value === 'number') {
       this.decoded ??= {};
       this.decoded[path] = check.value;
@@ -164,7 +169,7 @@ class ReadingCollector {
     const check = checkTrend(definition, stats);
     const reasons = check.reason ? [check.reason] : undefined;
     this.trends.push({ path, stats, verdict: check.verdict, reasons, definition });
-    this.note(path, check, definition);
+    this.note(check, definition);
   }
 }
 
@@ -205,9 +210,6 @@ function collectTelemetry(
   }
 }
 
-const goodFragment = (reading: { definition?: CompiledReading }) =>
-  (reading.definition as CompiledReading).goodQualityJson;
-
 export function validateMessage(
   message: RawMessage,
   type: CompiledDeviceType,
@@ -219,8 +221,9 @@ export function validateMessage(
 
   if (message.event_type === 'telemetry') {
     collectTelemetry(message.measurements, type, collector);
-    for (const path of type.requiredPaths) {
-      if (!(path in collector.qualities)) missing.push(path);
+    if (collector.requiredPresent < type.requiredPaths.length) {
+      const present = new Set(collector.readings.map((r) => r.path));
+      for (const path of type.requiredPaths) if (!present.has(path)) missing.push(path);
     }
     if (type.requiredPaths.length > 0) {
       completeness = (type.requiredPaths.length - missing.length) / type.requiredPaths.length;
@@ -243,10 +246,30 @@ export function validateMessage(
     reasons.push('MISSING_REQUIRED');
     verdict = worstVerdict(verdict, 'SUSPECT');
   }
-  const { readings, trends, qualities } = collector;
+  const { readings, trends } = collector;
   const count = readings.length + trends.length;
   const meanScore = count === 0 ? 1 : collector.scoreSum / count;
   const score = Math.round(meanScore * completeness * timestampFactor * 1000) / 1000;
+  // In the common all-GOOD case the per-reading map is the same for the same set of readings, so it
+  // comes from the type's caches (a shared frozen object, and its JSON).
+  let qualities: Record<string, ReadingQuality>;
+  let readingsJson: string;
+  const presence = type.presence.getOrBuild(collector.presenceKey, () =>
+    buildPresenceBlocks(type, collector.presenceKey),
+  );
+  if (collector.allKnownAndGood) {
+    qualities = presence.goodQualities as Record<string, ReadingQuality>;
+    readingsJson = presence.goodQualitiesJson;
+  } else {
+    qualities = {};
+    for (const r of readings)
+      qualities[r.path] = r.reasons ? { verdict: r.verdict, reasons: [...r.reasons] } : GOOD_READING;
+    for (const t of trends)
+      qualities[t.path] = t.reasons ? { verdict: t.verdict, reasons: [...t.reasons] } : GOOD_READING;
+    readingsJson = Object.keys(qualities)
+      .map((path) => `${JSON.stringify(path)}:${JSON.stringify(qualities[path])}`)
+      .join(',');
+  }
   const quality: DataQuality = {
     verdict,
     score,
@@ -255,15 +278,6 @@ export function validateMessage(
     missing,
     readings: qualities,
   };
-  // The per-reading map is most of this block's text; in the common all-GOOD case it is the same
-  // text for the same set of readings, so it comes from the type's cache.
-  const readingsJson = collector.allKnownAndGood
-    ? type.fragments.getOrBuild(`q${collector.presenceKey}`, () =>
-        readings.map(goodFragment).concat(trends.map(goodFragment)).join(','),
-      )
-    : Object.keys(qualities)
-        .map((path) => `${JSON.stringify(path)}:${JSON.stringify(qualities[path])}`)
-        .join(',');
   const qualityJson =
     `{"verdict":"${verdict}","score":${score},"completeness":${quality.completeness}` +
     `,"reasons":${JSON.stringify(reasons)},"missing":${JSON.stringify(missing)},"readings":{${readingsJson}}}`;
@@ -274,6 +288,6 @@ export function validateMessage(
     ...(collector.decoded ? { decoded: collector.decoded } : {}),
     quality,
     qualityJson,
-    presenceKey: collector.presenceKey,
+    presence,
   };
 }

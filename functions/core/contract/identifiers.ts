@@ -34,3 +34,24 @@ export const isDeviceId = (value: unknown): value is string =>
 
 export const isTypeId = (value: unknown): value is string =>
   typeof value === 'string' && TYPE_ID_PATTERN.test(value);
+
+/**
+ * String length in Unicode code points, as JSON Schema's maxLength and zod count it (an emoji is one,
+ * not two UTF-16 units).
+ */
+export function codePointLength(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+    count++;
+  }
+  return count;
+}
+
+/** True when the length in code points is within [min, max]; short strings skip the count. */
+export const isLengthWithin = (text: string, min: number, max: number): boolean =>
+  text.length >= min && (text.length <= max || codePointLength(text) <= max);

@@ -8,6 +8,7 @@
 import {
   DEVICE_ID_PATTERN,
   ISO_TIMESTAMP_PATTERN,
+  isLengthWithin,
   MEASUREMENT_KEY_PATTERN,
   MEASUREMENT_PATH_PATTERN,
   MESSAGE_ID_PATTERN,
@@ -45,13 +46,32 @@ const WINDOW_KEYS: ReadonlySet<string> = new Set(['start', 'end']);
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** JSON numbers can overflow to Infinity ("1e999"); the contract, like zod, takes finite numbers only. */
+const isFiniteNumber = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isFinite(value);
+
 const isWireScalar = (value: unknown): boolean =>
   value === null ||
-  typeof value === 'number' ||
+  isFiniteNumber(value) ||
   typeof value === 'boolean' ||
-  (typeof value === 'string' && value.length <= MAX_WIRE_STRING);
+  (typeof value === 'string' && isLengthWithin(value, 0, MAX_WIRE_STRING));
 
 const joinPath = (base: string, key: string) => `${base}.${key}`;
+
+/**
+ * Measurement keys already seen to match the key pattern. Fleets send the same few dozen keys in every
+ * message; a set lookup is cheaper than running the regex again. Bounded, so odd keys cannot grow it.
+ */
+const validMeasurementKeys = new Set<string>();
+const MAX_REMEMBERED_KEYS = 4096;
+
+function isMeasurementKey(key: string): boolean {
+  if (validMeasurementKeys.has(key)) return true;
+  if (!MEASUREMENT_KEY_PATTERN.test(key)) return false;
+  if (validMeasurementKeys.size >= MAX_REMEMBERED_KEYS) validMeasurementKeys.clear();
+  validMeasurementKeys.add(key);
+  return true;
+}
 
 function checkExtraKeys(
   object: Record<string, unknown>,
@@ -76,12 +96,7 @@ function checkOptionalString(
   pattern?: RegExp,
 ): Problem | undefined {
   if (value === undefined) return undefined;
-  if (
-    typeof value !== 'string' ||
-    value.length < min ||
-    value.length > max ||
-    (pattern && !pattern.test(value))
-  ) {
+  if (typeof value !== 'string' || !isLengthWithin(value, min, max) || (pattern && !pattern.test(value))) {
     return invalid(
       path,
       pattern ? `must match ${pattern.source}` : `must be a string of ${min} to ${max} characters`,
@@ -123,7 +138,7 @@ function checkEnvelopeFields(message: Record<string, unknown>, eventType: EventT
           message.tags,
           'tags',
           MEASUREMENT_KEY_PATTERN,
-          (v) => typeof v === 'string' && v.length >= 1 && v.length <= MAX_TAG_LENGTH,
+          (v) => typeof v === 'string' && isLengthWithin(v, 1, MAX_TAG_LENGTH),
           `must be a string of 1 to ${MAX_TAG_LENGTH} characters`,
         ))
   );
@@ -135,14 +150,14 @@ function checkTelemetry(measurements: unknown): Problem | undefined {
       ? required('measurements')
       : invalid('measurements', 'must be an object');
   for (const key in measurements) {
-    if (!MEASUREMENT_KEY_PATTERN.test(key)) {
+    if (!isMeasurementKey(key)) {
       return invalid(`measurements.${key}`, `key must match ${MEASUREMENT_KEY_PATTERN.source}`);
     }
     const value = measurements[key];
     if (isWireScalar(value)) continue;
     if (!isObject(value)) return invalid(`measurements.${key}`, 'must be a scalar or a group of scalars');
     for (const component in value) {
-      if (!MEASUREMENT_KEY_PATTERN.test(component)) {
+      if (!isMeasurementKey(component)) {
         return invalid(
           `measurements.${key}.${component}`,
           `key must match ${MEASUREMENT_KEY_PATTERN.source}`,
@@ -182,13 +197,13 @@ function checkTrends(message: Record<string, unknown>): Problem | undefined {
     const statsExtra = checkExtraKeys(stats, STAT_KEYS, at);
     if (statsExtra) return statsExtra;
     for (const stat of ['avg', 'min', 'max', 'last'] as const) {
-      if (typeof stats[stat] !== 'number')
+      if (!isFiniteNumber(stats[stat]))
         return stats[stat] === undefined
           ? required(`${at}.${stat}`)
           : invalid(`${at}.${stat}`, 'must be a number');
     }
     const count = stats.count;
-    if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 1) {
+    if (!isFiniteNumber(count) || !Number.isSafeInteger(count) || count < 1) {
       return count === undefined
         ? required(`${at}.count`)
         : invalid(`${at}.count`, 'must be an integer >= 1');
@@ -208,7 +223,7 @@ function checkStatus(status: unknown): Problem | undefined {
       : invalid('status.online', 'must be a boolean');
   }
   const uptime = status.uptime_s;
-  if (uptime !== undefined && (typeof uptime !== 'number' || uptime < 0)) {
+  if (uptime !== undefined && (!isFiniteNumber(uptime) || uptime < 0)) {
     return invalid('status.uptime_s', 'must be a number >= 0');
   }
   return (
@@ -220,7 +235,7 @@ function checkStatus(status: unknown): Problem | undefined {
           status.counters,
           'status.counters',
           MEASUREMENT_KEY_PATTERN,
-          (v) => typeof v === 'number',
+          isFiniteNumber,
           'must be a number',
         ))
   );
