@@ -2,7 +2,9 @@
  * Core benchmark: messages per second through the whole enrich stage (parse, check, detect, validate,
  * enrich, alerts, serialise the enriched message, alerts and dead letters) against a bare JSON.parse +
  * JSON.stringify of the same payloads, measured in alternating rounds in one process so machine noise
- * hits both alike. Usage: npm run bench [-- --size 10000 --rounds 7]
+ * hits both alike. `npm run bench` bundles it with esbuild first, as the Lambda functions will be
+ * bundled, so the figures are those of the deployed code shape (not of a dev-time transpiler).
+ * Usage: npm run bench [-- --size 10000 --rounds 7]
  */
 import { parseArgs } from 'node:util';
 import { seedRegistry } from '../../registry-data/index.js';

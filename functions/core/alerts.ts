@@ -64,6 +64,7 @@ function toAlert(rule: AlertRule, value: RuleValue, unit: string, context: Alert
   return alert;
 }
 
+/** `readings` must include every reading that has rules (ValidationResult.notableReadings does). */
 export function evaluateAlerts(
   readings: readonly Reading[],
   trends: readonly TrendReading[],

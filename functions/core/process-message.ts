@@ -91,7 +91,7 @@ export function processMessage(
     info,
     ...(normalised ? {} : { originalText: parsed.text }),
   });
-  const alerts = evaluateAlerts(validation.readings, validation.trends, {
+  const alerts = evaluateAlerts(validation.notableReadings, validation.trends, {
     deviceId,
     type,
     triggeredAt: message.timestamp === undefined ? toIsoTime(timestamp.time) : message.timestamp,

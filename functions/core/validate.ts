@@ -49,7 +49,11 @@ export interface TrendReading {
 }
 
 export interface ValidationResult {
-  readonly readings: readonly Reading[];
+  /**
+   * The readings later stages need one by one: those with alert rules, and every reading that is not
+   * GOOD. Plain GOOD readings are only counted; their metadata and quality come from `presence`.
+   */
+  readonly notableReadings: readonly Reading[];
   readonly trends: readonly TrendReading[];
   readonly decoded?: Record<string, number>;
   readonly quality: DataQuality;
@@ -102,7 +106,7 @@ export function checkReading(reading: CompiledReading, wire: unknown): LeafCheck
       break;
     case 'string':
       if (typeof value !== 'string') return BAD('WRONG_TYPE', value);
-      if (definition.maxLength !== undefined && value.length > definition.maxLength)
+      if (definition.maxLength !== undefined && !isLengthWithin(value, 0, definition.maxLength))
         return BAD('TOO_LONG', value);
       break;
   }
@@ -131,7 +135,8 @@ function checkTrend(reading: CompiledReading | undefined, stats: TrendStatistics
 
 /** Collects reading verdicts for one message (a class, so no closures are created per message). */
 class ReadingCollector {
-  readonly readings: Reading[] = [];
+  readonly notable: Reading[] = [];
+  readingCount = 0;
   readonly trends: TrendReading[] = [];
   decoded: Record<string, number> | undefined;
   requiredPresent = 0;
@@ -153,7 +158,10 @@ class ReadingCollector {
   reading(path: string, wire: unknown, definition: CompiledReading | undefined, check: LeafCheck): void {
     const reasons = check.reason ? [check.reason] : undefined;
     const value = check === GOOD_AS_SENT ? wire : check.value;
-    this.readings.push({ path, wire, value, verdict: check.verdict, reasons, definition });
+    this.readingCount++;
+    if (!definition || check.verdict !== 'GOOD' || definition.rules.length > 0) {
+      this.notable.push({ path, wire, value, verdict: check.verdict, reasons, definition });
+    }
     this.note(check, definition);
     if (definition?.definition.encoding && check.verdict !== 'BAD' && typeof check.value === 'number') {
       this.decoded ??= {};
@@ -221,16 +229,20 @@ export function validateMessage(
 
   if (message.event_type === 'telemetry') {
     collectTelemetry(message.measurements, type, collector);
-    if (collector.requiredPresent < type.requiredPaths.length) {
-      const present = new Set(collector.readings.map((r) => r.path));
-      for (const path of type.requiredPaths) if (!present.has(path)) missing.push(path);
-    }
-    if (type.requiredPaths.length > 0) {
-      completeness = (type.requiredPaths.length - missing.length) / type.requiredPaths.length;
-    }
   } else if (message.event_type === 'trends') {
     for (const path in message.measurements) {
       collector.trend(path, message.measurements[path] as TrendStatistics, type.readings.get(path));
+    }
+  }
+  const presence = type.presence.getOrBuild(collector.presenceKey, () =>
+    buildPresenceBlocks(type, collector.presenceKey),
+  );
+  if (message.event_type === 'telemetry') {
+    if (collector.requiredPresent < type.requiredPaths.length) {
+      for (const path of type.requiredPaths) if (!(path in presence.measurementMetadata)) missing.push(path);
+    }
+    if (type.requiredPaths.length > 0) {
+      completeness = (type.requiredPaths.length - missing.length) / type.requiredPaths.length;
     }
   }
 
@@ -246,26 +258,30 @@ export function validateMessage(
     reasons.push('MISSING_REQUIRED');
     verdict = worstVerdict(verdict, 'SUSPECT');
   }
-  const { readings, trends } = collector;
-  const count = readings.length + trends.length;
+  const { notable, trends } = collector;
+  const count = collector.readingCount + trends.length;
   const meanScore = count === 0 ? 1 : collector.scoreSum / count;
   const score = Math.round(meanScore * completeness * timestampFactor * 1000) / 1000;
   // In the common all-GOOD case the per-reading map is the same for the same set of readings, so it
   // comes from the type's caches (a shared frozen object, and its JSON).
   let qualities: Record<string, ReadingQuality>;
   let readingsJson: string;
-  const presence = type.presence.getOrBuild(collector.presenceKey, () =>
-    buildPresenceBlocks(type, collector.presenceKey),
-  );
   if (collector.allKnownAndGood) {
     qualities = presence.goodQualities as Record<string, ReadingQuality>;
     readingsJson = presence.goodQualitiesJson;
   } else {
+    // Known readings in message order (from the presence blocks), then the unknown ones.
+    const flagged = new Map<string, Reading | TrendReading>();
+    for (const r of notable) if (r.reasons) flagged.set(r.path, r);
+    for (const t of trends) if (t.reasons) flagged.set(t.path, t);
     qualities = {};
-    for (const r of readings)
-      qualities[r.path] = r.reasons ? { verdict: r.verdict, reasons: [...r.reasons] } : GOOD_READING;
-    for (const t of trends)
-      qualities[t.path] = t.reasons ? { verdict: t.verdict, reasons: [...t.reasons] } : GOOD_READING;
+    const toQuality = (path: string): ReadingQuality => {
+      const r = flagged.get(path);
+      return r?.reasons ? { verdict: r.verdict, reasons: [...r.reasons] } : GOOD_READING;
+    };
+    for (const path in presence.measurementMetadata) qualities[path] = toQuality(path);
+    for (const r of notable) if (!r.definition) qualities[r.path] = toQuality(r.path);
+    for (const t of trends) if (!t.definition) qualities[t.path] = toQuality(t.path);
     readingsJson = Object.keys(qualities)
       .map((path) => `${JSON.stringify(path)}:${JSON.stringify(qualities[path])}`)
       .join(',');
@@ -283,7 +299,7 @@ export function validateMessage(
     `,"reasons":${JSON.stringify(reasons)},"missing":${JSON.stringify(missing)},"readings":{${readingsJson}}}`;
 
   return {
-    readings,
+    notableReadings: notable,
     trends,
     ...(collector.decoded ? { decoded: collector.decoded } : {}),
     quality,

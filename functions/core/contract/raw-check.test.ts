@@ -654,7 +654,18 @@ const hasProtoKey = (value: unknown): boolean =>
   value !== null &&
   (Object.hasOwn(value, '__proto__') || Object.values(value).some(hasProtoKey));
 
-/** jsonValue objects with a valid event_type, sometimes laid over a valid envelope. */
+const BRANCH_FIELD: Record<EventType, string> = {
+  telemetry: 'measurements',
+  trends: 'measurements',
+  status: 'status',
+  event: 'event',
+};
+const INNER_KEYS = ['voltage', 'frequency', 'online', 'uptime_s', 'type', 'severity', 'message', 'data'];
+
+/**
+ * jsonValue objects with a valid event_type: alone, laid over or under a valid envelope, or as the
+ * branch's own field (with inner keys the branches use) inside a valid envelope.
+ */
 const jsonValueMessage: fc.Arbitrary<Json> = fc
   .tuple(
     fc.constantFrom(...EVENT_TYPES),
@@ -666,14 +677,25 @@ const jsonValueMessage: fc.Arbitrary<Json> = fc
       fc.jsonValue(),
       { maxKeys: 5 },
     ),
-    fc.constantFrom('alone', 'over', 'under'),
+    fc.dictionary(fc.oneof(fc.constantFrom(...INNER_KEYS), fc.string()), fc.jsonValue({ maxDepth: 1 }), {
+      maxKeys: 3,
+    }),
+    fc.constantFrom('alone', 'over', 'under', 'inside'),
   )
-  .map(([eventType, random, layering]) => {
-    const base = { device_id: 'brk-001', timestamp: TIME };
-    if (layering === 'alone') return { ...random, event_type: eventType };
-    return layering === 'over'
-      ? { ...base, ...random, event_type: eventType }
-      : { ...random, ...base, event_type: eventType };
+  .map(([eventType, random, inner, layering]) => {
+    const base = { device_id: 'brk-001', timestamp: TIME, event_type: eventType };
+    switch (layering) {
+      case 'alone':
+        return { ...random, event_type: eventType };
+      case 'over':
+        return { ...base, ...random, event_type: eventType };
+      case 'under':
+        return { ...random, ...base };
+      default: {
+        const window = eventType === 'trends' ? { window: { start: TIME, end: TIME } } : {};
+        return { ...base, ...window, [BRANCH_FIELD[eventType]]: inner };
+      }
+    }
   });
 
 describe('checkRawContract agrees with RawMessage.safeParse', () => {
@@ -690,6 +712,7 @@ describe('checkRawContract agrees with RawMessage.safeParse', () => {
   });
 
   it('accepts exactly the valid-ish messages zod accepts', () => {
+    // Prepare, Act and Assess: per generated message.
     fc.assert(
       fc.property(validishMessage, (message) => {
         fc.pre(!hasProtoKey(message));
@@ -700,6 +723,7 @@ describe('checkRawContract agrees with RawMessage.safeParse', () => {
   });
 
   it('accepts exactly the jsonValue messages zod accepts', () => {
+    // Prepare, Act and Assess: per generated message.
     fc.assert(
       fc.property(jsonValueMessage, (message) => {
         fc.pre(!hasProtoKey(message));
