@@ -40,6 +40,20 @@ const environmental = (measurements: Record<string, unknown>, extra: Record<stri
     ...extra,
   });
 
+/** An access controller's telemetry with both doors and strikes closed, plus the given groups. */
+const accessController = (extra: Record<string, unknown>) =>
+  enrich({
+    device_id: 'f2-1',
+    device_type: 'f2_access_controller',
+    timestamp: TIME,
+    event_type: 'telemetry',
+    measurements: {
+      door_sensors: { door_1: true, door_2: false },
+      strikes: { strike_1: false, strike_2: false },
+      ...extra,
+    },
+  });
+
 const measureNames = (record: TimestreamRecord | undefined) => record?.MeasureValues.map((m) => m.Name) ?? [];
 
 describe('toTimeSeriesPoints', () => {
@@ -89,17 +103,7 @@ describe('toTimeSeriesPoints', () => {
   });
 
   it('types integers as BIGINT, booleans as BOOLEAN and decoded hex as numbers', () => {
-    const message = enrich({
-      device_id: 'f2-1',
-      device_type: 'f2_access_controller',
-      timestamp: TIME,
-      event_type: 'telemetry',
-      measurements: {
-        door_sensors: { door_1: true, door_2: false },
-        strikes: { strike_1: false, strike_2: false },
-        rs485: { temperature: '00E6', co2: '01F4' },
-      },
-    });
+    const message = accessController({ rs485: { temperature: '00E6', co2: '01F4' } });
 
     const byMeasure = new Map(toTimeSeriesPoints(message).map((p) => [p.measure, p]));
 
@@ -284,17 +288,7 @@ describe('toTimestreamRecords', () => {
   });
 
   it('never writes a text value that cannot fit a record', () => {
-    const message = enrich({
-      device_id: 'f2-1',
-      device_type: 'f2_access_controller',
-      timestamp: TIME,
-      event_type: 'telemetry',
-      measurements: {
-        door_sensors: { door_1: false, door_2: false },
-        strikes: { strike_1: false, strike_2: false },
-        readers: { qr: '€'.repeat(500) },
-      },
-    });
+    const message = accessController({ readers: { qr: '€'.repeat(500) } });
 
     const names = toTimestreamRecords(message).flatMap(measureNames);
 
