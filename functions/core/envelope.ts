@@ -3,7 +3,7 @@
  * (device id from the topic when the payload has none, receive time when the timestamp is unusable).
  */
 
-import { DEVICE_ID_PATTERN, ISO_TIMESTAMP_PATTERN, TYPE_ID_PATTERN } from './contract/identifiers.js';
+import { DEVICE_ID_PATTERN, TYPE_ID_PATTERN } from './contract/identifiers.js';
 import {
   EVENT_TYPES,
   type EventType,
@@ -12,6 +12,7 @@ import {
 } from './contract/messages.js';
 import { checkRawContract } from './contract/raw-check.js';
 import type { Rejection } from './parse.js';
+import { parseIsoTimestamp } from './time.js';
 
 /** What the platform knows about a message besides its bytes. */
 export interface MessageContext {
@@ -73,24 +74,9 @@ export const DEFAULT_TIMESTAMP_POLICY: TimestampPolicy = {
   staleAfterMs: 24 * 60 * 60 * 1000,
 };
 
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** Date.parse rolls 2026-02-30 over to 2 March; a date that does not exist must not be filed anywhere. */
-function isRealCalendarDate(iso: string): boolean {
-  const year = Number(iso.slice(0, 4));
-  const month = Number(iso.slice(5, 7));
-  const day = Number(iso.slice(8, 10));
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  const days = month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
-  return day <= days;
-}
-
 export function checkTimestamp(value: unknown, receivedAt: number, policy: TimestampPolicy): TimestampCheck {
-  if (typeof value !== 'string' || !ISO_TIMESTAMP_PATTERN.test(value) || !isRealCalendarDate(value)) {
-    return { time: receivedAt, reason: 'INVALID_TIMESTAMP' };
-  }
-  const time = Date.parse(value);
-  if (!Number.isFinite(time)) return { time: receivedAt, reason: 'INVALID_TIMESTAMP' };
+  const time = typeof value === 'string' ? parseIsoTimestamp(value) : undefined;
+  if (time === undefined) return { time: receivedAt, reason: 'INVALID_TIMESTAMP' };
   if (time > receivedAt + policy.futureToleranceMs) return { time, reason: 'FUTURE_TIMESTAMP' };
   if (time < receivedAt - policy.staleAfterMs) return { time, reason: 'STALE_TIMESTAMP' };
   return { time };
@@ -182,7 +168,8 @@ export function checkEnvelope(
   payload.event_type = eventType;
   if (timestampUnusable) payload.timestamp = new Date(timestamp.time).toISOString();
 
-  const contract = checkRawContract(payload, eventType as EventType);
+  // device_id was matched above; timestamp is either a matched string or our own ISO replacement.
+  const contract = checkRawContract(payload, eventType as EventType, { idAndTimeChecked: true });
   if (!contract.ok) {
     return {
       ok: false,

@@ -296,7 +296,8 @@ export function validateMessage(
   };
   const qualityJson =
     `{"verdict":"${verdict}","score":${score},"completeness":${quality.completeness}` +
-    `,"reasons":${JSON.stringify(reasons)},"missing":${JSON.stringify(missing)},"readings":{${readingsJson}}}`;
+    `,"reasons":${reasons.length === 0 ? '[]' : JSON.stringify(reasons)}` +
+    `,"missing":${missing.length === 0 ? '[]' : JSON.stringify(missing)},"readings":{${readingsJson}}}`;
 
   return {
     notableReadings: notable,

@@ -59,19 +59,25 @@ const isWireScalar = (value: unknown): boolean =>
 const joinPath = (base: string, key: string) => `${base}.${key}`;
 
 /**
- * Measurement keys already seen to match the key pattern. Fleets send the same few dozen keys in every
+ * Measurement keys (and trend paths) already seen to match their pattern. Fleets send the same few dozen keys in every
  * message; a set lookup is cheaper than running the regex again. Bounded, so odd keys cannot grow it.
  */
 const validMeasurementKeys = new Set<string>();
 const MAX_REMEMBERED_KEYS = 4096;
 
-function isMeasurementKey(key: string): boolean {
-  if (validMeasurementKeys.has(key)) return true;
-  if (!MEASUREMENT_KEY_PATTERN.test(key)) return false;
-  if (validMeasurementKeys.size >= MAX_REMEMBERED_KEYS) validMeasurementKeys.clear();
-  validMeasurementKeys.add(key);
+function rememberIfMatching(remembered: Set<string>, pattern: RegExp, key: string): boolean {
+  if (remembered.has(key)) return true;
+  if (!pattern.test(key)) return false;
+  if (remembered.size >= MAX_REMEMBERED_KEYS) remembered.clear();
+  remembered.add(key);
   return true;
 }
+
+const validMeasurementPaths = new Set<string>();
+const isMeasurementKey = (key: string) =>
+  rememberIfMatching(validMeasurementKeys, MEASUREMENT_KEY_PATTERN, key);
+const isMeasurementPath = (path: string) =>
+  rememberIfMatching(validMeasurementPaths, MEASUREMENT_PATH_PATTERN, path);
 
 function checkExtraKeys(
   object: Record<string, unknown>,
@@ -120,14 +126,20 @@ function checkRecord(
   return undefined;
 }
 
-function checkEnvelopeFields(message: Record<string, unknown>, eventType: EventType): Problem | undefined {
+function checkEnvelopeFields(
+  message: Record<string, unknown>,
+  eventType: EventType,
+  idAndTimeChecked: boolean,
+): Problem | undefined {
   const extra = checkExtraKeys(message, ALLOWED_KEYS[eventType], '');
   if (extra) return extra;
-  if (typeof message.device_id !== 'string' || !DEVICE_ID_PATTERN.test(message.device_id)) {
-    return invalid('device_id', `must match ${DEVICE_ID_PATTERN.source}`);
-  }
-  if (typeof message.timestamp !== 'string' || !ISO_TIMESTAMP_PATTERN.test(message.timestamp)) {
-    return invalid('timestamp', 'must be an ISO 8601 date-time with Z or an offset');
+  if (!idAndTimeChecked) {
+    if (typeof message.device_id !== 'string' || !DEVICE_ID_PATTERN.test(message.device_id)) {
+      return invalid('device_id', `must match ${DEVICE_ID_PATTERN.source}`);
+    }
+    if (typeof message.timestamp !== 'string' || !ISO_TIMESTAMP_PATTERN.test(message.timestamp)) {
+      return invalid('timestamp', 'must be an ISO 8601 date-time with Z or an offset');
+    }
   }
   return (
     checkOptionalString(message.device_type, 'device_type', 0, Number.MAX_SAFE_INTEGER, TYPE_ID_PATTERN) ??
@@ -171,6 +183,28 @@ function checkTelemetry(measurements: unknown): Problem | undefined {
   return undefined;
 }
 
+const STAT_NUMBERS = ['avg', 'min', 'max', 'last'] as const;
+
+/** Checks one trend channel; the problem's path is relative to `measurements.{path}`. */
+function checkTrendChannel(path: string, stats: unknown): { suffix: string; detail: string } | undefined {
+  if (!isMeasurementPath(path))
+    return { suffix: '', detail: `key must match ${MEASUREMENT_PATH_PATTERN.source}` };
+  if (!isObject(stats)) return { suffix: '', detail: 'must be an object of avg, min, max, last and count' };
+  for (const key in stats) {
+    if (!STAT_KEYS.has(key)) return { suffix: `.${key}`, detail: 'is not part of the contract' };
+  }
+  for (const stat of STAT_NUMBERS) {
+    if (!isFiniteNumber(stats[stat])) {
+      return { suffix: `.${stat}`, detail: stats[stat] === undefined ? 'is required' : 'must be a number' };
+    }
+  }
+  const count = stats.count;
+  if (!isFiniteNumber(count) || !Number.isSafeInteger(count) || count < 1) {
+    return { suffix: '.count', detail: count === undefined ? 'is required' : 'must be an integer >= 1' };
+  }
+  return undefined;
+}
+
 function checkTrends(message: Record<string, unknown>): Problem | undefined {
   const window = message.window;
   if (!isObject(window))
@@ -189,25 +223,9 @@ function checkTrends(message: Record<string, unknown>): Problem | undefined {
       ? required('measurements')
       : invalid('measurements', 'must be an object');
   for (const path in measurements) {
-    const at = `measurements.${path}`;
-    if (!MEASUREMENT_PATH_PATTERN.test(path))
-      return invalid(at, `key must match ${MEASUREMENT_PATH_PATTERN.source}`);
-    const stats = measurements[path];
-    if (!isObject(stats)) return invalid(at, 'must be an object of avg, min, max, last and count');
-    const statsExtra = checkExtraKeys(stats, STAT_KEYS, at);
-    if (statsExtra) return statsExtra;
-    for (const stat of ['avg', 'min', 'max', 'last'] as const) {
-      if (!isFiniteNumber(stats[stat]))
-        return stats[stat] === undefined
-          ? required(`${at}.${stat}`)
-          : invalid(`${at}.${stat}`, 'must be a number');
-    }
-    const count = stats.count;
-    if (!isFiniteNumber(count) || !Number.isSafeInteger(count) || count < 1) {
-      return count === undefined
-        ? required(`${at}.count`)
-        : invalid(`${at}.count`, 'must be an integer >= 1');
-    }
+    const problem = checkTrendChannel(path, measurements[path]);
+    // The path string is built only for the channel that failed.
+    if (problem) return invalid(`measurements.${path}${problem.suffix}`, problem.detail);
   }
   return undefined;
 }
@@ -269,8 +287,20 @@ function checkEvent(event: unknown): Problem | undefined {
 }
 
 /** Checks a message whose `event_type` is already known to be valid against that branch of the contract. */
-export function checkRawContract(message: Record<string, unknown>, eventType: EventType): ContractCheck {
-  let problem = checkEnvelopeFields(message, eventType);
+export interface ContractCheckOptions {
+  /**
+   * The caller has already established that `device_id` and `timestamp` match their patterns (the
+   * envelope step does, before it calls this), so they are not tested a second time.
+   */
+  readonly idAndTimeChecked?: boolean;
+}
+
+export function checkRawContract(
+  message: Record<string, unknown>,
+  eventType: EventType,
+  options: ContractCheckOptions = {},
+): ContractCheck {
+  let problem = checkEnvelopeFields(message, eventType, options.idAndTimeChecked === true);
   if (!problem) {
     switch (eventType) {
       case 'telemetry':
