@@ -4,7 +4,7 @@
  * runtime and the benchmark all call. It never throws for bad input.
  */
 
-import { evaluateAlerts } from './alerts.js';
+import { toAlerts } from './alerts.js';
 import type { Alert, EnrichedMessage } from './contract/messages.js';
 import { type DeviceLookup, detectDeviceType, isDetection } from './detect.js';
 import { buildEnrichmentInfo, enrich } from './enrich.js';
@@ -91,7 +91,7 @@ export function processMessage(
     info,
     ...(normalised ? {} : { originalText: parsed.text }),
   });
-  const alerts = evaluateAlerts(validation.notableReadings, validation.trends, {
+  const alerts = toAlerts(validation.ruleHits, {
     deviceId,
     type,
     triggeredAt: message.timestamp === undefined ? toIsoTime(timestamp.time) : message.timestamp,

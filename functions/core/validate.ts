@@ -7,6 +7,7 @@
  * is the rules' job, not validation's.
  */
 
+import { collectReadingHits, collectTrendHits, type RuleHit, type RuleValue } from './alerts.js';
 import { isLengthWithin } from './contract/identifiers.js';
 import type {
   DataQuality,
@@ -49,11 +50,10 @@ export interface TrendReading {
 }
 
 export interface ValidationResult {
-  /**
-   * The readings later stages need one by one: those with alert rules, and every reading that is not
-   * GOOD. Plain GOOD readings are only counted; their metadata and quality come from `presence`.
-   */
+  /** Readings that are not GOOD or not known to the registry; GOOD ones are only counted. */
   readonly notableReadings: readonly Reading[];
+  /** Alert rules that fired, evaluated on the readings that passed validation. */
+  readonly ruleHits: readonly RuleHit[];
   readonly trends: readonly TrendReading[];
   readonly decoded?: Record<string, number>;
   readonly quality: DataQuality;
@@ -136,6 +136,7 @@ function checkTrend(reading: CompiledReading | undefined, stats: TrendStatistics
 /** Collects reading verdicts for one message (a class, so no closures are created per message). */
 class ReadingCollector {
   readonly notable: Reading[] = [];
+  readonly ruleHits: RuleHit[] = [];
   readingCount = 0;
   readonly trends: TrendReading[] = [];
   decoded: Record<string, number> | undefined;
@@ -159,8 +160,11 @@ class ReadingCollector {
     const reasons = check.reason ? [check.reason] : undefined;
     const value = check === GOOD_AS_SENT ? wire : check.value;
     this.readingCount++;
-    if (!definition || check.verdict !== 'GOOD' || definition.rules.length > 0) {
+    if (!definition || check.verdict !== 'GOOD') {
       this.notable.push({ path, wire, value, verdict: check.verdict, reasons, definition });
+    }
+    if (definition && definition.rules.length > 0 && check.verdict !== 'BAD') {
+      collectReadingHits(definition, value as RuleValue, this.ruleHits);
     }
     this.note(check, definition);
     if (definition?.definition.encoding && check.verdict !== 'BAD' && typeof check.value === 'number') {
@@ -178,6 +182,9 @@ class ReadingCollector {
     const reasons = check.reason ? [check.reason] : undefined;
     this.trends.push({ path, stats, verdict: check.verdict, reasons, definition });
     this.note(check, definition);
+    if (definition && definition.rules.length > 0 && check.verdict !== 'BAD') {
+      collectTrendHits(definition, stats, this.ruleHits);
+    }
   }
 }
 
@@ -301,6 +308,7 @@ export function validateMessage(
 
   return {
     notableReadings: notable,
+    ruleHits: collector.ruleHits,
     trends,
     ...(collector.decoded ? { decoded: collector.decoded } : {}),
     quality,
