@@ -45,36 +45,34 @@ interface Candidate {
  * missing required keys both lower the score, so a partial match never wins by sharing one key.
  */
 export function scoreMeasurementMatch(type: CompiledDeviceType, message: RawMessage): number {
-  let keys: string[];
+  let keyCount: number;
   let matched = 0;
+  const present = new Set<string>();
   if (message.event_type === 'telemetry') {
-    keys = Object.keys(message.measurements);
-    for (const key of keys) {
+    // Top-level keys: a group or scalar the type defines counts 1, or 0.5 with the wrong shape.
+    for (const key in message.measurements) {
+      present.add(key);
       const measurement = type.measurements.get(key);
       if (!measurement) continue;
       const value = message.measurements[key];
       const valueIsGroup = typeof value === 'object' && value !== null;
       matched += valueIsGroup === measurement.isGroup ? 1 : 0.5;
     }
+    keyCount = present.size;
   } else if (message.event_type === 'trends') {
-    const roots = new Set<string>();
-    for (const path of Object.keys(message.measurements)) {
-      roots.add(path.split('.')[0] as string);
+    // Trend channels are reading paths: each one the type defines counts 1.
+    keyCount = 0;
+    for (const path in message.measurements) {
+      keyCount++;
+      present.add(path.split('.')[0] as string);
       if (type.readings.has(path)) matched += 1;
     }
-    // Trend channels are leaf paths; normalise to one unit per channel.
-    const channelCount = Object.keys(message.measurements).length;
-    if (channelCount === 0) return 0;
-    keys = [...roots];
-    const missingRequired = type.requiredKeys.filter((k) => !roots.has(k)).length;
-    return matched / (channelCount + missingRequired);
   } else {
     return 0;
   }
-  if (keys.length === 0) return 0;
-  const present = new Set(keys);
-  const missingRequired = type.requiredKeys.filter((k) => !present.has(k)).length;
-  return matched / (keys.length + missingRequired);
+  if (keyCount === 0) return 0;
+  const missingRequired = type.requiredKeys.filter((key) => !present.has(key)).length;
+  return matched / (keyCount + missingRequired);
 }
 
 export function detectDeviceType(
