@@ -3,6 +3,7 @@
  * Core), or prints its messages with --dry-run. Progress and the summary go to stderr, so a dry run's
  * stdout is only messages.
  */
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { seedRegistry } from '../registry-data/index.js';
 import {
@@ -17,6 +18,7 @@ import {
   type Schedule,
   type Transport,
 } from './index.js';
+import { MANIFEST_FILE, readManifest } from './provision.js';
 
 const USAGE = `Usage: npm run simulate -- [options]
 
@@ -43,8 +45,11 @@ Local broker
                          (default: per-device up to 200 devices, shared above)
 
 AWS IoT Core
-  --endpoint HOST        your account's IoT data endpoint (ATS)
-  --cert FILE --key FILE X.509 certificate and private key (npm run provision writes them)
+  --credentials DIR      devices provisioned by npm run provision (default folder .iotcloud/credentials):
+                         simulates exactly those devices, each on its own certificate and connection
+  --endpoint HOST        your account's IoT data endpoint (ATS; read from the credentials when given)
+  --cert FILE --key FILE one X.509 certificate and key for every device (only works with a policy that
+                         lets one certificate act for all of them; the provisioned policy does not)
   --ca FILE              root CA, if your trust store lacks Amazon Root CA 1
   --protocol P           mqtt5 or mqtt311 (default mqtt5)
 `;
@@ -101,6 +106,7 @@ export function parseCli(argv: readonly string[]) {
       'mqtt-version': { type: 'string' },
       connection: { type: 'string' },
       endpoint: { type: 'string' },
+      credentials: { type: 'string' },
       cert: { type: 'string' },
       key: { type: 'string' },
       ca: { type: 'string' },
@@ -135,11 +141,17 @@ export function parseCli(argv: readonly string[]) {
   const protocol = values.protocol ?? 'mqtt5';
   if (protocol !== 'mqtt5' && protocol !== 'mqtt311')
     throw new UsageError(`--protocol must be mqtt5 or mqtt311, got "${protocol}"`);
-  if (values.endpoint !== undefined && (values.cert === undefined || values.key === undefined)) {
-    throw new UsageError('--endpoint needs --cert and --key (npm run provision writes them)');
+  const credentials = values.credentials;
+  if (
+    values.endpoint !== undefined &&
+    credentials === undefined &&
+    (values.cert === undefined || values.key === undefined)
+  ) {
+    throw new UsageError('--endpoint needs --credentials DIR (from npm run provision), or --cert and --key');
   }
-  if (values.endpoint !== undefined && values.broker !== undefined)
-    throw new UsageError('give --endpoint or --broker, not both');
+  if ((values.endpoint !== undefined || credentials !== undefined) && values.broker !== undefined) {
+    throw new UsageError('give AWS IoT Core options (--credentials, --endpoint) or --broker, not both');
+  }
 
   return {
     help: values.help === true,
@@ -157,29 +169,73 @@ export function parseCli(argv: readonly string[]) {
     broker: values.broker ?? 'mqtt://127.0.0.1:1883',
     mqttVersion: mqttVersion === '5' ? (5 as const) : (4 as const),
     connection: connection as 'per-device' | 'shared',
+    credentials,
     iotCore:
-      values.endpoint === undefined
+      values.endpoint === undefined && credentials === undefined
         ? undefined
         : {
             endpoint: values.endpoint,
-            certPath: values.cert as string,
-            keyPath: values.key as string,
+            certPath: values.cert,
+            keyPath: values.key,
             ...(values.ca ? { caPath: values.ca } : {}),
             protocol: protocol as 'mqtt5' | 'mqtt311',
           },
   };
 }
 
+interface ProvisionedFleet {
+  readonly endpoint: string;
+  readonly deviceIds: string[];
+  readonly deviceTypes: string[];
+  readonly certificates: Map<string, { certPath: string; keyPath: string }>;
+}
+
+/** Reads the manifest `npm run provision` wrote: which devices exist, their types and certificates. */
+async function loadProvisionedFleet(directory: string): Promise<ProvisionedFleet> {
+  const path = join(directory, MANIFEST_FILE);
+  const manifest = await readManifest(path);
+  if (!manifest || manifest.devices.length === 0) {
+    throw new UsageError(
+      `no provisioned devices in ${path}: run npm run provision -- --count N --type T first`,
+    );
+  }
+  const folder = resolve(directory);
+  return {
+    endpoint: manifest.endpoint,
+    deviceIds: manifest.devices.map((d) => d.deviceId),
+    deviceTypes: manifest.devices.map((d) => d.deviceType),
+    certificates: new Map(
+      manifest.devices.map((d) => [
+        d.deviceId,
+        { certPath: resolve(folder, d.certificatePath), keyPath: resolve(folder, d.privateKeyPath) },
+      ]),
+    ),
+  };
+}
+
 type CliOptions = ReturnType<typeof parseCli>;
 
-function buildTransport(options: CliOptions): Transport {
+function buildTransport(options: CliOptions, provisioned: ProvisionedFleet | undefined): Transport {
   if (options.dryRun) return new DryRunTransport();
   if (options.iotCore) {
     const rate = options.schedule.mode === 'rate' ? options.schedule.messagesPerSecond : undefined;
+    const endpoint = options.iotCore.endpoint ?? provisioned?.endpoint;
+    const fallback = provisioned?.certificates.values().next().value;
+    const certPath = options.iotCore.certPath ?? fallback?.certPath;
+    const keyPath = options.iotCore.keyPath ?? fallback?.keyPath;
+    if (!endpoint || !certPath || !keyPath) {
+      throw new UsageError('AWS IoT Core needs an endpoint and certificates: use --credentials DIR');
+    }
     return createTransport({
       kind: 'iot-core',
-      ...options.iotCore,
-      connectionMode: options.connection,
+      endpoint,
+      certPath,
+      keyPath,
+      ...(options.iotCore.caPath ? { caPath: options.iotCore.caPath } : {}),
+      protocol: options.iotCore.protocol,
+      // A provisioned certificate may only act for its own thing: one connection per device.
+      connectionMode: provisioned ? 'per-device' : options.connection,
+      ...(provisioned ? { deviceCredentials: provisioned.certificates } : {}),
       ...(rate !== undefined ? { messagesPerSecond: rate } : {}),
     });
   }
@@ -221,10 +277,24 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   let fleet: ReturnType<typeof createSimulatedFleet>;
+  let provisioned: ProvisionedFleet | undefined;
+  let transport: Transport;
   try {
+    provisioned =
+      options.credentials === undefined ? undefined : await loadProvisionedFleet(options.credentials);
+    if (
+      options.iotCore &&
+      options.faults &&
+      (options.faults['malformed.unknown_type'] ?? options.faults.malformed ?? 0) > 0
+    ) {
+      process.stderr.write(
+        'note: against AWS IoT Core a device may publish only on its own topics; unknown_type faults use another topic and IoT Core will close that connection\n',
+      );
+    }
     fleet = createSimulatedFleet({
       devices: options.devices,
-      ...(options.deviceIds ? { deviceIds: options.deviceIds } : {}),
+      ...(provisioned ? { deviceIds: provisioned.deviceIds, deviceTypes: provisioned.deviceTypes } : {}),
+      ...(!provisioned && options.deviceIds ? { deviceIds: options.deviceIds } : {}),
       ...(options.types ? { types: options.types } : {}),
       seed: options.seed,
       startTime: Date.now(),
@@ -232,8 +302,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       ...(options.faults ? { faults: options.faults } : {}),
       deviceSettings: { trendWindowMs: options.trendWindowMs, statusIntervalMs: options.statusIntervalMs },
     });
+    transport = buildTransport(options, provisioned);
   } catch (error) {
-    if (error instanceof FleetConfigError) {
+    if (error instanceof FleetConfigError || error instanceof UsageError) {
       process.stderr.write(`${error.message}\n`);
       return 2;
     }
@@ -248,7 +319,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const summary = await runFleet({
       fleet,
-      transport: buildTransport(options),
+      transport,
       realTime: !options.dryRun,
       ...(options.count !== undefined ? { count: options.count } : {}),
       ...(options.durationMs !== undefined ? { durationMs: options.durationMs } : {}),

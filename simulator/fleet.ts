@@ -20,8 +20,10 @@ export interface FleetOptions {
   readonly devices: number;
   /** Type ids to simulate, assigned round-robin (default: every type in `definitions`). */
   readonly types?: readonly string[];
-  /** Explicit device ids (their types still assigned round-robin from `types`). */
+  /** Explicit device ids (their types assigned round-robin from `types`, unless `deviceTypes` says). */
   readonly deviceIds?: readonly string[];
+  /** The type of each device in `deviceIds`, by position (e.g. from a provisioning manifest). */
+  readonly deviceTypes?: readonly string[];
   readonly seed: number;
   /** Simulated time of the start, epoch ms. */
   readonly startTime: number;
@@ -119,7 +121,7 @@ export class Fleet {
   constructor(options: FleetOptions, dependencies: FleetDependencies) {
     const definitions = new Map(options.definitions.map((d) => [d.typeId, d]));
     const typeIds = options.types && options.types.length > 0 ? options.types : [...definitions.keys()];
-    for (const typeId of typeIds) {
+    for (const typeId of [...typeIds, ...(options.deviceTypes ?? [])]) {
       if (!definitions.has(typeId)) {
         throw new FleetConfigError(
           `unknown device type "${typeId}"; known types: ${[...definitions.keys()].join(', ')}`,
@@ -134,11 +136,16 @@ export class Fleet {
       throw new FleetConfigError('device ids must be unique');
     }
 
+    if (options.deviceTypes && options.deviceTypes.length !== options.deviceIds?.length) {
+      throw new FleetConfigError('deviceTypes needs one type per entry of deviceIds');
+    }
     const devices: SimulatedDevice[] = [];
     const intervals: number[] = [];
     const perType = new Map<string, number>();
     for (let i = 0; i < count; i++) {
-      const definition = definitions.get(typeIds[i % typeIds.length] as string) as DeviceType;
+      const definition = definitions.get(
+        options.deviceTypes?.[i] ?? (typeIds[i % typeIds.length] as string),
+      ) as DeviceType;
       const ordinal = (perType.get(definition.typeId) ?? 0) + 1;
       perType.set(definition.typeId, ordinal);
       const deviceId =

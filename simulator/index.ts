@@ -20,6 +20,8 @@ export interface SimulatedFleetOptions {
   readonly devices: number;
   readonly types?: readonly string[];
   readonly deviceIds?: readonly string[];
+  /** The type of each device in `deviceIds`, by position. */
+  readonly deviceTypes?: readonly string[];
   readonly seed?: number;
   readonly startTime?: number;
   readonly schedule?: Schedule;
@@ -40,6 +42,7 @@ export function createSimulatedFleet(options: SimulatedFleetOptions): Fleet {
       devices: options.devices,
       ...(options.types ? { types: options.types } : {}),
       ...(options.deviceIds ? { deviceIds: options.deviceIds } : {}),
+      ...(options.deviceTypes ? { deviceTypes: options.deviceTypes } : {}),
       seed: options.seed ?? 1,
       startTime: options.startTime ?? Date.now(),
       schedule: options.schedule ?? { mode: 'interval' },

@@ -191,7 +191,7 @@ function validate(options: ProvisionOptions, prefix: string, policyName: string)
   if (!POLICY_NAME_PATTERN.test(policyName)) throw new RangeError(`invalid policy name "${policyName}"`);
 }
 
-async function readManifest(path: string): Promise<Manifest | undefined> {
+export async function readManifest(path: string): Promise<Manifest | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');

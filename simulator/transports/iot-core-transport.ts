@@ -64,6 +64,12 @@ export interface IotCoreMtlsTarget {
   readonly caPath?: string;
   /** Default 8883. */
   readonly port?: number;
+  /**
+   * One certificate per device (per-device mode), as `npm run provision` writes them: the least-privilege
+   * device policy lets a certificate connect only as its own thing and publish only on its own topics.
+   * Devices not in the map use certPath and keyPath.
+   */
+  readonly deviceCredentials?: ReadonlyMap<string, { readonly certPath: string; readonly keyPath: string }>;
   readonly insecureLocalBroker?: undefined;
 }
 
@@ -75,6 +81,7 @@ export interface IotCoreLocalTarget {
   readonly keyPath?: undefined;
   readonly caPath?: undefined;
   readonly port?: undefined;
+  readonly deviceCredentials?: undefined;
 }
 
 export type IotCoreTransportOptions = IotCoreCommonOptions & (IotCoreMtlsTarget | IotCoreLocalTarget);
@@ -120,6 +127,16 @@ export class IotCoreTransport implements Transport {
     if (!options.insecureLocalBroker && !(options.endpoint && options.certPath && options.keyPath)) {
       throw new Error('IotCoreTransport: endpoint, certPath and keyPath are required');
     }
+  }
+
+  /** The certificate a connection presents: the device's own when provisioned, else the shared one. */
+  private credentialsFor(clientId: string): { certPath?: string; keyPath?: string } {
+    return (
+      this.options.deviceCredentials?.get(clientId) ?? {
+        certPath: this.options.certPath,
+        keyPath: this.options.keyPath,
+      }
+    );
   }
 
   get counters(): Readonly<DeliveryCounters> {
@@ -261,7 +278,8 @@ export class IotCoreTransport implements Transport {
         ...(will ? { will } : {}),
       };
     } else {
-      const { endpoint, certPath, keyPath, caPath } = this.options;
+      const { endpoint, caPath } = this.options;
+      const { certPath, keyPath } = this.credentialsFor(spec.clientId);
       if (!endpoint || !certPath || !keyPath) throw new Error('endpoint, certPath and keyPath are required');
       const builder = iot.AwsIotMqttConnectionConfigBuilder.new_mtls_builder_from_path(certPath, keyPath)
         .with_endpoint(endpoint)
@@ -353,7 +371,8 @@ export class IotCoreTransport implements Transport {
         ),
       };
     } else {
-      const { endpoint, certPath, keyPath, caPath } = this.options;
+      const { endpoint, caPath } = this.options;
+      const { certPath, keyPath } = this.credentialsFor(spec.clientId);
       if (!endpoint || !certPath || !keyPath) throw new Error('endpoint, certPath and keyPath are required');
       const builder = iot.AwsIotMqtt5ClientConfigBuilder.newDirectMqttBuilderWithMtlsFromPath(
         endpoint,
