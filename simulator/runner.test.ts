@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { seedRegistry } from '../registry-data/index.js';
 import { Fleet } from './fleet.js';
@@ -120,6 +121,20 @@ describe('runFleet', () => {
 
     expect(summary.stoppedBy).toBe('signal');
     expect(summary.delivery.acked).toBe(summary.delivery.sent);
+  });
+
+  it('leaves no abort listeners behind after a real-time run', async () => {
+    const abort = new AbortController();
+
+    const summary = await runFleet({
+      fleet: fleet(),
+      transport: new RecordingTransport(),
+      durationMs: 300,
+      signal: abort.signal,
+    });
+
+    expect(summary.stoppedBy).toBe('duration');
+    expect(getEventListeners(abort.signal, 'abort')).toHaveLength(0);
   });
 
   it('refuses a run that could never end', async () => {

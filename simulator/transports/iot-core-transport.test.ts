@@ -11,6 +11,7 @@ import {
   type AedesBroker,
   freePort,
   type MosquittoBroker,
+  mosquittoTestsEnabled,
   type Subscriber,
   startAedes,
   startMosquitto,
@@ -191,31 +192,34 @@ describe('IotCoreTransport, MQTT 3.1.1 (SDK client) over aedes without TLS', () 
   });
 });
 
-describe('IotCoreTransport, MQTT 5 (SDK client) over Mosquitto without TLS', () => {
-  let mosquitto: MosquittoBroker;
+describe.skipIf(!mosquittoTestsEnabled())(
+  'IotCoreTransport, MQTT 5 (SDK client) over Mosquitto without TLS',
+  () => {
+    let mosquitto: MosquittoBroker;
 
-  beforeAll(async () => {
-    mosquitto = await startMosquitto();
-  });
-  afterAll(async () => {
-    await mosquitto?.close();
-  });
-
-  it('publishes over per-device connections and counts PUBACKs', async () => {
-    const sub = await subscriber(mosquitto.url, 5);
-    const t = transport({
-      protocol: 'mqtt5',
-      insecureLocalBroker: { host: mosquitto.host, port: mosquitto.port },
+    beforeAll(async () => {
+      mosquitto = await startMosquitto();
     });
-    await publishAndVerify(t, sub, 5, 50);
-  });
+    afterAll(async () => {
+      await mosquitto?.close();
+    });
 
-  it('connect rejects naming the broker when it is unreachable', async () => {
-    const port = await freePort();
-    const t = transport({ protocol: 'mqtt5', insecureLocalBroker: { host: '127.0.0.1', port } });
-    await expect(t.connect(testDevices(1))).rejects.toThrow(`127.0.0.1:${port}`);
-  });
-});
+    it('publishes over per-device connections and counts PUBACKs', async () => {
+      const sub = await subscriber(mosquitto.url, 5);
+      const t = transport({
+        protocol: 'mqtt5',
+        insecureLocalBroker: { host: mosquitto.host, port: mosquitto.port },
+      });
+      await publishAndVerify(t, sub, 5, 50);
+    });
+
+    it('connect rejects naming the broker when it is unreachable', async () => {
+      const port = await freePort();
+      const t = transport({ protocol: 'mqtt5', insecureLocalBroker: { host: '127.0.0.1', port } });
+      await expect(t.connect(testDevices(1))).rejects.toThrow(`127.0.0.1:${port}`);
+    });
+  },
+);
 
 describe('IotCoreTransport options', () => {
   it('needs an endpoint, a certificate and a key unless pointed at a local broker', () => {

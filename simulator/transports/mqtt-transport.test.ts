@@ -8,6 +8,7 @@ import {
   type AedesBroker,
   freePort,
   type MosquittoBroker,
+  mosquittoTestsEnabled,
   type Subscriber,
   startAedes,
   startMosquitto,
@@ -165,7 +166,7 @@ describe('MqttTransport over aedes (MQTT 3.1.1)', () => {
   });
 });
 
-describe('MqttTransport over Mosquitto (MQTT 5)', () => {
+describe.skipIf(!mosquittoTestsEnabled())('MqttTransport over Mosquitto (MQTT 5)', () => {
   let mosquitto: MosquittoBroker;
 
   beforeAll(async () => {
