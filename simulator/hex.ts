@@ -1,14 +1,4 @@
-import type { HexEncoding } from '../functions/core/index.js';
-
-const BYTE_WIDTH: Record<HexEncoding['type'], number> = {
-  int8: 1,
-  uint8: 1,
-  int16: 2,
-  uint16: 2,
-  int32: 4,
-  uint32: 4,
-  float32: 4,
-};
+import { HEX_BYTE_WIDTH, type HexEncoding } from '../functions/core/index.js';
 
 /**
  * Encodes a physical value the way a device register carries it, as the registry declares: the inverse
@@ -16,7 +6,7 @@ const BYTE_WIDTH: Record<HexEncoding['type'], number> = {
  * upper-case hex of exactly the type's width).
  */
 export function encodeHex(value: number, encoding: HexEncoding): string {
-  const width = BYTE_WIDTH[encoding.type];
+  const width = HEX_BYTE_WIDTH[encoding.type];
   const bytes = new Uint8Array(width);
   const view = new DataView(bytes.buffer);
   const little = encoding.byteOrder === 'little';

@@ -1,6 +1,7 @@
 import type { HexEncoding } from './contract/registry.js';
 
-const BYTE_WIDTH: Record<HexEncoding['type'], number> = {
+/** Bytes per register type: the wire value is exactly twice as many hex digits. */
+export const HEX_BYTE_WIDTH: Readonly<Record<HexEncoding['type'], number>> = {
   int8: 1,
   uint8: 1,
   int16: 2,
@@ -22,7 +23,7 @@ export type HexDecodeResult = { ok: true; value: number } | { ok: false; detail:
 export function decodeHex(wire: unknown, encoding: HexEncoding): HexDecodeResult {
   if (typeof wire !== 'string') return { ok: false, detail: `expected a hex string, got ${typeof wire}` };
   const digits = wire.startsWith('0x') || wire.startsWith('0X') ? wire.slice(2) : wire;
-  const width = BYTE_WIDTH[encoding.type];
+  const width = HEX_BYTE_WIDTH[encoding.type];
   if (digits.length !== width * 2 || !HEX_DIGITS.test(digits)) {
     return { ok: false, detail: `expected ${width * 2} hex digits for ${encoding.type}` };
   }

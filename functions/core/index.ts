@@ -18,7 +18,7 @@ export {
   type TopicInfo,
 } from './envelope.js';
 export { RegistryError } from './errors.js';
-export { decodeHex } from './hex.js';
+export { decodeHex, HEX_BYTE_WIDTH } from './hex.js';
 export { MAX_NESTING_DEPTH, MAX_PAYLOAD_BYTES, parsePayload, type Rejection } from './parse.js';
 export {
   type ProcessContext,
