@@ -2,7 +2,7 @@
  * Dead-letter records: the reason, where the message came from, and the original bytes unchanged
  * (base64), so nothing is lost and a fixed message can be replayed.
  */
-import { CONTRACT_VERSION, type DlqRecord } from './contract/messages.js';
+import { CONTRACT_VERSION, type DlqRecord, type PipelineFailureReason } from './contract/messages.js';
 import type { Rejection } from './parse.js';
 
 export interface DlqSource {
@@ -12,8 +12,16 @@ export interface DlqSource {
   readonly offset?: string;
 }
 
+/** A stage's own reason for giving up on a record, in the shape of a core rejection. */
+export interface PipelineFailure {
+  readonly reason: PipelineFailureReason;
+  readonly detail: string;
+  readonly path?: string;
+  readonly deviceId?: string;
+}
+
 export interface DlqInput {
-  readonly rejection: Rejection;
+  readonly rejection: Rejection | PipelineFailure;
   readonly original: string | Uint8Array;
   readonly receivedAt: number;
   readonly failedAt: number;

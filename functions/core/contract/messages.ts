@@ -281,6 +281,15 @@ export const REJECTION_REASONS = [
 ] as const;
 export const RejectionReason = z.enum(REJECTION_REASONS);
 
+/** Why a pipeline stage dead-lettered a record it could not hand on (besides the core's rejections). */
+export const PIPELINE_FAILURE_REASONS = [
+  /** A buffer-queue message that is not the ingest rule's envelope. */
+  'INVALID_ENVELOPE',
+  /** A record that kept failing in a consumer past its retries. */
+  'PROCESSING_FAILED',
+] as const;
+export type PipelineFailureReason = (typeof PIPELINE_FAILURE_REASONS)[number];
+
 export const DlqRecord = z
   .strictObject({
     contract_version: z.literal(CONTRACT_VERSION),

@@ -1,0 +1,245 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SQSEvent } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { seedRegistry } from '../../registry-data/index.js';
+import type { DlqRecord, EnrichedMessage } from '../core/contract/messages.js';
+import { compileRegistry } from '../core/registry.js';
+import type { TimeSeriesPoint } from '../core/timeseries.js';
+import type { KafkaEvent, KafkaEventRecord, StreamProducer, StreamRecord } from '../ports/stream.js';
+import { createEnrichHandler } from './enrich.js';
+import { createIngestBridgeHandler } from './ingest-bridge.js';
+import { createTimeseriesWriterHandler } from './timeseries-writer.js';
+
+const sqsEvent = JSON.parse(
+  readFileSync(join(import.meta.dirname, 'fixtures', 'sqs-ingest-event.json'), 'utf8'),
+) as SQSEvent;
+const registry = compileRegistry(seedRegistry);
+const NOW = Date.parse('2026-11-23T12:00:01.000Z');
+
+class MemoryProducer implements StreamProducer {
+  readonly sent = new Map<string, StreamRecord[]>();
+  constructor(private readonly failing = false) {}
+  async send(topic: string, records: readonly StreamRecord[]) {
+    if (this.failing) throw new Error('broker unavailable');
+    this.sent.set(topic, [...(this.sent.get(topic) ?? []), ...records]);
+  }
+  values(topic: string): string[] {
+    return (this.sent.get(topic) ?? []).map((r) => Buffer.from(r.value).toString('utf8'));
+  }
+}
+
+/** A Lambda MSK event from records of one topic-partition. */
+function kafkaEvent(
+  topic: string,
+  records: { key: string; value: Buffer | string; headers?: Record<string, string> }[],
+): KafkaEvent {
+  const eventRecords: KafkaEventRecord[] = records.map((r, offset) => ({
+    topic,
+    partition: 0,
+    offset,
+    timestamp: NOW - 1000,
+    timestampType: 'CREATE_TIME',
+    key: Buffer.from(r.key).toString('base64'),
+    value: Buffer.from(r.value).toString('base64'),
+    headers: Object.entries(r.headers ?? {}).map(([name, text]) => ({ [name]: [...Buffer.from(text)] })),
+  }));
+  return {
+    eventSource: 'aws:kafka',
+    eventSourceArn: 'arn:aws:kafka:eu-west-1:123456789012:cluster/iot-cloud/abc',
+    bootstrapServers: 'b-1.iot-cloud.abc.kafka.eu-west-1.amazonaws.com:9098',
+    records: { [`${topic}-0`]: eventRecords },
+  };
+}
+
+describe('ingest bridge', () => {
+  it('produces each envelope to iot.raw keyed by device id, with the original bytes and receive headers', async () => {
+    const producer = new MemoryProducer();
+
+    const response = await createIngestBridgeHandler({ producer, now: () => NOW })(sqsEvent);
+
+    const raw = producer.sent.get('iot.raw') ?? [];
+    expect(response.batchItemFailures).toEqual([]);
+    expect(raw.map((r) => r.key)).toEqual(['env-00001', 'meter-00001']);
+    expect(Buffer.from(raw[1]?.value ?? []).toJSON().data).toEqual([0xff, 0x00, 0x7b, 0x22]);
+    expect(raw[0]?.headers).toEqual({
+      mqtt_topic: 'dt/environmental_sensor/env-00001/telemetry',
+      received_at: '1795435200250',
+    });
+  });
+
+  it('dead-letters a queue message that is not an ingest envelope, keeping its body', async () => {
+    const producer = new MemoryProducer();
+
+    await createIngestBridgeHandler({ producer, now: () => NOW })(sqsEvent);
+
+    const [dlq] = producer.values('iot.dlq').map((v) => JSON.parse(v) as DlqRecord);
+    expect(dlq).toMatchObject({ reason: 'INVALID_ENVELOPE', stage: 'ingest-bridge' });
+    expect(Buffer.from(dlq?.original_base64 ?? '', 'base64').toString()).toBe('not an envelope');
+  });
+
+  it('reports every record as failed when producing fails, so SQS redelivers them', async () => {
+    const response = await createIngestBridgeHandler({ producer: new MemoryProducer(true) })(sqsEvent);
+
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(
+      sqsEvent.Records.map((r) => r.messageId),
+    );
+  });
+});
+
+describe('enrich handler', () => {
+  const telemetry = JSON.stringify({
+    device_id: 'env-00001',
+    timestamp: '2026-11-23T12:00:00.000Z',
+    event_type: 'telemetry',
+    measurements: { temperature: 45.5, humidity: 40, pressure: 1013.2 },
+  });
+  const headers = (topic: string) => ({ mqtt_topic: topic, received_at: String(NOW - 500) });
+
+  const run = (records: Parameters<typeof kafkaEvent>[1], producer = new MemoryProducer()) =>
+    createEnrichHandler({
+      producer,
+      registry: () => registry,
+      service: 'enrich',
+      serviceVersion: 'test',
+      now: () => NOW,
+    })(kafkaEvent('iot.raw', records)).then((response) => ({ response, producer }));
+
+  it('enriches a good message, using the MQTT topic and receive time from the headers, and raises its alerts', async () => {
+    const { response, producer } = await run([
+      { key: 'env-00001', value: telemetry, headers: headers('dt/environmental_sensor/env-00001/telemetry') },
+    ]);
+
+    const [enriched] = producer.values('iot.enriched').map((v) => JSON.parse(v) as EnrichedMessage);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(enriched?.enrichment_info).toMatchObject({
+      detection: { method: 'topic' },
+      received_at: new Date(NOW - 500).toISOString(),
+    });
+    expect(producer.values('iot.alerts').map((v) => JSON.parse(v).rule_id)).toEqual(['temperature-high']);
+  });
+
+  it('dead-letters a rejected message with its reason, source and original bytes, and carries on', async () => {
+    const garbage = Buffer.from([0xff, 0x00, 0x7b]);
+    const { response, producer } = await run([
+      { key: 'meter-00001', value: garbage, headers: headers('dt/smart_meter/meter-00001/telemetry') },
+      { key: 'env-00001', value: telemetry, headers: headers('dt/environmental_sensor/env-00001/telemetry') },
+    ]);
+
+    const [dlq] = producer.values('iot.dlq').map((v) => JSON.parse(v) as DlqRecord);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(dlq).toMatchObject({
+      reason: 'INVALID_UTF8',
+      stage: 'enrich',
+      source: {
+        mqtt_topic: 'dt/smart_meter/meter-00001/telemetry',
+        kafka_topic: 'iot.raw',
+        partition: 0,
+        offset: '0',
+      },
+    });
+    expect(Buffer.from(dlq?.original_base64 ?? '', 'base64')).toEqual(garbage);
+    expect(producer.values('iot.enriched')).toHaveLength(1);
+  });
+
+  it('reports only the record whose processing threw, so it alone is retried', async () => {
+    const producer = new MemoryProducer();
+    const handler = createEnrichHandler({
+      producer,
+      registry: () => registry,
+      service: 'enrich',
+      serviceVersion: 'test',
+      lookupDevice: (id) => {
+        if (id === 'env-00002') throw new Error('device cache corrupted');
+        return undefined;
+      },
+    });
+
+    const response = await handler(
+      kafkaEvent('iot.raw', [
+        { key: 'env-00001', value: telemetry },
+        { key: 'env-00002', value: telemetry.replace('env-00001', 'env-00002') },
+      ]),
+    );
+
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: { topic: 'iot.raw', partition: 0, offset: 1 } },
+    ]);
+    expect(producer.values('iot.enriched')).toHaveLength(1);
+  });
+
+  it('throws when producing fails, so the whole batch is retried', async () => {
+    await expect(run([{ key: 'env-00001', value: telemetry }], new MemoryProducer(true))).rejects.toThrow(
+      /broker unavailable/,
+    );
+  });
+});
+
+describe('time-series writer', () => {
+  it('writes the points of every enriched message and reports a record that is not one', async () => {
+    const producer = new MemoryProducer();
+    await createEnrichHandler({
+      producer,
+      registry: () => registry,
+      service: 'enrich',
+      serviceVersion: 'test',
+      now: () => NOW,
+    })(
+      kafkaEvent('iot.raw', [
+        {
+          key: 'env-00001',
+          value: JSON.stringify({
+            device_id: 'env-00001',
+            device_type: 'environmental_sensor',
+            timestamp: '2026-11-23T12:00:00.000Z',
+            event_type: 'telemetry',
+            measurements: { temperature: 21.5, humidity: 40, pressure: 1013.2 },
+          }),
+        },
+      ]),
+    );
+    const written: TimeSeriesPoint[] = [];
+    const handler = createTimeseriesWriterHandler({
+      sink: { write: async (points) => void written.push(...points) },
+    });
+
+    const response = await handler(
+      kafkaEvent('iot.enriched', [
+        { key: 'env-00001', value: producer.values('iot.enriched')[0] ?? '' },
+        { key: 'x', value: 'not json' },
+      ]),
+    );
+
+    expect(written.map((p) => [p.measure, p.value])).toEqual([
+      ['temperature', 21.5],
+      ['humidity', 40],
+      ['pressure', 1013.2],
+    ]);
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: { topic: 'iot.enriched', partition: 0, offset: 1 } },
+    ]);
+  });
+
+  it('throws when the sink fails, so the batch is retried (writes are idempotent)', async () => {
+    const handler = createTimeseriesWriterHandler({
+      sink: {
+        write: async () => {
+          throw new Error('store unavailable');
+        },
+      },
+    });
+    const message = JSON.stringify({
+      device_id: 'd',
+      event_type: 'status',
+      timestamp: '2026-11-23T12:00:00.000Z',
+      status: { online: true },
+      device_metadata: { device_type: 'environmental_sensor' },
+      measurement_metadata: {},
+      data_quality: { verdict: 'GOOD', score: 1, completeness: 1, reasons: [], missing: [], readings: {} },
+    });
+
+    await expect(handler(kafkaEvent('iot.enriched', [{ key: 'd', value: message }]))).rejects.toThrow(
+      /store unavailable/,
+    );
+  });
+});

@@ -1,0 +1,23 @@
+/** Reading Lambda Kafka event records: base64 values and byte-array headers. */
+import type { KafkaBatchResponse, KafkaEvent, KafkaEventRecord } from '../ports/stream.js';
+
+export const recordValue = (record: KafkaEventRecord): Buffer => Buffer.from(record.value, 'base64');
+
+/** Headers as strings (Lambda delivers each header value as an array of bytes). */
+export function recordHeaders(record: KafkaEventRecord): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const header of record.headers) {
+    for (const [name, bytes] of Object.entries(header)) headers[name] = Buffer.from(bytes).toString('utf8');
+  }
+  return headers;
+}
+
+export function* eachRecord(event: KafkaEvent): Generator<KafkaEventRecord> {
+  for (const records of Object.values(event.records)) yield* records;
+}
+
+export const failures = (failed: readonly KafkaEventRecord[]): KafkaBatchResponse => ({
+  batchItemFailures: failed.map((record) => ({
+    itemIdentifier: { topic: record.topic, partition: record.partition, offset: record.offset },
+  })),
+});
