@@ -4,6 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { startAedes, waitUntil } from '../simulator/transports/test-broker.js';
 import { startMqttIngest } from './mqtt-ingest.js';
 
+/** A bridge that records every batch and accepts it. */
+const recordingBridge = (events: SQSEvent[]) => async (event: SQSEvent) => {
+  events.push(event);
+  return { batchItemFailures: [] };
+};
+
 const envelopes = (events: SQSEvent[]) => events.flatMap((e) => e.Records.map((r) => JSON.parse(r.body)));
 
 async function publish(url: string, messages: [string, string | Buffer][]) {
@@ -19,7 +25,7 @@ describe('local MQTT ingest', () => {
     const events: SQSEvent[] = [];
     const ingest = await startMqttIngest({
       port: 0,
-      bridge: async (event) => (events.push(event), { batchItemFailures: [] }),
+      bridge: recordingBridge(events),
     });
     try {
       await publish(ingest.url, [
@@ -71,7 +77,7 @@ describe('local MQTT ingest', () => {
     const events: SQSEvent[] = [];
     const ingest = await startMqttIngest({
       externalBroker: broker.url,
-      bridge: async (event) => (events.push(event), { batchItemFailures: [] }),
+      bridge: recordingBridge(events),
     });
     try {
       await publish(broker.url, [['dt/environmental_sensor/env-1/telemetry', '{"t":1}']]);
