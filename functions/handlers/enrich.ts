@@ -38,6 +38,8 @@ export interface EnrichOutcomeSummary {
   readonly deviceId?: string;
   readonly deviceType?: string;
   readonly reason?: string;
+  /** The message's data-quality verdict (enriched messages). */
+  readonly verdict?: 'GOOD' | 'SUSPECT' | 'BAD';
   readonly alerts: number;
   readonly time: number;
 }
@@ -82,6 +84,7 @@ export function createEnrichHandler(dependencies: EnrichDependencies) {
             kind: 'enriched',
             deviceId: outcome.deviceId,
             deviceType: outcome.deviceType,
+            verdict: outcome.message.data_quality.verdict,
             alerts: outcome.alerts.length,
             time: processedAt,
           });
