@@ -1,0 +1,207 @@
+/**
+ * Recent message samples for the inspector:
+ *
+ *   { stage, sk: '{ISO time}#{id}', id, time, deviceId?, deviceStage?: '{deviceId}#{stage}',
+ *     body: JSON string, truncated?, expiresAt: epoch seconds }
+ *
+ * One partition per stage, newest first by the sort key; the sparse GSI `byDevice` answers "recent
+ * messages of this device in this stage". The body is kept as a JSON string: device payloads may hold
+ * keys DynamoDB maps refuse (empty strings) and must come back exactly as sent.
+ *
+ * Expiry: DynamoDB TTL deletes items some time after `expiresAt` (in AWS); dynalite has no TTL, so
+ * reads always filter on `expiresAt > now`, and `sweepExpired()` deletes what is left (the local
+ * runtime calls it periodically; in AWS it is unnecessary).
+ *
+ * Every sample of a stage lands in one partition (about 1,000 writes/s at most): the writer is meant
+ * to sample (the inspector needs the latest few hundred, not every message).
+ */
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { MESSAGE_ID_PATTERN } from '../../core/contract/identifiers.js';
+import {
+  MESSAGE_STAGES,
+  type MessageSample,
+  type MessageSampleInput,
+  type MessageSampleStore,
+  type MessageStage,
+  ValidationError,
+} from '../../ports/registry.js';
+import { INDEX_NAMES, TTL_ATTRIBUTES } from '../../shared/tables.js';
+import { checkDeviceId } from './devices.js';
+import { batchWrite, checkLimit, type Item } from './support.js';
+
+export interface MessageSampleStoreOptions {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+  /** How long a sample is kept. Default 24 h. */
+  readonly ttlSeconds?: number;
+  /** Bodies larger than this (UTF-8 bytes of their JSON) are replaced by a placeholder. Default 300 KB. */
+  readonly maxBodyBytes?: number;
+  readonly now?: () => number;
+}
+
+export const MAX_SAMPLE_QUERY = 500;
+/** Items read at most per `recent` call, so a filter that matches little stays bounded. */
+const MAX_ITEMS_EXAMINED = 5_000;
+const MAX_TIME_MS = Date.parse('9999-12-31T23:59:59.999Z');
+const TTL = TTL_ATTRIBUTES.messages;
+
+const StoredSample = z.object({
+  stage: z.enum(MESSAGE_STAGES),
+  id: z.string(),
+  time: z.string(),
+  deviceId: z.string().optional(),
+  body: z.string(),
+  truncated: z.boolean().optional(),
+});
+
+function checkStage(stage: string): asserts stage is MessageStage {
+  if (!(MESSAGE_STAGES as readonly string[]).includes(stage)) {
+    throw new ValidationError('invalid stage', [`stage: one of ${MESSAGE_STAGES.join(', ')}`]);
+  }
+}
+
+function toSample(item: Item): MessageSample {
+  const parsed = StoredSample.safeParse(item);
+  if (!parsed.success) throw new Error(`stored message sample "${String(item.sk)}" is malformed`);
+  const { body, deviceId, truncated, ...rest } = parsed.data;
+  return {
+    ...rest,
+    ...(deviceId === undefined ? {} : { deviceId }),
+    body: JSON.parse(body) as unknown,
+    ...(truncated ? { truncated } : {}),
+  };
+}
+
+export class DynamoMessageSampleStore implements MessageSampleStore {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly ttlSeconds: number;
+  private readonly maxBodyBytes: number;
+  private readonly now: () => number;
+
+  constructor(options: MessageSampleStoreOptions) {
+    this.client = options.client;
+    this.tableName = options.tableName;
+    this.ttlSeconds = options.ttlSeconds ?? 24 * 3600;
+    this.maxBodyBytes = options.maxBodyBytes ?? 300_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  async add(stage: MessageStage, sample: MessageSampleInput): Promise<void> {
+    checkStage(stage);
+    if (!MESSAGE_ID_PATTERN.test(sample.id)) {
+      throw new ValidationError('invalid sample id', ['id: 1-128 of A-Z a-z 0-9 _ . : -']);
+    }
+    if (sample.deviceId !== undefined) checkDeviceId(sample.deviceId);
+    if (!Number.isFinite(sample.time) || sample.time < 0 || sample.time > MAX_TIME_MS) {
+      throw new ValidationError('invalid time', ['time: epoch milliseconds']);
+    }
+    let body: string | undefined;
+    try {
+      body = JSON.stringify(sample.body);
+    } catch {
+      body = undefined;
+    }
+    if (body === undefined) throw new ValidationError('invalid sample body', ['body: JSON-compatible data']);
+    const sizeBytes = Buffer.byteLength(body, 'utf8');
+    const truncated = sizeBytes > this.maxBodyBytes;
+    if (truncated) body = JSON.stringify({ truncated: true, sizeBytes });
+
+    const time = new Date(sample.time).toISOString();
+    const sk = `${time}#${sample.id}`;
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          stage,
+          sk,
+          id: sample.id,
+          time,
+          ...(sample.deviceId === undefined
+            ? {}
+            : { deviceId: sample.deviceId, deviceStage: `${sample.deviceId}#${stage}` }),
+          body,
+          ...(truncated ? { truncated } : {}),
+          // From the write time, not the message time: a device with a wrong clock cannot make its
+          // samples expire at once or never.
+          [TTL]: Math.floor(this.now() / 1000) + this.ttlSeconds,
+        },
+      }),
+    );
+  }
+
+  async recent(
+    stage: MessageStage,
+    query: { readonly deviceId?: string; readonly limit: number },
+  ): Promise<MessageSample[]> {
+    checkStage(stage);
+    checkLimit(query.limit, MAX_SAMPLE_QUERY);
+    if (query.deviceId !== undefined) checkDeviceId(query.deviceId);
+    const samples: MessageSample[] = [];
+    let examined = 0;
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          ...(query.deviceId === undefined
+            ? {
+                KeyConditionExpression: '#stage = :stage',
+                ExpressionAttributeValues: { ':stage': stage, ':now': Math.floor(this.now() / 1000) },
+              }
+            : {
+                IndexName: INDEX_NAMES.messagesByDevice,
+                KeyConditionExpression: 'deviceStage = :deviceStage',
+                ExpressionAttributeValues: {
+                  ':deviceStage': `${query.deviceId}#${stage}`,
+                  ':now': Math.floor(this.now() / 1000),
+                },
+              }),
+          FilterExpression: '#expiresAt > :now',
+          ExpressionAttributeNames: {
+            '#expiresAt': TTL,
+            ...(query.deviceId === undefined ? { '#stage': 'stage' } : {}),
+          },
+          ScanIndexForward: false,
+          Limit: query.limit - samples.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      examined += page.ScannedCount ?? 0;
+      for (const item of page.Items ?? []) samples.push(toSample(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey && samples.length < query.limit && examined < MAX_ITEMS_EXAMINED);
+    return samples.slice(0, query.limit);
+  }
+
+  /** Deletes expired samples (dynalite has no TTL); returns how many. */
+  async sweepExpired(): Promise<number> {
+    let deleted = 0;
+    for (const stage of MESSAGE_STAGES) {
+      let startKey: Item | undefined;
+      do {
+        const page = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: '#stage = :stage',
+            FilterExpression: '#expiresAt <= :now',
+            ProjectionExpression: '#stage, sk',
+            ExpressionAttributeNames: { '#stage': 'stage', '#expiresAt': TTL },
+            ExpressionAttributeValues: { ':stage': stage, ':now': Math.floor(this.now() / 1000) },
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        const keys = (page.Items ?? []).map((item) => ({ stage, sk: String(item.sk) }));
+        await batchWrite(
+          this.client,
+          this.tableName,
+          keys.map((Key) => ({ DeleteRequest: { Key } })),
+        );
+        deleted += keys.length;
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+    }
+    return deleted;
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * DynamoDB table declarations shared by the CDK stack and the local runtime (dynalite): keys, indexes
+ * and TTL attributes as plain data. The CDK constructs and the local `CreateTable` inputs are both
+ * generated from here, so the two cannot drift. No CDK import: this module also ships in the Lambdas.
+ *
+ * Key design, one line per table (item layouts are documented in `functions/adapters/dynamodb/`):
+ * - deviceTypes: one item per type, PK `typeId`; the alert rules live on the same item (`alertRules`).
+ * - applications: one table, three item kinds told apart by the PK prefix and `kind`:
+ *   the record (PK = the application's uuid), a name claim per application (PK `name#{lower-case name}`,
+ *   the case-insensitive uniqueness guard) and one type-index item per (device type, application)
+ *   (PK `type#{typeId}#{uuid}`). Only type-index items carry the `byDeviceType` GSI keys (a sparse
+ *   index): partition = the exact typeId, sort = `{status}#{uuid}`, so "active applications of exactly
+ *   this type" is one Query with `begins_with(sort, 'active#')` and never a substring match.
+ * - devices: PK `deviceId`; GSI `byTypeLastSeen` (deviceType, lastSeen) lists a type's devices, most
+ *   recently seen first.
+ * - messages: inspector samples; PK `stage`, SK `{ISO time}#{id}`; sparse GSI `byDevice` on
+ *   `{deviceId}#{stage}`; TTL on `expiresAt` (epoch seconds).
+ * - alerts: PK `deviceId`, SK `{raisedAt ISO}#{alertId}`; GSI `byRaisedAt` on a constant partition for
+ *   the newest alerts overall, GSI `bySeverity`; TTL on `expiresAt`.
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+export type AttributeType = 'S' | 'N';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+/** Mirrors CDK's `ProjectionType`: `ALL`, `KEYS_ONLY` or `INCLUDE` with the listed attributes. */
+export type IndexProjection =
+  | { readonly type: 'ALL' }
+  | { readonly type: 'KEYS_ONLY' }
+  | { readonly type: 'INCLUDE'; readonly nonKeyAttributes: readonly string[] };
+
+export interface GlobalSecondaryIndexDeclaration {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly projection: IndexProjection;
+}
+
+export interface TableDeclaration {
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly globalSecondaryIndexes?: readonly GlobalSecondaryIndexDeclaration[];
+  /** Epoch-seconds number attribute that DynamoDB TTL deletes on; readers also filter on it. */
+  readonly timeToLiveAttribute?: string;
+}
+
+/** TTL attribute names (epoch seconds). dynalite has no TTL: readers filter expired items out. */
+export const TTL_ATTRIBUTES = {
+  messages: 'expiresAt',
+  alerts: 'expiresAt',
+} as const;
+
+export const INDEX_NAMES = {
+  applicationsByDeviceType: 'byDeviceType',
+  devicesByTypeLastSeen: 'byTypeLastSeen',
+  messagesByDevice: 'byDevice',
+  alertsByRaisedAt: 'byRaisedAt',
+  alertsBySeverity: 'bySeverity',
+} as const;
+
+export const TABLES = {
+  deviceTypes: {
+    partitionKey: { name: 'typeId', type: 'S' },
+  },
+  applications: {
+    partitionKey: { name: 'applicationId', type: 'S' },
+    globalSecondaryIndexes: [
+      {
+        indexName: INDEX_NAMES.applicationsByDeviceType,
+        partitionKey: { name: 'indexDeviceType', type: 'S' },
+        sortKey: { name: 'indexStatusApplication', type: 'S' },
+        // The records are the truth: a query returns ids, then the records are read and re-checked.
+        projection: { type: 'KEYS_ONLY' },
+      },
+    ],
+  },
+  devices: {
+    partitionKey: { name: 'deviceId', type: 'S' },
+    globalSecondaryIndexes: [
+      {
+        indexName: INDEX_NAMES.devicesByTypeLastSeen,
+        partitionKey: { name: 'deviceType', type: 'S' },
+        sortKey: { name: 'lastSeen', type: 'S' },
+        projection: { type: 'ALL' },
+      },
+    ],
+  },
+  messages: {
+    partitionKey: { name: 'stage', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    globalSecondaryIndexes: [
+      {
+        indexName: INDEX_NAMES.messagesByDevice,
+        partitionKey: { name: 'deviceStage', type: 'S' },
+        sortKey: { name: 'sk', type: 'S' },
+        projection: { type: 'ALL' },
+      },
+    ],
+    timeToLiveAttribute: TTL_ATTRIBUTES.messages,
+  },
+  alerts: {
+    partitionKey: { name: 'deviceId', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    globalSecondaryIndexes: [
+      {
+        indexName: INDEX_NAMES.alertsByRaisedAt,
+        partitionKey: { name: 'feed', type: 'S' },
+        sortKey: { name: 'sk', type: 'S' },
+        projection: { type: 'ALL' },
+      },
+      {
+        indexName: INDEX_NAMES.alertsBySeverity,
+        partitionKey: { name: 'severity', type: 'S' },
+        sortKey: { name: 'sk', type: 'S' },
+        projection: { type: 'ALL' },
+      },
+    ],
+    timeToLiveAttribute: TTL_ATTRIBUTES.alerts,
+  },
+} as const satisfies Record<string, TableDeclaration>;
+
+export type TableKey = keyof typeof TABLES;
+
+/** Physical table names, injected from configuration (CDK generates them in AWS). */
+export type TableNames = Readonly<Record<TableKey, string>>;
+
+/** Environment variables that carry the physical table names into the Lambdas. */
+export const TABLE_NAME_ENV: Readonly<Record<TableKey, string>> = {
+  deviceTypes: 'DEVICE_TYPES_TABLE',
+  applications: 'APPLICATIONS_TABLE',
+  devices: 'DEVICES_TABLE',
+  messages: 'MESSAGES_TABLE',
+  alerts: 'ALERTS_TABLE',
+};
+
+const TABLE_NAME_PATTERN = /^[a-zA-Z0-9_.-]{3,255}$/;
+
+function toProjection(
+  projection: IndexProjection,
+): NonNullable<NonNullable<CreateTableCommandInput['GlobalSecondaryIndexes']>[number]['Projection']> {
+  if (projection.type === 'INCLUDE') {
+    return { ProjectionType: 'INCLUDE', NonKeyAttributes: [...projection.nonKeyAttributes] };
+  }
+  return { ProjectionType: projection.type };
+}
+
+/**
+ * The `CreateTableCommand` input for a declaration (on-demand billing). TTL is not part of
+ * CreateTable: AWS enables it separately (CDK `timeToLiveAttribute`), dynalite has none.
+ */
+export function createTableInput(name: string, declaration: TableDeclaration): CreateTableCommandInput {
+  if (!TABLE_NAME_PATTERN.test(name)) {
+    throw new Error(`invalid table name "${name}": use 3-255 characters of a-z, A-Z, 0-9, _, - and .`);
+  }
+  const attributes = new Map<string, AttributeType>();
+  const define = (key: KeyAttribute): void => {
+    const known = attributes.get(key.name);
+    if (known !== undefined && known !== key.type) {
+      throw new Error(
+        `table "${name}": attribute "${key.name}" is declared as both ${known} and ${key.type}`,
+      );
+    }
+    attributes.set(key.name, key.type);
+  };
+  const keySchema = (partitionKey: KeyAttribute, sortKey?: KeyAttribute) => {
+    define(partitionKey);
+    if (sortKey) define(sortKey);
+    return [
+      { AttributeName: partitionKey.name, KeyType: 'HASH' as const },
+      ...(sortKey ? [{ AttributeName: sortKey.name, KeyType: 'RANGE' as const }] : []),
+    ];
+  };
+
+  const input: CreateTableCommandInput = {
+    TableName: name,
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: keySchema(declaration.partitionKey, declaration.sortKey),
+  };
+  const indexes = declaration.globalSecondaryIndexes ?? [];
+  if (indexes.length > 0) {
+    input.GlobalSecondaryIndexes = indexes.map((index) => ({
+      IndexName: index.indexName,
+      KeySchema: keySchema(index.partitionKey, index.sortKey),
+      Projection: toProjection(index.projection),
+    }));
+  }
+  input.AttributeDefinitions = [...attributes].map(([AttributeName, AttributeType]) => ({
+    AttributeName,
+    AttributeType,
+  }));
+  return input;
+}

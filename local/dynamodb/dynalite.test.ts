@@ -1,0 +1,105 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DescribeTableCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DynamoDeviceStore, documentClient } from '../../functions/adapters/dynamodb/index.js';
+import { TABLES } from '../../functions/shared/tables.js';
+import { startDynalite } from './dynalite.js';
+import { ensureTables } from './ensure-tables.js';
+import { localTableNames } from './table-names.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const tempDir = async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'iot-dynalite-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+};
+
+describe('startDynalite', () => {
+  it('listens on a free port of 127.0.0.1', async () => {
+    const local = await startDynalite();
+    cleanups.push(() => local.close());
+
+    expect(local.port).toBeGreaterThan(0);
+    expect(local.endpoint).toBe(`http://127.0.0.1:${local.port}`);
+    expect((await local.client.send(new ListTablesCommand({}))).TableNames).toEqual([]);
+  });
+
+  it('runs two servers side by side', async () => {
+    const [a, b] = await Promise.all([startDynalite(), startDynalite()]);
+    cleanups.push(
+      () => a.close(),
+      () => b.close(),
+    );
+
+    expect(a.port).not.toBe(b.port);
+  });
+});
+
+describe('ensureTables', () => {
+  it('creates every declared table with its keys and indexes, and is idempotent', async () => {
+    const local = await startDynalite();
+    cleanups.push(() => local.close());
+    const names = localTableNames('it');
+
+    const first = await ensureTables(local.client, names);
+    const second = await ensureTables(local.client, names);
+
+    expect(first.sort()).toEqual(Object.values(names).sort());
+    expect(second).toEqual([]);
+    const alerts = await local.client.send(new DescribeTableCommand({ TableName: names.alerts }));
+    expect(alerts.Table?.KeySchema).toEqual([
+      { AttributeName: 'deviceId', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(alerts.Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName).sort()).toEqual(
+      TABLES.alerts.globalSecondaryIndexes.map((index) => index.indexName).sort(),
+    );
+  });
+
+  it('creates only the missing tables', async () => {
+    const local = await startDynalite();
+    cleanups.push(() => local.close());
+    const names = localTableNames('partial');
+    await ensureTables(local.client, names);
+
+    const other = await ensureTables(local.client, { ...names, devices: 'partial-devices-2' });
+
+    expect(other).toEqual(['partial-devices-2']);
+  });
+});
+
+describe('persistence', () => {
+  it('keeps tables and items after a restart on the same data directory', async () => {
+    const dataDir = await tempDir();
+    const names = localTableNames();
+    const first = await startDynalite({ dataDir });
+    await ensureTables(first.client, names);
+    const seen = {
+      deviceId: 'meter-7',
+      deviceType: 'smart_meter',
+      time: Date.parse('2026-01-01T00:00:00Z'),
+      count: 5,
+    };
+    await new DynamoDeviceStore({
+      client: documentClient(first.client),
+      tableName: names.devices,
+    }).recordSeen(seen);
+    await first.close();
+
+    const second = await startDynalite({ dataDir });
+    cleanups.push(() => second.close());
+    const device = await new DynamoDeviceStore({
+      client: documentClient(second.client),
+      tableName: names.devices,
+    }).getDevice('meter-7');
+
+    expect(device).toMatchObject({ deviceId: 'meter-7', messageCount: 5 });
+    expect(await ensureTables(second.client, names)).toEqual([]);
+  });
+});

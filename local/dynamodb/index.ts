@@ -1,0 +1,5 @@
+/** The local DynamoDB of `npm start`: dynalite, its tables and the seed registry. */
+export { type DynaliteOptionsInput, type LocalDynamo, startDynalite } from './dynalite.js';
+export { ensureTables } from './ensure-tables.js';
+export { type SeedResult, type SeedStores, seedRegistry } from './seed.js';
+export { localTableNames } from './table-names.js';

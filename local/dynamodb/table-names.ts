@@ -1,0 +1,21 @@
+/** Physical table names of the local runtime (in AWS, CDK generates them). */
+import type { TableKey, TableNames } from '../../functions/shared/tables.js';
+
+const SUFFIXES: Readonly<Record<TableKey, string>> = {
+  deviceTypes: 'device-types',
+  applications: 'applications',
+  devices: 'devices',
+  messages: 'messages',
+  alerts: 'alerts',
+};
+
+/** `{prefix}-device-types`, `{prefix}-applications`, ...; tests pass a unique prefix each. */
+export function localTableNames(prefix = 'iotcloud'): TableNames {
+  return {
+    deviceTypes: `${prefix}-${SUFFIXES.deviceTypes}`,
+    applications: `${prefix}-${SUFFIXES.applications}`,
+    devices: `${prefix}-${SUFFIXES.devices}`,
+    messages: `${prefix}-${SUFFIXES.messages}`,
+    alerts: `${prefix}-${SUFFIXES.alerts}`,
+  };
+}

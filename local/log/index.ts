@@ -1,0 +1,23 @@
+/** The local stand-in for MSK: a durable partitioned log and Lambda-like consumer groups on it. */
+export {
+  type ConsumerErrorContext,
+  type ConsumerStats,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_BATCH_WINDOW_MS,
+  DEFAULT_RETRY_BACKOFF_MS,
+  LogConsumer,
+  type LogConsumerOptions,
+  PROCESSING_FAILED,
+  processingFailedRecord,
+  REPORTED_FAILED_DETAIL,
+} from './consumer.js';
+export type { LogRecord } from './frame.js';
+export {
+  LOCAL_BOOTSTRAP_SERVERS,
+  LOCAL_EVENT_SOURCE_ARN,
+  type PartitionRecords,
+  toKafkaEvent,
+  toKafkaEventRecord,
+} from './kafka-event.js';
+export { LocalLog, type LocalLogOptions, type PartitionStatus } from './local-log.js';
+export { murmur2, partitionForKey } from './partitioner.js';

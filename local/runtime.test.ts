@@ -1,0 +1,164 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitUntil } from '../simulator/transports/test-broker.js';
+import { type LocalPlatform, startLocalPlatform } from './runtime.js';
+
+let dataDir: string;
+let platform: LocalPlatform;
+
+const start = () =>
+  startLocalPlatform({
+    dataDir,
+    mqttPort: 0,
+    httpPort: 0,
+    simulatedDevices: 0,
+    registryRefreshMs: 3_600_000,
+  });
+const api = async (path: string) => {
+  const response = await fetch(`${platform.httpUrl}${path}`);
+  return {
+    status: response.status,
+    body: (await response.json()) as Record<string, unknown> & { items?: Record<string, unknown>[] },
+  };
+};
+
+async function publish(messages: [string, string | Buffer][]) {
+  const client = await mqtt.connectAsync(platform.mqttUrl, { clientId: 'integration-test-device' });
+  for (const [topic, payload] of messages) await client.publishAsync(topic, payload, { qos: 1 });
+  await client.endAsync();
+}
+
+const start0 = Date.now() - 60_000;
+const now = new Date(start0).toISOString();
+/** Meter telemetry `secondsLater` after the first message: each reading has its own time. */
+const meterTelemetry = (energy: number, secondsLater = 0) =>
+  JSON.stringify({
+    device_id: 'meter-it-1',
+    timestamp: new Date(start0 + secondsLater * 1000).toISOString(),
+    event_type: 'telemetry',
+    measurements: { energy, demand: 12.5, power_factor: 0.95 },
+  });
+const GOOD: [string, string][] = [
+  ['dt/smart_meter/meter-it-1/telemetry', meterTelemetry(1000)],
+  [
+    'dt/environmental_sensor/env-it-1/telemetry',
+    JSON.stringify({
+      device_id: 'env-it-1',
+      timestamp: now,
+      event_type: 'telemetry',
+      measurements: { temperature: 41.5, humidity: 30, pressure: 1010 },
+    }),
+  ],
+];
+const BAD: [string, string | Buffer][] = [
+  ['dt/smart_meter/meter-it-2/telemetry', '{"device_id":"meter-it-2",'],
+  ['dt/smart_meter/meter-it-3/telemetry', Buffer.alloc(130 * 1024, 0x20)],
+  [
+    'dt/gizmo_type/gizmo-1/telemetry',
+    JSON.stringify({
+      device_id: 'gizmo-1',
+      timestamp: now,
+      event_type: 'telemetry',
+      measurements: { flux: 1 },
+    }),
+  ],
+  [
+    'dt/smart_meter/meter-it-4/telemetry',
+    JSON.stringify({ device_id: 'bad id!', timestamp: now, event_type: 'telemetry', measurements: {} }),
+  ],
+];
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'iotcloud-runtime-'));
+  platform = await start();
+});
+
+afterAll(async () => {
+  await platform.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('the local platform, end to end over MQTT and HTTP', () => {
+  it('enriches good messages, dead-letters bad ones with their reasons, and keeps flowing', async () => {
+    await publish([...GOOD, ...BAD, ['dt/smart_meter/meter-it-1/telemetry', meterTelemetry(1001, 10)]]);
+    await waitUntil(
+      () => platform.status().enriched >= 3 && platform.status().dlq >= 4 && platform.status().lag === 0,
+      'the pipeline to settle',
+      30_000,
+    );
+
+    expect(platform.status()).toMatchObject({ received: 7, raw: 7, enriched: 3, dlq: 4, alerts: 1 });
+  });
+
+  it('shows the device with its latest values and the count of its messages', async () => {
+    const device = await api('/api/devices/meter-it-1');
+
+    expect(device.status).toBe(200);
+    expect(device.body).toMatchObject({ deviceId: 'meter-it-1', deviceType: 'smart_meter', messageCount: 2 });
+    expect(device.body.latest).toContainEqual(
+      expect.objectContaining({ measure: 'energy', value: 1001, unit: 'kWh', quality: 'GOOD' }),
+    );
+  });
+
+  it('lists the dead letters with their reasons and original bytes', async () => {
+    const dlq = await api('/api/messages?stage=dlq&limit=10');
+
+    const reasons = (dlq.body.items ?? []).map((item) => (item.body as { reason: string }).reason).sort();
+    expect(reasons).toEqual([
+      'INVALID_DEVICE_ID',
+      'INVALID_JSON',
+      'PAYLOAD_TOO_LARGE',
+      'UNKNOWN_DEVICE_TYPE',
+    ]);
+    const truncated = (dlq.body.items ?? []).find(
+      (item) => (item.body as { reason: string }).reason === 'INVALID_JSON',
+    );
+    expect(
+      Buffer.from(
+        (truncated?.body as { original_base64?: string } | undefined)?.original_base64 ?? '',
+        'base64',
+      ).toString(),
+    ).toBe('{"device_id":"meter-it-2",');
+  });
+
+  it('counts every stage in the stats', async () => {
+    const stats = await api('/api/stats?window=15m');
+
+    expect(stats.body).toMatchObject({
+      totals: { raw: 7, enriched: 3, dlq: 4, alerts: 1 },
+      byDeviceType: { smart_meter: 2, environmental_sensor: 1 },
+      quality: { GOOD: 3 },
+      dlqReasons: { INVALID_JSON: 1, PAYLOAD_TOO_LARGE: 1, UNKNOWN_DEVICE_TYPE: 1, INVALID_DEVICE_ID: 1 },
+    });
+  });
+
+  it('keeps every device, offset and point across a restart, and processes nothing twice', async () => {
+    const before = {
+      status: platform.status(),
+      points: (await api('/api/devices/meter-it-1/telemetry?measure=energy&from=2000-01-01T00:00:00Z')).body,
+    };
+    await platform.stop();
+
+    platform = await start();
+    await publish([['dt/smart_meter/meter-it-1/telemetry', meterTelemetry(1002, 20)]]);
+    await waitUntil(
+      () => platform.status().enriched >= 4 && platform.status().lag === 0,
+      'the new message',
+      30_000,
+    );
+
+    expect(platform.status()).toMatchObject({
+      raw: before.status.raw + 1,
+      enriched: before.status.enriched + 1,
+      dlq: before.status.dlq,
+    });
+    const device = await api('/api/devices/meter-it-1');
+    expect(device.body).toMatchObject({ messageCount: 3 });
+    const points = (await api('/api/devices/meter-it-1/telemetry?measure=energy&from=2000-01-01T00:00:00Z'))
+      .body.points as unknown[];
+    expect(points).toHaveLength((before.points.points as unknown[]).length + 1);
+  });
+});

@@ -1,0 +1,427 @@
+/**
+ * The local composition root: the same handlers the CDK stack deploys, wired to embedded stand-ins.
+ *
+ *   MQTT (aedes) -> ingest rule -> SQS-shaped batches -> ingest-bridge handler -> iot.raw (local log)
+ *   iot.raw -> enrich handler -> iot.enriched / iot.alerts / iot.dlq
+ *   iot.enriched -> time-series writer handler -> DuckDB; device bookkeeping -> dynalite
+ *   iot.raw, iot.dlq, iot.alerts -> inspector samples and alerts -> dynalite
+ *   HTTP (API Gateway v2 events) -> API handler; dashboard files at /
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  DynamoAlertStore,
+  DynamoDeviceStore,
+  DynamoMessageSampleStore,
+  DynamoRegistryStore,
+  documentClient,
+} from '../functions/adapters/dynamodb/index.js';
+import type { Alert, Application, EnrichedMessage } from '../functions/core/index.js';
+import { type CompiledRegistry, compileRegistry, TYPE_ID_PATTERN } from '../functions/core/index.js';
+import { createApiHandler, type DeviceSummary } from '../functions/handlers/api.js';
+import { createEnrichHandler } from '../functions/handlers/enrich.js';
+import { createIngestBridgeHandler } from '../functions/handlers/ingest-bridge.js';
+import { eachRecord, recordValue } from '../functions/handlers/kafka-records.js';
+import { createTimeseriesWriterHandler } from '../functions/handlers/timeseries-writer.js';
+import type { DeviceRecord, MessageStage } from '../functions/ports/registry.js';
+import type { KafkaEvent, KafkaHandler } from '../functions/ports/stream.js';
+import { CONSUMER_GROUPS, TOPICS } from '../functions/shared/stream.js';
+import { seedRegistry as seedData } from '../registry-data/index.js';
+import { createSimulatedFleet, createTransport, runFleet } from '../simulator/index.js';
+import { ensureTables, localTableNames, seedRegistry, startDynalite } from './dynamodb/index.js';
+import { startHttpServer } from './http-server.js';
+import { LocalLog, type LogConsumer } from './log/index.js';
+import { startMqttIngest } from './mqtt-ingest.js';
+import { PipelineStats } from './stats.js';
+import { DuckDbTimeseriesStore } from './timeseries/index.js';
+
+export const SERVICE_VERSION = '0.1.0';
+
+export interface LocalPlatformOptions {
+  readonly dataDir: string;
+  /** Start empty: delete the data directory first. */
+  readonly reset?: boolean;
+  /** Embedded MQTT broker port (0 = any free port). */
+  readonly mqttPort?: number;
+  /** Use this broker instead of the embedded one. */
+  readonly externalBroker?: string;
+  /** API and dashboard port (0 = any free port). */
+  readonly httpPort?: number;
+  readonly dashboardDir?: string;
+  /** Devices of the built-in simulated fleet (0 = none). */
+  readonly simulatedDevices?: number;
+  readonly seed?: number;
+  /** Told what the platform does: start-up, errors, status. */
+  readonly log?: (line: string) => void;
+  /** How often the registry is re-read, so edits take effect (default 30 s). */
+  readonly registryRefreshMs?: number;
+}
+
+export interface LocalPlatform {
+  readonly mqttUrl: string;
+  readonly httpUrl: string;
+  readonly dataDir: string;
+  /** Measured figures for the status line. */
+  status(): PlatformStatus;
+  /** Drains in-flight work, commits offsets, closes every store. */
+  stop(): Promise<void>;
+}
+
+export interface PlatformStatus {
+  readonly received: number;
+  readonly raw: number;
+  readonly enriched: number;
+  readonly dlq: number;
+  readonly alerts: number;
+  readonly lag: number;
+}
+
+/** A small token bucket: inspector samples are samples, and dynalite is no firehose. */
+function sampler(perSecond: number) {
+  let tokens = perSecond;
+  let last = Date.now();
+  return () => {
+    const now = Date.now();
+    tokens = Math.min(perSecond, tokens + ((now - last) / 1000) * perSecond);
+    last = now;
+    if (tokens < 1) return false;
+    tokens--;
+    return true;
+  };
+}
+
+const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
+
+export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
+  const log = options.log ?? (() => {});
+  const dataDir = options.dataDir;
+  if (options.reset) await rm(dataDir, { recursive: true, force: true });
+  // Each part registers how it closes; stop() and a failed start close them newest first.
+  type Part = 'registry' | 'registry-refresh' | 'timeseries' | 'log' | 'consumers' | 'ingest' | 'http';
+  const cleanups: { part: Part; close: () => Promise<void> }[] = [];
+  const onClose = (part: Part, close: () => Promise<void>) => cleanups.push({ part, close });
+  const closeParts = async (parts: readonly Part[]) => {
+    for (const { part, close } of [...cleanups].reverse()) if (parts.includes(part)) await close();
+  };
+  const fail = async (error: unknown) => {
+    for (const { close } of [...cleanups].reverse()) await close().catch(() => undefined);
+    throw error;
+  };
+
+  try {
+    // Registry: dynalite on a free port, tables from the shared declarations, seeded on first start.
+    const dynamo = await startDynalite({ dataDir: join(dataDir, 'dynamodb') });
+    onClose('registry', () => dynamo.close());
+    const tables = localTableNames();
+    await ensureTables(dynamo.client, tables);
+    const client = documentClient(dynamo.client);
+    const registryStore = new DynamoRegistryStore({ client, tables });
+    const deviceStore = new DynamoDeviceStore({ client, tableName: tables.devices });
+    const samples = new DynamoMessageSampleStore({ client, tableName: tables.messages });
+    const alertStore = new DynamoAlertStore({ client, tableName: tables.alerts });
+    const seeded = await seedRegistry({ registry: registryStore }, seedData);
+    if (seeded.created.deviceTypes.length > 0)
+      log(`seeded the registry: ${seeded.created.deviceTypes.join(', ')}`);
+
+    const loadRegistry = async (): Promise<CompiledRegistry> => {
+      const [types, applications] = await Promise.all([
+        registryStore.listDeviceTypes(),
+        registryStore.listApplications(),
+      ]);
+      return compileRegistry({
+        deviceTypes: types.map((t) => t.deviceType),
+        alertRules: types.map((t) => ({ deviceType: t.deviceType.typeId, rules: [...t.alertRules] })),
+        // The compiled registry copies only public fields; list results carry no contact e-mail.
+        applications: applications as unknown as Application[],
+      });
+    };
+    let registry = await loadRegistry();
+    const refresh = setInterval(() => {
+      loadRegistry().then(
+        (next) => {
+          registry = next;
+        },
+        (error: unknown) => log(`registry refresh failed, keeping the previous one: ${String(error)}`),
+      );
+    }, options.registryRefreshMs ?? 30_000);
+    onClose('registry-refresh', async () => clearInterval(refresh));
+
+    const timeseries = await DuckDbTimeseriesStore.open({ path: join(dataDir, 'timeseries.duckdb') });
+    onClose('timeseries', () => timeseries.close());
+
+    const stream = new LocalLog({
+      dataDir: join(dataDir, 'log'),
+      onWarning: (message) => log(`log: ${message}`),
+    });
+    await stream.open();
+    onClose('log', () => stream.close());
+
+    const stats = new PipelineStats();
+
+    // Handlers: the same factories the Lambda entry points use.
+    const bridge = createIngestBridgeHandler({ producer: stream });
+    const enrich = createEnrichHandler({
+      producer: stream,
+      registry: () => registry,
+      service: 'iot-cloud-enrich',
+      serviceVersion: SERVICE_VERSION,
+      onOutcome: (outcome) => stats.recordOutcome(outcome),
+    });
+
+    // Device bookkeeping, one update per device per batch: counts, first and last seen.
+    const seen = new Map<string, { deviceType: string; time: number; count: number; online?: boolean }>();
+    const writer = createTimeseriesWriterHandler({
+      sink: timeseries,
+      onWritten: (message: EnrichedMessage) => {
+        const entry = seen.get(message.device_id);
+        const time = Date.parse(message.enrichment_info.received_at);
+        const online = message.event_type === 'status' ? message.status.online : entry?.online;
+        seen.set(message.device_id, {
+          deviceType: message.device_metadata.device_type,
+          time: Math.max(entry?.time ?? 0, time),
+          count: (entry?.count ?? 0) + 1,
+          ...(online === undefined ? {} : { online }),
+        });
+      },
+    });
+    const writerWithBookkeeping: KafkaHandler = async (event) => {
+      const response = await writer(event);
+      const updates = [...seen.entries()];
+      seen.clear();
+      await Promise.all(
+        updates.map(([deviceId, u]) =>
+          deviceStore.recordSeen({
+            deviceId,
+            deviceType: u.deviceType,
+            time: u.time,
+            count: u.count,
+            ...(u.online === undefined ? {} : { online: u.online }),
+          }),
+        ),
+      );
+      return response;
+    };
+
+    // The inspector: samples of each stage, every alert.
+    const sampleAllowed: Record<MessageStage, () => boolean> = {
+      raw: sampler(20),
+      enriched: sampler(20),
+      dlq: sampler(100),
+      alerts: sampler(100),
+    };
+    const inspector =
+      (stage: MessageStage): KafkaHandler =>
+      async (event: KafkaEvent) => {
+        const writes: Promise<void>[] = [];
+        const alerts: Alert[] = [];
+        for (const record of eachRecord(event)) {
+          const text = recordValue(record).toString('utf8');
+          const key = record.key ? Buffer.from(record.key, 'base64').toString('utf8') : undefined;
+          let body: unknown;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            body = { payload_base64: record.value };
+          }
+          if (stage === 'alerts') alerts.push(body as Alert);
+          // Enrich rejections are counted from its outcomes; other stages' dead letters are counted here.
+          if (stage === 'dlq') {
+            const letter = body as { stage?: string; reason?: string };
+            if (letter.stage !== 'enrich')
+              stats.recordDeadLetter(letter.reason ?? 'UNKNOWN', record.timestamp);
+          }
+          if (!sampleAllowed[stage]()) continue;
+          writes.push(
+            samples.add(stage, {
+              id: `${record.topic}.${record.partition}.${record.offset}`.replaceAll('iot.', ''),
+              time: record.timestamp,
+              ...(key && key !== 'unknown' ? { deviceId: key } : {}),
+              body,
+            }),
+          );
+        }
+        if (alerts.length > 0) writes.push(alertStore.add(alerts));
+        const results = await Promise.allSettled(writes);
+        const failed = results.filter((r) => r.status === 'rejected').length;
+        if (failed > 0) log(`inspector ${stage}: ${failed} sample write(s) failed`);
+        return { batchItemFailures: [] };
+      };
+
+    const consumers: LogConsumer[] = [];
+    const consume = (
+      topic: string,
+      group: string,
+      name: string,
+      handler: KafkaHandler,
+      bestEffort = false,
+    ) => {
+      consumers.push(
+        stream.subscribe({
+          topic,
+          group,
+          name,
+          handler,
+          // Inspector samples are best effort: they need no dead-letter topic of their own.
+          ...(bestEffort ? { dlqTopic: false as const } : {}),
+          onError: (error, context) => log(`${context.consumer} ${context.stage}: ${String(error)}`),
+        }),
+      );
+    };
+    consume(TOPICS.raw, CONSUMER_GROUPS.enrich, 'enrich', enrich);
+    consume(TOPICS.enriched, CONSUMER_GROUPS.timeseriesWriter, 'timeseries-writer', writerWithBookkeeping);
+    consume(TOPICS.raw, 'iot-cloud-inspector', 'inspector-raw', inspector('raw'), true);
+    consume(TOPICS.enriched, 'iot-cloud-inspector', 'inspector-enriched', inspector('enriched'), true);
+    consume(TOPICS.dlq, 'iot-cloud-inspector', 'inspector-dlq', inspector('dlq'), true);
+    consume(TOPICS.alerts, 'iot-cloud-inspector', 'inspector-alerts', inspector('alerts'), true);
+    onClose('consumers', async () => {
+      await Promise.all(consumers.map((c) => c.stop()));
+    });
+
+    // MQTT in: embedded aedes or an external broker, through the ingest rule, to the bridge.
+    const ingest = await startMqttIngest({
+      bridge: async (event) => {
+        const response = await bridge(event);
+        stats.recordRaw(event.Records.length - response.batchItemFailures.length);
+        return response;
+      },
+      ...(options.externalBroker
+        ? { externalBroker: options.externalBroker }
+        : { port: options.mqttPort ?? 1883 }),
+      onError: (error) => log(`ingest: ${error.message}`),
+    });
+    onClose('ingest', () => ingest.close());
+
+    const totals = () => ({
+      raw: sum(stream.endOffsets(TOPICS.raw)),
+      enriched: sum(stream.endOffsets(TOPICS.enriched)),
+      dlq: sum(stream.endOffsets(TOPICS.dlq)),
+      alerts: sum(stream.endOffsets(TOPICS.alerts)),
+    });
+
+    const typeFrequency = (typeId: string) =>
+      seedData.deviceTypes.find((t) => t.typeId === typeId)?.updateFrequencySeconds ?? 60;
+    const toSummary = (device: DeviceRecord): DeviceSummary => {
+      // Offline when the device said so, or when it has missed three of its reporting intervals.
+      const silentFor = Date.now() - Date.parse(device.lastSeen);
+      const status =
+        device.online === false
+          ? 'offline'
+          : silentFor > 3 * typeFrequency(device.deviceType) * 1000
+            ? 'offline'
+            : 'online';
+      return {
+        deviceId: device.deviceId,
+        deviceType: device.deviceType,
+        firstSeen: device.firstSeen,
+        lastSeen: device.lastSeen,
+        messageCount: device.messageCount,
+        status,
+      };
+    };
+
+    const api = createApiHandler({
+      version: SERVICE_VERSION,
+      deviceTypes: {
+        list: async () => (await registryStore.listDeviceTypes()).map((t) => t.deviceType),
+        get: async (typeId) =>
+          TYPE_ID_PATTERN.test(typeId) ? (await registryStore.getDeviceType(typeId))?.deviceType : undefined,
+      },
+      applications: {
+        list: (filter) =>
+          registryStore.listApplications(filter as Parameters<typeof registryStore.listApplications>[0]),
+      },
+      devices: {
+        list: async (query) => {
+          const page = await deviceStore.listDevices(query);
+          return {
+            items: page.items.map(toSummary),
+            ...(page.nextCursor ? { cursor: page.nextCursor } : {}),
+          };
+        },
+        get: async (deviceId) => {
+          const device = await deviceStore.getDevice(deviceId);
+          return device ? toSummary(device) : undefined;
+        },
+      },
+      timeseries,
+      messages: { recent: (stage, query) => samples.recent(stage, query) },
+      stats: async (windowMinutes) => stats.snapshot(windowMinutes, totals()),
+      health: async () => {
+        const components: Record<string, 'ok' | 'degraded'> = {
+          broker: 'ok',
+          log: 'ok',
+          timeseries: 'ok',
+          registry: 'ok',
+        };
+        try {
+          await registryStore.getDeviceType('smart_breaker');
+        } catch {
+          components.registry = 'degraded';
+        }
+        for (const consumer of consumers)
+          if (consumer.stats().state !== 'running') components.log = 'degraded';
+        return components;
+      },
+    });
+    const http = await startHttpServer({
+      api,
+      dashboardDir: options.dashboardDir ?? join(import.meta.dirname, '..', 'dashboard'),
+      port: options.httpPort ?? 3000,
+    });
+    onClose('http', () => http.close());
+
+    // A small simulated fleet, publishing over real MQTT like any device.
+    const simulation = new AbortController();
+    let simulationRun: Promise<unknown> = Promise.resolve();
+    if ((options.simulatedDevices ?? 0) > 0) {
+      const fleet = createSimulatedFleet({
+        devices: options.simulatedDevices ?? 8,
+        seed: options.seed ?? 1,
+        startTime: Date.now(),
+      });
+      const transport = createTransport({
+        kind: 'mqtt',
+        url: ingest.url,
+        protocolVersion: 4,
+        connectionMode: 'per-device',
+      });
+      simulationRun = runFleet({
+        fleet,
+        transport,
+        realTime: true,
+        signal: simulation.signal,
+        progressIntervalMs: 60_000,
+      }).catch((error: unknown) =>
+        log(`simulator stopped: ${error instanceof Error ? error.message : String(error)}`),
+      );
+    }
+
+    let stopped: Promise<void> | undefined;
+    let finalStatus: PlatformStatus | undefined;
+    const currentStatus = (): PlatformStatus => {
+      const t = totals();
+      const lag = sum(consumers.map((c) => c.stats().lag));
+      return { received: ingest.counters.received, ...t, lag };
+    };
+    return {
+      mqttUrl: ingest.url,
+      httpUrl: http.url,
+      dataDir,
+      // After stop() the stores are closed: report what they held when they closed.
+      status: () => finalStatus ?? currentStatus(),
+      stop: () => {
+        stopped ??= (async () => {
+          simulation.abort();
+          await simulationRun;
+          // Stop taking messages and drain the consumers first, then snapshot, then close the stores.
+          await closeParts(['http', 'ingest', 'consumers']);
+          finalStatus = currentStatus();
+          await closeParts(['log', 'timeseries', 'registry-refresh', 'registry']);
+        })();
+        return stopped;
+      },
+    };
+  } catch (error) {
+    return fail(error);
+  }
+}

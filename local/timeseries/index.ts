@@ -1,0 +1,9 @@
+/** The local time-series store (DuckDB): the TimeseriesSink and TimeseriesQuery ports of local mode. */
+export {
+  DuckDbTimeseriesStore,
+  type DuckDbTimeseriesStoreOptions,
+  MAX_POINTS_PER_TRANSACTION,
+  MAX_QUERY_LIMIT,
+  MEASURE_PATTERN,
+  MIN_BUCKET_MS,
+} from './duckdb-store.js';
