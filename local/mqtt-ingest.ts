@@ -24,6 +24,8 @@ export interface MqttIngestOptions {
   /** Use this broker (mqtt://host:port) instead of the embedded one. */
   readonly externalBroker?: string;
   readonly batchSize?: number;
+  /** Bridge invocations in flight at once, like concurrent Lambda invocations (default 8). */
+  readonly concurrency?: number;
   readonly batchWindowMs?: number;
   readonly onError?: (error: Error) => void;
 }
@@ -65,7 +67,8 @@ export async function startMqttIngest(options: MqttIngestOptions): Promise<MqttI
   const batchWindowMs = options.batchWindowMs ?? 20;
   const queue: SQSRecord[] = [];
   const counters = { received: 0, forwarded: 0, retried: 0 };
-  let flushing: Promise<void> | undefined;
+  const concurrency = options.concurrency ?? 8;
+  const workers = new Set<Promise<void>>();
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
 
@@ -103,22 +106,27 @@ export async function startMqttIngest(options: MqttIngestOptions): Promise<MqttI
     }
   };
 
-  const scheduleFlush = () => {
-    if (queue.length >= batchSize && !flushing) {
-      flushing = flush().finally(() => {
-        flushing = undefined;
+  // Full batches go out at once, up to `concurrency` at a time (the log group-commits them); a
+  // partial batch waits at most `batchWindowMs`.
+  const startWorkers = () => {
+    while (workers.size < concurrency && queue.length > 0) {
+      const worker: Promise<void> = flush().finally(() => {
+        workers.delete(worker);
         if (queue.length > 0) scheduleFlush();
       });
+      workers.add(worker);
+      if (queue.length < batchSize) break;
+    }
+  };
+
+  const scheduleFlush = () => {
+    if (queue.length >= batchSize) {
+      startWorkers();
       return;
     }
     timer ??= setTimeout(() => {
       timer = undefined;
-      if (!flushing) {
-        flushing = flush().finally(() => {
-          flushing = undefined;
-          if (queue.length > 0) scheduleFlush();
-        });
-      }
+      startWorkers();
     }, batchWindowMs);
   };
 
@@ -136,7 +144,7 @@ export async function startMqttIngest(options: MqttIngestOptions): Promise<MqttI
     closed = true;
     if (timer) clearTimeout(timer);
     timer = undefined;
-    await flushing;
+    while (workers.size > 0) await Promise.all(workers);
     await flush();
   };
 

@@ -25,6 +25,17 @@ const api = async (path: string) => {
   };
 };
 
+/** Device bookkeeping is flushed about once a second: wait for it rather than assume it. */
+async function deviceWithCount(deviceId: string, count: number) {
+  let device = await api(`/api/devices/${deviceId}`);
+  const deadline = Date.now() + 15_000;
+  while (device.body.messageCount !== count && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    device = await api(`/api/devices/${deviceId}`);
+  }
+  return device;
+}
+
 async function publish(messages: [string, string | Buffer][]) {
   const client = await mqtt.connectAsync(platform.mqttUrl, { clientId: 'integration-test-device' });
   for (const [topic, payload] of messages) await client.publishAsync(topic, payload, { qos: 1 });
@@ -94,7 +105,7 @@ describe('the local platform, end to end over MQTT and HTTP', () => {
   });
 
   it('shows the device with its latest values and the count of its messages', async () => {
-    const device = await api('/api/devices/meter-it-1');
+    const device = await deviceWithCount('meter-it-1', 2);
 
     expect(device.status).toBe(200);
     expect(device.body).toMatchObject({ deviceId: 'meter-it-1', deviceType: 'smart_meter', messageCount: 2 });
@@ -155,7 +166,7 @@ describe('the local platform, end to end over MQTT and HTTP', () => {
       enriched: before.status.enriched + 1,
       dlq: before.status.dlq,
     });
-    const device = await api('/api/devices/meter-it-1');
+    const device = await deviceWithCount('meter-it-1', 3);
     expect(device.body).toMatchObject({ messageCount: 3 });
     const points = (await api('/api/devices/meter-it-1/telemetry?measure=energy&from=2000-01-01T00:00:00Z'))
       .body.points as unknown[];

@@ -63,6 +63,8 @@ export interface LocalPlatform {
   readonly dataDir: string;
   /** Measured figures for the status line. */
   status(): PlatformStatus;
+  /** One line per consumer: delivered, failed, lag. */
+  consumerStatus(): string[];
   /** Drains in-flight work, commits offsets, closes every store. */
   stop(): Promise<void>;
 }
@@ -97,7 +99,15 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   const dataDir = options.dataDir;
   if (options.reset) await rm(dataDir, { recursive: true, force: true });
   // Each part registers how it closes; stop() and a failed start close them newest first.
-  type Part = 'registry' | 'registry-refresh' | 'timeseries' | 'log' | 'consumers' | 'ingest' | 'http';
+  type Part =
+    | 'registry'
+    | 'registry-refresh'
+    | 'bookkeeping'
+    | 'timeseries'
+    | 'log'
+    | 'consumers'
+    | 'ingest'
+    | 'http';
   const cleanups: { part: Part; close: () => Promise<void> }[] = [];
   const onClose = (part: Part, close: () => Promise<void>) => cleanups.push({ part, close });
   const closeParts = async (parts: readonly Part[]) => {
@@ -173,6 +183,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const writer = createTimeseriesWriterHandler({
       sink: timeseries,
       onWritten: (message: EnrichedMessage) => {
+        // Called once the points are committed: from the device's clock to queryable.
+        if (message.event_type === 'telemetry')
+          stats.recordLatency(Date.now() - Date.parse(message.timestamp));
         const entry = seen.get(message.device_id);
         const time = Date.parse(message.enrichment_info.received_at);
         const online = message.event_type === 'status' ? message.status.online : entry?.online;
@@ -184,23 +197,34 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         });
       },
     });
-    const writerWithBookkeeping: KafkaHandler = async (event) => {
-      const response = await writer(event);
+    // Device bookkeeping leaves the hot path: one update per device per second, and a last one on stop.
+    // Counts follow delivery (at least once), so a redelivered batch counts again, as documented.
+    const flushSeen = async () => {
       const updates = [...seen.entries()];
       seen.clear();
       await Promise.all(
         updates.map(([deviceId, u]) =>
-          deviceStore.recordSeen({
-            deviceId,
-            deviceType: u.deviceType,
-            time: u.time,
-            count: u.count,
-            ...(u.online === undefined ? {} : { online: u.online }),
-          }),
+          deviceStore
+            .recordSeen({
+              deviceId,
+              deviceType: u.deviceType,
+              time: u.time,
+              count: u.count,
+              ...(u.online === undefined ? {} : { online: u.online }),
+            })
+            .catch((error: unknown) => log(`device bookkeeping for ${deviceId} failed: ${String(error)}`)),
         ),
       );
-      return response;
     };
+    let seenFlush: Promise<void> = Promise.resolve();
+    const seenTimer = setInterval(() => {
+      seenFlush = seenFlush.then(flushSeen);
+    }, 1000);
+    onClose('bookkeeping', async () => {
+      clearInterval(seenTimer);
+      await seenFlush;
+      await flushSeen();
+    });
 
     // The inspector: samples of each stage, every alert.
     const sampleAllowed: Record<MessageStage, () => boolean> = {
@@ -215,6 +239,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         const writes: Promise<void>[] = [];
         const alerts: Alert[] = [];
         for (const record of eachRecord(event)) {
+          // Raw and enriched records are only sampled: decide before paying for the parse.
+          const sampled = sampleAllowed[stage]();
+          if (!sampled && (stage === 'raw' || stage === 'enriched')) continue;
           const text = recordValue(record).toString('utf8');
           const key = record.key ? Buffer.from(record.key, 'base64').toString('utf8') : undefined;
           let body: unknown;
@@ -230,7 +257,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
             if (letter.stage !== 'enrich')
               stats.recordDeadLetter(letter.reason ?? 'UNKNOWN', record.timestamp);
           }
-          if (!sampleAllowed[stage]()) continue;
+          if (!sampled) continue;
           writes.push(
             samples.add(stage, {
               id: `${record.topic}.${record.partition}.${record.offset}`.replaceAll('iot.', ''),
@@ -255,12 +282,15 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       handler: KafkaHandler,
       bestEffort = false,
     ) => {
+      // The pipeline stages take big batches (MSK event source mappings allow up to 10,000 records):
+      // fewer commits and fsyncs per record.
       consumers.push(
         stream.subscribe({
           topic,
           group,
           name,
           handler,
+          batchSize: bestEffort ? 100 : 500,
           // Inspector samples are best effort: they need no dead-letter topic of their own.
           ...(bestEffort ? { dlqTopic: false as const } : {}),
           onError: (error, context) => log(`${context.consumer} ${context.stage}: ${String(error)}`),
@@ -268,7 +298,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       );
     };
     consume(TOPICS.raw, CONSUMER_GROUPS.enrich, 'enrich', enrich);
-    consume(TOPICS.enriched, CONSUMER_GROUPS.timeseriesWriter, 'timeseries-writer', writerWithBookkeeping);
+    consume(TOPICS.enriched, CONSUMER_GROUPS.timeseriesWriter, 'timeseries-writer', writer);
     consume(TOPICS.raw, 'iot-cloud-inspector', 'inspector-raw', inspector('raw'), true);
     consume(TOPICS.enriched, 'iot-cloud-inspector', 'inspector-enriched', inspector('enriched'), true);
     consume(TOPICS.dlq, 'iot-cloud-inspector', 'inspector-dlq', inspector('dlq'), true);
@@ -345,7 +375,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       },
       timeseries,
       messages: { recent: (stage, query) => samples.recent(stage, query) },
-      stats: async (windowMinutes) => stats.snapshot(windowMinutes, totals()),
+      stats: async (windowMinutes) => ({
+        ...stats.snapshot(windowMinutes, totals()),
+        pipeline: {
+          consumerLag: sum(consumers.map((c) => c.stats().lag)),
+          storedPoints: await timeseries.count(),
+          latencyMs: stats.latencyPercentiles(windowMinutes),
+        },
+      }),
       health: async () => {
         const components: Record<string, 'ok' | 'degraded'> = {
           broker: 'ok',
@@ -409,6 +446,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       dataDir,
       // After stop() the stores are closed: report what they held when they closed.
       status: () => finalStatus ?? currentStatus(),
+      consumerStatus: () => consumers.map((c) => c.statusLine()),
       stop: () => {
         stopped ??= (async () => {
           simulation.abort();
@@ -416,7 +454,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
           // Stop taking messages and drain the consumers first, then snapshot, then close the stores.
           await closeParts(['http', 'ingest', 'consumers']);
           finalStatus = currentStatus();
-          await closeParts(['log', 'timeseries', 'registry-refresh', 'registry']);
+          await closeParts(['bookkeeping', 'log', 'timeseries', 'registry-refresh', 'registry']);
         })();
         return stopped;
       },

@@ -58,4 +58,15 @@ describe('PipelineStats', () => {
       { minute: '2026-11-23T12:01:00.000Z', raw: 0, enriched: 1, dlq: 1, alerts: 0 },
     ]);
   });
+
+  it('reports latency percentiles over the window only', () => {
+    let now = T0;
+    const stats = new PipelineStats(() => now);
+    stats.recordLatency(5000, T0 - 10 * 60_000);
+    for (let ms = 1; ms <= 100; ms++) stats.recordLatency(ms, T0);
+
+    expect(stats.latencyPercentiles(5)).toEqual({ p50: 50, p99: 99, samples: 100 });
+    now = T0 + 60 * 60_000;
+    expect(stats.latencyPercentiles(5)).toEqual({ p50: null, p99: null, samples: 0 });
+  });
 });

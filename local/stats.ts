@@ -28,8 +28,12 @@ export interface StageTotals {
   alerts: number;
 }
 
+/** Latency samples kept (newest), enough for percentiles over a busy window. */
+const MAX_LATENCY_SAMPLES = 100_000;
+
 export class PipelineStats {
   private readonly buckets = new Map<number, MinuteBucket>();
+  private latencies: { time: number; ms: number }[] = [];
   private lastMessageTime: number | undefined;
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -83,6 +87,27 @@ export class PipelineStats {
     const bucket = this.bucket(time);
     bucket.dlq++;
     bucket.dlqReasons.set(reason, (bucket.dlqReasons.get(reason) ?? 0) + 1);
+  }
+
+  /** A telemetry message's points were committed to the store `ms` after its device timestamp. */
+  recordLatency(ms: number, time = this.now()): void {
+    this.latencies.push({ time, ms });
+    if (this.latencies.length > MAX_LATENCY_SAMPLES * 1.5)
+      this.latencies = this.latencies.slice(-MAX_LATENCY_SAMPLES);
+  }
+
+  /** p50 and p99 of the latencies recorded in the last `windowMinutes`. */
+  latencyPercentiles(windowMinutes: number): { p50: number | null; p99: number | null; samples: number } {
+    const since = this.now() - windowMinutes * MINUTE;
+    const values = this.latencies
+      .filter((l) => l.time >= since)
+      .map((l) => l.ms)
+      .sort((a, b) => a - b);
+    const at = (q: number) =>
+      values.length === 0
+        ? null
+        : (values[Math.min(values.length - 1, Math.ceil(q * values.length) - 1)] as number);
+    return { p50: at(0.5), p99: at(0.99), samples: values.length };
   }
 
   snapshot(windowMinutes: number, totals: StageTotals): StatsSnapshot {

@@ -37,6 +37,19 @@ export interface StatsSnapshot {
   readonly devicesSeen: number;
   readonly lastMessageTime: string | null;
   readonly dlqReasons: Record<string, number>;
+  /** Measured by the runtime: where the pipeline stands now. */
+  readonly pipeline?: {
+    /** Records consumers have yet to process, over all consumers. */
+    readonly consumerLag: number;
+    /** Points in the time-series store. */
+    readonly storedPoints: number;
+    /** Device timestamp to points committed in the store, for telemetry in the window. */
+    readonly latencyMs: {
+      readonly p50: number | null;
+      readonly p99: number | null;
+      readonly samples: number;
+    };
+  };
 }
 
 /** What the API reads; each runtime's composition root maps its stores onto it. */

@@ -1,0 +1,139 @@
+/**
+ * End-to-end benchmark (npm run bench:e2e). The platform runs as its own process, as `npm start` runs
+ * it (no simulator, empty temporary data directory); a simulated fleet publishes to it over MQTT from
+ * this process.
+ *  1. Latency: 100 devices at a fixed 1,000 msg/s for 20 s; the platform measures, per telemetry
+ *     message, device timestamp -> points committed in the store; p50 and p99 read from /api/stats.
+ *  2. Throughput: 50,000 messages from 100 devices as fast as the broker takes them; sustained rate =
+ *     messages / (first publish -> the last one queryable in the store, no consumer lag left).
+ * Usage: npm run bench:e2e [-- --messages 50000 --devices 100 --latency-seconds 20]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { StatsSnapshot } from '../../functions/handlers/api.js';
+import { createSimulatedFleet, createTransport, runFleet } from '../../simulator/index.js';
+
+const { values } = parseArgs({
+  options: {
+    messages: { type: 'string', default: '50000' },
+    devices: { type: 'string', default: '100' },
+    'latency-seconds': { type: 'string', default: '20' },
+  },
+});
+const MESSAGES = Number(values.messages);
+const DEVICES = Number(values.devices);
+const LATENCY_SECONDS = Number(values['latency-seconds']);
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+
+async function startPlatform(dataDir: string, mqttPort: number, httpPort: number): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'local/start.ts',
+      '--no-simulator',
+      '--reset',
+      '--data-dir',
+      dataDir,
+      '--mqtt-port',
+      String(mqttPort),
+      '--http-port',
+      String(httpPort),
+      '--status-every',
+      '3600',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('IoT Cloud is running locally')) resolve();
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`the platform exited (${code}) before it was ready:\n${output}`)),
+    );
+  });
+  return child;
+}
+
+async function stats(httpPort: number, window = '60m'): Promise<StatsSnapshot> {
+  const response = await fetch(`http://127.0.0.1:${httpPort}/api/stats?window=${window}`);
+  return (await response.json()) as StatsSnapshot;
+}
+
+/** Waits until `count` raw messages are in and every consumer has caught up. */
+async function drained(httpPort: number, count: number): Promise<StatsSnapshot> {
+  for (;;) {
+    const snapshot = await stats(httpPort);
+    if (snapshot.totals.raw >= count && snapshot.pipeline?.consumerLag === 0) return snapshot;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const dataDir = await mkdtemp(join(tmpdir(), 'iotcloud-e2e-'));
+const [mqttPort, httpPort] = [await freePort(), await freePort()];
+const platform = await startPlatform(dataDir, mqttPort, httpPort);
+const url = `mqtt://127.0.0.1:${mqttPort}`;
+try {
+  // 1. Latency at a fixed rate.
+  const paced = await runFleet({
+    fleet: createSimulatedFleet({
+      devices: DEVICES,
+      seed: 7,
+      startTime: Date.now(),
+      schedule: { mode: 'rate', messagesPerSecond: 1000 },
+    }),
+    transport: createTransport({ kind: 'mqtt', url, protocolVersion: 4, connectionMode: 'per-device' }),
+    realTime: true,
+    durationMs: LATENCY_SECONDS * 1000,
+  });
+  const afterPaced = await drained(httpPort, paced.delivery.acked);
+  const latency = afterPaced.pipeline?.latencyMs;
+  console.log(
+    `latency at 1,000 msg/s (${DEVICES} devices, ${LATENCY_SECONDS} s, ${fmt(paced.delivery.acked)} messages, ${fmt(paced.ratePerSecond)} msg/s achieved): ` +
+      `p50 ${latency?.p50} ms, p99 ${latency?.p99} ms over ${fmt(latency?.samples ?? 0)} telemetry messages (device timestamp -> queryable in DuckDB); targets p99 <= 250 ms`,
+  );
+
+  // 2. Sustained throughput, as fast as the broker takes messages.
+  const before = afterPaced.totals.raw;
+  const started = Date.now();
+  const burst = await runFleet({
+    fleet: createSimulatedFleet({
+      devices: DEVICES,
+      seed: 8,
+      startTime: Date.now(),
+      schedule: { mode: 'rate', messagesPerSecond: 20_000 },
+    }),
+    transport: createTransport({ kind: 'mqtt', url, protocolVersion: 4, connectionMode: 'per-device' }),
+    realTime: false,
+    count: MESSAGES,
+  });
+  const published = Date.now();
+  const done = await drained(httpPort, before + burst.delivery.acked);
+  const finished = Date.now();
+  console.log(
+    `throughput: ${fmt(burst.delivery.acked)} messages from ${DEVICES} devices published at ${fmt(burst.ratePerSecond)} msg/s; ` +
+      `all queryable after ${((finished - started) / 1000).toFixed(1)} s (publishing took ${((published - started) / 1000).toFixed(1)} s): ` +
+      `sustained ${fmt((burst.delivery.acked * 1000) / (finished - started))} msg/s end to end (target >= 5,000); ` +
+      `${fmt(done.pipeline?.storedPoints ?? 0)} points stored, ${done.totals.dlq} dead letters`,
+  );
+} finally {
+  platform.kill('SIGTERM');
+  await new Promise((resolve) => platform.once('exit', resolve));
+  await rm(dataDir, { recursive: true, force: true });
+}
