@@ -16,14 +16,14 @@
  * the constant partition `feed = 'all'`: fine for alert rates (a few hundred per second at most);
  * beyond that the feed would need sharding. TTL as for message samples: `expiresAt`, filtered on reads.
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { type Alert, Alert as AlertSchema } from '../../core/contract/messages.js';
 import type { AlertSeverity } from '../../core/contract/registry.js';
 import { type AlertQuery, type AlertStore, ValidationError } from '../../ports/registry.js';
 import { INDEX_NAMES, TTL_ATTRIBUTES } from '../../shared/tables.js';
 import { checkDeviceId } from './devices.js';
-import { checkLimit, forEachLimited, type Item, isConditionalCheckFailed } from './support.js';
+import { checkLimit, forEachLimited, type Item, isConditionalCheckFailed, queryNewest } from './support.js';
 
 export interface AlertStoreOptions {
   readonly client: DynamoDBDocumentClient;
@@ -102,27 +102,19 @@ export class DynamoAlertStore implements AlertStore {
       values[':feed'] = ALERT_FEED;
     }
 
-    const alerts: Alert[] = [];
-    let examined = 0;
-    let startKey: Item | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          ...key,
-          FilterExpression: filter,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ScanIndexForward: false,
-          Limit: query.limit - alerts.length,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      examined += page.ScannedCount ?? 0;
-      for (const item of page.Items ?? []) alerts.push(toAlert(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && alerts.length < query.limit && examined < MAX_ITEMS_EXAMINED);
-    return alerts.slice(0, query.limit);
+    return queryNewest(
+      this.client,
+      {
+        TableName: this.tableName,
+        ...key,
+        FilterExpression: filter,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      },
+      query.limit,
+      MAX_ITEMS_EXAMINED,
+      toAlert,
+    );
   }
 
   private async addOne(alert: Alert): Promise<void> {

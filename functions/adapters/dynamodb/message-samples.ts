@@ -28,7 +28,7 @@ import {
 } from '../../ports/registry.js';
 import { INDEX_NAMES, TTL_ATTRIBUTES } from '../../shared/tables.js';
 import { checkDeviceId } from './devices.js';
-import { batchWrite, checkLimit, type Item } from './support.js';
+import { batchWrite, checkLimit, type Item, queryNewest } from './support.js';
 
 export interface MessageSampleStoreOptions {
   readonly client: DynamoDBDocumentClient;
@@ -138,41 +138,31 @@ export class DynamoMessageSampleStore implements MessageSampleStore {
     checkStage(stage);
     checkLimit(query.limit, MAX_SAMPLE_QUERY);
     if (query.deviceId !== undefined) checkDeviceId(query.deviceId);
-    const samples: MessageSample[] = [];
-    let examined = 0;
-    let startKey: Item | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          ...(query.deviceId === undefined
-            ? {
-                KeyConditionExpression: '#stage = :stage',
-                ExpressionAttributeValues: { ':stage': stage, ':now': Math.floor(this.now() / 1000) },
-              }
-            : {
-                IndexName: INDEX_NAMES.messagesByDevice,
-                KeyConditionExpression: 'deviceStage = :deviceStage',
-                ExpressionAttributeValues: {
-                  ':deviceStage': `${query.deviceId}#${stage}`,
-                  ':now': Math.floor(this.now() / 1000),
-                },
-              }),
-          FilterExpression: '#expiresAt > :now',
-          ExpressionAttributeNames: {
-            '#expiresAt': TTL,
-            ...(query.deviceId === undefined ? { '#stage': 'stage' } : {}),
-          },
-          ScanIndexForward: false,
-          Limit: query.limit - samples.length,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      examined += page.ScannedCount ?? 0;
-      for (const item of page.Items ?? []) samples.push(toSample(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey && samples.length < query.limit && examined < MAX_ITEMS_EXAMINED);
-    return samples.slice(0, query.limit);
+    const now = Math.floor(this.now() / 1000);
+    return queryNewest(
+      this.client,
+      {
+        TableName: this.tableName,
+        ...(query.deviceId === undefined
+          ? {
+              KeyConditionExpression: '#stage = :stage',
+              ExpressionAttributeValues: { ':stage': stage, ':now': now },
+            }
+          : {
+              IndexName: INDEX_NAMES.messagesByDevice,
+              KeyConditionExpression: 'deviceStage = :deviceStage',
+              ExpressionAttributeValues: { ':deviceStage': `${query.deviceId}#${stage}`, ':now': now },
+            }),
+        FilterExpression: '#expiresAt > :now',
+        ExpressionAttributeNames: {
+          '#expiresAt': TTL,
+          ...(query.deviceId === undefined ? { '#stage': 'stage' } : {}),
+        },
+      },
+      query.limit,
+      MAX_ITEMS_EXAMINED,
+      toSample,
+    );
   }
 
   /** Deletes expired samples (dynalite has no TTL); returns how many. */

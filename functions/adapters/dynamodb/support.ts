@@ -3,7 +3,13 @@
  * batch writes with retries of unprocessed items, and items free of `undefined`.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../../ports/registry.js';
 
 /** A DynamoDB key or item as the document client reads and writes it. */
@@ -164,4 +170,34 @@ export function checkLimit(limit: number, max: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > max) {
     throw new ValidationError('invalid limit', [`limit: an integer from 1 to ${max}`]);
   }
+}
+
+/**
+ * A newest-first query whose filter may drop items: reads page after page until `limit` items passed
+ * the filter or `maxExamined` items were read (so an expired backlog cannot make one call unbounded).
+ */
+export async function queryNewest<T>(
+  client: DynamoDBDocumentClient,
+  input: Omit<QueryCommandInput, 'Limit' | 'ExclusiveStartKey' | 'ScanIndexForward'>,
+  limit: number,
+  maxExamined: number,
+  toResult: (item: Item) => T,
+): Promise<T[]> {
+  const results: T[] = [];
+  let examined = 0;
+  let startKey: Item | undefined;
+  do {
+    const page = await client.send(
+      new QueryCommand({
+        ...input,
+        ScanIndexForward: false,
+        Limit: limit - results.length,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    examined += page.ScannedCount ?? 0;
+    for (const item of page.Items ?? []) results.push(toResult(item));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey && results.length < limit && examined < maxExamined);
+  return results.slice(0, limit);
 }
