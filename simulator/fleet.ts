@@ -6,6 +6,7 @@
  */
 import type { DeviceType } from '../functions/core/index.js';
 import { type DeviceSettings, SimulatedDevice } from './device.js';
+import { defaultIdPrefix, deviceIdFor } from './device-ids.js';
 import { Random } from './random.js';
 import type { DeviceModel, FaultInjector, ModelOptions, ModelSettings, SimMessage } from './types.js';
 
@@ -45,14 +46,6 @@ export interface FleetDependencies {
 export class FleetConfigError extends Error {
   override readonly name = 'FleetConfigError';
 }
-
-/** Short, readable id prefixes for the shipped types; other types use their id. */
-const ID_PREFIX: Record<string, string> = {
-  smart_breaker: 'breaker',
-  smart_meter: 'meter',
-  environmental_sensor: 'env',
-  f2_access_controller: 'f2',
-};
 
 export const MAX_FLEET_SIZE = 100_000;
 
@@ -148,9 +141,7 @@ export class Fleet {
       ) as DeviceType;
       const ordinal = (perType.get(definition.typeId) ?? 0) + 1;
       perType.set(definition.typeId, ordinal);
-      const deviceId =
-        options.deviceIds?.[i] ??
-        `${ID_PREFIX[definition.typeId] ?? definition.typeId}-${String(ordinal).padStart(5, '0')}`;
+      const deviceId = options.deviceIds?.[i] ?? deviceIdFor(defaultIdPrefix(definition.typeId), ordinal);
       const random = Random.derive(options.seed, deviceId);
       const model = dependencies.createModel({
         deviceId,

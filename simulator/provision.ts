@@ -9,6 +9,7 @@
  * Re-running is safe: a device whose folder exists is skipped. Credentials appear in a device's folder
  * only once every call for it succeeded (they are written to `<id>.partial` and renamed).
  */
+
 import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
@@ -21,6 +22,7 @@ import {
   type IoTClient,
 } from '@aws-sdk/client-iot';
 import { TYPE_ID_PATTERN } from '../functions/core/index.js';
+import { defaultIdPrefix, deviceIdFor } from './device-ids.js';
 
 export const DEFAULT_OUTPUT_DIR = '.iotcloud/credentials';
 export const MAX_PROVISION_COUNT = 10_000;
@@ -28,17 +30,6 @@ export const MANIFEST_FILE = 'devices.json';
 export const CERTIFICATE_FILE = 'certificate.pem.crt';
 export const PRIVATE_KEY_FILE = 'private.pem.key';
 const DEFAULT_CONCURRENCY = 4;
-
-/**
- * Default id prefixes, the same the simulator's fleet uses (`breaker-00001`), so a provisioned fleet
- * and a simulated one name the same devices.
- */
-const DEFAULT_ID_PREFIX: Readonly<Record<string, string>> = {
-  smart_breaker: 'breaker',
-  smart_meter: 'meter',
-  environmental_sensor: 'env',
-  f2_access_controller: 'f2',
-};
 
 /** Thing names allow letters, digits, `_`, `-` and `:`; device ids must also start with a letter or digit. */
 const THING_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_:-]{0,127}$/;
@@ -116,10 +107,8 @@ export class ProvisionError extends Error {
   }
 }
 
-export const defaultIdPrefix = (deviceType: string): string => DEFAULT_ID_PREFIX[deviceType] ?? deviceType;
+export { defaultIdPrefix, deviceIdFor };
 export const defaultPolicyName = (deviceType: string): string => `iotcloud-device-${deviceType}`;
-export const deviceIdFor = (prefix: string, ordinal: number): string =>
-  `${prefix}-${String(ordinal).padStart(5, '0')}`;
 
 const partitionOf = (region: string | undefined): string =>
   region?.startsWith('cn-') ? 'aws-cn' : region?.startsWith('us-gov-') ? 'aws-us-gov' : 'aws';
