@@ -7,7 +7,11 @@
 import { Router } from '@aws-lambda-powertools/event-handler/http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { z } from 'zod';
-import { DEVICE_ID_PATTERN, TYPE_ID_PATTERN } from '../core/contract/identifiers.js';
+import {
+  DEVICE_ID_PATTERN,
+  TIMESERIES_MEASURE_PATTERN,
+  TYPE_ID_PATTERN,
+} from '../core/contract/identifiers.js';
 import type { Application, DeviceType } from '../core/contract/registry.js';
 import type { TimeseriesQuery } from '../ports/timeseries.js';
 
@@ -147,12 +151,13 @@ const BUCKETS: Record<string, number> = {
   '1h': 3_600_000,
   '1d': 86_400_000,
 };
-const MEASURE_PATTERN = /^[a-z][a-z0-9_]{0,63}(\.[a-z][a-z0-9_]{0,63}){0,2}$/;
 const isoTime = z.iso.datetime({ offset: true }).transform((text) => Date.parse(text));
 
 const TelemetryQuery = z
   .object({
-    measure: z.string().regex(MEASURE_PATTERN, 'must be a measurement path such as voltage.phase_a'),
+    measure: z
+      .string()
+      .regex(TIMESERIES_MEASURE_PATTERN, 'must be a measurement path such as voltage.phase_a'),
     from: isoTime.optional(),
     to: isoTime.optional(),
     bucket: z.enum(Object.keys(BUCKETS) as [string, ...string[]]).optional(),

@@ -32,7 +32,7 @@ import {
   type DuckDBPreparedStatement,
   type JS,
 } from '@duckdb/node-api';
-import { DEVICE_ID_PATTERN } from '../../functions/core/contract/identifiers.js';
+import { DEVICE_ID_PATTERN, TIMESERIES_MEASURE_PATTERN } from '../../functions/core/contract/identifiers.js';
 import type { TimeSeriesPoint, TimestreamValueType } from '../../functions/core/timeseries.js';
 import type {
   BucketPoint,
@@ -43,8 +43,8 @@ import type {
   TimeseriesSink,
 } from '../../functions/ports/timeseries.js';
 
-/** A measure: a measurement path, plus one more segment for trend statistics (`voltage.phase_a.avg`). */
-export const MEASURE_PATTERN = /^[a-z][a-z0-9_]{0,63}(\.[a-z][a-z0-9_]{0,63}){0,2}$/;
+/** The store's measure names: the core's time-series measure pattern. */
+export const MEASURE_PATTERN = TIMESERIES_MEASURE_PATTERN;
 /** A device type as the registry names it; kept loose (any stored type id is written). */
 const DEVICE_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const KINDS: ReadonlySet<string> = new Set(['telemetry', 'trends', 'status', 'event']);

@@ -16,6 +16,12 @@ export const MEASUREMENT_KEY_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
 /** A measurement path: a top-level measurement, or a group component (`voltage.phase_a`). */
 export const MEASUREMENT_PATH_PATTERN = /^[a-z][a-z0-9_]{0,63}(\.[a-z][a-z0-9_]{0,63})?$/;
 
+/**
+ * A time-series measure: a measurement path, or a path with a statistic or field after it
+ * (`voltage.phase_a.avg` for trends, `status.online`). Checked before a measure reaches any query.
+ */
+export const TIMESERIES_MEASURE_PATTERN = /^[a-z][a-z0-9_]{0,63}(\.[a-z][a-z0-9_]{0,63}){0,2}$/;
+
 /** A rule id or event type: lower snake or kebab case. */
 export const SLUG_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
