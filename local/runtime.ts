@@ -328,17 +328,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       alerts: sum(stream.endOffsets(TOPICS.alerts)),
     });
 
-    const typeFrequency = (typeId: string) =>
-      seedData.deviceTypes.find((t) => t.typeId === typeId)?.updateFrequencySeconds ?? 60;
+    // The registry of record (as compiled and refreshed above), not the seed file: types added later count too.
+    const reportingIntervalMs = (typeId: string) =>
+      (registry.types.get(typeId)?.definition.updateFrequencySeconds ?? 60) * 1000;
     const toSummary = (device: DeviceRecord): DeviceSummary => {
       // Offline when the device said so, or when it has missed three of its reporting intervals.
       const silentFor = Date.now() - Date.parse(device.lastSeen);
-      const status =
-        device.online === false
-          ? 'offline'
-          : silentFor > 3 * typeFrequency(device.deviceType) * 1000
-            ? 'offline'
-            : 'online';
+      const missedReports = silentFor > 3 * reportingIntervalMs(device.deviceType);
+      const status = device.online === false || missedReports ? 'offline' : 'online';
       return {
         deviceId: device.deviceId,
         deviceType: device.deviceType,
