@@ -28,6 +28,7 @@ import type { KafkaEvent, KafkaHandler } from '../functions/ports/stream.js';
 import { CONSUMER_GROUPS, TOPICS } from '../functions/shared/stream.js';
 import { seedRegistry as seedData } from '../registry-data/index.js';
 import { createSimulatedFleet, createTransport, runFleet } from '../simulator/index.js';
+import { TokenBucket } from '../simulator/transports/pacing.js';
 import { ensureTables, localTableNames, seedRegistry, startDynalite } from './dynamodb/index.js';
 import { startHttpServer } from './http-server.js';
 import { LocalLog, type LogConsumer } from './log/index.js';
@@ -78,18 +79,10 @@ export interface PlatformStatus {
   readonly lag: number;
 }
 
-/** A small token bucket: inspector samples are samples, and dynalite is no firehose. */
-function sampler(perSecond: number) {
-  let tokens = perSecond;
-  let last = Date.now();
-  return () => {
-    const now = Date.now();
-    tokens = Math.min(perSecond, tokens + ((now - last) / 1000) * perSecond);
-    last = now;
-    if (tokens < 1) return false;
-    tokens--;
-    return true;
-  };
+/** Inspector samples are samples, and dynalite is no firehose: up to `perSecond`, bursts included. */
+function sampler(perSecond: number): () => boolean {
+  const bucket = new TokenBucket(perSecond, perSecond);
+  return () => bucket.tryTake();
 }
 
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);

@@ -104,6 +104,17 @@ describe('TokenBucket (injected clock)', () => {
     expect(times.at(-1)).toBe(5000 + 349 * 10);
   });
 
+  it('grants tryTake only while tokens are available, refilling at the rate up to the capacity', () => {
+    const clock = { now: 0 };
+    const bucket = new TokenBucket(20, 20, () => clock.now);
+    const granted = () => Array.from({ length: 25 }, () => bucket.tryTake()).filter(Boolean).length;
+    expect(granted()).toBe(20);
+    clock.now = 100; // two tokens' worth of time at 20/s
+    expect(granted()).toBe(2);
+    clock.now = 60_000;
+    expect(granted()).toBe(20);
+  });
+
   it('refills while idle, but never beyond its capacity', () => {
     const clock = { now: 0 };
     const bucket = new TokenBucket(100, 5, () => clock.now);

@@ -55,6 +55,15 @@ export class TokenBucket {
     this.theoreticalArrival = Number.NEGATIVE_INFINITY;
   }
 
+  /** Takes a token only if one is available now (for sampling: what finds none is skipped). */
+  tryTake(): boolean {
+    const now = this.now();
+    const arrival = Math.max(this.theoreticalArrival, now);
+    if (arrival - this.toleranceMs > now) return false;
+    this.theoreticalArrival = arrival + this.intervalMs;
+    return true;
+  }
+
   /** Takes a token; returns the delay in ms until it may be used. */
   reserve(): number {
     const now = this.now();
