@@ -145,7 +145,7 @@ function toMeasurementMetadata(reading: ReadingDefinition): MeasurementMetadata 
   return metadata;
 }
 
-export function deepFreeze<T>(value: T): T {
+function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const child of Object.values(value)) deepFreeze(child);
