@@ -1,0 +1,28 @@
+/**
+ * Environment variable names the CDK stack sets on each Lambda and the Lambda entry points read: one
+ * declaration so the two sides cannot drift. Append new names; keep each name's meaning stable.
+ */
+// Table names travel in TABLE_NAME_ENV (functions/shared/tables.ts), next to the table declarations.
+export { TABLE_NAME_ENV } from '../shared/tables.js';
+
+export const ENV = {
+  /** Comma-separated bootstrap brokers of the MSK cluster (IAM, port 9098). */
+  kafkaBootstrapBrokers: 'KAFKA_BOOTSTRAP_BROKERS',
+  /** Timestream database and table names. */
+  timestreamDatabase: 'TIMESTREAM_DATABASE',
+  timestreamTable: 'TIMESTREAM_TABLE',
+  /** Seconds between registry re-reads in the enrich function (bounds how soon an edit applies). */
+  registryRefreshSeconds: 'REGISTRY_REFRESH_SECONDS',
+  /** The platform's version string, reported by /api/health. */
+  platformVersion: 'PLATFORM_VERSION',
+  /** Powertools: service name and metrics namespace. */
+  powertoolsServiceName: 'POWERTOOLS_SERVICE_NAME',
+  powertoolsMetricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+} as const;
+
+/** Reads a required variable; a missing one is a deployment bug, reported by name at cold start. */
+export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[name];
+  if (value === undefined || value === '') throw new Error(`environment variable ${name} is not set`);
+  return value;
+}
