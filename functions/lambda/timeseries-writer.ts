@@ -9,7 +9,8 @@
  * the batch is retried, and re-writing identical records is a no-op in Timestream. Records Timestream
  * rejects for good (a conflicting value for the same device, measure and time; a time outside the
  * table's retention; a limit) are not retried: their messages go to `iot.dlq` with the reason, and
- * count as dead letters in the pipeline stats.
+ * count as dead letters in the pipeline stats. The stats also get the latency histogram (device
+ * timestamp to written) of the batch's telemetry: one UpdateItem per minute bucket per batch.
  *
  * Env vars read:
  *   TIMESTREAM_DATABASE, TIMESTREAM_TABLE   the table written                            required
@@ -75,6 +76,7 @@ export function createTimeseriesWriterLambda(dependencies: TimeseriesWriterLambd
   return async (event: KafkaEvent): Promise<KafkaBatchResponse> => {
     const dimensions = await dependencies.dimensions();
     const rejected: RejectedWrite[] = [];
+    const stats = new StatsBatch();
     let written = 0;
     const sink = new TimestreamSink({
       client: dependencies.timestream,
@@ -87,8 +89,12 @@ export function createTimeseriesWriterLambda(dependencies: TimeseriesWriterLambd
     });
     const response = await createTimeseriesWriterHandler({
       sink,
-      onWritten: () => {
+      onWritten: (message) => {
         written++;
+        // Device clock to queryable, as local mode measures it (telemetry only: status and events are rare).
+        const writtenAt = now();
+        if (message.event_type === 'telemetry')
+          stats.latency(writtenAt, writtenAt - Date.parse(message.timestamp));
       },
     })(event);
 
@@ -123,10 +129,13 @@ export function createTimeseriesWriterLambda(dependencies: TimeseriesWriterLambd
         records: rejected.length,
         first: `${rejected[0]?.kind}: ${rejected[0]?.reason}`,
       });
-      const batch = new StatsBatch();
-      for (let i = 0; i < letters.length; i++) batch.deadLetter(failedAt, 'PROCESSING_FAILED');
-      await dependencies.stats.flush(batch).catch((error: unknown) => {
+      for (let i = 0; i < letters.length; i++) stats.deadLetter(failedAt, 'PROCESSING_FAILED');
+    }
+    if (!stats.isEmpty) {
+      // Stats are a view: a failed update is logged and measured, never a reason to retry the batch.
+      await dependencies.stats.flush(stats).catch((error: unknown) => {
         logger.warn('pipeline stats update failed', { error: error as Error });
+        metrics.addMetric('StatsUpdateFailures', MetricUnit.Count, 1);
       });
     }
     metrics.addMetric('MessagesWritten', MetricUnit.Count, written);
