@@ -40,7 +40,7 @@ async function enrichedValues(): Promise<string[]> {
   return producer.values('iot.enriched');
 }
 
-function setup() {
+function setup(options: { withProducer?: boolean } = {}) {
   const producer = new MemoryProducer();
   const stats: StatsBatch[] = [];
   const handler = createTimeseriesWriterLambda({
@@ -48,7 +48,7 @@ function setup() {
     database: 'iot-cloud-dev',
     table: 'telemetry',
     dimensions: async () => new Map(),
-    producer,
+    ...(options.withProducer === false ? {} : { producer }),
     stats: { flush: async (batch) => void stats.push(batch) },
     observability: silentObservability(),
     now: () => NOW,
@@ -116,6 +116,28 @@ describe('time-series writer Lambda on an MSK event', () => {
       letters[0]?.device_id,
     );
     expect([...(stats[0]?.minutes.values() ?? [])][0]?.dlq).toBe(1);
+  });
+
+  it('without a dead-letter producer, reports the record of the rejected message to the event source', async () => {
+    timestream.on(WriteRecordsCommand).rejects(
+      new RejectedRecordsException({
+        message: 'rejected',
+        Message: 'rejected',
+        $metadata: {},
+        RejectedRecords: [
+          { RecordIndex: 1, Reason: 'The record timestamp is outside the time range of the magnetic store.' },
+        ],
+      }),
+    );
+    const { handler, producer } = setup({ withProducer: false });
+    const values = await enrichedValues();
+
+    const response = await handler(mskEvent('iot.enriched', 4, values, 100));
+
+    expect(response).toEqual({
+      batchItemFailures: [{ itemIdentifier: { partition: 'iot.enriched-4', offset: 101 } }],
+    });
+    expect(producer.sent.size).toBe(0);
   });
 
   it('throws while Timestream keeps throttling, so the batch is retried', async () => {
