@@ -28,10 +28,14 @@
  *     the event source mapping (execution role): kafka-cluster:Connect, kafka-cluster:DescribeGroup,
  *     kafka-cluster:AlterGroup (group iot-cloud-enrich), kafka-cluster:DescribeTopic,
  *     kafka-cluster:ReadData (iot.raw), kafka-cluster:DescribeClusterDynamicConfiguration,
- *     kafka:DescribeClusterV2, kafka:GetBootstrapBrokers
- *   DynamoDB: dynamodb:Scan, dynamodb:GetItem, dynamodb:Query (device types; applications table and
- *     its byDeviceType index) for the registry; dynamodb:UpdateItem (devices); dynamodb:PutItem,
- *     dynamodb:GetItem (alerts); dynamodb:PutItem (messages); dynamodb:UpdateItem (pipeline stats)
+ *     kafka:DescribeClusterV2 (V2: required for MSK Serverless), kafka:GetBootstrapBrokers, and
+ *     ec2:CreateNetworkInterface, ec2:DescribeNetworkInterfaces, ec2:DeleteNetworkInterface,
+ *     ec2:DescribeVpcs, ec2:DescribeSubnets, ec2:DescribeSecurityGroups (the pollers reach the
+ *     private cluster through ENIs, whether or not the function itself is in the VPC; these are the
+ *     actions of the AWSLambdaMSKExecutionRole managed policy, which has Resource "*")
+ *   DynamoDB: dynamodb:Scan (device types and applications tables: the registry); dynamodb:UpdateItem
+ *     (devices); dynamodb:PutItem, dynamodb:GetItem (alerts); dynamodb:PutItem (messages);
+ *     dynamodb:UpdateItem (pipeline stats)
  *   X-Ray: xray:PutTraceSegments, xray:PutTelemetryRecords
  *   In the VPC: the AWSLambdaVPCAccessExecutionRole ENI actions.
  */

@@ -33,7 +33,11 @@
  *     kafka-cluster:WriteData (iot.dlq). Always, for the event source mapping:
  *     kafka-cluster:Connect, DescribeGroup, AlterGroup (group iot-cloud-timeseries-writer),
  *     DescribeTopic, ReadData (iot.enriched), DescribeClusterDynamicConfiguration,
- *     kafka:DescribeClusterV2, kafka:GetBootstrapBrokers
+ *     kafka:DescribeClusterV2 (V2: required for MSK Serverless), kafka:GetBootstrapBrokers, and
+ *     ec2:CreateNetworkInterface, ec2:DescribeNetworkInterfaces, ec2:DeleteNetworkInterface,
+ *     ec2:DescribeVpcs, ec2:DescribeSubnets, ec2:DescribeSecurityGroups (the pollers reach the
+ *     private cluster through ENIs, whether or not the function itself is in the VPC; these are the
+ *     actions of the AWSLambdaMSKExecutionRole managed policy, which has Resource "*")
  *   DynamoDB: dynamodb:Scan (device types); dynamodb:UpdateItem (pipeline stats)
  *   X-Ray: xray:PutTraceSegments, xray:PutTelemetryRecords
  *   In the VPC (only with KAFKA_BOOTSTRAP_BROKERS): the AWSLambdaVPCAccessExecutionRole ENI actions,
