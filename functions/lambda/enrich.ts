@@ -57,12 +57,13 @@ import type { Alert, EnrichedMessage } from '../core/contract/messages.js';
 import type { CompiledRegistry } from '../core/registry.js';
 import { createEnrichHandler, type EnrichOutcomeSummary } from '../handlers/enrich.js';
 import { eachRecord, recordValue } from '../handlers/kafka-records.js';
-import type {
-  AlertStore,
-  DeviceStore,
-  MessageSampleInput,
-  MessageSampleStore,
-  MessageStage,
+import {
+  type AlertStore,
+  type DeviceStore,
+  type MessageSampleInput,
+  type MessageSampleStore,
+  type MessageStage,
+  ValidationError,
 } from '../ports/registry.js';
 import type { KafkaBatchResponse, KafkaEvent, StreamProducer, StreamRecord } from '../ports/stream.js';
 import { TOPICS } from '../shared/stream.js';
@@ -135,7 +136,18 @@ export function createEnrichLambda(dependencies: EnrichLambdaDependencies) {
     });
 
     // Alerts are what operators act on: a failed write fails the batch (retried; idempotent on alert_id).
-    if (alerts.length > 0) await dependencies.alerts.add(alerts);
+    // An alert the store refuses as invalid would be refused on every retry: it stays in iot.alerts
+    // and is reported, rather than blocking the partition.
+    if (alerts.length > 0) {
+      await dependencies.alerts.add(alerts).catch((error: unknown) => {
+        if (!(error instanceof ValidationError)) throw error;
+        logger.error('alerts refused by the alert store; they remain in iot.alerts', {
+          error: error.message,
+          details: error.details,
+        });
+        metrics.addMetric('AlertsRefused', MetricUnit.Count, alerts.length);
+      });
+    }
 
     const views = await Promise.allSettled([
       dependencies.stats.flush(statsOf(outcomes)),
