@@ -7,6 +7,7 @@ import { seedRegistry } from '../../local/dynamodb/seed.js';
 import { seedRegistry as seedData } from '../../registry-data/index.js';
 import { DynamoAlertStore, DynamoRegistryStore } from '../adapters/dynamodb/index.js';
 import { startTestDynamo, type TestDynamo } from '../adapters/dynamodb/test-support.js';
+import type { Alert } from '../core/contract/messages.js';
 import type { DeviceType } from '../core/contract/registry.js';
 import { apiEvent, type TestRequest } from './api/test-support.js';
 import { type ApiAuth, type ApiDependencies, createApiHandler, MAX_REQUEST_BODY_BYTES } from './api.js';
@@ -470,5 +471,71 @@ describe('write authorization', () => {
 
     expect((await call(request, aws)).status).toBe(401);
     expect((await call({ ...request, claims: { sub: 'user-1' } }, aws)).status).toBe(204);
+  });
+});
+
+describe('GET /api/alerts', () => {
+  const T0 = Date.now() - 60_000;
+  const alert = (n: number, deviceId: string, severity: Alert['severity']): Alert => ({
+    alert_id: `msg-${n}:overcurrent`,
+    device_id: deviceId,
+    device_type: 'smart_breaker',
+    rule_id: 'overcurrent',
+    rule_name: 'Overcurrent',
+    path: 'current',
+    operator: 'gt',
+    value: 120,
+    threshold: 100,
+    unit: 'A',
+    severity,
+    triggered_at: new Date(T0 + n * 1000).toISOString(),
+    raised_at: new Date(T0 + n * 1000 + 20).toISOString(),
+    message_id: `msg-${n}`,
+  });
+
+  beforeEach(async () => {
+    await (dependencies.alerts as DynamoAlertStore).add([
+      alert(1, 'breaker-1', 'high'),
+      alert(2, 'breaker-2', 'critical'),
+      alert(3, 'breaker-1', 'critical'),
+      alert(4, 'breaker-2', 'low'),
+    ]);
+  });
+
+  const ids = (answer: Answer) => answer.body.items.map((a: Alert) => a.message_id);
+
+  it('lists alerts newest first, up to the limit', async () => {
+    expect(ids(await call({ method: 'GET', path: '/api/alerts' }))).toEqual([
+      'msg-4',
+      'msg-3',
+      'msg-2',
+      'msg-1',
+    ]);
+    expect(ids(await call({ method: 'GET', path: '/api/alerts?limit=2' }))).toEqual(['msg-4', 'msg-3']);
+  });
+
+  it('filters by device and by severity, exactly', async () => {
+    expect(ids(await call({ method: 'GET', path: '/api/alerts?deviceId=breaker-1' }))).toEqual([
+      'msg-3',
+      'msg-1',
+    ]);
+    expect(ids(await call({ method: 'GET', path: '/api/alerts?severity=critical' }))).toEqual([
+      'msg-3',
+      'msg-2',
+    ]);
+    expect(
+      ids(await call({ method: 'GET', path: '/api/alerts?severity=critical&deviceId=breaker-2' })),
+    ).toEqual(['msg-2']);
+    expect(ids(await call({ method: 'GET', path: '/api/alerts?deviceId=breaker' }))).toEqual([]);
+  });
+
+  it('names each bad query field', async () => {
+    const answer = await call({
+      method: 'GET',
+      path: "/api/alerts?severity=urgent&limit=100000&deviceId=x'%20OR%20'1&sort=asc",
+    });
+
+    expect(answer.status).toBe(400);
+    expect(fieldsOf(answer)).toEqual(['deviceId', 'limit', 'severity', 'sort']);
   });
 });
