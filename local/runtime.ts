@@ -18,7 +18,7 @@ import {
 } from '../functions/adapters/dynamodb/index.js';
 import type { Alert, Application, EnrichedMessage } from '../functions/core/index.js';
 import { type CompiledRegistry, compileRegistry } from '../functions/core/index.js';
-import { createApiHandler, type DeviceSummary } from '../functions/handlers/api.js';
+import { createApiHandler, toDeviceSummary } from '../functions/handlers/api.js';
 import { createEnrichHandler } from '../functions/handlers/enrich.js';
 import { createIngestBridgeHandler } from '../functions/handlers/ingest-bridge.js';
 import { eachRecord, recordValue } from '../functions/handlers/kafka-records.js';
@@ -330,20 +330,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     // The registry of record (as compiled and refreshed above), not the seed file: types added later count too.
     const reportingIntervalMs = (typeId: string) =>
       (registry.types.get(typeId)?.definition.updateFrequencySeconds ?? 60) * 1000;
-    const toSummary = (device: DeviceRecord): DeviceSummary => {
-      // Offline when the device said so, or when it has missed three of its reporting intervals.
-      const silentFor = Date.now() - Date.parse(device.lastSeen);
-      const missedReports = silentFor > 3 * reportingIntervalMs(device.deviceType);
-      const status = device.online === false || missedReports ? 'offline' : 'online';
-      return {
-        deviceId: device.deviceId,
-        deviceType: device.deviceType,
-        firstSeen: device.firstSeen,
-        lastSeen: device.lastSeen,
-        messageCount: device.messageCount,
-        status,
-      };
-    };
+    const toSummary = (device: DeviceRecord) =>
+      toDeviceSummary(device, reportingIntervalMs(device.deviceType));
 
     const api = createApiHandler({
       version: SERVICE_VERSION,

@@ -41,6 +41,7 @@ import {
   TelemetryQuery,
 } from './schemas.js';
 
+export { MISSED_REPORTS_OFFLINE, toDeviceSummary } from './devices.js';
 export { ApiError } from './errors.js';
 export { buildOpenApiDocument } from './openapi.js';
 export { type ApiAuth, MAX_REQUEST_BODY_BYTES } from './request.js';
