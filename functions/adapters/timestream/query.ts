@@ -46,8 +46,11 @@ export interface TimestreamQueryOptions {
   readonly client: TimestreamQueryClient;
   readonly database: string;
   readonly table: string;
-  /** Dimension columns of the table besides device_id and device_type (the types' tag dimensions). */
-  readonly dimensionNames?: readonly string[];
+  /**
+   * Dimension columns of the table besides device_id and device_type (the registry types' tag
+   * dimensions), so `latest` does not report them as measures. A function is asked on every call.
+   */
+  readonly dimensionNames?: readonly string[] | (() => Promise<readonly string[]>);
 }
 
 export class InvalidQueryInput extends Error {
@@ -114,14 +117,15 @@ const isUnknownColumn = (error: unknown) =>
 export class TimestreamTimeseriesQuery implements TimeseriesQuery {
   private readonly client: TimestreamQueryClient;
   private readonly source: string;
-  private readonly dimensions: ReadonlySet<string>;
+  private readonly dimensionNames: () => Promise<readonly string[]>;
 
   constructor(options: TimestreamQueryOptions) {
     this.client = options.client;
     const database = checked(options.database, TIMESTREAM_NAME_PATTERN, 'Timestream database name');
     const table = checked(options.table, TIMESTREAM_NAME_PATTERN, 'Timestream table name');
     this.source = `${identifier(database)}.${identifier(table)}`;
-    this.dimensions = new Set(['device_id', 'device_type', ...(options.dimensionNames ?? [])]);
+    const names = options.dimensionNames ?? [];
+    this.dimensionNames = typeof names === 'function' ? names : async () => names;
   }
 
   async latest(deviceId: string): Promise<LatestValue[]> {
@@ -131,13 +135,14 @@ export class TimestreamTimeseriesQuery implements TimeseriesQuery {
         `ORDER BY time DESC LIMIT ${LATEST_RECORDS}`,
       LATEST_RECORDS,
     );
+    const dimensions = new Set(['device_id', 'device_type', ...(await this.dimensionNames())]);
     // Newest record first: the first non-null value of each measure column is its latest.
     const latest = new Map<string, LatestValue>();
     for (const row of rows) {
       const time = typeof row.time === 'string' ? parseTimestreamTime(row.time) : Number.NaN;
       if (!Number.isFinite(time)) continue;
       for (const [column, value] of Object.entries(row)) {
-        if (value === null || NON_MEASURE_COLUMNS.has(column) || this.dimensions.has(column)) continue;
+        if (value === null || NON_MEASURE_COLUMNS.has(column) || dimensions.has(column)) continue;
         if (latest.has(column) || !TIMESERIES_MEASURE_PATTERN.test(column)) continue;
         latest.set(column, {
           measure: column,
