@@ -120,6 +120,16 @@ describe('PUT /api/device-types/{typeId}', () => {
     expect((await call({ method: 'GET', path: '/api/device-types/smart_breaker' })).body.version).toBe(2);
   });
 
+  it('takes back a definition exactly as GET returned it (a round trip), version checked', async () => {
+    const read = await call({ method: 'GET', path: '/api/device-types/smart_meter' });
+
+    const written = await json('PUT', '/api/device-types/smart_meter', { ...read.body, retentionDays: 30 });
+    const again = await json('PUT', '/api/device-types/smart_meter', { ...read.body, retentionDays: 31 });
+
+    expect(written.body).toMatchObject({ version: 2, retentionDays: 30, alertRules: read.body.alertRules });
+    expect(again.status).toBe(409);
+  });
+
   it('creates a new type at version 1 with 201', async () => {
     const answer = await json('PUT', '/api/device-types/smart_breaker_v2', {
       ...breaker(),

@@ -164,7 +164,13 @@ export function createApiHandler(dependencies: ApiDependencies) {
     'PUT /api/device-types/{typeId}': async (reqCtx) => {
       const event = eventOf(reqCtx);
       const id = typeIdParam(reqCtx.params.typeId);
-      const { typeId, version, alertRules, ...definition } = parseBody(DeviceTypeBody, event);
+      const {
+        typeId,
+        version,
+        alertRules,
+        updatedAt: _readOnly,
+        ...definition
+      } = parseBody(DeviceTypeBody, event);
       if (typeId !== undefined && typeId !== id) {
         throw new ApiError(400, 'INVALID_BODY', 'the body names another device type than the path', [
           { field: 'typeId', message: `must be "${id}" (the path's type id) or left out` },
