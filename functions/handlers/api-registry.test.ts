@@ -260,6 +260,15 @@ describe('applications', () => {
     expect(seedName.status).toBe(409);
   });
 
+  it('lets exactly one of two concurrent registrations of the same name win', async () => {
+    const answers = await Promise.all([
+      json('POST', '/api/applications', newApplication()),
+      json('POST', '/api/applications', newApplication({ name: 'FLEET console' })),
+    ]);
+
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409]);
+  });
+
   it('refuses device types that are not registered, naming the field', async () => {
     const answer = await json(
       'POST',

@@ -123,6 +123,16 @@ describe('API Lambda', () => {
     expect(answer).toMatchObject({ status: 200, body: { windowMinutes: 15, totals: { raw: 4, dlq: 1 } } });
   });
 
+  it('fails its cold start naming a missing variable', async () => {
+    vi.stubEnv('TIMESTREAM_TABLE', '');
+    vi.resetModules();
+    try {
+      await expect(import('./api.js')).rejects.toThrow('environment variable TIMESTREAM_TABLE is not set');
+    } finally {
+      vi.stubEnv('TIMESTREAM_TABLE', LAMBDA_ENV.TIMESTREAM_TABLE ?? 'telemetry');
+    }
+  });
+
   it('reports health from the registry table', async () => {
     expect(await call({ method: 'GET', path: '/api/health' })).toMatchObject({
       status: 200,
