@@ -33,6 +33,17 @@ describe('OpenAPI document', () => {
     expect(() => validator.resolveRefs()).not.toThrow();
   });
 
+  it('points every $ref at a named component of its own', () => {
+    const refs = [...JSON.stringify(document).matchAll(/"\$ref":"([^"]+)"/g)].map((m) => m[1] as string);
+    const names = Object.keys(document.components.schemas);
+
+    expect(refs.length).toBeGreaterThan(0);
+    for (const ref of new Set(refs)) {
+      expect(ref).toMatch(/^#\/components\/schemas\/[A-Za-z]+$/);
+      expect(names).toContain(ref.split('/').at(-1));
+    }
+  });
+
   it('the validator does refuse a broken document (so the check above can fail)', async () => {
     const broken = structuredClone(document);
     delete broken.info;
