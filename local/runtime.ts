@@ -9,8 +9,8 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DynamoAlertStore } from '../functions/adapters/dynamodb/alerts.js';
 import {
-  DynamoAlertStore,
   DynamoDeviceStore,
   DynamoMessageSampleStore,
   DynamoRegistryStore,
@@ -336,7 +336,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const api = createApiHandler({
       version: SERVICE_VERSION,
       registry: registryStore,
-      alerts: alertStore,
+      // The alerts route reads through the same client (writes are the inspector's, above).
+      alerts: new DynamoAlertStore({ client, tableName: tables.alerts }),
       auth: options.apiToken ? { mode: 'bearer', token: options.apiToken } : { mode: 'open' },
       onError: (error, route) =>
         log(`api ${route}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
