@@ -134,6 +134,28 @@ describe('the API over HTTP on the local platform', () => {
     expect(huge).toMatchObject({ status: 413, body: { error: { code: 'PAYLOAD_TOO_LARGE' } } });
   });
 
+  it('answers hostile identifiers and filters over HTTP with a 4xx, never a 5xx', async () => {
+    const paths = [
+      "/api/device-types/smart_meter'%20OR%20'1'='1",
+      '/api/device-types/%3Cscript%3Ealert(1)%3C%2Fscript%3E',
+      '/api/devices/%22%3B%20DROP%20TABLE%20devices%3B--',
+      '/api/devices/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E/telemetry?measure=energy',
+      "/api/devices/meter-1/telemetry?measure=energy'%20OR%201=1",
+      "/api/applications?deviceType=smart_meter'--",
+      '/api/applications/%3Cb%3E',
+      "/api/alerts?deviceId=x'%20OR%20'1",
+      '/api/messages?stage=raw%3Cscript%3E',
+    ];
+    for (const path of paths) {
+      const answer = await http('GET', path);
+      expect(answer.status, path).toBeGreaterThanOrEqual(400);
+      expect(answer.status, path).toBeLessThan(500);
+      expect(answer.body.error.code, path).toMatch(/^[A-Z_]+$/);
+    }
+    const write = await http('DELETE', "/api/device-types/x'%3B--", { token: TOKEN });
+    expect(write.status).toBe(400);
+  });
+
   it('an edited device type is used by enrichment after the registry refresh', async () => {
     const current = await http('GET', '/api/device-types/smart_meter');
     const { alertRules: _rules, updatedAt: _updated, version, ...definition } = current.body;
