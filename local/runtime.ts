@@ -50,6 +50,8 @@ export interface LocalPlatformOptions {
   /** API and dashboard port (0 = any free port). */
   readonly httpPort?: number;
   readonly dashboardDir?: string;
+  /** When set, API writes need `Authorization: Bearer <apiToken>`; otherwise writes are open. */
+  readonly apiToken?: string;
   /** Devices of the built-in simulated fleet (0 = none). */
   readonly simulatedDevices?: number;
   readonly seed?: number;
@@ -57,8 +59,6 @@ export interface LocalPlatformOptions {
   readonly log?: (line: string) => void;
   /** How often the registry is re-read, so edits take effect (default REGISTRY_REFRESH_SECONDS). */
   readonly registryRefreshMs?: number;
-  /** When set, API writes need `Authorization: Bearer <apiToken>`; otherwise writes are open. */
-  readonly apiToken?: string;
 }
 
 export interface LocalPlatform {
