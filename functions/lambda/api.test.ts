@@ -116,11 +116,20 @@ describe('API Lambda', () => {
       tableName: tables.pipelineStats,
       now: () => NOW,
     });
-    await stats.flush(new StatsBatch().raw(NOW - 30_000, 4).deadLetter(NOW - 30_000, 'INVALID_JSON'));
+    await stats.flush(
+      new StatsBatch()
+        .raw(NOW - 30_000, 4)
+        .deadLetter(NOW - 30_000, 'INVALID_JSON')
+        .latency(NOW - 30_000, 180)
+        .latency(NOW - 30_000, 190),
+    );
 
     const answer = await call({ method: 'GET', path: '/api/stats?window=15m' });
 
     expect(answer).toMatchObject({ status: 200, body: { windowMinutes: 15, totals: { raw: 4, dlq: 1 } } });
+    expect(answer.body.pipeline.latencyMs.samples).toBe(2);
+    expect(answer.body.pipeline.latencyMs.p50).toBeGreaterThanOrEqual(180);
+    expect(answer.body.pipeline).not.toHaveProperty('consumerLag');
   });
 
   it('fails its cold start naming a missing variable', async () => {

@@ -128,9 +128,16 @@ export function createApiLambdaDependencies(options: ApiLambdaOptions): ApiDepen
       ],
     }),
     messages: { recent: (stage, query) => samples.recent(stage, query) },
-    // Measured per-minute counters written by the bridge and enrich functions. Consumer lag and
-    // end-to-end latency are not measured in AWS by this API (no `pipeline` block).
-    stats: (windowMinutes) => stats.snapshot(windowMinutes, devicesSeen),
+    // Measured per-minute counters written by the bridge, enrich and time-series writer functions,
+    // latency percentiles at the histogram's bucket resolution. Consumer lag and stored points are
+    // not measured here in AWS (MSK's and Timestream's own metrics show them), so they are left out.
+    stats: async (windowMinutes) => {
+      const [snapshot, latencyMs] = await Promise.all([
+        stats.snapshot(windowMinutes, devicesSeen),
+        stats.latency(windowMinutes),
+      ]);
+      return { ...snapshot, pipeline: { latencyMs } };
+    },
     health: async () => {
       try {
         await registry.getDeviceType('health_probe');

@@ -64,14 +64,14 @@ export interface StatsSnapshot {
   readonly devicesSeen: number;
   readonly lastMessageTime: string | null;
   readonly dlqReasons: Record<string, number>;
-  /** Measured by the runtime: where the pipeline stands now. */
+  /** Measured by the runtime: where the pipeline stands now. Each figure only where it is measured. */
   readonly pipeline?: {
-    /** Records consumers have yet to process, over all consumers. */
-    readonly consumerLag: number;
-    /** Points in the time-series store. */
-    readonly storedPoints: number;
+    /** Records consumers have yet to process, over all consumers (local mode). */
+    readonly consumerLag?: number;
+    /** Points in the time-series store (local mode). */
+    readonly storedPoints?: number;
     /** Device timestamp to points committed in the store, for telemetry in the window. */
-    readonly latencyMs: {
+    readonly latencyMs?: {
       readonly p50: number | null;
       readonly p99: number | null;
       readonly samples: number;
