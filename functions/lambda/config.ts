@@ -4,6 +4,7 @@
  * with an obscure one).
  */
 import { parseBrokers } from '../adapters/kafka/client.js';
+import { REGISTRY_REFRESH_SECONDS } from '../shared/registry-refresh.js';
 import { TABLE_NAME_ENV, type TableKey } from '../shared/tables.js';
 import { ENV, requireEnv } from './environment.js';
 
@@ -46,6 +47,6 @@ export function readSeconds(
   return seconds;
 }
 
-/** Registry refresh period: how long an edit made through the API may take to apply. Default 60 s. */
+/** Registry refresh period: how long an edit made through the API may take to apply. */
 export const readRegistryRefreshMs = (env: NodeJS.ProcessEnv = process.env): number =>
-  readSeconds(ENV.registryRefreshSeconds, 60, env, { min: 1, max: 3600 }) * 1000;
+  readSeconds(ENV.registryRefreshSeconds, REGISTRY_REFRESH_SECONDS, env, { min: 1, max: 3600 }) * 1000;
