@@ -1,0 +1,123 @@
+/**
+ * MSK Serverless (IAM authentication only) in the isolated subnets, and the topics: CloudFormation
+ * cannot create Kafka topics, so a custom resource inside the VPC creates them with a Kafka admin
+ * client, with partitions and retention from the configuration.
+ *
+ * The bootstrap brokers come from kafka:GetBootstrapBrokers, called by an AwsCustomResource outside
+ * the VPC (the isolated subnets have no route to the MSK control-plane API, and an interface endpoint
+ * for one call would cost more than the rest of the network). The topic resource receives them as a
+ * property and returns them (`BootstrapBrokers`), so consumers of the construct read one value.
+ */
+import { CustomResource, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as msk from 'aws-cdk-lib/aws-msk';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { TOPICS, type TopicName } from '../../../functions/shared/stream.js';
+import { acknowledgeProviderFramework } from '../nag.js';
+import { IotFunction, LAMBDA_ENTRIES } from './iot-function.js';
+import { grantKafkaAccess, KafkaArns } from './kafka-access.js';
+import type { Network } from './network.js';
+
+export interface StreamProps {
+  readonly clusterName: string;
+  readonly network: Network;
+  readonly partitions: Readonly<Record<TopicName, number>>;
+  readonly retentionHours: number;
+  readonly platformVersion: string;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/** The topic custom resource's properties (what functions/lambda/stream-topics-resource.ts reads). */
+export interface TopicSpec {
+  readonly name: TopicName;
+  readonly partitions: number;
+  readonly retentionMs: number;
+}
+
+export class Stream extends Construct {
+  public readonly cluster: msk.CfnServerlessCluster;
+  public readonly clusterArn: string;
+  public readonly arns: KafkaArns;
+  /** Comma-separated SASL/IAM bootstrap brokers (port 9098), as returned by the topic resource. */
+  public readonly bootstrapBrokers: string;
+  public readonly topics: CustomResource;
+
+  constructor(scope: Construct, id: string, props: StreamProps) {
+    super(scope, id);
+    const { network } = props;
+    this.cluster = new msk.CfnServerlessCluster(this, 'Cluster', {
+      clusterName: props.clusterName,
+      clientAuthentication: { sasl: { iam: { enabled: true } } },
+      vpcConfigs: [
+        {
+          subnetIds: network.vpc.selectSubnets(network.isolatedSubnets).subnetIds,
+          securityGroups: [network.clusterSecurityGroup.securityGroupId],
+        },
+      ],
+    });
+    this.cluster.applyRemovalPolicy(props.removalPolicy);
+    this.clusterArn = this.cluster.attrArn;
+    this.arns = new KafkaArns(Stack.of(this), this.clusterArn);
+
+    const brokers = new cr.AwsCustomResource(this, 'BootstrapBrokers', {
+      onUpdate: {
+        service: 'Kafka',
+        action: 'getBootstrapBrokers',
+        parameters: { ClusterArn: this.clusterArn },
+        physicalResourceId: cr.PhysicalResourceId.of(this.clusterArn),
+        outputPaths: ['BootstrapBrokerStringSaslIam'],
+      },
+      policy: cr.AwsCustomResourcePolicy.fromStatements([
+        new iam.PolicyStatement({ actions: ['kafka:GetBootstrapBrokers'], resources: [this.clusterArn] }),
+      ]),
+      installLatestAwsSdk: false,
+      logGroup: new logs.LogGroup(this, 'BootstrapBrokersLogs', {
+        retention: props.logRetention,
+        removalPolicy: props.removalPolicy,
+      }),
+    });
+
+    const topicsFunction = new IotFunction(this, 'TopicsFunction', {
+      entry: LAMBDA_ENTRIES.streamTopicsResource,
+      serviceName: 'stream-topics',
+      description: 'Creates the Kafka topics of the platform (custom resource)',
+      platformVersion: props.platformVersion,
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.removalPolicy,
+      timeout: Duration.minutes(5),
+      vpc: network.vpc,
+      vpcSubnets: network.isolatedSubnets,
+      securityGroups: [network.kafkaClientSecurityGroup],
+    });
+    grantKafkaAccess(topicsFunction.function, this.arns, { administer: Object.values(TOPICS) });
+
+    const provider = new cr.Provider(this, 'TopicsProvider', {
+      onEventHandler: topicsFunction.function,
+      logGroup: new logs.LogGroup(this, 'TopicsProviderLogs', {
+        retention: props.logRetention,
+        removalPolicy: props.removalPolicy,
+      }),
+    });
+    const topicSpecs: TopicSpec[] = Object.values(TOPICS).map((name) => ({
+      name,
+      partitions: props.partitions[name],
+      retentionMs: props.retentionHours * 3_600_000,
+    }));
+    this.topics = new CustomResource(this, 'Topics', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::KafkaTopics',
+      properties: {
+        ClusterArn: this.clusterArn,
+        BootstrapBrokers: brokers.getResponseField('BootstrapBrokerStringSaslIam'),
+        Topics: topicSpecs,
+      },
+    });
+    this.bootstrapBrokers = this.topics.getAttString('BootstrapBrokers');
+
+    acknowledgeProviderFramework(provider, topicsFunction.function);
+  }
+}
