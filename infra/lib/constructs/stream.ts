@@ -9,7 +9,6 @@
  * property and returns them (`BootstrapBrokers`), so consumers of the construct read one value.
  */
 import { CustomResource, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as msk from 'aws-cdk-lib/aws-msk';
