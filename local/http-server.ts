@@ -8,11 +8,12 @@ import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { MAX_REQUEST_BODY_BYTES } from '../functions/handlers/api/request.js';
 
 export type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
-/** API Gateway HTTP APIs take payloads up to 10 MB; this API's bodies are small, so it stops at 1 MB. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+/** The API's own body limit (one fact): the server stops reading there and answers 413 itself. */
+export const MAX_BODY_BYTES = MAX_REQUEST_BODY_BYTES;
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -35,20 +36,44 @@ const SECURITY_HEADERS: Record<string, string> = {
   'x-frame-options': 'DENY',
 };
 
-const jsonError = (response: ServerResponse, status: number, code: string, message: string) => {
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...SECURITY_HEADERS });
+const jsonError = (
+  response: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  extraHeaders: Record<string, string> = {},
+) => {
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    ...SECURITY_HEADERS,
+    ...extraHeaders,
+  });
   response.end(JSON.stringify({ error: { code, message, details: [] } }));
 };
 
-async function readBody(request: IncomingMessage): Promise<Buffer | 'too-large'> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return 'too-large';
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/**
+ * Reads the body up to the limit. Past it, reading stops (an endless body must not be buffered) and
+ * the caller answers 413 with `Connection: close`, so the client never reuses a connection that
+ * still holds the rest of the body.
+ */
+function readBody(request: IncomingMessage): Promise<Buffer | 'too-large'> {
+  return new Promise((resolveBody, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        request.off('data', onData);
+        request.pause();
+        resolveBody('too-large');
+        return;
+      }
+      chunks.push(chunk);
+    };
+    request.on('data', onData);
+    request.once('end', () => resolveBody(Buffer.concat(chunks)));
+    request.once('error', reject);
+  });
 }
 
 /** Builds the HTTP API v2 event API Gateway would pass for this request. */
@@ -142,8 +167,12 @@ export async function startHttpServer(
     const handle = async () => {
       if (path === '/api' || path.startsWith('/api/')) {
         const body = await readBody(request);
-        if (body === 'too-large')
-          return jsonError(response, 413, 'PAYLOAD_TOO_LARGE', `request body over ${MAX_BODY_BYTES} bytes`);
+        if (body === 'too-large') {
+          response.once('finish', () => request.destroy());
+          return jsonError(response, 413, 'PAYLOAD_TOO_LARGE', `request body over ${MAX_BODY_BYTES} bytes`, {
+            connection: 'close',
+          });
+        }
         const result = await options.api(toApiGatewayEvent(request, body));
         const headers: Record<string, string> = { ...SECURITY_HEADERS };
         for (const [name, value] of Object.entries(result.headers ?? {}))
