@@ -54,6 +54,7 @@ export class PlatformStack extends Stack {
       config,
       network: stateful.network,
       stream: stateful.stream,
+      registry: stateful.registry,
       key,
       logRetention,
       removalPolicy,

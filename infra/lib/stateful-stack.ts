@@ -107,7 +107,11 @@ export class StatefulStack extends Stack {
       logRemovalPolicy: removalPolicy,
       timeout: Duration.minutes(5),
     });
-    this.registry.bind(seedFunction.function, { deviceTypes: 'readWrite', applications: 'readWrite' });
+    // Exactly the actions the entry's header lists (functions/lambda/seed-registry-resource.ts).
+    this.registry.bind(seedFunction.function, {
+      deviceTypes: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+      applications: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+    });
     const provider = new cr.Provider(this, 'SeedRegistryProvider', {
       onEventHandler: seedFunction.function,
       logGroup: new logs.LogGroup(this, 'SeedRegistryProviderLogs', {

@@ -51,14 +51,25 @@ export class Api extends Construct {
       environment: {
         [ENV.timestreamDatabase]: props.timeSeries.databaseName,
         [ENV.timestreamTable]: props.timeSeries.tableName,
+        [ENV.registryRefreshSeconds]: String(config.registryRefreshSeconds),
       },
     });
+    // Exactly the actions the entry's header lists (functions/lambda/api.ts).
     props.registry.bind(this.handler.function, {
-      deviceTypes: 'readWrite',
-      applications: 'readWrite',
-      devices: 'read',
-      messages: 'read',
-      alerts: 'read',
+      deviceTypes: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan'],
+      applications: [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:Scan',
+        'dynamodb:BatchGetItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:Query',
+      ],
+      devices: ['dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:Query'],
+      messages: ['dynamodb:Query'],
+      alerts: ['dynamodb:Query'],
+      pipelineStats: ['dynamodb:Query'],
     });
     props.timeSeries.grantQuery(this.handler.function);
 

@@ -26,6 +26,7 @@ import { acknowledge } from '../nag.js';
 import { IotFunction, LAMBDA_ENTRIES } from './iot-function.js';
 import { grantKafkaAccess } from './kafka-access.js';
 import type { Network } from './network.js';
+import type { Registry } from './registry.js';
 import type { Stream } from './stream.js';
 
 /** How long one bridge invocation may take; the buffer's visibility timeout is six times this. */
@@ -38,6 +39,7 @@ export interface IngestProps {
   readonly network: Network;
   readonly stream: Stream;
   readonly key: kms.IKey;
+  readonly registry: Registry;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -131,6 +133,7 @@ export class Ingest extends Construct {
     });
     // iot.dlq: queue messages that are not the rule's envelope go there with their reason.
     grantKafkaAccess(this.bridge.function, stream.arns, { produce: [TOPICS.raw, TOPICS.dlq] });
+    props.registry.bind(this.bridge.function, { pipelineStats: ['dynamodb:UpdateItem'] });
     this.bridge.function.addEventSource(
       new SqsEventSource(this.bufferQueue, {
         batchSize: config.ingest.batchSize,

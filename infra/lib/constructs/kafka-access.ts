@@ -72,6 +72,7 @@ export function grantKafkaAccess(grantee: iam.IGrantable, arns: KafkaArns, acces
     add(['kafka-cluster:DescribeClusterDynamicConfiguration'], [arns.clusterArn]);
   }
   if (access.administer && access.administer.length > 0) {
+    add(['kafka-cluster:DescribeCluster'], [arns.clusterArn]);
     add(
       [
         'kafka-cluster:CreateTopic',

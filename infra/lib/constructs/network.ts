@@ -1,10 +1,12 @@
 /**
  * The VPC the MSK Serverless cluster lives in: private isolated subnets in two AZs (no NAT, no
- * internet gateway), gateway endpoints for S3 and DynamoDB, and one interface endpoint: Timestream
- * ingest, for the time-series writer (it runs in the VPC because it produces rejected records to
- * iot.dlq). Timestream endpoints are cell-specific (com.amazonaws.<region>.timestream.ingest-<cell>),
- * and its regional discovery endpoint is not reachable from the VPC, so the writer is given the cell
- * endpoint explicitly (TIMESTREAM_INGEST_ENDPOINT).
+ * internet gateway), gateway endpoints for S3 and DynamoDB, and two interface endpoints:
+ * - Timestream ingest, for the time-series writer (it runs in the VPC because it produces rejected
+ *   records to iot.dlq). Timestream endpoints are cell-specific
+ *   (com.amazonaws.<region>.timestream.ingest-<cell>) and its regional discovery endpoint is not
+ *   reachable from the VPC, so the writer is given the cell endpoint (TIMESTREAM_INGEST_ENDPOINT).
+ * - The MSK API (com.amazonaws.<region>.kafka), for the topic custom resource's GetBootstrapBrokers.
+ *   Used at deploy time only, so it sits in one AZ (half the hourly price; other AZs reach it).
  *
  * Why no Lambda/STS endpoints: the Kafka event source mappings run in provisioned mode, whose pollers
  * reach the cluster through the cluster's own subnets and security group and need no Lambda/STS
@@ -41,6 +43,7 @@ export class Network extends Construct {
   public readonly kafkaClientSecurityGroup: ec2.SecurityGroup;
   public readonly isolatedSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
   public readonly timestreamIngestEndpoint: ec2.InterfaceVpcEndpoint;
+  public readonly kafkaApiEndpoint: ec2.InterfaceVpcEndpoint;
   /** https://ingest-<cell>.timestream.<region>.<suffix>, resolved privately inside the VPC. */
   public readonly timestreamIngestUrl: string;
 
@@ -115,6 +118,14 @@ export class Network extends Construct {
       ),
       privateDnsEnabled: true,
       subnets: this.isolatedSubnets,
+      securityGroups: [endpointSecurityGroup],
+      open: false,
+    });
+    this.kafkaApiEndpoint = new ec2.InterfaceVpcEndpoint(this, 'KafkaApiEndpoint', {
+      vpc: this.vpc,
+      service: new ec2.InterfaceVpcEndpointService(`com.amazonaws.${stack.region}.kafka`, 443),
+      privateDnsEnabled: true,
+      subnets: { subnets: this.vpc.isolatedSubnets.slice(0, 1) },
       securityGroups: [endpointSecurityGroup],
       open: false,
     });

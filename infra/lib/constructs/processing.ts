@@ -93,6 +93,7 @@ export class Processing extends Construct {
       devices: ['dynamodb:UpdateItem'],
       alerts: ['dynamodb:PutItem', 'dynamodb:GetItem'],
       messages: ['dynamodb:PutItem'],
+      pipelineStats: ['dynamodb:UpdateItem'],
     });
     grantKafkaAccess(this.enrich.function, stream.arns, {
       consume: { topic: TOPICS.raw, group: CONSUMER_GROUPS.enrich },
@@ -116,7 +117,10 @@ export class Processing extends Construct {
       },
     });
     timeSeries.grantWrite(this.timeseriesWriter.function);
-    registry.bind(this.timeseriesWriter.function, { deviceTypes: ['dynamodb:Scan'] });
+    registry.bind(this.timeseriesWriter.function, {
+      deviceTypes: ['dynamodb:Scan'],
+      pipelineStats: ['dynamodb:UpdateItem'],
+    });
     grantKafkaAccess(this.timeseriesWriter.function, stream.arns, {
       consume: { topic: TOPICS.enriched, group: CONSUMER_GROUPS.timeseriesWriter },
       produce: [TOPICS.dlq],

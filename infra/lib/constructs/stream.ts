@@ -1,12 +1,10 @@
 /**
  * MSK Serverless (IAM authentication only) in the isolated subnets, and the topics: CloudFormation
- * cannot create Kafka topics, so a custom resource inside the VPC creates them with a Kafka admin
- * client, with partitions and retention from the configuration.
- *
- * The bootstrap brokers come from kafka:GetBootstrapBrokers, called by an AwsCustomResource outside
- * the VPC (the isolated subnets have no route to the MSK control-plane API, and an interface endpoint
- * for one call would cost more than the rest of the network). The topic resource receives them as a
- * property and returns them (`BootstrapBrokers`), so consumers of the construct read one value.
+ * cannot create Kafka topics, so a custom resource inside the VPC
+ * (functions/lambda/stream-topics-resource.ts) creates them with a Kafka admin client, with partitions
+ * and retention from the configuration. It reads the bootstrap brokers (kafka:GetBootstrapBrokers,
+ * through the MSK API interface endpoint of the VPC) and returns them as `BootstrapBrokers`. Topics
+ * are kept when the resource is deleted (DeleteTopicsOnDelete is never set).
  */
 import { CustomResource, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -30,11 +28,11 @@ export interface StreamProps {
   readonly removalPolicy: RemovalPolicy;
 }
 
-/** The topic custom resource's properties (what functions/lambda/stream-topics-resource.ts reads). */
+/** One topic as functions/lambda/stream-topics-resource.ts reads it (`Topics` property). */
 export interface TopicSpec {
-  readonly name: TopicName;
-  readonly partitions: number;
-  readonly retentionMs: number;
+  readonly Name: TopicName;
+  readonly Partitions: number;
+  readonly RetentionMs: number;
 }
 
 export class Stream extends Construct {
@@ -62,24 +60,6 @@ export class Stream extends Construct {
     this.clusterArn = this.cluster.attrArn;
     this.arns = new KafkaArns(Stack.of(this), this.clusterArn);
 
-    const brokers = new cr.AwsCustomResource(this, 'BootstrapBrokers', {
-      onUpdate: {
-        service: 'Kafka',
-        action: 'getBootstrapBrokers',
-        parameters: { ClusterArn: this.clusterArn },
-        physicalResourceId: cr.PhysicalResourceId.of(this.clusterArn),
-        outputPaths: ['BootstrapBrokerStringSaslIam'],
-      },
-      policy: cr.AwsCustomResourcePolicy.fromStatements([
-        new iam.PolicyStatement({ actions: ['kafka:GetBootstrapBrokers'], resources: [this.clusterArn] }),
-      ]),
-      installLatestAwsSdk: false,
-      logGroup: new logs.LogGroup(this, 'BootstrapBrokersLogs', {
-        retention: props.logRetention,
-        removalPolicy: props.removalPolicy,
-      }),
-    });
-
     const topicsFunction = new IotFunction(this, 'TopicsFunction', {
       entry: LAMBDA_ENTRIES.streamTopicsResource,
       serviceName: 'stream-topics',
@@ -93,6 +73,9 @@ export class Stream extends Construct {
       securityGroups: [network.kafkaClientSecurityGroup],
     });
     grantKafkaAccess(topicsFunction.function, this.arns, { administer: Object.values(TOPICS) });
+    topicsFunction.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['kafka:GetBootstrapBrokers'], resources: [this.clusterArn] }),
+    );
 
     const provider = new cr.Provider(this, 'TopicsProvider', {
       onEventHandler: topicsFunction.function,
@@ -102,19 +85,20 @@ export class Stream extends Construct {
       }),
     });
     const topicSpecs: TopicSpec[] = Object.values(TOPICS).map((name) => ({
-      name,
-      partitions: props.partitions[name],
-      retentionMs: props.retentionHours * 3_600_000,
+      Name: name,
+      Partitions: props.partitions[name],
+      RetentionMs: props.retentionHours * 3_600_000,
     }));
     this.topics = new CustomResource(this, 'Topics', {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::KafkaTopics',
       properties: {
         ClusterArn: this.clusterArn,
-        BootstrapBrokers: brokers.getResponseField('BootstrapBrokerStringSaslIam'),
         Topics: topicSpecs,
       },
     });
+    // The function reads the bootstrap brokers through the MSK API endpoint.
+    this.topics.node.addDependency(network.kafkaApiEndpoint);
     this.bootstrapBrokers = this.topics.getAttString('BootstrapBrokers');
 
     acknowledgeProviderFramework(provider, topicsFunction.function);

@@ -83,7 +83,7 @@ export class TimeSeries extends Construct {
   grantQuery(grantee: iam.IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        actions: ['timestream:Select', 'timestream:DescribeTable'],
+        actions: ['timestream:Select'],
         resources: [this.tableArn],
       }),
     );
