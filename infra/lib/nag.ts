@@ -28,23 +28,10 @@ const BASIC_ROLE_REASON = 'AWSLambdaBasicExecutionRole grants only CloudWatch Lo
 const CDK_RUNTIME_REASON = 'aws-cdk-lib chooses and updates the runtime of its own provider functions.';
 
 const SINGLETONS: Record<string, NagAcknowledgement[]> = {
-  // AwsCustomResource (the GetBootstrapBrokers call).
-  AWS679f53fac002430cb0da5b7982bd2287: [
-    { id: BASIC_EXECUTION_ROLE, reason: BASIC_ROLE_REASON },
-    { id: 'AwsSolutions-L1', reason: CDK_RUNTIME_REASON },
-  ],
   // S3 autoDeleteObjects (environments with removalPolicy "destroy").
   'Custom::S3AutoDeleteObjectsCustomResourceProvider': [
     { id: BASIC_EXECUTION_ROLE, reason: BASIC_ROLE_REASON },
     { id: 'AwsSolutions-L1', reason: CDK_RUNTIME_REASON },
-  ],
-  // Log retention of the custom-resource framework functions.
-  LogRetentionaae0aa3c5b4d4f87b02d85b201efdd8a: [
-    { id: BASIC_EXECUTION_ROLE, reason: BASIC_ROLE_REASON },
-    {
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'The log-retention function sets retention on log groups whose names are known only at deploy.',
-    },
   ],
 };
 

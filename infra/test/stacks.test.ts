@@ -485,12 +485,13 @@ describe('functions', () => {
     const writer = projectFunctions().find((properties) =>
       String(properties.Description).includes('Timestream'),
     );
-    const variables = (writer?.Environment as { Variables: Record<string, unknown> }).Variables;
+    if (!writer) throw new Error('no time-series writer function');
+    const variables = (writer.Environment as { Variables: Record<string, unknown> }).Variables;
 
     expect(JSON.stringify(variables.TIMESTREAM_INGEST_ENDPOINT)).toContain(
       `ingest-${env.config.timestream.ingestCell}.timestream.`,
     );
-    expect(writer?.VpcConfig).toBeDefined();
+    expect(writer.VpcConfig).toBeDefined();
   });
 
   it('grants DynamoDB actions by name on tables and named indexes only', () => {
