@@ -23,7 +23,7 @@ export const ACCEPTED_GUARD_FINDINGS: Readonly<Record<string, AcceptedControl>> 
   lambda_inside_vpc_check: {
     file: 'ct-lambda-pr-3',
     reason:
-      'Only functions that reach the MSK cluster run in the VPC; the API, seed and CDK provider functions stay out, as the design asks.',
+      'Only functions that reach the MSK cluster run in the VPC (the API, seed and CDK provider functions stay out, as the design asks); the control also flags the VPC functions, whose subnet IDs are imported from the stateful stack.',
   },
   s3_bucket_default_encryption_kms_check: {
     file: 'ct-s3-pr-10',
