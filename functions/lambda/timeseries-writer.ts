@@ -20,6 +20,7 @@
  * Env vars read:
  *   TIMESTREAM_DATABASE, TIMESTREAM_TABLE   the table written                            required
  *   KAFKA_BOOTSTRAP_BROKERS                 MSK IAM brokers, to dead-letter to iot.dlq    optional
+ *   TIMESTREAM_INGEST_ENDPOINT              the ingest cell's endpoint (no discovery)     optional
  *   DEVICE_TYPES_TABLE                      the registry's types (their dimension tags)  required
  *   PIPELINE_STATS_TABLE                    pipeline-stats table name                    required
  *   REGISTRY_REFRESH_SECONDS                re-read period of the types, default 60      optional
@@ -63,7 +64,13 @@ import type {
   StreamRecord,
 } from '../ports/stream.js';
 import { TOPICS } from '../shared/stream.js';
-import { AWS_REGION_ENV, readBrokers, readRegistryRefreshMs, readTableNames } from './config.js';
+import {
+  AWS_REGION_ENV,
+  readBrokers,
+  readOptionalHttpsEndpoint,
+  readRegistryRefreshMs,
+  readTableNames,
+} from './config.js';
 import { ENV, requireEnv } from './environment.js';
 import {
   createObservability,
@@ -202,6 +209,8 @@ const observability = createObservability('iot-cloud-timeseries-writer');
 const region = requireEnv(AWS_REGION_ENV);
 const database = requireEnv(ENV.timestreamDatabase);
 const table = requireEnv(ENV.timestreamTable);
+// In isolated subnets the cell endpoint is given (discovery's regional host is unreachable there).
+const ingestEndpoint = readOptionalHttpsEndpoint(ENV.timestreamIngestEndpoint);
 const tables = readTableNames(['deviceTypes', 'pipelineStats']);
 const refreshMs = readRegistryRefreshMs();
 // Brokers set: the function runs in the VPC and dead-letters rejected messages itself.
@@ -226,8 +235,11 @@ const dimensions = new Refreshing({
 export const handler: (event: KafkaEvent, context?: Context) => Promise<KafkaBatchResponse> = instrument(
   observability,
   createTimeseriesWriterLambda({
-    // Endpoint discovery is automatic for Timestream in SDK v3 (the client requires and performs it).
-    timestream: traceClient(observability, new TimestreamWriteClient({ region })),
+    // Without an endpoint the SDK discovers the cell (DescribeEndpoints); with one it skips discovery.
+    timestream: traceClient(
+      observability,
+      new TimestreamWriteClient({ region, ...(ingestEndpoint ? { endpoint: ingestEndpoint } : {}) }),
+    ),
     database,
     table,
     dimensions: () => dimensions.current(),

@@ -37,13 +37,6 @@ import type { Registry } from './registry.js';
 import type { Stream } from './stream.js';
 import type { TimeSeries } from './timeseries.js';
 
-/**
- * The writer's Timestream ingest endpoint (the cell's interface endpoint): endpoint discovery's
- * regional host is unreachable from the isolated subnets. Not yet in functions/lambda/environment.ts
- * (owned by the Lambda entries): the writer must read it and pass it as the client's `endpoint`.
- */
-export const TIMESTREAM_INGEST_ENDPOINT_ENV = 'TIMESTREAM_INGEST_ENDPOINT';
-
 export interface ProcessingProps {
   readonly config: EnvironmentConfig;
   readonly network: Network;
@@ -112,7 +105,7 @@ export class Processing extends Construct {
         [ENV.kafkaBootstrapBrokers]: stream.bootstrapBrokers,
         [ENV.timestreamDatabase]: timeSeries.databaseName,
         [ENV.timestreamTable]: timeSeries.tableName,
-        [TIMESTREAM_INGEST_ENDPOINT_ENV]: network.timestreamIngestUrl,
+        [ENV.timestreamIngestEndpoint]: network.timestreamIngestUrl,
         [ENV.registryRefreshSeconds]: String(config.registryRefreshSeconds),
       },
     });
