@@ -10,7 +10,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  DynamoAlertStore,
   DynamoDeviceStore,
   DynamoMessageSampleStore,
   DynamoRegistryStore,
@@ -29,7 +28,7 @@ import { CONSUMER_GROUPS, TOPICS } from '../functions/shared/stream.js';
 import { seedRegistry as seedData } from '../registry-data/index.js';
 import { createSimulatedFleet, createTransport, runFleet } from '../simulator/index.js';
 import { TokenBucket } from '../simulator/transports/pacing.js';
-import { ensureTables, localTableNames, seedRegistry, startDynalite } from './dynamodb/index.js';
+import { ensureTables, localTableNames, seedRegistry, startDynamoWriteWorker } from './dynamodb/index.js';
 import { startHttpServer } from './http-server.js';
 import { LocalLog, type LogConsumer } from './log/index.js';
 import { startMqttIngest } from './mqtt-ingest.js';
@@ -113,15 +112,16 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
   try {
     // Registry: dynalite on a free port, tables from the shared declarations, seeded on first start.
-    const dynamo = await startDynalite({ dataDir: join(dataDir, 'dynamodb') });
+    // dynalite and the pipeline's high-rate writes run on a worker thread (see write-worker.ts).
+    const dynamo = await startDynamoWriteWorker({ dataDir: join(dataDir, 'dynamodb') });
     onClose('registry', () => dynamo.close());
     const tables = localTableNames();
     await ensureTables(dynamo.client, tables);
+    await dynamo.useTables(tables);
     const client = documentClient(dynamo.client);
     const registryStore = new DynamoRegistryStore({ client, tables });
     const deviceStore = new DynamoDeviceStore({ client, tableName: tables.devices });
     const samples = new DynamoMessageSampleStore({ client, tableName: tables.messages });
-    const alertStore = new DynamoAlertStore({ client, tableName: tables.alerts });
     const seeded = await seedRegistry({ registry: registryStore }, seedData);
     if (seeded.created.deviceTypes.length > 0)
       log(`seeded the registry: ${seeded.created.deviceTypes.join(', ')}`);
@@ -193,21 +193,16 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     // Device bookkeeping leaves the hot path: one update per device per second, and a last one on stop.
     // Counts follow delivery (at least once), so a redelivered batch counts again, as documented.
     const flushSeen = async () => {
-      const updates = [...seen.entries()];
+      if (seen.size === 0) return;
+      const updates = [...seen.entries()].map(([deviceId, u]) => ({
+        deviceId,
+        deviceType: u.deviceType,
+        time: u.time,
+        count: u.count,
+        ...(u.online === undefined ? {} : { online: u.online }),
+      }));
       seen.clear();
-      await Promise.all(
-        updates.map(([deviceId, u]) =>
-          deviceStore
-            .recordSeen({
-              deviceId,
-              deviceType: u.deviceType,
-              time: u.time,
-              count: u.count,
-              ...(u.online === undefined ? {} : { online: u.online }),
-            })
-            .catch((error: unknown) => log(`device bookkeeping for ${deviceId} failed: ${String(error)}`)),
-        ),
-      );
+      await dynamo.recordSeen(updates).catch((error: unknown) => log(String(error)));
     };
     let seenFlush: Promise<void> = Promise.resolve();
     const seenTimer = setInterval(() => {
@@ -252,7 +247,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
           }
           if (!sampled) continue;
           writes.push(
-            samples.add(stage, {
+            dynamo.addSample(stage, {
               id: `${record.topic}.${record.partition}.${record.offset}`.replaceAll('iot.', ''),
               time: record.timestamp,
               ...(key && key !== 'unknown' ? { deviceId: key } : {}),
@@ -260,7 +255,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
             }),
           );
         }
-        if (alerts.length > 0) writes.push(alertStore.add(alerts));
+        if (alerts.length > 0) writes.push(dynamo.addAlerts(alerts));
         const results = await Promise.allSettled(writes);
         const failed = results.filter((r) => r.status === 'rejected').length;
         if (failed > 0) log(`inspector ${stage}: ${failed} sample write(s) failed`);

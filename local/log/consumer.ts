@@ -2,8 +2,10 @@
  * A consumer group of the local log that behaves like a Lambda Kafka event source mapping.
  *
  * - Polls every partition of one topic from the group's committed offsets and invokes the handler with
- *   the Lambda MSK event shape: up to `batchSize` records from one or more partitions, after at most
- *   `batchWindowMs` spent waiting for a batch to fill.
+ *   the Lambda MSK event shape: up to `batchSize` records from one or more partitions, once the oldest
+ *   record waiting has waited `batchWindowMs` for a batch to fill. The window counts from the record's
+ *   arrival, not from the moment its partition became free: time spent behind a batch in flight is
+ *   batching time already (restarting the window there added a whole window to every record's latency).
  * - Per partition, records go out in offset order and at most one batch is in flight.
  * - Partial batch response (`batchItemFailures`): per partition, the records before the lowest failed
  *   offset are committed, that record and the later ones of the batch are delivered again.
@@ -106,6 +108,8 @@ interface PartitionState {
   inFlight: boolean;
   /** No delivery before this time (retry backoff). */
   notBefore: number;
+  /** When the oldest record not yet delivered arrived (as far as this consumer saw); none waiting: undefined. */
+  waitingSince: number | undefined;
 }
 
 interface BatchPart {
@@ -216,7 +220,6 @@ export class LogConsumer {
   private partitions: PartitionState[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private cursor = 0;
-  private windowStart: number | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
   private pumpQueued = false;
@@ -275,10 +278,23 @@ export class LogConsumer {
     const committed = this.log.committedOffsets(this.group, this.topic);
     this.partitions = ends.map((end, partition) => {
       const offset = Math.min(committed[partition] ?? 0, end);
-      return { partition, committed: offset, position: offset, pending: [], inFlight: false, notBefore: 0 };
+      const waitingSince = end > offset ? Date.now() : undefined;
+      return {
+        partition,
+        committed: offset,
+        position: offset,
+        pending: [],
+        inFlight: false,
+        notBefore: 0,
+        waitingSince,
+      };
     });
     this.state = 'running';
-    this.unsubscribe = this.log.onAppend(this.topic, () => this.schedule());
+    this.unsubscribe = this.log.onAppend(this.topic, (partition) => {
+      const state = this.partitions[partition];
+      if (state && state.waitingSince === undefined) state.waitingSince = Date.now();
+      this.schedule();
+    });
     this.schedule();
     return this;
   }
@@ -387,6 +403,7 @@ export class LogConsumer {
       const ready: PartitionState[] = [];
       let available = 0;
       let retrying = false;
+      let oldestWaiting = now;
       let nextRetry = Number.POSITIVE_INFINITY;
       const count = this.partitions.length;
       for (let i = 0; i < count; i++) {
@@ -402,23 +419,19 @@ export class LogConsumer {
           continue;
         }
         if (head) retrying = true;
+        else oldestWaiting = Math.min(oldestWaiting, state.waitingSince ?? now);
         ready.push(state);
         available += work;
       }
       if (nextRetry !== Number.POSITIVE_INFINITY) this.wakeIn(nextRetry - now);
-      if (ready.length === 0) {
-        this.windowStart = undefined;
-        return;
-      }
+      if (ready.length === 0) return;
       if (!retrying && available < this.batchSize) {
-        this.windowStart ??= now;
-        const remaining = this.windowStart + this.batchWindowMs - now;
+        const remaining = oldestWaiting + this.batchWindowMs - now;
         if (remaining > 0) {
           this.wakeIn(remaining);
           return;
         }
       }
-      this.windowStart = undefined;
       if (!this.dispatch(ready)) return;
     }
   }
@@ -437,9 +450,12 @@ export class LogConsumer {
         state.pending.shift();
         slice = head;
       } else {
-        const end = Math.min(this.log.endOffset(this.topic, state.partition), state.position + room);
+        const endOffset = this.log.endOffset(this.topic, state.partition);
+        const end = Math.min(endOffset, state.position + room);
         slice = { start: state.position, end, attempts: 0 };
         state.position = end;
+        // What is left arrived no earlier than what just went out: keep the (conservative) older time.
+        if (end >= endOffset) state.waitingSince = undefined;
       }
       state.inFlight = true;
       room -= slice.end - slice.start;
