@@ -30,9 +30,9 @@ import { createSimulatedFleet, createTransport, runFleet } from '../simulator/in
 import { TokenBucket } from '../simulator/transports/pacing.js';
 import { ensureTables, localTableNames, seedRegistry, startDynamoWriteWorker } from './dynamodb/index.js';
 import { startHttpServer } from './http-server.js';
-import { LocalLog, type LogConsumer } from './log/index.js';
 import { startMqttIngest } from './mqtt-ingest.js';
 import { PipelineStats } from './stats.js';
+import { openKafkaStream, openLocalLogStream, type StreamConsumer } from './stream-backend.js';
 import { DuckDbTimeseriesStore } from './timeseries/index.js';
 
 export const SERVICE_VERSION = '0.1.0';
@@ -55,6 +55,8 @@ export interface LocalPlatformOptions {
   readonly log?: (line: string) => void;
   /** How often the registry is re-read, so edits take effect (default 30 s). */
   readonly registryRefreshMs?: number;
+  /** Bootstrap brokers (`host:port`) of a Kafka cluster to use instead of the local log. */
+  readonly kafkaBrokers?: readonly string[];
 }
 
 export interface LocalPlatform {
@@ -152,12 +154,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const timeseries = await DuckDbTimeseriesStore.open({ path: join(dataDir, 'timeseries.duckdb') });
     onClose('timeseries', () => timeseries.close());
 
-    const stream = new LocalLog({
-      dataDir: join(dataDir, 'log'),
-      onWarning: (message) => log(`log: ${message}`),
-    });
-    await stream.open();
-    onClose('log', () => stream.close());
+    // The stream: the local log, or a real Kafka cluster with --kafka-brokers (same handlers either way).
+    const pipeline = options.kafkaBrokers
+      ? await openKafkaStream(options.kafkaBrokers, (message) => log(`kafka: ${message}`))
+      : await openLocalLogStream(dataDir, (message) => log(`log: ${message}`));
+    onClose('log', () => pipeline.close());
+    const stream = pipeline.producer;
+    log(`stream: ${pipeline.description}`);
 
     const stats = new PipelineStats();
 
@@ -262,8 +265,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         return { batchItemFailures: [] };
       };
 
-    const consumers: LogConsumer[] = [];
-    const consume = (
+    const consumers: StreamConsumer[] = [];
+    const consume = async (
       topic: string,
       group: string,
       name: string,
@@ -273,7 +276,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       // The pipeline stages take big batches (MSK event source mappings allow up to 10,000 records):
       // fewer commits and fsyncs per record.
       consumers.push(
-        stream.subscribe({
+        await pipeline.subscribe({
           topic,
           group,
           name,
@@ -285,15 +288,25 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         }),
       );
     };
-    consume(TOPICS.raw, CONSUMER_GROUPS.enrich, 'enrich', enrich);
-    consume(TOPICS.enriched, CONSUMER_GROUPS.timeseriesWriter, 'timeseries-writer', writer);
-    consume(TOPICS.raw, 'iot-cloud-inspector', 'inspector-raw', inspector('raw'), true);
-    consume(TOPICS.enriched, 'iot-cloud-inspector', 'inspector-enriched', inspector('enriched'), true);
-    consume(TOPICS.dlq, 'iot-cloud-inspector', 'inspector-dlq', inspector('dlq'), true);
-    consume(TOPICS.alerts, 'iot-cloud-inspector', 'inspector-alerts', inspector('alerts'), true);
     onClose('consumers', async () => {
       await Promise.all(consumers.map((c) => c.stop()));
     });
+    // The local log keeps a group's offsets per topic; a Kafka group shares one assignment across its
+    // topics, so there each inspector stage gets a group of its own.
+    const inspectorGroup = (stage: MessageStage) =>
+      options.kafkaBrokers ? `iot-cloud-inspector-${stage}` : 'iot-cloud-inspector';
+    await consume(TOPICS.raw, CONSUMER_GROUPS.enrich, 'enrich', enrich);
+    await consume(TOPICS.enriched, CONSUMER_GROUPS.timeseriesWriter, 'timeseries-writer', writer);
+    await consume(TOPICS.raw, inspectorGroup('raw'), 'inspector-raw', inspector('raw'), true);
+    await consume(
+      TOPICS.enriched,
+      inspectorGroup('enriched'),
+      'inspector-enriched',
+      inspector('enriched'),
+      true,
+    );
+    await consume(TOPICS.dlq, inspectorGroup('dlq'), 'inspector-dlq', inspector('dlq'), true);
+    await consume(TOPICS.alerts, inspectorGroup('alerts'), 'inspector-alerts', inspector('alerts'), true);
 
     // MQTT in: embedded aedes or an external broker, through the ingest rule, to the bridge.
     const ingest = await startMqttIngest({
@@ -310,10 +323,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     onClose('ingest', () => ingest.close());
 
     const totals = () => ({
-      raw: sum(stream.endOffsets(TOPICS.raw)),
-      enriched: sum(stream.endOffsets(TOPICS.enriched)),
-      dlq: sum(stream.endOffsets(TOPICS.dlq)),
-      alerts: sum(stream.endOffsets(TOPICS.alerts)),
+      raw: pipeline.endOffsetTotal(TOPICS.raw),
+      enriched: pipeline.endOffsetTotal(TOPICS.enriched),
+      dlq: pipeline.endOffsetTotal(TOPICS.dlq),
+      alerts: pipeline.endOffsetTotal(TOPICS.alerts),
     });
 
     // The registry of record (as compiled and refreshed above), not the seed file: types added later count too.
