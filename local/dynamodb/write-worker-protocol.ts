@@ -1,4 +1,4 @@
-/** Messages between the pipeline thread and the DynamoDB write worker (write-worker.ts). */
+/** Requests from the pipeline thread to the DynamoDB write worker (write-worker.ts). */
 import type { Alert } from '../../functions/core/index.js';
 import type { MessageSampleInput, MessageStage, SeenUpdate } from '../../functions/ports/registry.js';
 import type { TableNames } from '../../functions/shared/tables.js';
@@ -8,17 +8,9 @@ export interface WriteWorkerData {
   readonly dataDir?: string;
 }
 
-export type WorkerRequest = { readonly id: number } & (
+export type WriteRequest =
   | { readonly op: 'tables'; readonly tables: TableNames }
   | { readonly op: 'alerts'; readonly alerts: readonly Alert[] }
   | { readonly op: 'sample'; readonly stage: MessageStage; readonly sample: MessageSampleInput }
   | { readonly op: 'seen'; readonly updates: readonly SeenUpdate[] }
-  | { readonly op: 'close' }
-);
-
-/** `id` 0 is the start-up message, carrying dynalite's endpoint. */
-export interface WorkerReply {
-  readonly id: number;
-  readonly error?: string;
-  readonly endpoint?: string;
-}
+  | { readonly op: 'close' };

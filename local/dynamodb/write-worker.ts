@@ -6,42 +6,34 @@
  * signing, dynalite's request handling, LevelDB) took about a third of the platform's one busy thread,
  * mostly for alerts (two conditional puts each). Here it runs on the machine's other core, and the
  * pipeline thread only posts small messages. The API's reads still go to the same dynalite over HTTP.
- *
- * Protocol (see write-worker-host.ts): requests `{ id, op, args }`, replies `{ id, error? }`; `close`
- * stops dynalite and replies last.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import {
   DynamoAlertStore,
   DynamoDeviceStore,
   DynamoMessageSampleStore,
   documentClient,
 } from '../../functions/adapters/dynamodb/index.js';
-import type { TableNames } from '../../functions/shared/tables.js';
+import { serveRequests } from '../worker-rpc.js';
 import { startDynalite } from './dynalite.js';
-import type { WorkerReply, WorkerRequest, WriteWorkerData } from './write-worker-protocol.js';
+import type { WriteRequest, WriteWorkerData } from './write-worker-protocol.js';
 
-const port = parentPort;
-if (!port) throw new Error('write-worker.ts runs as a worker thread');
 const data = workerData as WriteWorkerData;
-
 const dynamo = await startDynalite(data.dataDir === undefined ? {} : { dataDir: data.dataDir });
 const client = documentClient(dynamo.client);
-let tables: TableNames | undefined;
 let stores:
   | { alerts: DynamoAlertStore; samples: DynamoMessageSampleStore; devices: DynamoDeviceStore }
   | undefined;
 
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-async function run(request: WorkerRequest): Promise<void> {
+async function run(request: WriteRequest): Promise<void> {
   switch (request.op) {
     case 'tables':
-      tables = request.tables;
       stores = {
-        alerts: new DynamoAlertStore({ client, tableName: tables.alerts }),
-        samples: new DynamoMessageSampleStore({ client, tableName: tables.messages }),
-        devices: new DynamoDeviceStore({ client, tableName: tables.devices }),
+        alerts: new DynamoAlertStore({ client, tableName: request.tables.alerts }),
+        samples: new DynamoMessageSampleStore({ client, tableName: request.tables.messages }),
+        devices: new DynamoDeviceStore({ client, tableName: request.tables.devices }),
       };
       return;
     case 'close':
@@ -68,10 +60,4 @@ async function run(request: WorkerRequest): Promise<void> {
   }
 }
 
-port.on('message', (request: WorkerRequest) => {
-  run(request).then(
-    () => port.postMessage({ id: request.id } satisfies WorkerReply),
-    (error: unknown) => port.postMessage({ id: request.id, error: describe(error) } satisfies WorkerReply),
-  );
-});
-port.postMessage({ id: 0, endpoint: dynamo.endpoint } satisfies WorkerReply);
+serveRequests((request) => run(request as unknown as WriteRequest), dynamo.endpoint);
