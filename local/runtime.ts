@@ -1,11 +1,16 @@
 /**
  * The local composition root: the same handlers the CDK stack deploys, wired to embedded stand-ins.
  *
- *   MQTT (aedes) -> ingest rule -> SQS-shaped batches -> ingest-bridge handler -> iot.raw (local log)
+ *   MQTT (aedes) -> ingest rule -> SQS-shaped batches -> ingest-bridge handler -> iot.raw (local log,
+ *   or a Kafka cluster with --kafka-brokers)
  *   iot.raw -> enrich handler -> iot.enriched / iot.alerts / iot.dlq
  *   iot.enriched -> time-series writer handler -> DuckDB; device bookkeeping -> dynalite
  *   iot.raw, iot.dlq, iot.alerts -> inspector samples and alerts -> dynalite
  *   HTTP (API Gateway v2 events) -> API handler; dashboard files at /
+ *
+ * Threads: the pipeline (broker, log, ingest, enrich) runs on the main thread; DuckDB with the
+ * time-series writer handler, and dynalite with the high-rate DynamoDB writes, run on one worker
+ * thread each (timeseries/worker.ts, dynamodb/write-worker.ts), so a 2-core machine uses both cores.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,13 +20,12 @@ import {
   DynamoRegistryStore,
   documentClient,
 } from '../functions/adapters/dynamodb/index.js';
-import type { Alert, Application, EnrichedMessage } from '../functions/core/index.js';
+import type { Alert, Application } from '../functions/core/index.js';
 import { type CompiledRegistry, compileRegistry, TYPE_ID_PATTERN } from '../functions/core/index.js';
 import { createApiHandler, type DeviceSummary } from '../functions/handlers/api.js';
 import { createEnrichHandler } from '../functions/handlers/enrich.js';
 import { createIngestBridgeHandler } from '../functions/handlers/ingest-bridge.js';
 import { eachRecord, recordValue } from '../functions/handlers/kafka-records.js';
-import { createTimeseriesWriterHandler } from '../functions/handlers/timeseries-writer.js';
 import type { DeviceRecord, MessageStage } from '../functions/ports/registry.js';
 import type { KafkaEvent, KafkaHandler } from '../functions/ports/stream.js';
 import { CONSUMER_GROUPS, TOPICS } from '../functions/shared/stream.js';
@@ -33,7 +37,7 @@ import { startHttpServer } from './http-server.js';
 import { startMqttIngest } from './mqtt-ingest.js';
 import { PipelineStats } from './stats.js';
 import { openKafkaStream, openLocalLogStream, type StreamConsumer } from './stream-backend.js';
-import { DuckDbTimeseriesStore } from './timeseries/index.js';
+import { startTimeseriesWorker } from './timeseries/index.js';
 
 export const SERVICE_VERSION = '0.1.0';
 
@@ -151,7 +155,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     }, options.registryRefreshMs ?? 30_000);
     onClose('registry-refresh', async () => clearInterval(refresh));
 
-    const timeseries = await DuckDbTimeseriesStore.open({ path: join(dataDir, 'timeseries.duckdb') });
+    // DuckDB and the time-series writer handler run on a worker thread (see timeseries/worker.ts).
+    const timeseries = await startTimeseriesWorker({ path: join(dataDir, 'timeseries.duckdb') });
     onClose('timeseries', () => timeseries.close());
 
     // The stream: the local log, or a real Kafka cluster with --kafka-brokers (same handlers either way).
@@ -176,22 +181,18 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
     // Device bookkeeping, one update per device per batch: counts, first and last seen.
     const seen = new Map<string, { deviceType: string; time: number; count: number; online?: boolean }>();
-    const writer = createTimeseriesWriterHandler({
-      sink: timeseries,
-      onWritten: (message: EnrichedMessage) => {
-        // Called once the points are committed: from the device's clock to queryable.
-        if (message.event_type === 'telemetry')
-          stats.recordLatency(Date.now() - Date.parse(message.timestamp));
-        const entry = seen.get(message.device_id);
-        const time = Date.parse(message.enrichment_info.received_at);
-        const online = message.event_type === 'status' ? message.status.online : entry?.online;
-        seen.set(message.device_id, {
-          deviceType: message.device_metadata.device_type,
-          time: Math.max(entry?.time ?? 0, time),
-          count: (entry?.count ?? 0) + 1,
-          ...(online === undefined ? {} : { online }),
-        });
-      },
+    // The time-series writer handler runs in the time-series worker, next to DuckDB.
+    const writer = timeseries.writer((written) => {
+      // Measured in the worker once the points were committed: from the device's clock to queryable.
+      if (written.latencyMs !== undefined) stats.recordLatency(written.latencyMs);
+      const entry = seen.get(written.deviceId);
+      const online = written.online ?? entry?.online;
+      seen.set(written.deviceId, {
+        deviceType: written.deviceType,
+        time: Math.max(entry?.time ?? 0, written.receivedAt),
+        count: (entry?.count ?? 0) + 1,
+        ...(online === undefined ? {} : { online }),
+      });
     });
     // Device bookkeeping leaves the hot path: one update per device per second, and a last one on stop.
     // Counts follow delivery (at least once), so a redelivered batch counts again, as documented.
