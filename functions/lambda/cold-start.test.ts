@@ -25,7 +25,6 @@ const ENTRIES = {
     load: () => import('./timeseries-writer.js'),
     required: [
       'AWS_REGION',
-      'KAFKA_BOOTSTRAP_BROKERS',
       'TIMESTREAM_DATABASE',
       'TIMESTREAM_TABLE',
       'DEVICE_TYPES_TABLE',
@@ -70,6 +69,14 @@ describe('Lambda entries at cold start', () => {
       });
     }
   }
+
+  it('timeseries-writer loads without KAFKA_BOOTSTRAP_BROKERS (outside the VPC, no dead-letter producer)', async () => {
+    stubEnvironment('KAFKA_BOOTSTRAP_BROKERS');
+
+    const module = await import('./timeseries-writer.js');
+
+    expect(typeof module.handler).toBe('function');
+  });
 
   it('rejects a malformed broker list, naming the variable and the broker', async () => {
     stubEnvironment(undefined, { KAFKA_BOOTSTRAP_BROKERS: 'b-1.example:9098,not a broker' });

@@ -69,9 +69,32 @@ class FakeAdmin implements ConnectedAdmin {
     }
     return true;
   }
+  async describeConfigs(options: { resources: { name: string; configNames?: string[] }[] }) {
+    return {
+      throttleTime: 0,
+      resources: options.resources.map((r) => ({
+        resourceName: r.name,
+        resourceType: 2,
+        errorCode: 0,
+        errorMessage: '',
+        configEntries: [
+          {
+            configName: 'retention.ms',
+            configValue: this.topics.get(r.name)?.retentionMs ?? '604800000',
+            isDefault: false,
+            configSource: 1,
+            isSensitive: false,
+            readOnly: false,
+            configSynonyms: [],
+          },
+        ],
+      })),
+    };
+  }
   async alterConfigs(options: {
     resources: { name: string; configEntries: { name: string; value: string }[] }[];
   }) {
+    this.calls.push(`alter ${options.resources.map((r) => r.name).join(',')}`);
     for (const r of options.resources) {
       const topic = this.topics.get(r.name);
       const retention = r.configEntries.find((e) => e.name === 'retention.ms')?.value;
@@ -185,7 +208,10 @@ describe('stream topics custom resource', () => {
       }),
     );
 
-    expect(admin.calls.at(-1)).toBe('grow iot.raw:12');
+    expect(admin.calls.slice(1)).toEqual([
+      'grow iot.raw:12',
+      'alter iot.raw,iot.enriched,iot.alerts,iot.dlq',
+    ]);
     expect(admin.topics.get('iot.raw')).toEqual({ partitions: 12, retentionMs: '86400000' });
   });
 
@@ -198,7 +224,7 @@ describe('stream topics custom resource', () => {
     );
 
     expect(admin.topics.get('iot.raw')?.partitions).toBe(6);
-    expect(admin.calls.filter((c) => c.startsWith('grow'))).toEqual([]);
+    expect(admin.calls.slice(1)).toEqual([]);
     expect(JSON.parse(response.Data?.TopicChanges ?? '[]')[0]).toEqual({
       topic: 'iot.raw',
       action: 'partitions-kept',

@@ -14,6 +14,7 @@ import { createEnrichHandler } from '../handlers/enrich.js';
 import { LAMBDA_ENV, MemoryProducer, mskEvent, mskRawEvent, silentObservability } from './test-support.js';
 
 const timestream = mockClient(TimestreamWriteClient);
+const NOW = Date.parse('2026-11-23T12:00:02.000Z');
 let createTimeseriesWriterLambda: typeof import('./timeseries-writer.js').createTimeseriesWriterLambda;
 
 beforeAll(async () => {
@@ -39,7 +40,7 @@ async function enrichedValues(): Promise<string[]> {
   return producer.values('iot.enriched');
 }
 
-function setup() {
+function setup(options: { withProducer?: boolean } = {}) {
   const producer = new MemoryProducer();
   const stats: StatsBatch[] = [];
   const handler = createTimeseriesWriterLambda({
@@ -47,9 +48,10 @@ function setup() {
     database: 'iot-cloud-dev',
     table: 'telemetry',
     dimensions: async () => new Map(),
-    producer,
+    ...(options.withProducer === false ? {} : { producer }),
     stats: { flush: async (batch) => void stats.push(batch) },
     observability: silentObservability(),
+    now: () => NOW,
     sleep: async () => {},
   });
   return { handler, producer, stats };
@@ -73,6 +75,18 @@ describe('time-series writer Lambda on an MSK event', () => {
       .commandCalls(WriteRecordsCommand)
       .flatMap((c) => c.args[0].input.Records ?? []);
     expect(records.map((r) => r.Dimensions?.[0]?.Value).sort()).toEqual(['env-00001', 'env-00002']);
+  });
+
+  it('counts the telemetry latency, device timestamp to written, in one stats update', async () => {
+    timestream.on(WriteRecordsCommand).resolves({});
+    const { handler, stats } = setup();
+
+    await handler(mskEvent('iot.enriched', 0, await enrichedValues()));
+
+    // The fixture's messages are 2.0 s and 1.5 s old at NOW: both in the 2.5 s bucket.
+    expect(stats).toHaveLength(1);
+    const [minute] = [...(stats[0]?.minutes.values() ?? [])];
+    expect(minute?.latency).toEqual([0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0]);
   });
 
   it('dead-letters the messages whose records Timestream rejects for good, with the reason', async () => {
@@ -102,6 +116,28 @@ describe('time-series writer Lambda on an MSK event', () => {
       letters[0]?.device_id,
     );
     expect([...(stats[0]?.minutes.values() ?? [])][0]?.dlq).toBe(1);
+  });
+
+  it('without a dead-letter producer, reports the record of the rejected message to the event source', async () => {
+    timestream.on(WriteRecordsCommand).rejects(
+      new RejectedRecordsException({
+        message: 'rejected',
+        Message: 'rejected',
+        $metadata: {},
+        RejectedRecords: [
+          { RecordIndex: 1, Reason: 'The record timestamp is outside the time range of the magnetic store.' },
+        ],
+      }),
+    );
+    const { handler, producer } = setup({ withProducer: false });
+    const values = await enrichedValues();
+
+    const response = await handler(mskEvent('iot.enriched', 4, values, 100));
+
+    expect(response).toEqual({
+      batchItemFailures: [{ itemIdentifier: { partition: 'iot.enriched-4', offset: 101 } }],
+    });
+    expect(producer.sent.size).toBe(0);
   });
 
   it('throws while Timestream keeps throttling, so the batch is retried', async () => {

@@ -115,6 +115,20 @@ describe('pipeline stats in DynamoDB', () => {
     expect(snapshot.quality.BAD).toBe(1);
   });
 
+  it('reports latency percentiles as the upper bound of the histogram bucket that holds them', async () => {
+    const batch = new StatsBatch();
+    for (const ms of [30, 80, 80, 400, 70_000]) batch.latency(NOW, ms);
+    await store.flush(batch);
+    await store.flush(new StatsBatch().latency(NOW - 20 * MINUTE, 5));
+
+    expect(await store.latency(15)).toEqual({ p50: 100, p99: 60_000, samples: 5 });
+    expect(await store.latency(1)).toEqual({ p50: 100, p99: 60_000, samples: 5 });
+  });
+
+  it('reports no latency without samples', async () => {
+    expect(await store.latency(15)).toEqual({ p50: null, p99: null, samples: 0 });
+  });
+
   it('refuses a window outside 1 to 1440 minutes', async () => {
     await expect(store.snapshot(0)).rejects.toThrow(RangeError);
     await expect(store.snapshot(1441)).rejects.toThrow(RangeError);

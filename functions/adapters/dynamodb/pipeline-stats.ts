@@ -4,7 +4,7 @@
  *
  *   { day: 'YYYY-MM-DD', minute: 'YYYY-MM-DDTHH:MMZ', raw, enriched, dlq, alerts,
  *     'type.{typeId}': n, 'quality.{GOOD|SUSPECT|BAD}': n, 'reason.{REASON}': n,
- *     lastMessageAt: epoch ms, expiresAt: epoch s }
+ *     'latency.le_{ms}': n, 'latency.over': n, lastMessageAt: epoch ms, expiresAt: epoch s }
  *
  * Writers (the bridge and enrich Lambdas) collect a batch's counts in a `StatsBatch` and `flush` them:
  * ONE UpdateItem with `ADD` per minute bucket per batch, never one per message. `ADD` is atomic, so
@@ -15,7 +15,9 @@
  * The reader sums the window's buckets: `totals` are the window's totals (an all-time total would
  * need a second write per batch to one hot item), `lastMessageTime` is the newest within the window.
  * `devicesSeen` comes from the devices table (devices whose lastSeen falls in the window), through
- * `devicesSeenFromDevicesTable`.
+ * `devicesSeenFromDevicesTable`. Latency (device timestamp to points written, telemetry only) is a
+ * histogram per minute, counted by the time-series writer; `latency()` reports the upper bound of the
+ * bucket that holds each percentile (a measured figure at the buckets' resolution, not an estimate).
  *
  * One partition per day takes every update: with one update per batch per minute that is far below
  * DynamoDB's 1,000 writes/s per partition at any realistic invocation rate.
@@ -33,6 +35,10 @@ const REASON_PATTERN = /^[A-Z][A-Z0-9_]{0,63}$/;
 /** More distinct types or reasons than this in one minute are counted under `other`. */
 const MAX_KEYS_PER_GROUP = 64;
 export const MAX_STATS_WINDOW_MINUTES = 1440;
+/** Upper bounds (ms) of the latency histogram's buckets; slower ones fall in `over`. */
+export const LATENCY_BUCKETS_MS = [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000] as const;
+const latencyAttribute = (index: number) =>
+  index < LATENCY_BUCKETS_MS.length ? `latency.le_${LATENCY_BUCKETS_MS[index]}` : 'latency.over';
 
 export interface MinuteCounts {
   raw: number;
@@ -42,6 +48,8 @@ export interface MinuteCounts {
   byDeviceType: Map<string, number>;
   quality: Record<Verdict, number>;
   dlqReasons: Map<string, number>;
+  /** Counts per latency bucket (LATENCY_BUCKETS_MS, then `over`). */
+  latency: number[];
   lastMessageAt?: number;
 }
 
@@ -53,6 +61,7 @@ const emptyCounts = (): MinuteCounts => ({
   byDeviceType: new Map(),
   quality: { GOOD: 0, SUSPECT: 0, BAD: 0 },
   dlqReasons: new Map(),
+  latency: new Array(LATENCY_BUCKETS_MS.length + 1).fill(0),
 });
 
 const minuteOf = (time: number) => Math.floor(time / MINUTE_MS);
@@ -106,6 +115,15 @@ export class StatsBatch {
     return this;
   }
 
+  /** A telemetry message's points were written `ms` after its device timestamp. */
+  latency(time: number, ms: number): this {
+    const counts = this.at(time);
+    const index = LATENCY_BUCKETS_MS.findIndex((bound) => ms <= bound);
+    const bucket = index < 0 ? LATENCY_BUCKETS_MS.length : index;
+    counts.latency[bucket] = (counts.latency[bucket] ?? 0) + 1;
+    return this;
+  }
+
   get isEmpty(): boolean {
     return this.minutes.size === 0;
   }
@@ -156,6 +174,9 @@ export class DynamoPipelineStatsStore {
     for (const [type, count] of counts.byDeviceType) add(`type.${type}`, count);
     for (const verdict of VERDICTS) add(`quality.${verdict}`, counts.quality[verdict]);
     for (const [reason, count] of counts.dlqReasons) add(`reason.${reason}`, count);
+    counts.latency.forEach((count, index) => {
+      add(latencyAttribute(index), count);
+    });
     if (adds.length === 0 && counts.lastMessageAt === undefined) return;
 
     const sets = ['#expiresAt = :expiresAt'];
@@ -184,15 +205,8 @@ export class DynamoPipelineStatsStore {
     windowMinutes: number,
     devicesSeen?: (since: number) => Promise<number>,
   ): Promise<StatsSnapshot> {
-    if (!Number.isInteger(windowMinutes) || windowMinutes < 1 || windowMinutes > MAX_STATS_WINDOW_MINUTES) {
-      throw new RangeError(`windowMinutes must be an integer from 1 to ${MAX_STATS_WINDOW_MINUTES}`);
-    }
-    const last = minuteOf(this.now());
-    const first = last - windowMinutes + 1;
-    const days = [...new Set([dayKey(first), dayKey(last)])];
-    const items = (
-      await Promise.all(days.map((day) => this.queryDay(day, minuteKey(first), minuteKey(last))))
-    ).flat();
+    checkWindow(windowMinutes);
+    const { first, last, items } = await this.readWindow(windowMinutes);
     const byMinute = new Map(items.map((item) => [String(item.minute), item]));
 
     const totals = { raw: 0, enriched: 0, dlq: 0, alerts: 0 };
@@ -244,6 +258,41 @@ export class DynamoPipelineStatsStore {
     };
   }
 
+  /**
+   * Device timestamp to points written, for telemetry written in the window: p50 and p99 as the upper
+   * bound (ms) of the histogram bucket holding them; a percentile beyond the last bound is reported as
+   * that bound (60 s, read "at least a minute"); null without samples.
+   */
+  async latency(windowMinutes: number): Promise<{ p50: number | null; p99: number | null; samples: number }> {
+    checkWindow(windowMinutes);
+    const { items } = await this.readWindow(windowMinutes);
+    const counts: number[] = new Array(LATENCY_BUCKETS_MS.length + 1).fill(0);
+    for (const item of items) {
+      for (let i = 0; i < counts.length; i++)
+        counts[i] = (counts[i] ?? 0) + numberOf(item[latencyAttribute(i)]);
+    }
+    const samples = counts.reduce((a, b) => a + b, 0);
+    const percentile = (q: number): number | null => {
+      if (samples === 0) return null;
+      const rank = Math.ceil(q * samples);
+      let seen = 0;
+      for (let i = 0; i < counts.length; i++) {
+        seen += counts[i] ?? 0;
+        if (seen >= rank) return LATENCY_BUCKETS_MS[Math.min(i, LATENCY_BUCKETS_MS.length - 1)] ?? null;
+      }
+      return null;
+    };
+    return { p50: percentile(0.5), p99: percentile(0.99), samples };
+  }
+
+  private async readWindow(windowMinutes: number): Promise<{ first: number; last: number; items: Item[] }> {
+    const last = minuteOf(this.now());
+    const first = last - windowMinutes + 1;
+    const days = [...new Set([dayKey(first), dayKey(last)])];
+    const items = await Promise.all(days.map((day) => this.queryDay(day, minuteKey(first), minuteKey(last))));
+    return { first, last, items: items.flat() };
+  }
+
   private async queryDay(day: string, from: string, to: string): Promise<Item[]> {
     const items: Item[] = [];
     let startKey: Item | undefined;
@@ -261,6 +310,12 @@ export class DynamoPipelineStatsStore {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return items;
+  }
+}
+
+function checkWindow(windowMinutes: number): void {
+  if (!Number.isInteger(windowMinutes) || windowMinutes < 1 || windowMinutes > MAX_STATS_WINDOW_MINUTES) {
+    throw new RangeError(`windowMinutes must be an integer from 1 to ${MAX_STATS_WINDOW_MINUTES}`);
   }
 }
 

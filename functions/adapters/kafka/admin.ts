@@ -38,7 +38,13 @@ export type TopicChange =
 
 export type TopicAdminClient = Pick<
   Admin,
-  'listTopics' | 'fetchTopicMetadata' | 'createTopics' | 'createPartitions' | 'alterConfigs' | 'deleteTopics'
+  | 'listTopics'
+  | 'fetchTopicMetadata'
+  | 'createTopics'
+  | 'createPartitions'
+  | 'describeConfigs'
+  | 'alterConfigs'
+  | 'deleteTopics'
 >;
 
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
@@ -114,19 +120,39 @@ export async function ensureTopics(
       }
     }
     if (grow.length > 0) await admin.createPartitions({ topicPartitions: grow });
-    const withRetention = present.filter((spec) => spec.retentionMs !== undefined);
-    if (withRetention.length > 0) {
-      await admin.alterConfigs({
-        validateOnly: false,
-        resources: withRetention.map((spec) => ({
-          type: ConfigResourceTypes.TOPIC,
-          name: spec.name,
-          configEntries: retentionEntries(spec),
-        })),
-      });
-    }
+    await setRetention(admin, present);
   }
   return changes;
+}
+
+/** Sets `retention.ms` where it differs from the topic's (so an unchanged Update writes nothing). */
+async function setRetention(admin: TopicAdminClient, specs: readonly TopicSpec[]): Promise<void> {
+  const wanted = specs.filter((spec) => spec.retentionMs !== undefined);
+  if (wanted.length === 0) return;
+  const current = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: wanted.map((spec) => ({
+      type: ConfigResourceTypes.TOPIC,
+      name: spec.name,
+      configNames: ['retention.ms'],
+    })),
+  });
+  const retentionOf = new Map(
+    current.resources.map((resource) => [
+      resource.resourceName,
+      resource.configEntries.find((entry) => entry.configName === 'retention.ms')?.configValue,
+    ]),
+  );
+  const differing = wanted.filter((spec) => retentionOf.get(spec.name) !== String(spec.retentionMs));
+  if (differing.length === 0) return;
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: differing.map((spec) => ({
+      type: ConfigResourceTypes.TOPIC,
+      name: spec.name,
+      configEntries: retentionEntries(spec),
+    })),
+  });
 }
 
 /** Deletes those of `names` that exist; returns the deleted ones. */
