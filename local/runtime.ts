@@ -1,11 +1,16 @@
 /**
  * The local composition root: the same handlers the CDK stack deploys, wired to embedded stand-ins.
  *
- *   MQTT (aedes) -> ingest rule -> SQS-shaped batches -> ingest-bridge handler -> iot.raw (local log)
+ *   MQTT (aedes) -> ingest rule -> SQS-shaped batches -> ingest-bridge handler -> iot.raw (local log,
+ *   or a Kafka cluster with --kafka-brokers)
  *   iot.raw -> enrich handler -> iot.enriched / iot.alerts / iot.dlq
  *   iot.enriched -> time-series writer handler -> DuckDB; device bookkeeping -> dynalite
  *   iot.raw, iot.dlq, iot.alerts -> inspector samples and alerts -> dynalite
  *   HTTP (API Gateway v2 events) -> API handler; dashboard files at /
+ *
+ * Threads: the pipeline (broker, log, ingest, enrich) runs on the main thread; DuckDB with the
+ * time-series writer handler, and dynalite with the high-rate DynamoDB writes, run on one worker
+ * thread each (timeseries/worker.ts, dynamodb/write-worker.ts), so a 2-core machine uses both cores.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,13 +21,12 @@ import {
   DynamoRegistryStore,
   documentClient,
 } from '../functions/adapters/dynamodb/index.js';
-import type { Alert, Application, EnrichedMessage } from '../functions/core/index.js';
+import type { Alert, Application } from '../functions/core/index.js';
 import { type CompiledRegistry, compileRegistry } from '../functions/core/index.js';
 import { createApiHandler, toDeviceSummary } from '../functions/handlers/api.js';
 import { createEnrichHandler } from '../functions/handlers/enrich.js';
 import { createIngestBridgeHandler } from '../functions/handlers/ingest-bridge.js';
 import { eachRecord, recordValue } from '../functions/handlers/kafka-records.js';
-import { createTimeseriesWriterHandler } from '../functions/handlers/timeseries-writer.js';
 import type { DeviceRecord, MessageStage } from '../functions/ports/registry.js';
 import type { KafkaEvent, KafkaHandler } from '../functions/ports/stream.js';
 import { REGISTRY_REFRESH_SECONDS } from '../functions/shared/registry-refresh.js';
@@ -30,12 +34,12 @@ import { CONSUMER_GROUPS, TOPICS } from '../functions/shared/stream.js';
 import { seedRegistry as seedData } from '../registry-data/index.js';
 import { createSimulatedFleet, createTransport, runFleet } from '../simulator/index.js';
 import { TokenBucket } from '../simulator/transports/pacing.js';
-import { ensureTables, localTableNames, seedRegistry, startDynalite } from './dynamodb/index.js';
+import { ensureTables, localTableNames, seedRegistry, startDynamoWriteWorker } from './dynamodb/index.js';
 import { startHttpServer } from './http-server.js';
-import { LocalLog, type LogConsumer } from './log/index.js';
 import { startMqttIngest } from './mqtt-ingest.js';
 import { PipelineStats } from './stats.js';
-import { DuckDbTimeseriesStore } from './timeseries/index.js';
+import { openKafkaStream, openLocalLogStream, type StreamConsumer } from './stream-backend.js';
+import { startTimeseriesWorker } from './timeseries/index.js';
 
 export const SERVICE_VERSION = '0.1.0';
 
@@ -59,6 +63,8 @@ export interface LocalPlatformOptions {
   readonly log?: (line: string) => void;
   /** How often the registry is re-read, so edits take effect (default REGISTRY_REFRESH_SECONDS). */
   readonly registryRefreshMs?: number;
+  /** Bootstrap brokers (`host:port`) of a Kafka cluster to use instead of the local log. */
+  readonly kafkaBrokers?: readonly string[];
 }
 
 export interface LocalPlatform {
@@ -116,15 +122,16 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
   try {
     // Registry: dynalite on a free port, tables from the shared declarations, seeded on first start.
-    const dynamo = await startDynalite({ dataDir: join(dataDir, 'dynamodb') });
+    // dynalite and the pipeline's high-rate writes run on a worker thread (see write-worker.ts).
+    const dynamo = await startDynamoWriteWorker({ dataDir: join(dataDir, 'dynamodb') });
     onClose('registry', () => dynamo.close());
     const tables = localTableNames();
     await ensureTables(dynamo.client, tables);
+    await dynamo.useTables(tables);
     const client = documentClient(dynamo.client);
     const registryStore = new DynamoRegistryStore({ client, tables });
     const deviceStore = new DynamoDeviceStore({ client, tableName: tables.devices });
     const samples = new DynamoMessageSampleStore({ client, tableName: tables.messages });
-    const alertStore = new DynamoAlertStore({ client, tableName: tables.alerts });
     const seeded = await seedRegistry({ registry: registryStore }, seedData);
     if (seeded.created.deviceTypes.length > 0)
       log(`seeded the registry: ${seeded.created.deviceTypes.join(', ')}`);
@@ -155,15 +162,17 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     );
     onClose('registry-refresh', async () => clearInterval(refresh));
 
-    const timeseries = await DuckDbTimeseriesStore.open({ path: join(dataDir, 'timeseries.duckdb') });
+    // DuckDB and the time-series writer handler run on a worker thread (see timeseries/worker.ts).
+    const timeseries = await startTimeseriesWorker({ path: join(dataDir, 'timeseries.duckdb') });
     onClose('timeseries', () => timeseries.close());
 
-    const stream = new LocalLog({
-      dataDir: join(dataDir, 'log'),
-      onWarning: (message) => log(`log: ${message}`),
-    });
-    await stream.open();
-    onClose('log', () => stream.close());
+    // The stream: the local log, or a real Kafka cluster with --kafka-brokers (same handlers either way).
+    const pipeline = options.kafkaBrokers
+      ? await openKafkaStream(options.kafkaBrokers, (message) => log(`kafka: ${message}`))
+      : await openLocalLogStream(dataDir, (message) => log(`log: ${message}`));
+    onClose('log', () => pipeline.close());
+    const stream = pipeline.producer;
+    log(`stream: ${pipeline.description}`);
 
     const stats = new PipelineStats();
 
@@ -179,41 +188,32 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
     // Device bookkeeping, one update per device per batch: counts, first and last seen.
     const seen = new Map<string, { deviceType: string; time: number; count: number; online?: boolean }>();
-    const writer = createTimeseriesWriterHandler({
-      sink: timeseries,
-      onWritten: (message: EnrichedMessage) => {
-        // Called once the points are committed: from the device's clock to queryable.
-        if (message.event_type === 'telemetry')
-          stats.recordLatency(Date.now() - Date.parse(message.timestamp));
-        const entry = seen.get(message.device_id);
-        const time = Date.parse(message.enrichment_info.received_at);
-        const online = message.event_type === 'status' ? message.status.online : entry?.online;
-        seen.set(message.device_id, {
-          deviceType: message.device_metadata.device_type,
-          time: Math.max(entry?.time ?? 0, time),
-          count: (entry?.count ?? 0) + 1,
-          ...(online === undefined ? {} : { online }),
-        });
-      },
+    // The time-series writer handler runs in the time-series worker, next to DuckDB.
+    const writer = timeseries.writer((written) => {
+      // Measured in the worker once the points were committed: from the device's clock to queryable.
+      if (written.latencyMs !== undefined) stats.recordLatency(written.latencyMs);
+      const entry = seen.get(written.deviceId);
+      const online = written.online ?? entry?.online;
+      seen.set(written.deviceId, {
+        deviceType: written.deviceType,
+        time: Math.max(entry?.time ?? 0, written.receivedAt),
+        count: (entry?.count ?? 0) + 1,
+        ...(online === undefined ? {} : { online }),
+      });
     });
     // Device bookkeeping leaves the hot path: one update per device per second, and a last one on stop.
     // Counts follow delivery (at least once), so a redelivered batch counts again, as documented.
     const flushSeen = async () => {
-      const updates = [...seen.entries()];
+      if (seen.size === 0) return;
+      const updates = [...seen.entries()].map(([deviceId, u]) => ({
+        deviceId,
+        deviceType: u.deviceType,
+        time: u.time,
+        count: u.count,
+        ...(u.online === undefined ? {} : { online: u.online }),
+      }));
       seen.clear();
-      await Promise.all(
-        updates.map(([deviceId, u]) =>
-          deviceStore
-            .recordSeen({
-              deviceId,
-              deviceType: u.deviceType,
-              time: u.time,
-              count: u.count,
-              ...(u.online === undefined ? {} : { online: u.online }),
-            })
-            .catch((error: unknown) => log(`device bookkeeping for ${deviceId} failed: ${String(error)}`)),
-        ),
-      );
+      await dynamo.recordSeen(updates).catch((error: unknown) => log(String(error)));
     };
     let seenFlush: Promise<void> = Promise.resolve();
     const seenTimer = setInterval(() => {
@@ -225,12 +225,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       await flushSeen();
     });
 
-    // The inspector: samples of each stage, every alert.
+    // The inspector: samples of each stage, every alert. Every alert is stored in the alerts table
+    // anyway, so its samples are as sparse as raw and enriched ones (at 100/s they were a fifth of the
+    // DynamoDB worker's requests in bench:e2e); dead letters keep a generous rate, each one matters.
     const sampleAllowed: Record<MessageStage, () => boolean> = {
       raw: sampler(20),
       enriched: sampler(20),
       dlq: sampler(100),
-      alerts: sampler(100),
+      alerts: sampler(20),
     };
     const inspector =
       (stage: MessageStage): KafkaHandler =>
@@ -258,7 +260,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
           }
           if (!sampled) continue;
           writes.push(
-            samples.add(stage, {
+            dynamo.addSample(stage, {
               id: `${record.topic}.${record.partition}.${record.offset}`.replaceAll('iot.', ''),
               time: record.timestamp,
               ...(key && key !== 'unknown' ? { deviceId: key } : {}),
@@ -266,15 +268,15 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
             }),
           );
         }
-        if (alerts.length > 0) writes.push(alertStore.add(alerts));
+        if (alerts.length > 0) writes.push(dynamo.addAlerts(alerts));
         const results = await Promise.allSettled(writes);
         const failed = results.filter((r) => r.status === 'rejected').length;
         if (failed > 0) log(`inspector ${stage}: ${failed} sample write(s) failed`);
         return { batchItemFailures: [] };
       };
 
-    const consumers: LogConsumer[] = [];
-    const consume = (
+    const consumers: StreamConsumer[] = [];
+    const consume = async (
       topic: string,
       group: string,
       name: string,
@@ -284,7 +286,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       // The pipeline stages take big batches (MSK event source mappings allow up to 10,000 records):
       // fewer commits and fsyncs per record.
       consumers.push(
-        stream.subscribe({
+        await pipeline.subscribe({
           topic,
           group,
           name,
@@ -296,15 +298,25 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         }),
       );
     };
-    consume(TOPICS.raw, CONSUMER_GROUPS.enrich, 'enrich', enrich);
-    consume(TOPICS.enriched, CONSUMER_GROUPS.timeseriesWriter, 'timeseries-writer', writer);
-    consume(TOPICS.raw, 'iot-cloud-inspector', 'inspector-raw', inspector('raw'), true);
-    consume(TOPICS.enriched, 'iot-cloud-inspector', 'inspector-enriched', inspector('enriched'), true);
-    consume(TOPICS.dlq, 'iot-cloud-inspector', 'inspector-dlq', inspector('dlq'), true);
-    consume(TOPICS.alerts, 'iot-cloud-inspector', 'inspector-alerts', inspector('alerts'), true);
     onClose('consumers', async () => {
       await Promise.all(consumers.map((c) => c.stop()));
     });
+    // The local log keeps a group's offsets per topic; a Kafka group shares one assignment across its
+    // topics, so there each inspector stage gets a group of its own.
+    const inspectorGroup = (stage: MessageStage) =>
+      options.kafkaBrokers ? `iot-cloud-inspector-${stage}` : 'iot-cloud-inspector';
+    await consume(TOPICS.raw, CONSUMER_GROUPS.enrich, 'enrich', enrich);
+    await consume(TOPICS.enriched, CONSUMER_GROUPS.timeseriesWriter, 'timeseries-writer', writer);
+    await consume(TOPICS.raw, inspectorGroup('raw'), 'inspector-raw', inspector('raw'), true);
+    await consume(
+      TOPICS.enriched,
+      inspectorGroup('enriched'),
+      'inspector-enriched',
+      inspector('enriched'),
+      true,
+    );
+    await consume(TOPICS.dlq, inspectorGroup('dlq'), 'inspector-dlq', inspector('dlq'), true);
+    await consume(TOPICS.alerts, inspectorGroup('alerts'), 'inspector-alerts', inspector('alerts'), true);
 
     // MQTT in: embedded aedes or an external broker, through the ingest rule, to the bridge.
     const ingest = await startMqttIngest({
@@ -321,10 +333,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     onClose('ingest', () => ingest.close());
 
     const totals = () => ({
-      raw: sum(stream.endOffsets(TOPICS.raw)),
-      enriched: sum(stream.endOffsets(TOPICS.enriched)),
-      dlq: sum(stream.endOffsets(TOPICS.dlq)),
-      alerts: sum(stream.endOffsets(TOPICS.alerts)),
+      raw: pipeline.endOffsetTotal(TOPICS.raw),
+      enriched: pipeline.endOffsetTotal(TOPICS.enriched),
+      dlq: pipeline.endOffsetTotal(TOPICS.dlq),
+      alerts: pipeline.endOffsetTotal(TOPICS.alerts),
     });
 
     // The registry of record (as compiled and refreshed above), not the seed file: types added later count too.

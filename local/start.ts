@@ -3,6 +3,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseBrokers } from '../functions/adapters/kafka/client.js';
 import { startLocalPlatform } from './runtime.js';
 
 const USAGE = `Usage: npm start -- [options]
@@ -12,6 +13,7 @@ const USAGE = `Usage: npm start -- [options]
   --mqtt-port N       embedded MQTT broker port on 127.0.0.1 (default 1883)
   --broker URL        use this MQTT broker instead of the embedded one (e.g. mqtt://127.0.0.1:1884)
   --http-port N       API and dashboard port on 127.0.0.1 (default 3000)
+  --kafka-brokers L   use this Kafka cluster (host:port,...) instead of the local log
   --devices N         simulated devices (default 8, two of each type)
   --no-simulator      no simulated fleet: only real devices publish
   --status-every S    seconds between status lines (default 5)
@@ -32,6 +34,7 @@ const OPTIONS = {
   reset: { type: 'boolean', default: false },
   'mqtt-port': { type: 'string' },
   broker: { type: 'string' },
+  'kafka-brokers': { type: 'string' },
   'http-port': { type: 'string' },
   devices: { type: 'string' },
   'no-simulator': { type: 'boolean', default: false },
@@ -67,6 +70,9 @@ async function main(): Promise<number> {
       mqttPort: port('mqtt-port', values['mqtt-port'], 1883),
       httpPort: port('http-port', values['http-port'], 3000),
       ...(values.broker ? { externalBroker: values.broker } : {}),
+      ...(values['kafka-brokers'] === undefined
+        ? {}
+        : { kafkaBrokers: parseBrokers(values['kafka-brokers']) }),
       simulatedDevices: devices,
       ...(apiToken ? { apiToken } : {}),
       log: (line) => print(`  ${line}`),

@@ -69,4 +69,16 @@ describe('PipelineStats', () => {
     now = T0 + 60 * 60_000;
     expect(stats.latencyPercentiles(5)).toEqual({ p50: null, p99: null, samples: 0 });
   });
+
+  it('keeps latencies above a second within 1 % and clock skew at 0 ms', () => {
+    const stats = new PipelineStats(() => T0);
+    for (let i = 0; i < 98; i++) stats.recordLatency(-20, T0);
+    stats.recordLatency(1234, T0);
+    stats.recordLatency(98_765, T0);
+
+    const { p50, p99, samples } = stats.latencyPercentiles(1);
+    expect(samples).toBe(100);
+    expect(p50).toBe(0);
+    expect(Math.abs((p99 as number) - 1234) / 1234).toBeLessThanOrEqual(0.01);
+  });
 });

@@ -6,7 +6,8 @@
  *     message, device timestamp -> points committed in the store; p50 and p99 read from /api/stats.
  *  2. Throughput: 50,000 messages from 100 devices as fast as the broker takes them; sustained rate =
  *     messages / (first publish -> the last one queryable in the store, no consumer lag left).
- * Usage: npm run bench:e2e [-- --messages 50000 --devices 100 --latency-seconds 20]
+ * Usage: npm run bench:e2e [-- --messages 50000 --devices 100 --latency-seconds 20 --cpu-prof-dir DIR]
+ * (--cpu-prof-dir: the platform process writes a V8 CPU profile there when it stops.)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     messages: { type: 'string', default: '50000' },
     devices: { type: 'string', default: '100' },
     'latency-seconds': { type: 'string', default: '20' },
+    'cpu-prof-dir': { type: 'string' },
   },
 });
 const MESSAGES = Number(values.messages);
@@ -42,6 +44,7 @@ async function startPlatform(dataDir: string, mqttPort: number, httpPort: number
   const child = spawn(
     process.execPath,
     [
+      ...(values['cpu-prof-dir'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof-dir']] : []),
       '--import',
       'tsx',
       'local/start.ts',
@@ -130,7 +133,7 @@ try {
     `throughput: ${fmt(burst.delivery.acked)} messages from ${DEVICES} devices published at ${fmt(burst.ratePerSecond)} msg/s; ` +
       `all queryable after ${((finished - started) / 1000).toFixed(1)} s (publishing took ${((published - started) / 1000).toFixed(1)} s): ` +
       `sustained ${fmt((burst.delivery.acked * 1000) / (finished - started))} msg/s end to end (target >= 5,000); ` +
-      `${fmt(done.pipeline?.storedPoints ?? 0)} points stored, ${done.totals.dlq} dead letters`,
+      `${fmt(done.pipeline?.storedPoints ?? 0)} points stored, ${fmt(done.totals.alerts)} alerts, ${done.totals.dlq} dead letters`,
   );
 } finally {
   platform.kill('SIGTERM');

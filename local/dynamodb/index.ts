@@ -3,3 +3,4 @@ export { type DynaliteOptionsInput, type LocalDynamo, startDynalite } from './dy
 export { ensureTables } from './ensure-tables.js';
 export { type SeedResult, type SeedStores, seedRegistry } from './seed.js';
 export { localTableNames } from './table-names.js';
+export { type DynamoWriteWorker, startDynamoWriteWorker } from './write-worker-host.js';

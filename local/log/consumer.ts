@@ -2,8 +2,10 @@
  * A consumer group of the local log that behaves like a Lambda Kafka event source mapping.
  *
  * - Polls every partition of one topic from the group's committed offsets and invokes the handler with
- *   the Lambda MSK event shape: up to `batchSize` records from one or more partitions, after at most
- *   `batchWindowMs` spent waiting for a batch to fill.
+ *   the Lambda MSK event shape: up to `batchSize` records from one or more partitions, once the oldest
+ *   record waiting has waited `batchWindowMs` for a batch to fill. The window counts from the record's
+ *   arrival, not from the moment its partition became free: time spent behind a batch in flight is
+ *   batching time already (restarting the window there added a whole window to every record's latency).
  * - Per partition, records go out in offset order and at most one batch is in flight.
  * - Partial batch response (`batchItemFailures`): per partition, the records before the lowest failed
  *   offset are committed, that record and the later ones of the batch are delivered again.
@@ -16,13 +18,24 @@
  *   keyed by the record key, the offset is committed and the partition moves on.
  * - Offsets are committed (durably) after each batch; records delivered but not committed before a
  *   stop or crash are delivered again (at-least-once).
+ * The retry, bisect and dead-letter rules live in delivery.ts, shared with the Kafka consumer of
+ * `--kafka-brokers` (local/kafka/consumer.ts).
  */
 
-import { isDeviceId, SLUG_PATTERN } from '../../functions/core/contract/identifiers.js';
-import type { DlqRecord } from '../../functions/core/contract/messages.js';
-import { toDlqRecord } from '../../functions/core/dlq.js';
-import type { KafkaHandler, StreamRecord } from '../../functions/ports/stream.js';
+import { SLUG_PATTERN } from '../../functions/core/contract/identifiers.js';
+import type { KafkaHandler } from '../../functions/ports/stream.js';
 import { EVENT_SOURCE_ERROR_CONTROLS, TOPICS } from '../../functions/shared/stream.js';
+import {
+  deadLetterRecords,
+  describeError,
+  type ErrorControls,
+  interpretResponse,
+  NO_FAILURES,
+  type Outcome,
+  planSettlement,
+  retryDelay,
+  type Slice,
+} from './delivery.js';
 import type { LogRecord } from './frame.js';
 import { toKafkaEvent } from './kafka-event.js';
 import type { LocalLog } from './local-log.js';
@@ -30,10 +43,11 @@ import type { LocalLog } from './local-log.js';
 export const DEFAULT_BATCH_SIZE = 100;
 export const DEFAULT_BATCH_WINDOW_MS = 50;
 export const DEFAULT_RETRY_BACKOFF_MS = 200;
-const MAX_RETRY_BACKOFF_MS = 10_000;
-/** The DLQ reason of a record the consumer gave up on. */
-export const PROCESSING_FAILED = 'PROCESSING_FAILED' as const;
-export const REPORTED_FAILED_DETAIL = 'reported as failed by the consumer';
+export {
+  PROCESSING_FAILED,
+  processingFailedRecord,
+  REPORTED_FAILED_DETAIL,
+} from './delivery.js';
 
 export interface ConsumerErrorContext {
   readonly consumer: string;
@@ -88,14 +102,6 @@ export interface ConsumerStats {
   readonly lastError: string | undefined;
 }
 
-/** A contiguous run of offsets [start, end) of one partition. */
-interface Slice {
-  readonly start: number;
-  readonly end: number;
-  /** Failed deliveries of the slice's first record so far (known ones). */
-  readonly attempts: number;
-}
-
 interface PartitionState {
   readonly partition: number;
   committed: number;
@@ -106,6 +112,8 @@ interface PartitionState {
   inFlight: boolean;
   /** No delivery before this time (retry backoff). */
   notBefore: number;
+  /** When the oldest record not yet delivered arrived (as far as this consumer saw); none waiting: undefined. */
+  waitingSince: number | undefined;
 }
 
 interface BatchPart {
@@ -117,86 +125,6 @@ interface LoadedPart extends BatchPart {
   readonly records: readonly LogRecord[];
 }
 
-type Outcome =
-  | { readonly kind: 'success'; readonly failures: ReadonlyMap<number, ReadonlySet<number>> }
-  | { readonly kind: 'error'; readonly detail: string };
-
-const NO_FAILURES: Outcome = { kind: 'success', failures: new Map() };
-
-function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name;
-  return String(error);
-}
-
-function isNonNegativeInteger(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
-}
-
-/** Reads a handler's response the way the event source mapping does. */
-function interpretResponse(response: unknown, topic: string, parts: readonly BatchPart[]): Outcome {
-  if (response === undefined || response === null) return NO_FAILURES;
-  if (typeof response !== 'object')
-    return { kind: 'error', detail: 'the handler returned an invalid response' };
-  const items = (response as { batchItemFailures?: unknown }).batchItemFailures;
-  if (items === undefined || items === null) return NO_FAILURES;
-  if (!Array.isArray(items)) return { kind: 'error', detail: 'batchItemFailures is not an array' };
-  const failures = new Map<number, Set<number>>();
-  for (const item of items) {
-    const id: unknown =
-      typeof item === 'object' && item !== null
-        ? (item as { itemIdentifier?: unknown }).itemIdentifier
-        : undefined;
-    if (typeof id !== 'object' || id === null) {
-      return { kind: 'error', detail: 'a batchItemFailures entry has no itemIdentifier object' };
-    }
-    // Lambda's Kafka identifier: the `records` key `{topic}-{partition}` and the offset.
-    const { partition: key, offset } = id as { partition?: unknown; offset?: unknown };
-    const prefix = `${topic}-`;
-    const partition =
-      typeof key === 'string' && key.startsWith(prefix) && /^\d+$/.test(key.slice(prefix.length))
-        ? Number(key.slice(prefix.length))
-        : undefined;
-    const part = parts.find((candidate) => candidate.state.partition === partition);
-    if (
-      !isNonNegativeInteger(partition) ||
-      !isNonNegativeInteger(offset) ||
-      !part ||
-      offset < part.slice.start ||
-      offset >= part.slice.end
-    ) {
-      return {
-        kind: 'error',
-        detail: `batchItemFailures names ${String(key)}@${String(offset)}, which is not in the batch`,
-      };
-    }
-    const set = failures.get(partition) ?? new Set<number>();
-    set.add(offset);
-    failures.set(partition, set);
-  }
-  return { kind: 'success', failures };
-}
-
-/** A dead letter for a record the consumer gave up on. */
-export function processingFailedRecord(
-  record: LogRecord,
-  topic: string,
-  partition: number,
-  stage: string,
-  detail: string,
-  failedAt: number,
-): DlqRecord {
-  return toDlqRecord({
-    rejection: isDeviceId(record.key)
-      ? { reason: PROCESSING_FAILED, detail, deviceId: record.key }
-      : { reason: PROCESSING_FAILED, detail },
-    original: record.value,
-    receivedAt: record.timestamp,
-    failedAt,
-    stage,
-    source: { kafkaTopic: topic, partition, offset: String(record.offset) },
-  });
-}
-
 export class LogConsumer {
   readonly topic: string;
   readonly group: string;
@@ -204,12 +132,10 @@ export class LogConsumer {
   private readonly handler: KafkaHandler;
   private readonly batchSize: number;
   private readonly batchWindowMs: number;
-  private readonly maximumRetryAttempts: number;
-  private readonly bisect: boolean;
+  private readonly controls: ErrorControls;
   private readonly reportBatchItemFailures: boolean;
   /** False: a best-effort consumer with no DLQ (records out of retries are reported and skipped). */
   private readonly dlqTopic: string | false;
-  private readonly retryBackoffMs: number;
   private readonly maxConcurrentBatches: number;
   private readonly onError: ((error: unknown, context: ConsumerErrorContext) => void) | undefined;
 
@@ -217,7 +143,6 @@ export class LogConsumer {
   private partitions: PartitionState[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private cursor = 0;
-  private windowStart: number | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
   private pumpQueued = false;
@@ -248,18 +173,19 @@ export class LogConsumer {
     this.handler = options.handler;
     this.batchSize = positiveInteger(options.batchSize ?? DEFAULT_BATCH_SIZE, 'batchSize');
     this.batchWindowMs = nonNegative(options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS, 'batchWindowMs');
-    this.maximumRetryAttempts = nonNegative(
-      options.maximumRetryAttempts ?? EVENT_SOURCE_ERROR_CONTROLS.maximumRetryAttempts,
-      'maximumRetryAttempts',
-    );
-    this.bisect =
-      options.bisectBatchOnFunctionError ?? EVENT_SOURCE_ERROR_CONTROLS.bisectBatchOnFunctionError;
+    this.controls = {
+      maximumRetryAttempts: nonNegative(
+        options.maximumRetryAttempts ?? EVENT_SOURCE_ERROR_CONTROLS.maximumRetryAttempts,
+        'maximumRetryAttempts',
+      ),
+      bisect: options.bisectBatchOnFunctionError ?? EVENT_SOURCE_ERROR_CONTROLS.bisectBatchOnFunctionError,
+      retryBackoffMs: nonNegative(options.retryBackoffMs ?? DEFAULT_RETRY_BACKOFF_MS, 'retryBackoffMs'),
+    };
     this.reportBatchItemFailures =
       options.reportBatchItemFailures ?? EVENT_SOURCE_ERROR_CONTROLS.reportBatchItemFailures;
     this.dlqTopic = options.dlqTopic ?? TOPICS.dlq;
     if (this.dlqTopic !== false && this.dlqTopic === this.topic)
       throw new Error(`consumer ${this.name}: the DLQ topic cannot be the consumed topic`);
-    this.retryBackoffMs = nonNegative(options.retryBackoffMs ?? DEFAULT_RETRY_BACKOFF_MS, 'retryBackoffMs');
     this.maxConcurrentBatches = positiveInteger(
       options.maxConcurrentBatches ?? Number.MAX_SAFE_INTEGER,
       'maxConcurrentBatches',
@@ -276,10 +202,23 @@ export class LogConsumer {
     const committed = this.log.committedOffsets(this.group, this.topic);
     this.partitions = ends.map((end, partition) => {
       const offset = Math.min(committed[partition] ?? 0, end);
-      return { partition, committed: offset, position: offset, pending: [], inFlight: false, notBefore: 0 };
+      const waitingSince = end > offset ? Date.now() : undefined;
+      return {
+        partition,
+        committed: offset,
+        position: offset,
+        pending: [],
+        inFlight: false,
+        notBefore: 0,
+        waitingSince,
+      };
     });
     this.state = 'running';
-    this.unsubscribe = this.log.onAppend(this.topic, () => this.schedule());
+    this.unsubscribe = this.log.onAppend(this.topic, (partition) => {
+      const state = this.partitions[partition];
+      if (state && state.waitingSince === undefined) state.waitingSince = Date.now();
+      this.schedule();
+    });
     this.schedule();
     return this;
   }
@@ -388,6 +327,7 @@ export class LogConsumer {
       const ready: PartitionState[] = [];
       let available = 0;
       let retrying = false;
+      let oldestWaiting = now;
       let nextRetry = Number.POSITIVE_INFINITY;
       const count = this.partitions.length;
       for (let i = 0; i < count; i++) {
@@ -403,23 +343,19 @@ export class LogConsumer {
           continue;
         }
         if (head) retrying = true;
+        else oldestWaiting = Math.min(oldestWaiting, state.waitingSince ?? now);
         ready.push(state);
         available += work;
       }
       if (nextRetry !== Number.POSITIVE_INFINITY) this.wakeIn(nextRetry - now);
-      if (ready.length === 0) {
-        this.windowStart = undefined;
-        return;
-      }
+      if (ready.length === 0) return;
       if (!retrying && available < this.batchSize) {
-        this.windowStart ??= now;
-        const remaining = this.windowStart + this.batchWindowMs - now;
+        const remaining = oldestWaiting + this.batchWindowMs - now;
         if (remaining > 0) {
           this.wakeIn(remaining);
           return;
         }
       }
-      this.windowStart = undefined;
       if (!this.dispatch(ready)) return;
     }
   }
@@ -438,9 +374,12 @@ export class LogConsumer {
         state.pending.shift();
         slice = head;
       } else {
-        const end = Math.min(this.log.endOffset(this.topic, state.partition), state.position + room);
+        const endOffset = this.log.endOffset(this.topic, state.partition);
+        const end = Math.min(endOffset, state.position + room);
         slice = { start: state.position, end, attempts: 0 };
         state.position = end;
+        // What is left arrived no earlier than what just went out: keep the (conservative) older time.
+        if (end >= endOffset) state.waitingSince = undefined;
       }
       state.inFlight = true;
       room -= slice.end - slice.start;
@@ -459,11 +398,6 @@ export class LogConsumer {
     return true;
   }
 
-  private retryDelay(attempts: number): number {
-    if (this.retryBackoffMs === 0) return 0;
-    return Math.min(this.retryBackoffMs * 2 ** Math.max(0, attempts - 1), MAX_RETRY_BACKOFF_MS);
-  }
-
   private async runBatch(parts: readonly BatchPart[]): Promise<void> {
     let loaded: LoadedPart[];
     try {
@@ -480,7 +414,7 @@ export class LogConsumer {
       );
     } catch (error) {
       this.report(error, 'read', partitionsOf(parts));
-      for (const part of parts) this.requeue(part.state, [part.slice], this.retryDelay(1));
+      for (const part of parts) this.requeue(part.state, [part.slice], retryDelay(this.controls, 1));
       return;
     }
 
@@ -492,7 +426,11 @@ export class LogConsumer {
     let outcome: Outcome;
     try {
       const response: unknown = await this.handler(event);
-      outcome = this.reportBatchItemFailures ? interpretResponse(response, this.topic, parts) : NO_FAILURES;
+      const locate = (partition: number, offset: number) => {
+        const part = parts.find((candidate) => candidate.state.partition === partition);
+        return part && offset >= part.slice.start && offset < part.slice.end ? offset : undefined;
+      };
+      outcome = this.reportBatchItemFailures ? interpretResponse(response, this.topic, locate) : NO_FAILURES;
       if (outcome.kind === 'error') this.report(new Error(outcome.detail), 'response', partitionsOf(parts));
     } catch (error) {
       this.report(error, 'handler', partitionsOf(parts));
@@ -516,64 +454,25 @@ export class LogConsumer {
     }
   }
 
-  /** Applies the outcome of a batch to one partition's part of it. */
+  /** Applies the outcome of a batch to one partition's part of it (the rules are in delivery.ts). */
   private async settle(part: LoadedPart, outcome: Outcome): Promise<void> {
     const { state, slice } = part;
-    const size = slice.end - slice.start;
-    if (outcome.kind === 'success') {
-      const failed = outcome.failures.get(state.partition);
-      if (!failed || failed.size === 0) {
-        state.committed = slice.end;
+    const plan = planSettlement(slice, outcome, state.partition, this.controls);
+    this.counters.failed += plan.failed;
+    if (plan.committed !== undefined) state.committed = plan.committed;
+    const letter = plan.deadLetter;
+    if (letter) {
+      const records = part.records.slice(letter.start - slice.start, letter.end - slice.start);
+      if (
+        records.length === letter.end - letter.start &&
+        (await this.deadLetter(state, records, letter.detail))
+      ) {
+        state.committed = letter.committed;
+        this.requeue(state, letter.requeue, 0);
         return;
       }
-      this.counters.failed += failed.size;
-      const lowest = Math.min(...failed);
-      state.committed = lowest;
-      const attempts = lowest === slice.start ? slice.attempts + 1 : 1;
-      if (attempts > this.maximumRetryAttempts) {
-        const record = part.records[lowest - slice.start];
-        const rest: Slice[] =
-          lowest + 1 < slice.end ? [{ start: lowest + 1, end: slice.end, attempts: 0 }] : [];
-        if (!record || !(await this.deadLetter(state, [record], REPORTED_FAILED_DETAIL))) {
-          // The DLQ refused: deliver again; the next failure tries the DLQ again.
-          this.requeue(
-            state,
-            [{ start: lowest, end: slice.end, attempts: attempts - 1 }],
-            this.retryDelay(attempts),
-          );
-          return;
-        }
-        state.committed = lowest + 1;
-        this.requeue(state, rest, 0);
-        return;
-      }
-      this.requeue(state, [{ start: lowest, end: slice.end, attempts }], this.retryDelay(attempts));
-      return;
     }
-
-    this.counters.failed += size;
-    if (this.bisect && size > 1) {
-      const middle = slice.start + Math.ceil(size / 2);
-      this.requeue(
-        state,
-        [
-          { start: slice.start, end: middle, attempts: slice.attempts },
-          { start: middle, end: slice.end, attempts: 0 },
-        ],
-        0,
-      );
-      return;
-    }
-    const attempts = slice.attempts + 1;
-    if (attempts > this.maximumRetryAttempts) {
-      if (await this.deadLetter(state, part.records, outcome.detail)) {
-        state.committed = slice.end;
-        return;
-      }
-      this.requeue(state, [slice], this.retryDelay(attempts));
-      return;
-    }
-    this.requeue(state, [{ ...slice, attempts }], this.retryDelay(attempts));
+    this.requeue(state, plan.requeue, plan.delayMs);
   }
 
   /** Puts slices back at the head of the partition's queue (they hold its lowest offsets). */
@@ -590,17 +489,7 @@ export class LogConsumer {
     records: readonly LogRecord[],
     detail: string,
   ): Promise<boolean> {
-    const failedAt = Date.now();
-    const letters: StreamRecord[] = records.map((record) => ({
-      key: record.key,
-      value: Buffer.from(
-        JSON.stringify(
-          processingFailedRecord(record, this.topic, state.partition, this.name, detail, failedAt),
-        ),
-        'utf8',
-      ),
-      timestamp: failedAt,
-    }));
+    const letters = deadLetterRecords(records, this.topic, state.partition, this.name, detail, Date.now());
     if (this.dlqTopic === false) {
       this.report(
         new Error(`${records.length} record(s) out of retries skipped (no DLQ for this consumer): ${detail}`),

@@ -11,9 +11,20 @@ export {
   processingFailedRecord,
   REPORTED_FAILED_DETAIL,
 } from './consumer.js';
+export {
+  deadLetterRecords,
+  type ErrorControls,
+  interpretResponse,
+  type Outcome,
+  planSettlement,
+  type Settlement,
+  type Slice,
+} from './delivery.js';
 export type { LogRecord } from './frame.js';
 export {
+  type KafkaEventSource,
   LOCAL_BOOTSTRAP_SERVERS,
+  LOCAL_EVENT_SOURCE,
   LOCAL_EVENT_SOURCE_ARN,
   type PartitionRecords,
   toKafkaEvent,

@@ -30,8 +30,22 @@ export function toKafkaEventRecord(topic: string, partition: number, record: Log
   };
 }
 
+/** Where the records came from, as the event names it. */
+export interface KafkaEventSource {
+  readonly eventSourceArn: string;
+  readonly bootstrapServers: string;
+}
+
+export const LOCAL_EVENT_SOURCE: KafkaEventSource = {
+  eventSourceArn: LOCAL_EVENT_SOURCE_ARN,
+  bootstrapServers: LOCAL_BOOTSTRAP_SERVERS,
+};
+
 /** One invocation's event; partitions appear in ascending order, records in offset order. */
-export function toKafkaEvent(batches: readonly PartitionRecords[]): KafkaEvent {
+export function toKafkaEvent(
+  batches: readonly PartitionRecords[],
+  source: KafkaEventSource = LOCAL_EVENT_SOURCE,
+): KafkaEvent {
   const records: Record<string, KafkaEventRecord[]> = {};
   const sorted = [...batches].sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
   for (const batch of sorted) {
@@ -43,8 +57,8 @@ export function toKafkaEvent(batches: readonly PartitionRecords[]): KafkaEvent {
   }
   return {
     eventSource: 'aws:kafka',
-    eventSourceArn: LOCAL_EVENT_SOURCE_ARN,
-    bootstrapServers: LOCAL_BOOTSTRAP_SERVERS,
+    eventSourceArn: source.eventSourceArn,
+    bootstrapServers: source.bootstrapServers,
     records,
   };
 }

@@ -7,3 +7,5 @@ export {
   MEASURE_PATTERN,
   MIN_BUCKET_MS,
 } from './duckdb-store.js';
+export { startTimeseriesWorker, type TimeseriesWorker } from './worker-host.js';
+export type { WrittenSummary } from './worker-protocol.js';

@@ -1,0 +1,63 @@
+/**
+ * Worker thread of the local DynamoDB: dynalite (its HTTP server and LevelDB) and the pipeline's
+ * high-rate writes (alerts, message samples, device bookkeeping) with their own AWS SDK client.
+ *
+ * Why a thread: profiled under `npm run bench:e2e`, DynamoDB work (the SDK's request building and
+ * signing, dynalite's request handling, LevelDB) took about a third of the platform's one busy thread,
+ * mostly for alerts (two conditional puts each). Here it runs on the machine's other core, and the
+ * pipeline thread only posts small messages. The API's reads still go to the same dynalite over HTTP.
+ */
+import { workerData } from 'node:worker_threads';
+import {
+  DynamoAlertStore,
+  DynamoDeviceStore,
+  DynamoMessageSampleStore,
+  documentClient,
+} from '../../functions/adapters/dynamodb/index.js';
+import { serveRequests } from '../worker-rpc.js';
+import { startDynalite } from './dynalite.js';
+import type { WriteRequest, WriteWorkerData } from './write-worker-protocol.js';
+
+const data = workerData as WriteWorkerData;
+const dynamo = await startDynalite(data.dataDir === undefined ? {} : { dataDir: data.dataDir });
+const client = documentClient(dynamo.client);
+let stores:
+  | { alerts: DynamoAlertStore; samples: DynamoMessageSampleStore; devices: DynamoDeviceStore }
+  | undefined;
+
+const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+async function run(request: WriteRequest): Promise<void> {
+  switch (request.op) {
+    case 'tables':
+      stores = {
+        alerts: new DynamoAlertStore({ client, tableName: request.tables.alerts }),
+        samples: new DynamoMessageSampleStore({ client, tableName: request.tables.messages }),
+        devices: new DynamoDeviceStore({ client, tableName: request.tables.devices }),
+      };
+      return;
+    case 'close':
+      await dynamo.close();
+      return;
+  }
+  if (!stores) throw new Error('the write worker was not told its table names');
+  switch (request.op) {
+    case 'alerts':
+      await stores.alerts.add(request.alerts);
+      return;
+    case 'sample':
+      await stores.samples.add(request.stage, request.sample);
+      return;
+    case 'seen': {
+      // Each device on its own: one failing update does not hold back the others; failures are named.
+      const results = await Promise.allSettled(request.updates.map((u) => stores?.devices.recordSeen(u)));
+      const failed = results.flatMap((result, i) =>
+        result.status === 'rejected' ? [`${request.updates[i]?.deviceId}: ${describe(result.reason)}`] : [],
+      );
+      if (failed.length > 0) throw new Error(`device bookkeeping failed for ${failed.join('; ')}`);
+      return;
+    }
+  }
+}
+
+serveRequests((request) => run(request as unknown as WriteRequest), dynamo.endpoint);

@@ -1,0 +1,103 @@
+/**
+ * `--kafka-brokers`: the pipeline on a real Kafka cluster, through the AWS runtime's KafkaJS producer
+ * (functions/adapters/kafka) and this folder's consumer groups. The topics are created (or grown) from
+ * the shared declarations on start; their record totals for the status line and `/api/stats` come from
+ * the cluster's high watermarks, refreshed every two seconds.
+ */
+import type { Admin, Kafka } from 'kafkajs';
+import { ensureTopics } from '../../functions/adapters/kafka/admin.js';
+import { createKafka } from '../../functions/adapters/kafka/client.js';
+import { KafkaStreamProducer } from '../../functions/adapters/kafka/producer.js';
+import { TOPIC_PARTITIONS } from '../../functions/shared/stream.js';
+import type { PipelineStream } from '../stream-backend.js';
+import { KafkaGroupConsumer } from './consumer.js';
+
+export const LOCAL_KAFKA_CLIENT_ID = 'iot-cloud-local';
+const OFFSETS_REFRESH_MS = 2000;
+
+export interface KafkaStreamOptions {
+  readonly brokers: readonly string[];
+  readonly onWarning: (message: string) => void;
+  /** Tests pass a mocked client. */
+  readonly kafka?: Pick<Kafka, 'admin' | 'producer' | 'consumer'>;
+}
+
+async function highWatermarkTotals(admin: Admin): Promise<Map<string, number>> {
+  const totals = new Map<string, number>();
+  for (const topic of Object.keys(TOPIC_PARTITIONS)) {
+    const partitions = await admin.fetchTopicOffsets(topic);
+    totals.set(
+      topic,
+      partitions.reduce((sum, partition) => sum + Number(partition.high), 0),
+    );
+  }
+  return totals;
+}
+
+export async function connectKafkaStream(options: KafkaStreamOptions): Promise<PipelineStream> {
+  const kafka = options.kafka ?? createKafka({ brokers: options.brokers, clientId: LOCAL_KAFKA_CLIENT_ID });
+  const admin = kafka.admin();
+  const producer = new KafkaStreamProducer({ kafka });
+  const consumers: KafkaGroupConsumer[] = [];
+  let totals = new Map<string, number>();
+  let refresh: NodeJS.Timeout | undefined;
+  try {
+    await admin.connect();
+    await ensureTopics(
+      admin,
+      Object.entries(TOPIC_PARTITIONS).map(([name, partitions]) => ({ name, partitions })),
+    );
+    totals = await highWatermarkTotals(admin);
+  } catch (error) {
+    await admin.disconnect().catch(() => undefined);
+    throw new Error(
+      `Kafka at ${options.brokers.join(',')}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  let warned = false;
+  refresh = setInterval(() => {
+    highWatermarkTotals(admin).then(
+      (next) => {
+        totals = next;
+        warned = false;
+      },
+      (error: unknown) => {
+        if (!warned) options.onWarning(`Kafka offsets could not be read: ${String(error)}`);
+        warned = true;
+      },
+    );
+  }, OFFSETS_REFRESH_MS);
+  const source = {
+    // A self-managed cluster has no ARN; the event keeps the MSK shape with a made-up one.
+    eventSourceArn: `arn:aws:kafka:local:000000000000:cluster/${LOCAL_KAFKA_CLIENT_ID}/kafka`,
+    bootstrapServers: options.brokers.join(','),
+  };
+  return {
+    description: `Kafka at ${options.brokers.join(',')}`,
+    producer,
+    subscribe: async (spec) => {
+      const consumer = new KafkaGroupConsumer({
+        kafka,
+        producer,
+        source,
+        topic: spec.topic,
+        group: spec.group,
+        name: spec.name,
+        handler: spec.handler,
+        batchSize: spec.batchSize,
+        ...(spec.dlqTopic === false ? { dlqTopic: false as const } : {}),
+        onError: (error, context) => spec.onError(error, context),
+      });
+      consumers.push(consumer);
+      return consumer.start();
+    },
+    endOffsetTotal: (topic) => totals.get(topic) ?? 0,
+    close: async () => {
+      if (refresh) clearInterval(refresh);
+      refresh = undefined;
+      await Promise.all(consumers.map((consumer) => consumer.stop()));
+      await producer.disconnect();
+      await admin.disconnect();
+    },
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * Starts the time-series worker (worker.ts): DuckDB and the time-series writer handler on their own
+ * thread. This side offers the writer as a Kafka handler for the `iot.enriched` consumer, and the
+ * store's queries for the API.
+ */
+import type { KafkaHandler } from '../../functions/ports/stream.js';
+import type {
+  BucketPoint,
+  LatestValue,
+  RawPoint,
+  SeriesQuery,
+  TimeseriesQuery,
+} from '../../functions/ports/timeseries.js';
+import { startWorker } from '../worker-rpc.js';
+import type {
+  TimeseriesRequest,
+  TimeseriesWorkerData,
+  WriteResult,
+  WrittenSummary,
+} from './worker-protocol.js';
+
+export interface TimeseriesWorker extends TimeseriesQuery {
+  /** The time-series writer handler, run in the worker; `onWritten` hears of each message it stored. */
+  writer(onWritten: (summary: WrittenSummary) => void): KafkaHandler;
+  /** Waits for the calls in flight, checkpoints and closes DuckDB, ends the thread. */
+  close(): Promise<void>;
+}
+
+export async function startTimeseriesWorker(options: TimeseriesWorkerData): Promise<TimeseriesWorker> {
+  const rpc = await startWorker(new URL('./worker.ts', import.meta.url), options, 'time-series worker');
+  const call = <T>(request: TimeseriesRequest) => rpc.call<T>(request);
+  return {
+    writer: (onWritten) => async (event) => {
+      const { response, written } = await call<WriteResult>({ op: 'write', event });
+      for (const summary of written) onWritten(summary);
+      return response;
+    },
+    latest: (deviceId) => call<LatestValue[]>({ op: 'latest', deviceId }),
+    series: (query: SeriesQuery) => call<RawPoint[]>({ op: 'series', query }),
+    buckets: (query) => call<BucketPoint[]>({ op: 'buckets', query }),
+    count: () => call<number>({ op: 'count' }),
+    close: () => rpc.close({ op: 'close' } satisfies TimeseriesRequest),
+  };
+}

@@ -1,0 +1,34 @@
+/** Requests from the pipeline thread to the time-series worker (worker.ts). */
+
+import type { KafkaBatchResponse, KafkaEvent } from '../../functions/ports/stream.js';
+import type { SeriesQuery } from '../../functions/ports/timeseries.js';
+
+export interface TimeseriesWorkerData {
+  /** A DuckDB file, or ':memory:'. */
+  readonly path: string;
+}
+
+/** What the runtime needs to know of each enriched message written. */
+export interface WrittenSummary {
+  readonly deviceId: string;
+  readonly deviceType: string;
+  /** Epoch ms the platform received the message. */
+  readonly receivedAt: number;
+  /** Telemetry: device timestamp -> points committed, ms. */
+  readonly latencyMs?: number;
+  /** Status messages: what the device said. */
+  readonly online?: boolean;
+}
+
+export interface WriteResult {
+  readonly response: KafkaBatchResponse;
+  readonly written: readonly WrittenSummary[];
+}
+
+export type TimeseriesRequest =
+  | { readonly op: 'write'; readonly event: KafkaEvent }
+  | { readonly op: 'latest'; readonly deviceId: string }
+  | { readonly op: 'series'; readonly query: SeriesQuery }
+  | { readonly op: 'buckets'; readonly query: SeriesQuery & { readonly bucketMs: number } }
+  | { readonly op: 'count' }
+  | { readonly op: 'close' };

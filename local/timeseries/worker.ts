@@ -1,0 +1,57 @@
+/**
+ * Worker thread of the local time series: DuckDB and the time-series writer handler (the same factory
+ * the Lambda entry uses), so parsing enriched messages, building points and DuckDB's appender calls
+ * leave the pipeline thread. Profiled under `npm run bench:e2e`, that work was the largest part of
+ * what the pipeline thread still did after DynamoDB moved to its own worker.
+ *
+ * Requests (see worker-host.ts): `write` runs the handler on a Lambda MSK event and answers its batch
+ * response plus one summary per message written (for the runtime's stats and device bookkeeping);
+ * `latest`, `series`, `buckets`, `count` answer queries; `close` checkpoints and closes DuckDB.
+ */
+import { workerData } from 'node:worker_threads';
+import { createTimeseriesWriterHandler } from '../../functions/handlers/timeseries-writer.js';
+import { serveRequests } from '../worker-rpc.js';
+import { DuckDbTimeseriesStore } from './duckdb-store.js';
+import type { TimeseriesRequest, TimeseriesWorkerData, WrittenSummary } from './worker-protocol.js';
+
+const data = workerData as TimeseriesWorkerData;
+const store = await DuckDbTimeseriesStore.open({ path: data.path });
+
+async function run(request: TimeseriesRequest): Promise<unknown> {
+  switch (request.op) {
+    case 'write': {
+      const written: WrittenSummary[] = [];
+      const handler = createTimeseriesWriterHandler({
+        sink: store,
+        // Called once the points are committed.
+        onWritten: (message) => {
+          const committedAt = Date.now();
+          written.push({
+            deviceId: message.device_id,
+            deviceType: message.device_metadata.device_type,
+            receivedAt: Date.parse(message.enrichment_info.received_at),
+            ...(message.event_type === 'telemetry'
+              ? { latencyMs: committedAt - Date.parse(message.timestamp) }
+              : {}),
+            ...(message.event_type === 'status' ? { online: message.status.online } : {}),
+          });
+        },
+      });
+      const response = await handler(request.event);
+      return { response, written };
+    }
+    case 'latest':
+      return store.latest(request.deviceId);
+    case 'series':
+      return store.series(request.query);
+    case 'buckets':
+      return store.buckets(request.query);
+    case 'count':
+      return store.count();
+    case 'close':
+      await store.close();
+      return undefined;
+  }
+}
+
+serveRequests((request) => run(request as unknown as TimeseriesRequest), 'ready');
