@@ -3,6 +3,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DASHBOARD_DIST_DIR } from '../dashboard/dist-dir.js';
 import { startLocalPlatform } from './runtime.js';
 
 const USAGE = `Usage: npm start -- [options]
@@ -62,6 +63,8 @@ async function main(): Promise<number> {
       reset: values.reset,
       mqttPort: port('mqtt-port', values['mqtt-port'], 1883),
       httpPort: port('http-port', values['http-port'], 3000),
+      // Built by `npm run build:dashboard` (npm start runs it first).
+      dashboardDir: DASHBOARD_DIST_DIR,
       ...(values.broker ? { externalBroker: values.broker } : {}),
       simulatedDevices: devices,
       log: (line) => print(`  ${line}`),

@@ -1,0 +1,57 @@
+/**
+ * Builds the dashboard into dashboard/dist/: app.js (TypeScript bundled and minified by esbuild),
+ * app.css (with uPlot's stylesheet), index.html and the local config.json (same origin, open writes).
+ * In AWS the CDK stack deploys the same files and writes its own config.json.
+ *
+ *   npm run build:dashboard            (npm start runs it first)
+ */
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { DASHBOARD_DIST_DIR } from './dist-dir.js';
+import type { DashboardConfig } from './src/config.js';
+
+export const DASHBOARD_SOURCE_DIR = import.meta.dirname;
+export { DASHBOARD_DIST_DIR };
+
+/** What `npm start` serves: the API on the same origin, writes open unless the API asks for a token. */
+export const LOCAL_CONFIG: DashboardConfig = { apiBase: '', auth: { mode: 'none' }, pollIntervalMs: 5000 };
+
+export async function buildDashboard(
+  options: { outDir?: string; config?: DashboardConfig } = {},
+): Promise<string> {
+  const outDir = resolve(options.outDir ?? DASHBOARD_DIST_DIR);
+  await rm(outDir, { recursive: true, force: true });
+  await mkdir(outDir, { recursive: true });
+  await build({
+    // main.ts imports styles.css, so esbuild writes app.css next to app.js.
+    entryPoints: { app: join(DASHBOARD_SOURCE_DIR, 'src', 'main.ts') },
+    outdir: outDir,
+    bundle: true,
+    minify: true,
+    sourcemap: 'linked',
+    format: 'esm',
+    target: ['es2022', 'chrome111', 'firefox113', 'safari16.4'],
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  await copyFile(join(DASHBOARD_SOURCE_DIR, 'index.html'), join(outDir, 'index.html'));
+  await writeFile(
+    join(outDir, 'config.json'),
+    `${JSON.stringify(options.config ?? LOCAL_CONFIG, null, 2)}\n`,
+  );
+  return outDir;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  buildDashboard().then(
+    (dir) => process.stdout.write(`dashboard built into ${dir}\n`),
+    (error: unknown) => {
+      process.stderr.write(
+        `dashboard build failed: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+      process.exit(1);
+    },
+  );
+}
