@@ -8,11 +8,12 @@ import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { MAX_REQUEST_BODY_BYTES } from '../functions/handlers/api/request.js';
 
 export type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
-/** API Gateway HTTP APIs take payloads up to 10 MB; this API's bodies are small, so it stops at 1 MB. */
-export const MAX_BODY_BYTES = 1024 * 1024;
+/** The API's own body limit (one fact): the server stops reading there and answers 413 itself. */
+export const MAX_BODY_BYTES = MAX_REQUEST_BODY_BYTES;
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -17,7 +17,7 @@ import {
   documentClient,
 } from '../functions/adapters/dynamodb/index.js';
 import type { Alert, Application, EnrichedMessage } from '../functions/core/index.js';
-import { type CompiledRegistry, compileRegistry, TYPE_ID_PATTERN } from '../functions/core/index.js';
+import { type CompiledRegistry, compileRegistry } from '../functions/core/index.js';
 import { createApiHandler, type DeviceSummary } from '../functions/handlers/api.js';
 import { createEnrichHandler } from '../functions/handlers/enrich.js';
 import { createIngestBridgeHandler } from '../functions/handlers/ingest-bridge.js';
@@ -25,6 +25,7 @@ import { eachRecord, recordValue } from '../functions/handlers/kafka-records.js'
 import { createTimeseriesWriterHandler } from '../functions/handlers/timeseries-writer.js';
 import type { DeviceRecord, MessageStage } from '../functions/ports/registry.js';
 import type { KafkaEvent, KafkaHandler } from '../functions/ports/stream.js';
+import { REGISTRY_REFRESH_SECONDS } from '../functions/shared/registry-refresh.js';
 import { CONSUMER_GROUPS, TOPICS } from '../functions/shared/stream.js';
 import { seedRegistry as seedData } from '../registry-data/index.js';
 import { createSimulatedFleet, createTransport, runFleet } from '../simulator/index.js';
@@ -54,8 +55,10 @@ export interface LocalPlatformOptions {
   readonly seed?: number;
   /** Told what the platform does: start-up, errors, status. */
   readonly log?: (line: string) => void;
-  /** How often the registry is re-read, so edits take effect (default 30 s). */
+  /** How often the registry is re-read, so edits take effect (default REGISTRY_REFRESH_SECONDS). */
   readonly registryRefreshMs?: number;
+  /** When set, API writes need `Authorization: Bearer <apiToken>`; otherwise writes are open. */
+  readonly apiToken?: string;
 }
 
 export interface LocalPlatform {
@@ -139,14 +142,17 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       });
     };
     let registry = await loadRegistry();
-    const refresh = setInterval(() => {
-      loadRegistry().then(
-        (next) => {
-          registry = next;
-        },
-        (error: unknown) => log(`registry refresh failed, keeping the previous one: ${String(error)}`),
-      );
-    }, options.registryRefreshMs ?? 30_000);
+    const refresh = setInterval(
+      () => {
+        loadRegistry().then(
+          (next) => {
+            registry = next;
+          },
+          (error: unknown) => log(`registry refresh failed, keeping the previous one: ${String(error)}`),
+        );
+      },
+      options.registryRefreshMs ?? REGISTRY_REFRESH_SECONDS * 1000,
+    );
     onClose('registry-refresh', async () => clearInterval(refresh));
 
     const timeseries = await DuckDbTimeseriesStore.open({ path: join(dataDir, 'timeseries.duckdb') });
@@ -341,15 +347,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
     const api = createApiHandler({
       version: SERVICE_VERSION,
-      deviceTypes: {
-        list: async () => (await registryStore.listDeviceTypes()).map((t) => t.deviceType),
-        get: async (typeId) =>
-          TYPE_ID_PATTERN.test(typeId) ? (await registryStore.getDeviceType(typeId))?.deviceType : undefined,
-      },
-      applications: {
-        list: (filter) =>
-          registryStore.listApplications(filter as Parameters<typeof registryStore.listApplications>[0]),
-      },
+      registry: registryStore,
+      alerts: alertStore,
+      auth: options.apiToken ? { mode: 'bearer', token: options.apiToken } : { mode: 'open' },
+      onError: (error, route) =>
+        log(`api ${route}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
       devices: {
         list: async (query) => {
           const page = await deviceStore.listDevices(query);

@@ -16,6 +16,8 @@ const USAGE = `Usage: npm start -- [options]
   --devices N         simulated devices (default 8, two of each type)
   --no-simulator      no simulated fleet: only real devices publish
   --status-every S    seconds between status lines (default 5)
+  --api-token TOKEN   API writes need "Authorization: Bearer TOKEN" (or set IOT_CLOUD_API_TOKEN);
+                      without one, writes are open to anyone who can reach the port
 `;
 
 function port(name: string, value: string | undefined, fallback: number): number {
@@ -35,6 +37,7 @@ const OPTIONS = {
   devices: { type: 'string' },
   'no-simulator': { type: 'boolean', default: false },
   'status-every': { type: 'string' },
+  'api-token': { type: 'string' },
   help: { type: 'boolean', default: false },
 } as const;
 
@@ -55,6 +58,7 @@ async function main(): Promise<number> {
   const print = (line: string) => process.stdout.write(`${line}\n`);
   let platform: Awaited<ReturnType<typeof startLocalPlatform>>;
   try {
+    const apiToken = values['api-token'] ?? process.env.IOT_CLOUD_API_TOKEN;
     const devices = values['no-simulator'] ? 0 : Number(values.devices ?? 8);
     if (!Number.isInteger(devices) || devices < 0 || devices > 10_000)
       throw new Error(`--devices must be 0 to 10000, got "${values.devices}"`);
@@ -67,6 +71,7 @@ async function main(): Promise<number> {
       dashboardDir: DASHBOARD_DIST_DIR,
       ...(values.broker ? { externalBroker: values.broker } : {}),
       simulatedDevices: devices,
+      ...(apiToken ? { apiToken } : {}),
       log: (line) => print(`  ${line}`),
     });
   } catch (error) {

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { seedRegistry } from '../../registry-data/index.js';
 import type { SeriesQuery } from '../ports/timeseries.js';
+import { seedRegistryFake } from './api/test-support.js';
 import { type ApiDependencies, createApiHandler, type DeviceSummary } from './api.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00.000Z');
@@ -18,16 +18,8 @@ const queries: (SeriesQuery & { bucketMs?: number })[] = [];
 const dependencies = (overrides: Partial<ApiDependencies> = {}): ApiDependencies => ({
   version: '0.1.0',
   now: () => NOW,
-  deviceTypes: {
-    list: async () => [...seedRegistry.deviceTypes],
-    get: async (id) => seedRegistry.deviceTypes.find((t) => t.typeId === id),
-  },
-  applications: {
-    list: async ({ deviceType }) =>
-      seedRegistry.applications
-        .filter((a) => !deviceType || a.deviceTypes.includes(deviceType))
-        .map(({ contactEmail: _private, ...publicFields }) => publicFields),
-  },
+  registry: seedRegistryFake(),
+  alerts: { recent: async () => [] },
   devices: {
     list: async ({ limit }) => ({ items: [breaker].slice(0, limit) }),
     get: async (id) => (id === breaker.deviceId ? breaker : undefined),
@@ -145,8 +137,8 @@ describe('HTTP API', () => {
 
     expect(response.status).toBe(400);
     expect(response.body.error.details.map((d: { field: string }) => d.field).sort()).toEqual([
-      '(query)',
       'deviceType',
+      'extra',
       'limit',
     ]);
   });

@@ -1,0 +1,229 @@
+/**
+ * The API's request and response schemas (zod). The handlers validate with the request schemas and
+ * the OpenAPI document (./openapi.ts) is generated from the same objects, so the two cannot drift.
+ * Query and body schemas are strict: an unknown field is a 400 that names it.
+ */
+import { z } from 'zod';
+import {
+  DEVICE_ID_PATTERN,
+  TIMESERIES_MEASURE_PATTERN,
+  TYPE_ID_PATTERN,
+} from '../../core/contract/identifiers.js';
+import { Alert } from '../../core/contract/messages.js';
+import {
+  AlertRule,
+  Application,
+  ApplicationStatus,
+  DeviceType,
+  TypeId,
+} from '../../core/contract/registry.js';
+
+const limit = (max: number, fallback: number) =>
+  z.coerce.number().int().min(1).max(max).default(fallback).describe(`At most ${max}; default ${fallback}.`);
+const typeIdFilter = z
+  .string()
+  .regex(TYPE_ID_PATTERN, 'must be a device type id (lower snake case)')
+  .describe('Exact device-type id: `smart_breaker` never matches `smart_breaker_v2`.');
+const deviceIdFilter = z.string().regex(DEVICE_ID_PATTERN, 'must be a valid device id');
+const Severity = z.enum(['critical', 'high', 'medium', 'low']);
+
+// ---------------------------------------------------------------------------------------------------
+// Path parameters (checked by ./request.ts with the same patterns; declared here for the document).
+
+export const PATH_PARAMETERS: Record<string, z.ZodType> = {
+  typeId: z.string().regex(TYPE_ID_PATTERN),
+  id: z.uuid().describe('Application id.'),
+  deviceId: z.string().regex(DEVICE_ID_PATTERN),
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Queries.
+
+export const ApplicationsQuery = z.strictObject({
+  deviceType: typeIdFilter.optional(),
+  status: ApplicationStatus.optional(),
+});
+
+export const DevicesQuery = z.strictObject({
+  deviceType: typeIdFilter.optional(),
+  limit: limit(500, 100),
+  cursor: z.string().max(2048).optional().describe('From the previous page.'),
+});
+
+/** Bucket names and their widths: the telemetry route's `bucket` values. */
+export const BUCKETS = {
+  '1m': 60_000,
+  '5m': 300_000,
+  '15m': 900_000,
+  '1h': 3_600_000,
+  '1d': 86_400_000,
+} as const satisfies Record<string, number>;
+export type BucketName = keyof typeof BUCKETS;
+
+const isoTime = z.iso
+  .datetime({ offset: true })
+  .transform((text) => Date.parse(text))
+  .describe('ISO 8601 date-time with an offset or Z.');
+
+/** Largest number of points one telemetry response carries. */
+export const MAX_TELEMETRY_POINTS = 10_000;
+
+export const TelemetryQuery = z.strictObject({
+  measure: z
+    .string()
+    .regex(TIMESERIES_MEASURE_PATTERN, 'must be a measurement path such as voltage.phase_a')
+    .describe('A measurement path such as `voltage.phase_a`.'),
+  from: isoTime.optional().describe('Default: one hour before `to`.'),
+  to: isoTime.optional().describe('Default: now.'),
+  bucket: z.enum(Object.keys(BUCKETS) as [BucketName, ...BucketName[]]).optional(),
+  limit: limit(MAX_TELEMETRY_POINTS, 1000),
+});
+
+export const MessagesQuery = z.strictObject({
+  stage: z.enum(['raw', 'enriched', 'dlq']).default('enriched'),
+  deviceId: deviceIdFilter.optional(),
+  limit: limit(200, 50),
+});
+
+export const StatsQuery = z.strictObject({
+  window: z
+    .string()
+    .regex(/^\d{1,4}m$/, 'must be minutes, e.g. 15m')
+    .refine((text) => {
+      const minutes = Number(text.slice(0, -1));
+      return minutes >= 1 && minutes <= 1440;
+    }, 'must be 1m to 1440m')
+    .default('15m'),
+});
+
+/** The alert store's own bound (functions/adapters/dynamodb/alerts.ts MAX_ALERT_QUERY). */
+export const MAX_ALERTS = 500;
+
+export const AlertsQuery = z.strictObject({
+  deviceId: deviceIdFilter.optional(),
+  severity: Severity.optional(),
+  limit: limit(MAX_ALERTS, 50),
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Bodies.
+
+/**
+ * PUT /api/device-types/{typeId}: the definition (validated by the registry's DeviceType schema, the
+ * one the registry's JSON Schema is generated from), with `typeId` optional (the path names it) and
+ * `version` optional (when given it must be the stored version, like If-Match). `alertRules`, when
+ * given, replaces the type's rules; left out, they stay.
+ */
+export const DeviceTypeBody = DeviceType.extend({
+  typeId: TypeId.optional(),
+  version: z.number().int().min(1).optional().describe('The version this edit is based on.'),
+  alertRules: z.array(AlertRule).max(100).optional(),
+});
+
+const ApplicationFields = Application.omit({ applicationId: true, createdAt: true, updatedAt: true });
+
+/** POST /api/applications. `status` defaults to `active`. */
+export const ApplicationCreateBody = ApplicationFields.extend({ status: ApplicationStatus.optional() });
+
+/** PATCH /api/applications/{id}: any subset of the fields; those left out keep their value. */
+export const ApplicationPatchBody = ApplicationFields.partial();
+
+// ---------------------------------------------------------------------------------------------------
+// Responses (for the document; the handlers build them from the ports' types).
+
+export const ErrorBody = z.strictObject({
+  error: z.strictObject({
+    code: z.string().regex(/^[A-Z_]+$/),
+    message: z.string(),
+    details: z.array(z.strictObject({ field: z.string(), message: z.string() })),
+  }),
+});
+
+export const Health = z.strictObject({
+  status: z.enum(['ok', 'degraded']),
+  version: z.string(),
+  components: z.record(z.string(), z.enum(['ok', 'degraded'])),
+});
+
+export const DeviceTypeSummary = z.strictObject({
+  typeId: TypeId,
+  name: z.string(),
+  category: z.string(),
+  version: z.number().int(),
+  measurementCount: z.number().int(),
+});
+
+export const DeviceTypeFull = DeviceType.extend({
+  alertRules: z.array(AlertRule),
+  updatedAt: z.string(),
+});
+
+export const ApplicationSummary = Application.omit({ contactEmail: true });
+
+export const DeviceSummary = z.strictObject({
+  deviceId: z.string(),
+  deviceType: z.string(),
+  firstSeen: z.string(),
+  lastSeen: z.string(),
+  messageCount: z.number().int(),
+  status: z.enum(['online', 'offline', 'unknown']),
+});
+export type DeviceSummary = z.infer<typeof DeviceSummary>;
+
+const Scalar = z.union([z.number(), z.boolean(), z.string()]);
+
+export const DeviceDetail = DeviceSummary.extend({
+  latest: z.array(
+    z.strictObject({
+      measure: z.string(),
+      value: Scalar,
+      unit: z.string().optional(),
+      time: z.string(),
+      quality: z.enum(['GOOD', 'SUSPECT']),
+    }),
+  ),
+});
+
+export const Telemetry = z.strictObject({
+  deviceId: z.string(),
+  measure: z.string(),
+  bucket: z.string().optional(),
+  points: z.array(
+    z.union([
+      z.strictObject({ time: z.string(), value: Scalar, quality: z.enum(['GOOD', 'SUSPECT']) }),
+      z.strictObject({
+        time: z.string(),
+        avg: z.number(),
+        min: z.number(),
+        max: z.number(),
+        count: z.number(),
+      }),
+    ]),
+  ),
+});
+
+export const MessageList = z.strictObject({
+  stage: z.enum(['raw', 'enriched', 'dlq']),
+  items: z.array(z.unknown()).describe('Samples, newest first; DLQ items carry `reason` and the original.'),
+});
+
+export const Stats = z
+  .looseObject({
+    windowMinutes: z.number().int(),
+    totals: z.strictObject({ raw: z.number(), enriched: z.number(), dlq: z.number(), alerts: z.number() }),
+    byDeviceType: z.record(z.string(), z.number()),
+    quality: z.strictObject({ GOOD: z.number(), SUSPECT: z.number(), BAD: z.number() }),
+    perMinute: z.array(z.looseObject({ minute: z.string() })),
+    devicesSeen: z.number().int(),
+    lastMessageTime: z.string().nullable(),
+  })
+  .describe('Measured totals and rates over the window.');
+
+export const itemsOf = <T extends z.ZodType>(item: T) => z.strictObject({ items: z.array(item) });
+
+export const DeviceList = z.strictObject({
+  items: z.array(DeviceSummary),
+  cursor: z.string().optional(),
+});
+
+export const AlertList = itemsOf(Alert);
