@@ -15,8 +15,16 @@ import type { DashboardConfig } from './src/config.js';
 export const DASHBOARD_SOURCE_DIR = import.meta.dirname;
 export { DASHBOARD_DIST_DIR };
 
-/** What `npm start` serves: the API on the same origin, writes open unless the API asks for a token. */
-export const LOCAL_CONFIG: DashboardConfig = { apiBase: '', auth: { mode: 'none' }, pollIntervalMs: 5000 };
+/**
+ * What `npm start` serves: the API on the same origin; writes open, or a token field when the local
+ * server is given one through IOT_CLOUD_API_TOKEN (the token itself never goes into config.json; with
+ * `--api-token` instead, the dashboard asks for it at the first 401).
+ */
+export const LOCAL_CONFIG: DashboardConfig = {
+  apiBase: '',
+  auth: process.env.IOT_CLOUD_API_TOKEN ? { mode: 'token' } : { mode: 'none' },
+  pollIntervalMs: 5000,
+};
 
 export async function buildDashboard(
   options: { outDir?: string; config?: DashboardConfig } = {},

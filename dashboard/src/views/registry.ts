@@ -257,11 +257,13 @@ export const deviceTypeView: View = (root, context) => {
     }
     const readings = [...readingsOf(type)];
     const range = (r?: { min: number; max: number }) => (r ? `${r.min} to ${r.max}` : '—');
+    // The definition as PUT takes it: the store's own bookkeeping (updatedAt) is not part of it.
+    const { updatedAt: _stored, ...editable } = type as DeviceTypeDefinition & { updatedAt?: string };
     const editor = h('textarea', {
       id: 'device-type-json',
       rows: 24,
       spellcheck: false,
-      value: JSON.stringify(type, null, 2),
+      value: JSON.stringify(editable, null, 2),
     });
     const errors = h('div', { id: 'device-type-errors', role: 'alert' });
     editor.setAttribute('aria-describedby', errors.id);
@@ -293,7 +295,7 @@ export const deviceTypeView: View = (root, context) => {
       save.disabled = true;
       try {
         await context.api.put(`/api/device-types/${encodeURIComponent(typeId)}`, definition, context.signal, {
-          'if-match': String(type.version),
+          'if-match': `"${type.version}"`, // a version ETag
         });
         editor.removeAttribute('aria-invalid');
         notice = `${typeId} saved.`;
