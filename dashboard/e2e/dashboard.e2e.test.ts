@@ -237,7 +237,7 @@ describe.skipIf(!browserTestsEnabled())(
       await shot('inspector-dlq');
     });
 
-    it('registers an application through the form, then edits it', async () => {
+    it('registers an application through the form, edits, deactivates and deletes it', async () => {
       await go('#/registry');
       await page
         .getByRole('region', { name: 'Device types' })
@@ -287,6 +287,18 @@ describe.skipIf(!browserTestsEnabled())(
       await page.locator('#apps-type-filter').selectOption('');
       await page.getByRole('cell', { name: APP_NAME, exact: true }).waitFor();
       await shot('registry');
+
+      // Deactivate, then delete (two steps: the first click arms the button, no window.confirm).
+      const appRow = () => page.locator('tbody tr', { hasText: APP_NAME });
+      await page.getByRole('button', { name: `Deactivate ${APP_NAME}` }).click();
+      await page.getByText(`${APP_NAME} is now inactive.`).waitFor();
+      await appRow().locator('.badge', { hasText: 'inactive' }).waitFor();
+      await page.getByRole('button', { name: `Delete ${APP_NAME}` }).click();
+      await page.getByRole('button', { name: `Confirm: delete ${APP_NAME}` }).click();
+      await page.getByText(`${APP_NAME} was deleted.`).waitFor();
+      await appRow().waitFor({ state: 'detached' });
+      const after = await api<{ items: { name: string }[] }>('/api/applications');
+      expect(after.items.map((a) => a.name)).not.toContain(APP_NAME);
     });
 
     it('a device type shows its definition, and a broken edit is explained inline', async () => {
