@@ -14,7 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalPlatform, startLocalPlatform } from '../../local/runtime.js';
 import { buildDashboard, LOCAL_CONFIG } from '../build.js';
-import { browserTestsEnabled, eventually, launchChromium } from './browser.js';
+import { browserTestsEnabled, CHROMIUM_PATH, eventually, launchChromium } from './browser.js';
 
 export const SCREENSHOT_DIR = join(import.meta.dirname, 'screenshots');
 /** Not a valid device id: it is dead-lettered, and must still be shown, as text. */
@@ -60,6 +60,11 @@ const unlabelledControls = () =>
       .filter((el) => (el as HTMLInputElement).labels?.length === 0 && !el.getAttribute('aria-label'))
       .map((el) => el.outerHTML.slice(0, 80)),
   );
+
+// Without chromium (and outside CI) the suite is skipped, and says why in the test report.
+describe.runIf(!browserTestsEnabled())('dashboard in chromium', () => {
+  it.skip(`needs Debian's chromium at ${CHROMIUM_PATH} (apt-get install chromium; .ci/run installs it)`, () => {});
+});
 
 describe.skipIf(!browserTestsEnabled())(
   'dashboard in chromium (local stack, simulated fleet)',
