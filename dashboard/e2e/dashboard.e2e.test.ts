@@ -62,9 +62,11 @@ const unlabelledControls = () =>
   );
 
 // Without chromium (and outside CI) the suite is skipped, and says why in the test report.
-describe.runIf(!browserTestsEnabled())('dashboard in chromium', () => {
-  it.skip(`needs Debian's chromium at ${CHROMIUM_PATH} (apt-get install chromium; .ci/run installs it)`, () => {});
-});
+if (!browserTestsEnabled()) {
+  describe('dashboard in chromium', () => {
+    it.skip(`needs Debian's chromium at ${CHROMIUM_PATH} (apt-get install chromium; .ci/run installs it)`, () => {});
+  });
+}
 
 describe.skipIf(!browserTestsEnabled())(
   'dashboard in chromium (local stack, simulated fleet)',
@@ -313,12 +315,30 @@ describe.skipIf(!browserTestsEnabled())(
       await editor.fill('{ "typeId": "smart_breaker", ');
       await page.getByRole('button', { name: 'Save definition' }).click();
       await page.locator('#device-type-errors').getByText('Not valid JSON').waitFor();
-      const definition = await api<Record<string, unknown>>('/api/device-types/smart_breaker');
+      // As the editor shows it: without the store's updatedAt.
+      const { updatedAt: _stored, ...definition } = await api<Record<string, unknown>>(
+        '/api/device-types/smart_breaker',
+      );
       await editor.fill(JSON.stringify({ ...definition, updateFrequencySeconds: 0 }, null, 2));
       await page.getByRole('button', { name: 'Save definition' }).click();
       await page.locator('#device-type-errors').getByText('updateFrequencySeconds').waitFor();
       expect(await editor.getAttribute('aria-invalid')).toBe('true');
       await shot('device-type');
+
+      // A valid edit is saved as the next version.
+      await editor.fill(
+        JSON.stringify({ ...definition, description: `${String(definition.description)} (edited)` }, null, 2),
+      );
+      await page.getByRole('button', { name: 'Save definition' }).click();
+      await page.getByText('smart_breaker saved.').first().waitFor();
+      const saved = await api<{ version: number; description: string }>('/api/device-types/smart_breaker');
+      expect(saved.version).toBe(Number(definition.version) + 1);
+      expect(saved.description).toMatch(/\(edited\)$/);
+      await page
+        .getByRole('definition')
+        .filter({ hasText: String(saved.version) })
+        .first()
+        .waitFor();
     });
 
     it('Alerts lists the raised alert, newest first, and filters by severity and device', async () => {
