@@ -226,6 +226,19 @@ describe.skipIf(!browserTestsEnabled())(
       await detail.getByRole('region', { name: 'Quality per reading' }).locator('.badge').first().waitFor();
       expect(await detail.getByLabel('Enriched message').textContent()).toContain('data_quality');
       await shot('inspector-enriched');
+
+      // Keyboard focus survives the live refresh of the list.
+      const focusKey = await row.getByRole('button', { name: 'Inspect' }).getAttribute('data-focus-key');
+      await row.getByRole('button', { name: 'Inspect' }).focus();
+      const polls = requests.filter((path) => path === '/api/messages').length;
+      await eventually(
+        async () =>
+          requests.filter((path) => path === '/api/messages').length >= polls + 4 ? true : undefined,
+        'two more inspector refreshes',
+      );
+      expect(
+        await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.focusKey),
+      ).toBe(focusKey);
     });
 
     it('a device id carrying HTML is shown as text in the DLQ and runs nothing', async () => {

@@ -69,8 +69,9 @@ export function h<K extends keyof HTMLElementTagNameMap>(
     element.setAttribute('href', attributes.href);
   for (const [name, value] of Object.entries(attributes.aria ?? {}))
     element.setAttribute(`aria-${name}`, value);
+  // dataset naming: `focusKey` is the attribute `data-focus-key`.
   for (const [name, value] of Object.entries(attributes.data ?? {}))
-    element.setAttribute(`data-${name}`, value);
+    element.setAttribute(`data-${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, value);
   for (const [event, listener] of Object.entries(attributes.on ?? {}))
     element.addEventListener(event, listener as EventListener);
   append(element, ...children);

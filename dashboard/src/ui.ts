@@ -1,6 +1,6 @@
 /** Shared pieces of every view: states (loading, empty, error), badges, times, tables. */
 import { ApiError } from './api.js';
-import { type Child, h } from './dom.js';
+import { type Child, h, replace } from './dom.js';
 
 export function loading(what: string): HTMLElement {
   return h(
@@ -139,4 +139,25 @@ export function shareBar(share: number, kind = 'neutral'): HTMLElement {
 /** Pretty JSON as text (never markup). */
 export function jsonBlock(value: unknown, label: string): HTMLElement {
   return h('pre', { className: 'json', tabIndex: 0, aria: { label } }, JSON.stringify(value, null, 2));
+}
+
+/**
+ * `replace` for live lists: a refresh keeps the keyboard focus (on the element with the same
+ * `data-focus-key`) and the scroll position of the list, so polling never throws a user back to the top.
+ */
+export function replaceKeepingFocus(container: HTMLElement, ...children: Child[]): void {
+  const focused =
+    document.activeElement instanceof HTMLElement && container.contains(document.activeElement)
+      ? document.activeElement.dataset.focusKey
+      : undefined;
+  const scrolled = container.querySelector('.table-wrap')?.scrollTop ?? 0;
+  replace(container, ...children);
+  const wrap = container.querySelector('.table-wrap');
+  if (wrap) wrap.scrollTop = scrolled;
+  if (focused === undefined) return;
+  for (const element of container.querySelectorAll<HTMLElement>('[data-focus-key]'))
+    if (element.dataset.focusKey === focused) {
+      element.focus({ preventScroll: true });
+      break;
+    }
 }

@@ -2,7 +2,16 @@
 import { DEVICE_ID_PATTERN } from '../../../functions/core/contract/identifiers.js';
 import type { Alert, Page } from '../api-types.js';
 import { field, h, replace, select } from '../dom.js';
-import { empty, errorState, formatValue, loading, severityBadge, table, timeAgo } from '../ui.js';
+import {
+  empty,
+  errorState,
+  formatValue,
+  loading,
+  replaceKeepingFocus,
+  severityBadge,
+  table,
+  timeAgo,
+} from '../ui.js';
 import type { View } from '../view.js';
 
 const SEVERITIES = [
@@ -47,7 +56,7 @@ export const alertsView: View = (root, context) => {
       throw error;
     }
     const alerts = [...page.items].sort((a, b) => b.raised_at.localeCompare(a.raised_at));
-    replace(
+    replaceKeepingFocus(
       list,
       alerts.length === 0
         ? empty(
@@ -60,7 +69,14 @@ export const alertsView: View = (root, context) => {
             alerts.map((a) => [
               timeAgo(a.raised_at),
               severityBadge(a.severity),
-              h('a', { href: `#/devices/${encodeURIComponent(a.device_id)}` }, a.device_id),
+              h(
+                'a',
+                {
+                  href: `#/devices/${encodeURIComponent(a.device_id)}`,
+                  data: { focusKey: `alert:${a.alert_id}` },
+                },
+                a.device_id,
+              ),
               a.rule_name,
               `${a.path} = ${formatValue(a.value)} ${a.unit}`,
               condition(a),

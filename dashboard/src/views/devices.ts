@@ -1,7 +1,16 @@
 /** Devices: every device seen, searchable, newest activity first. */
 import type { DeviceSummary, DeviceTypeSummary, Page } from '../api-types.js';
 import { field, h, replace, select } from '../dom.js';
-import { empty, errorState, formatNumber, loading, statusBadge, table, timeAgo } from '../ui.js';
+import {
+  empty,
+  errorState,
+  formatNumber,
+  loading,
+  replaceKeepingFocus,
+  statusBadge,
+  table,
+  timeAgo,
+} from '../ui.js';
 import type { View } from '../view.js';
 
 /** Devices read per refresh: the API's page limit. */
@@ -56,14 +65,21 @@ export const devicesView: View = (root, context) => {
       replace(list, empty(`No device matches "${search}".`));
       return;
     }
-    replace(
+    replaceKeepingFocus(
       list,
       h('p', { className: 'muted' }, `${shown.length} of ${devices.length}${more ? '+' : ''} devices`),
       table(
         'Devices',
         ['Device', 'Type', 'Status', 'Last seen', 'Messages', 'First seen'],
         shown.map((d) => [
-          h('a', { href: `#/devices/${encodeURIComponent(d.deviceId)}` }, d.deviceId),
+          h(
+            'a',
+            {
+              href: `#/devices/${encodeURIComponent(d.deviceId)}`,
+              data: { focusKey: `device:${d.deviceId}` },
+            },
+            d.deviceId,
+          ),
           d.deviceType,
           statusBadge(d.status),
           timeAgo(d.lastSeen),

@@ -6,7 +6,17 @@
 import { DEVICE_ID_PATTERN } from '../../../functions/core/contract/identifiers.js';
 import type { DlqRecord, EnrichedMessage, MessageSample, MessageStage } from '../api-types.js';
 import { field, h, replace, select } from '../dom.js';
-import { empty, errorState, formatNumber, jsonBlock, loading, qualityBadge, table, timeAgo } from '../ui.js';
+import {
+  empty,
+  errorState,
+  formatNumber,
+  jsonBlock,
+  loading,
+  qualityBadge,
+  replaceKeepingFocus,
+  table,
+  timeAgo,
+} from '../ui.js';
 import type { View } from '../view.js';
 
 const STAGES: readonly (readonly [MessageStage, string])[] = [
@@ -138,6 +148,7 @@ export const inspectorView: View = (root, context) => {
         {
           type: 'button',
           className: 'link',
+          data: { focusKey: `inspect:${sample.id}` },
           aria: { pressed: String(selected === sample.id) },
           on: { click: choose(sample) },
         },
@@ -180,7 +191,8 @@ export const inspectorView: View = (root, context) => {
         ];
       });
     }
-    replace(list, table(`${stage} messages`, headers, rows, 'selectable'));
+    replaceKeepingFocus(list, table(`${stage} messages`, headers, rows, 'selectable'));
+    list.classList.add('scroll-list');
     const current = samples.find((s) => s.id === selected);
     if (!current) replace(detail, noSelection());
   };
@@ -252,11 +264,12 @@ export const inspectorView: View = (root, context) => {
             quality.missing.length ? h('p', {}, 'Missing required: ', quality.missing.join(', ')) : null,
             table(
               'Quality per reading',
-              ['Reading', 'Verdict', 'Reasons'],
+              ['Reading', 'Value', 'Verdict', 'Reasons'],
               Object.entries(quality.readings)
                 .sort(([, a], [, b]) => rank(b.verdict) - rank(a.verdict))
                 .map(([path, reading]) => [
                   path,
+                  readingValue(enriched?.body as EnrichedMessage, path),
                   qualityBadge(reading.verdict),
                   (reading.reasons ?? []).join(', '),
                 ]),
@@ -334,6 +347,21 @@ export const inspectorView: View = (root, context) => {
     h('section', { className: 'card' }, detail),
   );
 };
+
+/** A reading as the device sent it (`voltage.phase_a` inside its group), with the registry's unit. */
+function readingValue(message: EnrichedMessage | undefined, path: string): string {
+  if (!message || !('measurements' in message)) return '';
+  const [key = '', component] = path.split('.');
+  const entry = (message.measurements as Record<string, unknown>)[key];
+  const value =
+    component !== undefined && typeof entry === 'object' && entry !== null
+      ? (entry as Record<string, unknown>)[component]
+      : entry;
+  if (value === undefined) return '';
+  const unit = message.measurement_metadata?.[path]?.unit;
+  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return unit && unit !== 'state' && unit !== 'text' ? `${text} ${unit}` : text;
+}
 
 const noSelection = () =>
   h('p', { className: 'muted' }, 'Choose a message above (Inspect) to see it in full.');

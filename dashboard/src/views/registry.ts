@@ -78,16 +78,19 @@ export const registryView: View = (root, context) => {
     }
   };
 
+  // Only the newest request may draw: an older answer (other filters) arriving late is dropped.
+  let latestLoad = 0;
   const loadApps = async () => {
+    const load = ++latestLoad;
     try {
       const page = await context.api.get<Page<ApplicationSummary>>(
         '/api/applications',
         { deviceType: typeFilter, status: statusFilter },
         context.signal,
       );
-      renderApps(page.items);
+      if (load === latestLoad) renderApps(page.items);
     } catch (error) {
-      if (!context.signal.aborted)
+      if (!context.signal.aborted && load === latestLoad)
         replace(
           apps,
           errorState('applications', error, () => void loadApps()),
