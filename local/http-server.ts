@@ -36,20 +36,44 @@ const SECURITY_HEADERS: Record<string, string> = {
   'x-frame-options': 'DENY',
 };
 
-const jsonError = (response: ServerResponse, status: number, code: string, message: string) => {
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...SECURITY_HEADERS });
+const jsonError = (
+  response: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  extraHeaders: Record<string, string> = {},
+) => {
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    ...SECURITY_HEADERS,
+    ...extraHeaders,
+  });
   response.end(JSON.stringify({ error: { code, message, details: [] } }));
 };
 
-async function readBody(request: IncomingMessage): Promise<Buffer | 'too-large'> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return 'too-large';
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/**
+ * Reads the body up to the limit. Past it, reading stops (an endless body must not be buffered) and
+ * the caller answers 413 with `Connection: close`, so the client never reuses a connection that
+ * still holds the rest of the body.
+ */
+function readBody(request: IncomingMessage): Promise<Buffer | 'too-large'> {
+  return new Promise((resolveBody, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        request.off('data', onData);
+        request.pause();
+        resolveBody('too-large');
+        return;
+      }
+      chunks.push(chunk);
+    };
+    request.on('data', onData);
+    request.once('end', () => resolveBody(Buffer.concat(chunks)));
+    request.once('error', reject);
+  });
 }
 
 /** Builds the HTTP API v2 event API Gateway would pass for this request. */
@@ -143,8 +167,12 @@ export async function startHttpServer(
     const handle = async () => {
       if (path === '/api' || path.startsWith('/api/')) {
         const body = await readBody(request);
-        if (body === 'too-large')
-          return jsonError(response, 413, 'PAYLOAD_TOO_LARGE', `request body over ${MAX_BODY_BYTES} bytes`);
+        if (body === 'too-large') {
+          response.once('finish', () => request.destroy());
+          return jsonError(response, 413, 'PAYLOAD_TOO_LARGE', `request body over ${MAX_BODY_BYTES} bytes`, {
+            connection: 'close',
+          });
+        }
         const result = await options.api(toApiGatewayEvent(request, body));
         const headers: Record<string, string> = { ...SECURITY_HEADERS };
         for (const [name, value] of Object.entries(result.headers ?? {}))

@@ -9,8 +9,8 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DynamoAlertStore } from '../functions/adapters/dynamodb/alerts.js';
 import {
-  DynamoAlertStore,
   DynamoDeviceStore,
   DynamoMessageSampleStore,
   DynamoRegistryStore,
@@ -18,7 +18,7 @@ import {
 } from '../functions/adapters/dynamodb/index.js';
 import type { Alert, Application, EnrichedMessage } from '../functions/core/index.js';
 import { type CompiledRegistry, compileRegistry } from '../functions/core/index.js';
-import { createApiHandler, type DeviceSummary } from '../functions/handlers/api.js';
+import { createApiHandler, toDeviceSummary } from '../functions/handlers/api.js';
 import { createEnrichHandler } from '../functions/handlers/enrich.js';
 import { createIngestBridgeHandler } from '../functions/handlers/ingest-bridge.js';
 import { eachRecord, recordValue } from '../functions/handlers/kafka-records.js';
@@ -50,6 +50,8 @@ export interface LocalPlatformOptions {
   /** API and dashboard port (0 = any free port). */
   readonly httpPort?: number;
   readonly dashboardDir?: string;
+  /** When set, API writes need `Authorization: Bearer <apiToken>`; otherwise writes are open. */
+  readonly apiToken?: string;
   /** Devices of the built-in simulated fleet (0 = none). */
   readonly simulatedDevices?: number;
   readonly seed?: number;
@@ -57,8 +59,6 @@ export interface LocalPlatformOptions {
   readonly log?: (line: string) => void;
   /** How often the registry is re-read, so edits take effect (default REGISTRY_REFRESH_SECONDS). */
   readonly registryRefreshMs?: number;
-  /** When set, API writes need `Authorization: Bearer <apiToken>`; otherwise writes are open. */
-  readonly apiToken?: string;
 }
 
 export interface LocalPlatform {
@@ -330,25 +330,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     // The registry of record (as compiled and refreshed above), not the seed file: types added later count too.
     const reportingIntervalMs = (typeId: string) =>
       (registry.types.get(typeId)?.definition.updateFrequencySeconds ?? 60) * 1000;
-    const toSummary = (device: DeviceRecord): DeviceSummary => {
-      // Offline when the device said so, or when it has missed three of its reporting intervals.
-      const silentFor = Date.now() - Date.parse(device.lastSeen);
-      const missedReports = silentFor > 3 * reportingIntervalMs(device.deviceType);
-      const status = device.online === false || missedReports ? 'offline' : 'online';
-      return {
-        deviceId: device.deviceId,
-        deviceType: device.deviceType,
-        firstSeen: device.firstSeen,
-        lastSeen: device.lastSeen,
-        messageCount: device.messageCount,
-        status,
-      };
-    };
+    const toSummary = (device: DeviceRecord) =>
+      toDeviceSummary(device, reportingIntervalMs(device.deviceType));
 
     const api = createApiHandler({
       version: SERVICE_VERSION,
       registry: registryStore,
-      alerts: alertStore,
+      // The alerts route reads through the same client (writes are the inspector's, above).
+      alerts: new DynamoAlertStore({ client, tableName: tables.alerts }),
       auth: options.apiToken ? { mode: 'bearer', token: options.apiToken } : { mode: 'open' },
       onError: (error, route) =>
         log(`api ${route}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),

@@ -120,6 +120,16 @@ describe('PUT /api/device-types/{typeId}', () => {
     expect((await call({ method: 'GET', path: '/api/device-types/smart_breaker' })).body.version).toBe(2);
   });
 
+  it('takes back a definition exactly as GET returned it (a round trip), version checked', async () => {
+    const read = await call({ method: 'GET', path: '/api/device-types/smart_meter' });
+
+    const written = await json('PUT', '/api/device-types/smart_meter', { ...read.body, retentionDays: 30 });
+    const again = await json('PUT', '/api/device-types/smart_meter', { ...read.body, retentionDays: 31 });
+
+    expect(written.body).toMatchObject({ version: 2, retentionDays: 30, alertRules: read.body.alertRules });
+    expect(again.status).toBe(409);
+  });
+
   it('creates a new type at version 1 with 201', async () => {
     const answer = await json('PUT', '/api/device-types/smart_breaker_v2', {
       ...breaker(),
@@ -248,6 +258,15 @@ describe('applications', () => {
 
     expect(again).toMatchObject({ status: 409, body: { error: { code: 'DUPLICATE_NAME' } } });
     expect(seedName.status).toBe(409);
+  });
+
+  it('lets exactly one of two concurrent registrations of the same name win', async () => {
+    const answers = await Promise.all([
+      json('POST', '/api/applications', newApplication()),
+      json('POST', '/api/applications', newApplication({ name: 'FLEET console' })),
+    ]);
+
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409]);
   });
 
   it('refuses device types that are not registered, naming the field', async () => {

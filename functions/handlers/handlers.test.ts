@@ -162,9 +162,7 @@ describe('enrich handler', () => {
       ]),
     );
 
-    expect(response.batchItemFailures).toEqual([
-      { itemIdentifier: { topic: 'iot.raw', partition: 0, offset: 1 } },
-    ]);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: { partition: 'iot.raw-0', offset: 1 } }]);
     expect(producer.values('iot.enriched')).toHaveLength(1);
   });
 
@@ -216,7 +214,7 @@ describe('time-series writer', () => {
       ['pressure', 1013.2],
     ]);
     expect(response.batchItemFailures).toEqual([
-      { itemIdentifier: { topic: 'iot.enriched', partition: 0, offset: 1 } },
+      { itemIdentifier: { partition: 'iot.enriched-0', offset: 1 } },
     ]);
   });
 

@@ -1,5 +1,10 @@
 /** Reading Lambda Kafka event records: base64 values and byte-array headers. */
-import type { KafkaBatchResponse, KafkaEvent, KafkaEventRecord } from '../ports/stream.js';
+import {
+  type KafkaBatchResponse,
+  type KafkaEvent,
+  type KafkaEventRecord,
+  topicPartitionKey,
+} from '../ports/stream.js';
 
 export const recordValue = (record: KafkaEventRecord): Buffer => Buffer.from(record.value, 'base64');
 
@@ -18,6 +23,6 @@ export function* eachRecord(event: KafkaEvent): Generator<KafkaEventRecord> {
 
 export const failures = (failed: readonly KafkaEventRecord[]): KafkaBatchResponse => ({
   batchItemFailures: failed.map((record) => ({
-    itemIdentifier: { topic: record.topic, partition: record.partition, offset: record.offset },
+    itemIdentifier: { partition: topicPartitionKey(record.topic, record.partition), offset: record.offset },
   })),
 });

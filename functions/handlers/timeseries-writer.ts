@@ -31,7 +31,11 @@ export function createTimeseriesWriterHandler(dependencies: TimeseriesWriterDepe
         failed.push(record);
       }
     }
-    if (points.length > 0) await dependencies.sink.write(points);
+    if (points.length > 0)
+      await dependencies.sink.write(
+        points,
+        written.filter((entry) => entry.points > 0).map((entry) => entry.message),
+      );
     if (dependencies.onWritten)
       for (const { message, points: count } of written) dependencies.onWritten(message, count);
     return failures(failed);

@@ -41,14 +41,24 @@ export interface KafkaEvent {
 }
 
 /**
- * Partial batch response of a Kafka consumer: the records that failed. The exact item identifier of
- * the Kafka event source mapping is to be checked against AWS's documentation when the CDK stack is
- * built; the local log accepts this shape.
+ * The item identifier of a Kafka partial batch response: the failed record's `{topic}-{partition}` key
+ * of `records` (a string, e.g. `"iot.raw-3"`) and its offset (a number). Not SQS's string, not a
+ * `{topic, partition}` pair: Lambda treats an identifier it cannot match to the batch as a failure of
+ * the whole batch. Lambda resumes each reported partition from the lowest reported offset.
+ * Checked against AWS's own Kafka response types (aws-lambda-rust-runtime `KafkaItemIdentifier`,
+ * Powertools for Python `KafkaItemIdentifier`) for `ReportBatchItemFailures` on Kafka event sources.
  */
-export interface KafkaBatchResponse {
-  readonly batchItemFailures: readonly {
-    readonly itemIdentifier: { readonly partition: number; readonly offset: number; readonly topic?: string };
-  }[];
+export interface KafkaItemIdentifier {
+  readonly partition: string;
+  readonly offset: number;
 }
+
+/** Partial batch response of a Kafka consumer (the event source mapping needs `ReportBatchItemFailures`). */
+export interface KafkaBatchResponse {
+  readonly batchItemFailures: readonly { readonly itemIdentifier: KafkaItemIdentifier }[];
+}
+
+/** The `records` key of a topic partition, as Lambda builds it: `{topic}-{partition}`. */
+export const topicPartitionKey = (topic: string, partition: number): string => `${topic}-${partition}`;
 
 export type KafkaHandler = (event: KafkaEvent) => Promise<KafkaBatchResponse | undefined>;

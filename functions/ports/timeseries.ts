@@ -2,11 +2,16 @@
  * The time-series port: Timestream for LiveAnalytics in AWS, an embedded DuckDB store locally. Writes
  * are idempotent on (device, measure, time), so an at-least-once redelivery never counts twice.
  */
-import type { QualityVerdict } from '../core/contract/messages.js';
+import type { EnrichedMessage, QualityVerdict } from '../core/contract/messages.js';
 import type { TimeSeriesPoint } from '../core/timeseries.js';
 
 export interface TimeseriesSink {
-  write(points: readonly TimeSeriesPoint[]): Promise<void>;
+  /**
+   * Stores `points`, the flat points of `messages`. A point store (DuckDB) keeps the points; a store
+   * of one record per message (Timestream's multi-measure records, built by the core's
+   * `toTimestreamRecords`) builds its records from the messages instead.
+   */
+  write(points: readonly TimeSeriesPoint[], messages: readonly EnrichedMessage[]): Promise<void>;
 }
 
 export interface LatestValue {

@@ -1,25 +1,12 @@
 /**
- * How soon a registry edit reaches enrichment. Enrichment compiles the registry once and re-reads it
- * every REGISTRY_REFRESH_SECONDS (ENV.registryRefreshSeconds overrides it in AWS, the local runtime's
- * `registryRefreshMs` locally). The bound: a device-type or application write is used by every batch
- * enrichment starts more than REGISTRY_REFRESH_SECONDS (plus one registry read) after the write
- * succeeded; batches already running finish with the version they started with. Each enrich Lambda
- * instance refreshes on its own clock, so the bound holds per instance.
+ * How soon a registry edit reaches enrichment: the one figure both runtimes use as their default.
+ *
+ * Enrichment compiles the registry and re-reads it once the compiled copy is older than
+ * REGISTRY_REFRESH_SECONDS (in AWS the enrich Lambda reads ENV.registryRefreshSeconds, 1-3600, with
+ * this default; locally `LocalPlatformOptions.registryRefreshMs`). The bound: a device-type or
+ * application write is used by every enrich batch that starts more than REGISTRY_REFRESH_SECONDS
+ * (plus the time of one registry read) after the write succeeded. A batch already running finishes
+ * with the version it started with, and each enrich Lambda instance refreshes on its own clock, so
+ * the bound holds per instance.
  */
-export const REGISTRY_REFRESH_SECONDS = 30;
-
-/** Accepted range for the override: often enough to matter, rarely enough not to hammer the table. */
-export const REGISTRY_REFRESH_LIMITS = { minSeconds: 1, maxSeconds: 3600 } as const;
-
-/** The refresh interval from an environment value (seconds); the default when unset or invalid. */
-export function registryRefreshMs(value: string | undefined): number {
-  const seconds = value === undefined || value === '' ? Number.NaN : Number(value);
-  if (
-    !Number.isFinite(seconds) ||
-    seconds < REGISTRY_REFRESH_LIMITS.minSeconds ||
-    seconds > REGISTRY_REFRESH_LIMITS.maxSeconds
-  ) {
-    return REGISTRY_REFRESH_SECONDS * 1000;
-  }
-  return seconds * 1000;
-}
+export const REGISTRY_REFRESH_SECONDS = 60;

@@ -17,6 +17,9 @@
  *   `{deviceId}#{stage}`; TTL on `expiresAt` (epoch seconds).
  * - alerts: PK `deviceId`, SK `{raisedAt ISO}#{alertId}`; GSI `byRaisedAt` on a constant partition for
  *   the newest alerts overall, GSI `bySeverity`; TTL on `expiresAt`.
+ * - pipelineStats: measured per-minute counters for `/api/stats` in AWS; PK `day` (`YYYY-MM-DD`), SK
+ *   `minute` (`YYYY-MM-DDTHH:MMZ`), so a window of up to a day is at most two Queries; TTL on
+ *   `expiresAt`.
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 
@@ -52,6 +55,7 @@ export interface TableDeclaration {
 export const TTL_ATTRIBUTES = {
   messages: 'expiresAt',
   alerts: 'expiresAt',
+  pipelineStats: 'expiresAt',
 } as const;
 
 export const INDEX_NAMES = {
@@ -121,6 +125,11 @@ export const TABLES = {
     ],
     timeToLiveAttribute: TTL_ATTRIBUTES.alerts,
   },
+  pipelineStats: {
+    partitionKey: { name: 'day', type: 'S' },
+    sortKey: { name: 'minute', type: 'S' },
+    timeToLiveAttribute: TTL_ATTRIBUTES.pipelineStats,
+  },
 } as const satisfies Record<string, TableDeclaration>;
 
 export type TableKey = keyof typeof TABLES;
@@ -135,6 +144,7 @@ export const TABLE_NAME_ENV: Readonly<Record<TableKey, string>> = {
   devices: 'DEVICES_TABLE',
   messages: 'MESSAGES_TABLE',
   alerts: 'ALERTS_TABLE',
+  pipelineStats: 'PIPELINE_STATS_TABLE',
 };
 
 const TABLE_NAME_PATTERN = /^[a-zA-Z0-9_.-]{3,255}$/;

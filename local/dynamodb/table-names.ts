@@ -7,6 +7,7 @@ const SUFFIXES: Readonly<Record<TableKey, string>> = {
   devices: 'devices',
   messages: 'messages',
   alerts: 'alerts',
+  pipelineStats: 'pipeline-stats',
 };
 
 /** `{prefix}-device-types`, `{prefix}-applications`, ...; tests pass a unique prefix each. */
@@ -17,5 +18,6 @@ export function localTableNames(prefix = 'iotcloud'): TableNames {
     devices: `${prefix}-${SUFFIXES.devices}`,
     messages: `${prefix}-${SUFFIXES.messages}`,
     alerts: `${prefix}-${SUFFIXES.alerts}`,
+    pipelineStats: `${prefix}-${SUFFIXES.pipelineStats}`,
   };
 }

@@ -156,7 +156,7 @@ describe('LogConsumer: errors', () => {
     const consumer = consume(log, async (event): Promise<KafkaBatchResponse> => {
       deliveries.push(offsetsOf(event));
       return deliveries.length === 1
-        ? { batchItemFailures: [{ itemIdentifier: { partition, offset: 4 } }] }
+        ? { batchItemFailures: [{ itemIdentifier: { partition: `${TOPICS.raw}-${partition}`, offset: 4 } }] }
         : { batchItemFailures: [] };
     });
 
@@ -244,7 +244,7 @@ describe('LogConsumer: errors', () => {
       deliveries.push(offsets);
       return {
         batchItemFailures: offsets.includes(2)
-          ? [{ itemIdentifier: { topic: TOPICS.raw, partition, offset: 2 } }]
+          ? [{ itemIdentifier: { partition: `${TOPICS.raw}-${partition}`, offset: 2 } }]
           : [],
       };
     });
@@ -275,7 +275,7 @@ describe('LogConsumer: errors', () => {
       async () => {
         calls += 1;
         return calls === 1
-          ? { batchItemFailures: [{ itemIdentifier: { partition: 99, offset: 0 } }] }
+          ? { batchItemFailures: [{ itemIdentifier: { partition: `${TOPICS.raw}-99`, offset: 0 } }] }
           : undefined;
       },
       { onError: (error, context) => errors.push(`${context.stage}: ${String(error)}`) },
@@ -377,7 +377,9 @@ describe('LogConsumer: offsets, stop and restart', () => {
     const consumer = consume(
       first,
       async (event) => ({
-        batchItemFailures: offsetsOf(event).includes(2) ? [{ itemIdentifier: { partition, offset: 2 } }] : [],
+        batchItemFailures: offsetsOf(event).includes(2)
+          ? [{ itemIdentifier: { partition: `${TOPICS.raw}-${partition}`, offset: 2 } }]
+          : [],
       }),
       { retryBackoffMs: 60_000 },
     );

@@ -149,23 +149,24 @@ function interpretResponse(response: unknown, topic: string, parts: readonly Bat
     if (typeof id !== 'object' || id === null) {
       return { kind: 'error', detail: 'a batchItemFailures entry has no itemIdentifier object' };
     }
-    const {
-      partition,
-      offset,
-      topic: itemTopic,
-    } = id as { partition?: unknown; offset?: unknown; topic?: unknown };
+    // Lambda's Kafka identifier: the `records` key `{topic}-{partition}` and the offset.
+    const { partition: key, offset } = id as { partition?: unknown; offset?: unknown };
+    const prefix = `${topic}-`;
+    const partition =
+      typeof key === 'string' && key.startsWith(prefix) && /^\d+$/.test(key.slice(prefix.length))
+        ? Number(key.slice(prefix.length))
+        : undefined;
     const part = parts.find((candidate) => candidate.state.partition === partition);
     if (
       !isNonNegativeInteger(partition) ||
       !isNonNegativeInteger(offset) ||
-      (itemTopic !== undefined && itemTopic !== topic) ||
       !part ||
       offset < part.slice.start ||
       offset >= part.slice.end
     ) {
       return {
         kind: 'error',
-        detail: `batchItemFailures names ${String(itemTopic ?? topic)}-${String(partition)}@${String(offset)}, which is not in the batch`,
+        detail: `batchItemFailures names ${String(key)}@${String(offset)}, which is not in the batch`,
       };
     }
     const set = failures.get(partition) ?? new Set<number>();

@@ -41,6 +41,7 @@ import {
   TelemetryQuery,
 } from './schemas.js';
 
+export { MISSED_REPORTS_OFFLINE, toDeviceSummary } from './devices.js';
 export { ApiError } from './errors.js';
 export { buildOpenApiDocument } from './openapi.js';
 export { type ApiAuth, MAX_REQUEST_BODY_BYTES } from './request.js';
@@ -63,14 +64,14 @@ export interface StatsSnapshot {
   readonly devicesSeen: number;
   readonly lastMessageTime: string | null;
   readonly dlqReasons: Record<string, number>;
-  /** Measured by the runtime: where the pipeline stands now. */
+  /** Measured by the runtime: where the pipeline stands now. Each figure only where it is measured. */
   readonly pipeline?: {
-    /** Records consumers have yet to process, over all consumers. */
-    readonly consumerLag: number;
-    /** Points in the time-series store. */
-    readonly storedPoints: number;
+    /** Records consumers have yet to process, over all consumers (local mode). */
+    readonly consumerLag?: number;
+    /** Points in the time-series store (local mode). */
+    readonly storedPoints?: number;
     /** Device timestamp to points committed in the store, for telemetry in the window. */
-    readonly latencyMs: {
+    readonly latencyMs?: {
       readonly p50: number | null;
       readonly p99: number | null;
       readonly samples: number;
@@ -163,7 +164,13 @@ export function createApiHandler(dependencies: ApiDependencies) {
     'PUT /api/device-types/{typeId}': async (reqCtx) => {
       const event = eventOf(reqCtx);
       const id = typeIdParam(reqCtx.params.typeId);
-      const { typeId, version, alertRules, ...definition } = parseBody(DeviceTypeBody, event);
+      const {
+        typeId,
+        version,
+        alertRules,
+        updatedAt: _readOnly,
+        ...definition
+      } = parseBody(DeviceTypeBody, event);
       if (typeId !== undefined && typeId !== id) {
         throw new ApiError(400, 'INVALID_BODY', 'the body names another device type than the path', [
           { field: 'typeId', message: `must be "${id}" (the path's type id) or left out` },

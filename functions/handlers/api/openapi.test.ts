@@ -12,6 +12,14 @@ import { apiEvent, seedRegistryFake } from './test-support.js';
 type Json = any;
 
 const document: Json = buildOpenApiDocument('1.2.3');
+const device = {
+  deviceId: 'meter-1',
+  deviceType: 'smart_meter',
+  firstSeen: '2026-11-23T10:00:00.000Z',
+  lastSeen: '2026-11-23T11:00:00.000Z',
+  messageCount: 2,
+  status: 'online' as const,
+};
 
 /** Ajv over the document's component schemas, to check real bodies against what the document says. */
 function componentValidator(name: string) {
@@ -31,6 +39,17 @@ describe('OpenAPI document', () => {
     expect(result.valid).toBe(true);
     expect(validator.version).toBe('3.1');
     expect(() => validator.resolveRefs()).not.toThrow();
+  });
+
+  it('points every $ref at a named component of its own', () => {
+    const refs = [...JSON.stringify(document).matchAll(/"\$ref":"([^"]+)"/g)].map((m) => m[1] as string);
+    const names = Object.keys(document.components.schemas);
+
+    expect(refs.length).toBeGreaterThan(0);
+    for (const ref of new Set(refs)) {
+      expect(ref).toMatch(/^#\/components\/schemas\/[A-Za-z]+$/);
+      expect(names).toContain(ref.split('/').at(-1));
+    }
   });
 
   it('the validator does refuse a broken document (so the check above can fail)', async () => {
@@ -85,6 +104,64 @@ describe('OpenAPI document', () => {
 
     const typeBody = componentValidator('DeviceTypeBody');
     expect(typeBody(seedRegistry.deviceTypes[0])).toBe(true);
+  });
+
+  it('describes what the read routes really answer (responses validate against their schemas)', async () => {
+    const handler = createApiHandler({
+      version: '1.2.3',
+      registry: seedRegistryFake(),
+      alerts: { recent: async () => [] },
+      devices: {
+        list: async () => ({ items: [device] }),
+        get: async (id) => (id === device.deviceId ? device : undefined),
+      },
+      timeseries: {
+        latest: async () => [{ measure: 'energy', value: 12, time: 0, quality: 'GOOD' }],
+        series: async () => [{ time: 0, value: 1, quality: 'SUSPECT' }],
+        buckets: async () => [{ time: 0, avg: 1, min: 0, max: 2, count: 3 }],
+        count: async () => 0,
+      },
+      messages: { recent: async () => [{ any: 'sample' }] },
+      stats: async (windowMinutes) => ({
+        windowMinutes,
+        totals: { raw: 1, enriched: 1, dlq: 0, alerts: 0 },
+        byDeviceType: { smart_meter: 1 },
+        quality: { GOOD: 1, SUSPECT: 0, BAD: 0 },
+        perMinute: [{ minute: '2026-11-23T12:00Z', raw: 1, enriched: 1, dlq: 0, alerts: 0 }],
+        devicesSeen: 1,
+        lastMessageTime: null,
+        dlqReasons: {},
+      }),
+      health: async () => ({ registry: 'ok' }),
+    });
+    const applicationId = seedRegistry.applications[0]?.applicationId as string;
+    const paths: [string, string][] = [
+      ['/api/health', '/api/health'],
+      ['/api/device-types', '/api/device-types'],
+      ['/api/device-types/{typeId}', '/api/device-types/smart_breaker'],
+      ['/api/applications', '/api/applications'],
+      ['/api/applications/{id}', `/api/applications/${applicationId}`],
+      ['/api/devices', '/api/devices'],
+      ['/api/devices/{deviceId}', `/api/devices/${device.deviceId}`],
+      ['/api/devices/{deviceId}/telemetry', `/api/devices/${device.deviceId}/telemetry?measure=energy`],
+      [
+        '/api/devices/{deviceId}/telemetry',
+        `/api/devices/${device.deviceId}/telemetry?measure=energy&bucket=1m`,
+      ],
+      ['/api/messages', '/api/messages'],
+      ['/api/stats', '/api/stats'],
+      ['/api/alerts', '/api/alerts'],
+    ];
+    for (const [route, path] of paths) {
+      const response = await handler(apiEvent({ method: 'GET', path }));
+      const schemaRef: string =
+        document.paths[route].get.responses['200'].content['application/json'].schema.$ref;
+      const validate = componentValidator(schemaRef.split('/').at(-1) as string);
+      expect(response.statusCode, path).toBe(200);
+      expect(validate(JSON.parse(response.body ?? '')), `${path}: ${JSON.stringify(validate.errors)}`).toBe(
+        true,
+      );
+    }
   });
 
   it('is served at GET /api/openapi.json', async () => {

@@ -4,6 +4,7 @@
  * Schema 2020-12 as is, so no second schema library (or zod monkey-patching) is needed.
  */
 import { z } from 'zod';
+import { Alert } from '../../core/contract/messages.js';
 import { Application } from '../../core/contract/registry.js';
 import { API_ROUTES, type ApiRoute } from '../../shared/api-routes.js';
 import { MAX_REQUEST_BODY_BYTES } from './request.js';
@@ -61,6 +62,8 @@ const COMPONENTS = {
   MessageList,
   Stats,
   AlertList,
+  // Shared by AlertList; named here so it becomes its own component, not an anonymous shared one.
+  Alert,
   OpenApiDocument: z.looseObject({ openapi: z.string() }),
 } satisfies Record<string, z.ZodType>;
 type ComponentName = keyof typeof COMPONENTS;

@@ -112,12 +112,14 @@ export const AlertsQuery = z.strictObject({
  * PUT /api/device-types/{typeId}: the definition (validated by the registry's DeviceType schema, the
  * one the registry's JSON Schema is generated from), with `typeId` optional (the path names it) and
  * `version` optional (when given it must be the stored version, like If-Match). `alertRules`, when
- * given, replaces the type's rules; left out, they stay.
+ * given, replaces the type's rules; left out, they stay. What GET returned can be sent back as is.
  */
 export const DeviceTypeBody = DeviceType.extend({
   typeId: TypeId.optional(),
   version: z.number().int().min(1).optional().describe('The version this edit is based on.'),
   alertRules: z.array(AlertRule).max(100).optional(),
+  // Read-only, ignored: so a definition as GET returned it can be edited and sent back as is.
+  updatedAt: z.string().max(64).optional().describe('Read-only; ignored.'),
 });
 
 const ApplicationFields = Application.omit({ applicationId: true, createdAt: true, updatedAt: true });

@@ -1,0 +1,155 @@
+import type { Kafka, Producer, ProducerConfig, ProducerRecord } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { createKafka, parseBrokers, saslFor } from './client.js';
+import { KafkaStreamProducer } from './producer.js';
+
+/** A KafkaJS stand-in that records the producer config, connects and sends. */
+class FakeKafka {
+  readonly configs: ProducerConfig[] = [];
+  readonly sends: ProducerRecord[] = [];
+  connects = 0;
+  disconnects = 0;
+  failConnects = 0;
+  failSends = 0;
+
+  producer(config?: ProducerConfig): Producer {
+    this.configs.push(config ?? {});
+    return {
+      connect: async () => {
+        this.connects++;
+        if (this.failConnects > 0) {
+          this.failConnects--;
+          throw new Error('connection refused');
+        }
+      },
+      disconnect: async () => {
+        this.disconnects++;
+      },
+      send: async (record: ProducerRecord) => {
+        if (this.failSends > 0) {
+          this.failSends--;
+          throw new Error('NOT_LEADER_FOR_PARTITION');
+        }
+        this.sends.push(record);
+        return [];
+      },
+    } as unknown as Producer;
+  }
+}
+
+const asKafka = (fake: FakeKafka) => fake as unknown as Pick<Kafka, 'producer'>;
+
+describe('KafkaStreamProducer', () => {
+  it('sends keyed records with acks=all from an idempotent producer that never creates topics', async () => {
+    // Prepare
+    const fake = new FakeKafka();
+    const producer = new KafkaStreamProducer({ kafka: asKafka(fake) });
+
+    // Act
+    await producer.send('iot.raw', [
+      {
+        key: 'env-00001',
+        value: Buffer.from('{"a":1}'),
+        headers: { mqtt_topic: 'dt/x/env-00001/telemetry' },
+        timestamp: 1795435200250,
+      },
+      { key: 'meter-00001', value: new Uint8Array([0xff, 0x00]) },
+    ]);
+
+    // Assess
+    expect(fake.configs).toEqual([
+      { idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false },
+    ]);
+    expect(fake.sends).toHaveLength(1);
+    const [sent] = fake.sends;
+    expect(sent?.topic).toBe('iot.raw');
+    expect(sent?.acks).toBe(-1);
+    expect(sent?.messages.map((m) => m.key)).toEqual(['env-00001', 'meter-00001']);
+    expect(sent?.messages[0]).toMatchObject({
+      headers: { mqtt_topic: 'dt/x/env-00001/telemetry' },
+      timestamp: '1795435200250',
+    });
+    expect(Buffer.from((sent?.messages[1]?.value ?? '') as Buffer).toJSON().data).toEqual([0xff, 0x00]);
+  });
+
+  it('connects once and reuses the connection across sends (warm invocations)', async () => {
+    const fake = new FakeKafka();
+    const producer = new KafkaStreamProducer({ kafka: asKafka(fake) });
+
+    await producer.send('iot.raw', [{ key: 'a', value: Buffer.from('1') }]);
+    await producer.send('iot.dlq', [{ key: 'b', value: Buffer.from('2') }]);
+
+    expect([fake.configs.length, fake.connects, fake.sends.length]).toEqual([1, 1, 2]);
+  });
+
+  it('drops a connection whose send failed, and reconnects on the next send', async () => {
+    const fake = new FakeKafka();
+    fake.failSends = 1;
+    const producer = new KafkaStreamProducer({ kafka: asKafka(fake) });
+
+    await expect(producer.send('iot.raw', [{ key: 'a', value: Buffer.from('1') }])).rejects.toThrow(
+      /NOT_LEADER/,
+    );
+    await producer.send('iot.raw', [{ key: 'a', value: Buffer.from('1') }]);
+
+    expect([fake.connects, fake.disconnects, fake.sends.length]).toEqual([2, 1, 1]);
+  });
+
+  it('tries to connect again after a failed connect', async () => {
+    const fake = new FakeKafka();
+    fake.failConnects = 1;
+    const producer = new KafkaStreamProducer({ kafka: asKafka(fake) });
+
+    await expect(producer.send('iot.raw', [{ key: 'a', value: Buffer.from('1') }])).rejects.toThrow(
+      /refused/,
+    );
+    await producer.send('iot.raw', [{ key: 'a', value: Buffer.from('1') }]);
+
+    expect(fake.sends).toHaveLength(1);
+  });
+
+  it('sends nothing for an empty batch', async () => {
+    const fake = new FakeKafka();
+
+    await new KafkaStreamProducer({ kafka: asKafka(fake) }).send('iot.raw', []);
+
+    expect([fake.connects, fake.sends.length]).toEqual([0, 0]);
+  });
+
+  it('can run without idempotence for brokers that refuse it', async () => {
+    const fake = new FakeKafka();
+
+    await new KafkaStreamProducer({ kafka: asKafka(fake), idempotent: false }).send('t', [
+      { key: 'k', value: Buffer.from('v') },
+    ]);
+
+    expect(fake.configs[0]).toMatchObject({ idempotent: false, maxInFlightRequests: 5 });
+  });
+});
+
+describe('Kafka client options', () => {
+  it('uses SASL/OAUTHBEARER with a fresh signed token per authentication for MSK IAM', async () => {
+    let issued = 0;
+    const sasl = saslFor({
+      brokers: ['b-1:9098'],
+      clientId: 'test',
+      iamRegion: 'eu-west-1',
+      tokenProvider: async () => `token-${++issued}`,
+    });
+
+    expect(sasl?.mechanism).toBe('oauthbearer');
+    const provider = (sasl as { oauthBearerProvider: () => Promise<{ value: string }> }).oauthBearerProvider;
+    expect([await provider(), await provider()]).toEqual([{ value: 'token-1' }, { value: 'token-2' }]);
+  });
+
+  it('uses neither SASL nor TLS for a plain broker (local mode, tests)', () => {
+    expect(saslFor({ brokers: ['127.0.0.1:9092'], clientId: 'test' })).toBeUndefined();
+    expect(() => createKafka({ brokers: ['127.0.0.1:9092'], clientId: 'test' })).not.toThrow();
+  });
+
+  it('parses a comma-separated broker list and names a malformed entry', () => {
+    expect(parseBrokers(' b-1.x:9098,b-2.x:9098 ')).toEqual(['b-1.x:9098', 'b-2.x:9098']);
+    expect(() => parseBrokers('b-1.x:9098,oops')).toThrow(/invalid Kafka bootstrap broker "oops"/);
+    expect(() => parseBrokers(' , ')).toThrow(/no Kafka bootstrap brokers/);
+  });
+});

@@ -1,0 +1,177 @@
+/**
+ * Lambda entry: the HTTP API. API Gateway HTTP API (payload 2.0) -> the shared handler
+ * (functions/handlers/api.ts) over the DynamoDB stores, Timestream for telemetry reads and the
+ * pipeline-stats table for /api/stats. Write routes (API_ROUTES `write: true`) sit behind API
+ * Gateway's Cognito JWT authorizer; the handler also refuses a write without verified claims.
+ *
+ * Env vars read:
+ *   DEVICE_TYPES_TABLE, APPLICATIONS_TABLE, DEVICES_TABLE, MESSAGES_TABLE, ALERTS_TABLE,
+ *   PIPELINE_STATS_TABLE      table names                                                 required
+ *   TIMESTREAM_DATABASE, TIMESTREAM_TABLE   the telemetry table                           required
+ *   PLATFORM_VERSION          reported by /api/health and the OpenAPI document            required
+ *   REGISTRY_REFRESH_SECONDS  re-read period of the types (device status, dimensions)     optional
+ *   AWS_REGION                set by Lambda                                               required
+ *   POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL         optional
+ * AWS resources and actions used:
+ *   DynamoDB device types table: dynamodb:GetItem, dynamodb:PutItem, dynamodb:DeleteItem, dynamodb:Scan
+ *   DynamoDB applications table: dynamodb:GetItem, dynamodb:PutItem, dynamodb:DeleteItem,
+ *     dynamodb:Scan, dynamodb:BatchGetItem, dynamodb:BatchWriteItem; its index byDeviceType: dynamodb:Query
+ *   DynamoDB devices table: dynamodb:GetItem, dynamodb:Scan; its index byTypeLastSeen: dynamodb:Query
+ *   DynamoDB messages table and its index byDevice: dynamodb:Query
+ *   DynamoDB alerts table and its indexes byRaisedAt, bySeverity: dynamodb:Query
+ *   DynamoDB pipeline stats table: dynamodb:Query
+ *   Timestream: timestream:Select on the telemetry table; timestream:DescribeEndpoints (resource *,
+ *     the SDK's endpoint discovery)
+ *   X-Ray: xray:PutTraceSegments, xray:PutTelemetryRecords
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { TimestreamQueryClient } from '@aws-sdk/client-timestream-query';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import {
+  DynamoAlertStore,
+  DynamoDeviceStore,
+  DynamoMessageSampleStore,
+  DynamoRegistryStore,
+  documentClient,
+} from '../adapters/dynamodb/index.js';
+import {
+  DynamoPipelineStatsStore,
+  devicesSeenFromDevicesTable,
+} from '../adapters/dynamodb/pipeline-stats.js';
+import { TimestreamTimeseriesQuery } from '../adapters/timestream/query.js';
+import type { DeviceType } from '../core/contract/registry.js';
+import { type ApiDependencies, createApiHandler, toDeviceSummary } from '../handlers/api.js';
+import type { TableNames } from '../shared/tables.js';
+import { AWS_REGION_ENV, readRegistryRefreshMs, readTableNames } from './config.js';
+import { ENV, requireEnv } from './environment.js';
+import { createObservability, instrument, type Observability, traceClient } from './observability.js';
+import { Refreshing } from './support.js';
+
+/** Reporting interval assumed for a device whose type is not (or no longer) registered. */
+const DEFAULT_REPORTING_INTERVAL_MS = 60_000;
+
+export interface ApiLambdaOptions {
+  readonly dynamo: DynamoDBDocumentClient;
+  readonly timestream: TimestreamQueryClient;
+  readonly tables: Pick<
+    TableNames,
+    'deviceTypes' | 'applications' | 'devices' | 'messages' | 'alerts' | 'pipelineStats'
+  >;
+  readonly timestreamDatabase: string;
+  readonly timestreamTable: string;
+  readonly version: string;
+  readonly observability: Observability;
+  /** How long the registered types are cached (device status and dimension names). */
+  readonly registryRefreshMs: number;
+  readonly now?: () => number;
+}
+
+/** The API's dependencies in AWS: every port on its AWS adapter. */
+export function createApiLambdaDependencies(options: ApiLambdaOptions): ApiDependencies {
+  const { dynamo, tables } = options;
+  const now = options.now ?? Date.now;
+  const registry = new DynamoRegistryStore({ client: dynamo, tables, now });
+  const devices = new DynamoDeviceStore({ client: dynamo, tableName: tables.devices });
+  const samples = new DynamoMessageSampleStore({ client: dynamo, tableName: tables.messages });
+  const alerts = new DynamoAlertStore({ client: dynamo, tableName: tables.alerts, now });
+  const stats = new DynamoPipelineStatsStore({ client: dynamo, tableName: tables.pipelineStats, now });
+  // The registered types, cached like enrichment's registry: device status needs their reporting
+  // intervals, `latest` their dimension names.
+  const types = new Refreshing<Map<string, DeviceType>>({
+    load: async () =>
+      new Map((await registry.listDeviceTypes()).map((r) => [r.deviceType.typeId, r.deviceType])),
+    refreshMs: options.registryRefreshMs,
+    now,
+    onRefreshError: (error) =>
+      options.observability.logger.warn('registry refresh failed, keeping the previous types', {
+        error: String(error),
+      }),
+  });
+  const reportingIntervalMs = async (typeId: string) =>
+    ((await types.current()).get(typeId)?.updateFrequencySeconds ?? DEFAULT_REPORTING_INTERVAL_MS / 1000) *
+    1000;
+  const summary = async (record: Parameters<typeof toDeviceSummary>[0]) =>
+    toDeviceSummary(record, await reportingIntervalMs(record.deviceType), now());
+
+  const devicesSeen = devicesSeenFromDevicesTable({
+    client: dynamo,
+    tableName: tables.devices,
+    deviceTypes: async () => [...(await types.current()).keys()],
+  });
+
+  return {
+    version: options.version,
+    registry,
+    alerts,
+    auth: { mode: 'jwt' },
+    now,
+    devices: {
+      list: async (query) => {
+        const page = await devices.listDevices(query);
+        return {
+          items: await Promise.all(page.items.map(summary)),
+          ...(page.nextCursor ? { cursor: page.nextCursor } : {}),
+        };
+      },
+      get: async (deviceId) => {
+        const device = await devices.getDevice(deviceId);
+        return device ? summary(device) : undefined;
+      },
+    },
+    timeseries: new TimestreamTimeseriesQuery({
+      client: options.timestream,
+      database: options.timestreamDatabase,
+      table: options.timestreamTable,
+      dimensionNames: async () => [
+        ...new Set([...(await types.current()).values()].flatMap((t) => t.dimensions)),
+      ],
+    }),
+    messages: { recent: (stage, query) => samples.recent(stage, query) },
+    // Measured per-minute counters written by the bridge, enrich and time-series writer functions,
+    // latency percentiles at the histogram's bucket resolution. Consumer lag and stored points are
+    // not measured here in AWS (MSK's and Timestream's own metrics show them), so they are left out.
+    stats: async (windowMinutes) => {
+      const [snapshot, latencyMs] = await Promise.all([
+        stats.snapshot(windowMinutes, devicesSeen),
+        stats.latency(windowMinutes),
+      ]);
+      return { ...snapshot, pipeline: { latencyMs } };
+    },
+    health: async () => {
+      try {
+        await registry.getDeviceType('health_probe');
+        return { registry: 'ok' };
+      } catch (error) {
+        options.observability.logger.error('health: the registry table is not readable', error as Error);
+        return { registry: 'degraded' };
+      }
+    },
+    onError: (error, route) =>
+      options.observability.logger.error(`unhandled error on ${route}`, error as Error),
+  };
+}
+
+export function createApiLambda(options: ApiLambdaOptions) {
+  return instrument(options.observability, createApiHandler(createApiLambdaDependencies(options)));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Cold start: configuration read once, each missing variable reported by name.
+
+const observability = createObservability('iot-cloud-api');
+const region = requireEnv(AWS_REGION_ENV);
+
+export const handler: (
+  event: APIGatewayProxyEventV2,
+  context?: Context,
+) => Promise<APIGatewayProxyStructuredResultV2> = createApiLambda({
+  dynamo: documentClient(traceClient(observability, new DynamoDBClient({ region }))),
+  timestream: traceClient(observability, new TimestreamQueryClient({ region })),
+  tables: readTableNames(['deviceTypes', 'applications', 'devices', 'messages', 'alerts', 'pipelineStats']),
+  timestreamDatabase: requireEnv(ENV.timestreamDatabase),
+  timestreamTable: requireEnv(ENV.timestreamTable),
+  version: requireEnv(ENV.platformVersion),
+  registryRefreshMs: readRegistryRefreshMs(),
+  observability,
+});

@@ -1,0 +1,96 @@
+/** The entries read their configuration at import (cold start) and fail naming what is wrong. */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { LAMBDA_ENV } from './test-support.js';
+
+const ENTRIES = {
+  'ingest-bridge': {
+    load: () => import('./ingest-bridge.js'),
+    required: ['AWS_REGION', 'KAFKA_BOOTSTRAP_BROKERS', 'PIPELINE_STATS_TABLE'],
+  },
+  enrich: {
+    load: () => import('./enrich.js'),
+    required: [
+      'AWS_REGION',
+      'KAFKA_BOOTSTRAP_BROKERS',
+      'DEVICE_TYPES_TABLE',
+      'APPLICATIONS_TABLE',
+      'DEVICES_TABLE',
+      'MESSAGES_TABLE',
+      'ALERTS_TABLE',
+      'PIPELINE_STATS_TABLE',
+      'PLATFORM_VERSION',
+    ],
+  },
+  'timeseries-writer': {
+    load: () => import('./timeseries-writer.js'),
+    required: [
+      'AWS_REGION',
+      'TIMESTREAM_DATABASE',
+      'TIMESTREAM_TABLE',
+      'DEVICE_TYPES_TABLE',
+      'PIPELINE_STATS_TABLE',
+    ],
+  },
+  'seed-registry-resource': {
+    load: () => import('./seed-registry-resource.js'),
+    required: ['AWS_REGION', 'DEVICE_TYPES_TABLE', 'APPLICATIONS_TABLE'],
+  },
+  'stream-topics-resource': {
+    load: () => import('./stream-topics-resource.js'),
+    required: ['AWS_REGION'],
+  },
+} as const;
+
+function stubEnvironment(without?: string, overrides: Record<string, string> = {}) {
+  vi.resetModules();
+  for (const [name, value] of Object.entries({ ...LAMBDA_ENV, ...overrides })) vi.stubEnv(name, value);
+  if (without) vi.stubEnv(without, '');
+}
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
+describe('Lambda entries at cold start', () => {
+  for (const [name, entry] of Object.entries(ENTRIES)) {
+    it(`${name} loads with the stack's environment and exports handler`, async () => {
+      stubEnvironment();
+
+      const module = await entry.load();
+
+      expect(typeof module.handler).toBe('function');
+    });
+
+    for (const variable of entry.required) {
+      it(`${name} fails naming ${variable} when it is missing`, async () => {
+        stubEnvironment(variable);
+
+        await expect(entry.load()).rejects.toThrow(new RegExp(`${variable} is not set`));
+      });
+    }
+  }
+
+  it('timeseries-writer loads without KAFKA_BOOTSTRAP_BROKERS (outside the VPC, no dead-letter producer)', async () => {
+    stubEnvironment('KAFKA_BOOTSTRAP_BROKERS');
+
+    const module = await import('./timeseries-writer.js');
+
+    expect(typeof module.handler).toBe('function');
+  });
+
+  it('rejects a malformed broker list, naming the variable and the broker', async () => {
+    stubEnvironment(undefined, { KAFKA_BOOTSTRAP_BROKERS: 'b-1.example:9098,not a broker' });
+
+    await expect(import('./enrich.js')).rejects.toThrow(
+      /KAFKA_BOOTSTRAP_BROKERS: invalid Kafka bootstrap broker "not a broker"/,
+    );
+  });
+
+  it('rejects a registry refresh period that is not a whole number of seconds', async () => {
+    stubEnvironment(undefined, { REGISTRY_REFRESH_SECONDS: '1.5' });
+
+    await expect(import('./enrich.js')).rejects.toThrow(
+      /REGISTRY_REFRESH_SECONDS must be a whole number of seconds/,
+    );
+  });
+});

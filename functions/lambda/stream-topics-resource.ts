@@ -1,0 +1,165 @@
+/**
+ * Lambda entry: the stream topics custom resource. Contract: CDK custom resource Provider framework,
+ * onEvent handler (see ./custom-resource.ts): returns `{ PhysicalResourceId, Data }`.
+ *
+ * ResourceProperties (strings, as CloudFormation passes them):
+ *   ClusterArn            the MSK (Serverless) cluster ARN                                   required
+ *   Topics                [{ Name, Partitions, RetentionMs? }]: TOPICS and TOPIC_PARTITIONS of
+ *                         functions/shared/stream.ts, retention from the environment config   required
+ *   DeleteTopicsOnDelete  'true' deletes the topics (and their data) on Delete; default keep  optional
+ * Data (Fn::GetAtt): BootstrapBrokers (the IAM bootstrap string, host:9098,...), TopicChanges (JSON).
+ *
+ * Create and Update are idempotent: missing topics are created, partitions only ever grow (a smaller
+ * count is refused and reported, the topic keeps its partitions), retention is set; topics dropped from
+ * the properties are kept. Delete keeps every topic unless DeleteTopicsOnDelete is 'true'; a cluster
+ * already gone is a successful Delete. PhysicalResourceId: `{ClusterArn}/topics`, so a new cluster is
+ * a replacement (CloudFormation then deletes the old resource, which keeps its data as above).
+ *
+ * Env vars read: AWS_REGION (set by Lambda; region of the Kafka API and of the IAM token), required.
+ * AWS resources and actions used (the function runs in the cluster's VPC, port 9098 to the cluster):
+ *   kafka:GetBootstrapBrokers (cluster ARN)
+ *   kafka-cluster:Connect, kafka-cluster:DescribeCluster (cluster ARN)
+ *   kafka-cluster:CreateTopic, kafka-cluster:DescribeTopic, kafka-cluster:AlterTopic,
+ *   kafka-cluster:DescribeTopicDynamicConfiguration, kafka-cluster:AlterTopicDynamicConfiguration,
+ *   and kafka-cluster:DeleteTopic only when DeleteTopicsOnDelete may be 'true' (the four topic ARNs)
+ *   X-Ray: xray:PutTraceSegments, xray:PutTelemetryRecords; VPC ENI actions.
+ */
+import { GetBootstrapBrokersCommand, KafkaClient } from '@aws-sdk/client-kafka';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import {
+  deleteTopics,
+  ensureTopics,
+  type TopicAdminClient,
+  type TopicSpec,
+} from '../adapters/kafka/admin.js';
+import { createKafka, parseBrokers } from '../adapters/kafka/client.js';
+import { AWS_REGION_ENV } from './config.js';
+import { type CustomResourceEvent, type CustomResourceResponse, parseProperties } from './custom-resource.js';
+import { requireEnv } from './environment.js';
+import { createObservability, instrument, type Observability, traceClient } from './observability.js';
+
+const CLUSTER_ARN = /^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9-]+\/[A-Za-z0-9-]+$/;
+
+const Properties = z.object({
+  ClusterArn: z.string().regex(CLUSTER_ARN, 'must be an MSK cluster ARN'),
+  Topics: z
+    .array(
+      z.object({
+        Name: z.string().min(1),
+        Partitions: z.coerce.number().int().min(1).max(1000),
+        RetentionMs: z.coerce.number().int().optional(),
+      }),
+    )
+    .min(1),
+  DeleteTopicsOnDelete: z.enum(['true', 'false']).default('false'),
+});
+type Properties = z.infer<typeof Properties>;
+
+export type ConnectedAdmin = TopicAdminClient & { disconnect(): Promise<void> };
+
+export interface StreamTopicsDependencies {
+  readonly kafkaControl: Pick<KafkaClient, 'send'>;
+  /** A connected admin client for these brokers (IAM auth in AWS). */
+  readonly connectAdmin: (brokers: string[]) => Promise<ConnectedAdmin>;
+  readonly observability: Observability;
+}
+
+const specsOf = (properties: Properties): TopicSpec[] =>
+  properties.Topics.map((topic) => ({
+    name: topic.Name,
+    partitions: topic.Partitions,
+    ...(topic.RetentionMs === undefined ? {} : { retentionMs: topic.RetentionMs }),
+  }));
+
+const isNotFound = (error: unknown) => error instanceof Error && error.name === 'NotFoundException';
+
+export function createStreamTopicsResource(dependencies: StreamTopicsDependencies) {
+  const { logger } = dependencies.observability;
+
+  const bootstrapBrokers = async (clusterArn: string): Promise<string> => {
+    const result = await dependencies.kafkaControl.send(
+      new GetBootstrapBrokersCommand({ ClusterArn: clusterArn }),
+    );
+    const brokers = result.BootstrapBrokerStringSaslIam;
+    if (!brokers)
+      throw new Error(`cluster ${clusterArn} has no IAM bootstrap brokers: enable IAM client authentication`);
+    return brokers;
+  };
+
+  const withAdmin = async <T>(brokers: string, task: (admin: TopicAdminClient) => Promise<T>): Promise<T> => {
+    const admin = await dependencies.connectAdmin(parseBrokers(brokers));
+    try {
+      return await task(admin);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  };
+
+  return async (event: CustomResourceEvent): Promise<CustomResourceResponse> => {
+    if (event.RequestType === 'Delete' && !Properties.safeParse(event.ResourceProperties).success) {
+      // The rollback of a Create that failed on its properties: nothing was made, nothing to delete.
+      logger.warn('Delete with invalid properties: nothing to do');
+      return { PhysicalResourceId: event.PhysicalResourceId };
+    }
+    const properties = parseProperties(Properties, event.ResourceProperties);
+    const physicalResourceId = `${properties.ClusterArn}/topics`;
+
+    if (event.RequestType === 'Delete') {
+      if (properties.DeleteTopicsOnDelete !== 'true') {
+        logger.info('keeping the topics and their data', { topics: properties.Topics.map((t) => t.Name) });
+        return { PhysicalResourceId: event.PhysicalResourceId };
+      }
+      let brokers: string;
+      try {
+        brokers = await bootstrapBrokers(properties.ClusterArn);
+      } catch (error) {
+        if (isNotFound(error)) return { PhysicalResourceId: event.PhysicalResourceId };
+        throw error;
+      }
+      const deleted = await withAdmin(brokers, (admin) =>
+        deleteTopics(
+          admin,
+          properties.Topics.map((t) => t.Name),
+        ),
+      );
+      logger.info('deleted topics', { deleted });
+      return { PhysicalResourceId: event.PhysicalResourceId };
+    }
+
+    const brokers = await bootstrapBrokers(properties.ClusterArn);
+    const changes = await withAdmin(brokers, (admin) => ensureTopics(admin, specsOf(properties)));
+    for (const change of changes) {
+      if (change.action === 'partitions-kept') {
+        logger.warn('refused to reduce partitions; the topic keeps its count', { ...change });
+      }
+    }
+    logger.info('topics in place', { changes });
+    return {
+      PhysicalResourceId: physicalResourceId,
+      Data: { BootstrapBrokers: brokers, TopicChanges: JSON.stringify(changes) },
+    };
+  };
+}
+
+// Composition root: read at cold start (a missing variable fails the init, naming it).
+const observability = createObservability('iot-cloud-stream-topics');
+const region = requireEnv(AWS_REGION_ENV);
+
+export const handler: (event: CustomResourceEvent, context?: Context) => Promise<CustomResourceResponse> =
+  instrument(
+    observability,
+    createStreamTopicsResource({
+      kafkaControl: traceClient(observability, new KafkaClient({ region })),
+      connectAdmin: async (brokers) => {
+        const admin = createKafka({
+          brokers,
+          clientId: 'iot-cloud-stream-topics',
+          iamRegion: region,
+        }).admin();
+        await admin.connect();
+        return admin;
+      },
+      observability,
+    }),
+  );

@@ -1,0 +1,234 @@
+/**
+ * Lambda entry: time-series writer. MSK event source mapping on `iot.enriched` (consumer group
+ * CONSUMER_GROUPS.timeseriesWriter) -> the shared handler (functions/handlers/timeseries-writer.ts)
+ * -> Timestream (functions/adapters/timestream/writer.ts: multi-measure records of at most 2 KB, 100
+ * per WriteRecords, throttling retried with backoff).
+ *
+ * Responses: Kafka partial batch response: a record that is not an enriched message is reported alone
+ * (retried, then the event source's on-failure destination). A throttled or failing Timestream throws:
+ * the batch is retried, and re-writing identical records is a no-op in Timestream. Records Timestream
+ * rejects for good (a conflicting value for the same device, measure and time; a time outside the
+ * table's retention; a limit) are not resent unchanged, and where they go depends on the deployment:
+ *   - with KAFKA_BOOTSTRAP_BROKERS (function in the VPC): their messages go to `iot.dlq` as dead
+ *     letters with the reason (PROCESSING_FAILED, "Timestream rejected ..."), counted in the stats;
+ *   - without it (function outside the VPC, the event source mapping's pollers reach MSK): their Kafka
+ *     records are reported as batch item failures, so the event source retries them and then hands
+ *     them to its on-failure destination; the reason is logged.
+ * Nothing rejected is dropped silently either way. The stats also get the latency histogram (device
+ * timestamp to written) of the batch's telemetry: one UpdateItem per minute bucket per batch.
+ *
+ * Env vars read:
+ *   TIMESTREAM_DATABASE, TIMESTREAM_TABLE   the table written                            required
+ *   KAFKA_BOOTSTRAP_BROKERS                 MSK IAM brokers, to dead-letter to iot.dlq    optional
+ *   DEVICE_TYPES_TABLE                      the registry's types (their dimension tags)  required
+ *   PIPELINE_STATS_TABLE                    pipeline-stats table name                    required
+ *   REGISTRY_REFRESH_SECONDS                re-read period of the types, default 60      optional
+ *   AWS_REGION                              set by Lambda                                required
+ *   POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL       optional
+ * AWS resources and actions used:
+ *   Timestream: timestream:WriteRecords (the table ARN), timestream:DescribeEndpoints (resource "*":
+ *     the action has no resource; the SDK's endpoint discovery calls it)
+ *   MSK cluster, only with KAFKA_BOOTSTRAP_BROKERS: kafka-cluster:Connect,
+ *     kafka-cluster:WriteDataIdempotently (cluster ARN); kafka-cluster:DescribeTopic,
+ *     kafka-cluster:WriteData (iot.dlq). Always, for the event source mapping:
+ *     kafka-cluster:Connect, DescribeGroup, AlterGroup (group iot-cloud-timeseries-writer),
+ *     DescribeTopic, ReadData (iot.enriched), DescribeClusterDynamicConfiguration,
+ *     kafka:DescribeClusterV2, kafka:GetBootstrapBrokers
+ *   DynamoDB: dynamodb:Scan (device types); dynamodb:UpdateItem (pipeline stats)
+ *   X-Ray: xray:PutTraceSegments, xray:PutTelemetryRecords
+ *   In the VPC (only with KAFKA_BOOTSTRAP_BROKERS): the AWSLambdaVPCAccessExecutionRole ENI actions,
+ *     and a route to Timestream's ingest endpoint (its cell-specific interface endpoint, or NAT).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { TimestreamWriteClient } from '@aws-sdk/client-timestream-write';
+import type { Context } from 'aws-lambda';
+import { DynamoDeviceTypeStore, documentClient } from '../adapters/dynamodb/index.js';
+import { DynamoPipelineStatsStore, StatsBatch } from '../adapters/dynamodb/pipeline-stats.js';
+import { createKafka } from '../adapters/kafka/client.js';
+import { KafkaStreamProducer } from '../adapters/kafka/producer.js';
+import { type RejectedWrite, TimestreamSink } from '../adapters/timestream/writer.js';
+import type { EnrichedMessage } from '../core/contract/messages.js';
+import { toDlqRecord } from '../core/dlq.js';
+import { eachRecord, failures, recordValue } from '../handlers/kafka-records.js';
+import { createTimeseriesWriterHandler } from '../handlers/timeseries-writer.js';
+import type {
+  KafkaBatchResponse,
+  KafkaEvent,
+  KafkaEventRecord,
+  StreamProducer,
+  StreamRecord,
+} from '../ports/stream.js';
+import { TOPICS } from '../shared/stream.js';
+import { AWS_REGION_ENV, readBrokers, readRegistryRefreshMs, readTableNames } from './config.js';
+import { ENV, requireEnv } from './environment.js';
+import {
+  createObservability,
+  instrument,
+  MetricUnit,
+  type Observability,
+  traceClient,
+} from './observability.js';
+import { parseJson, Refreshing } from './support.js';
+
+export interface TimeseriesWriterLambdaDependencies {
+  readonly timestream: Pick<TimestreamWriteClient, 'send'>;
+  readonly database: string;
+  readonly table: string;
+  /** Device type -> the message tags it writes as dimensions. */
+  readonly dimensions: () => Promise<ReadonlyMap<string, readonly string[]>>;
+  /** Dead-letters rejected messages to iot.dlq; without it they are reported as batch item failures. */
+  readonly producer?: StreamProducer;
+  readonly stats: Pick<DynamoPipelineStatsStore, 'flush'>;
+  readonly observability: Observability;
+  readonly now?: () => number;
+  /** Backoff sleep (tests). */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export function createTimeseriesWriterLambda(dependencies: TimeseriesWriterLambdaDependencies) {
+  const { logger, metrics } = dependencies.observability;
+  const now = dependencies.now ?? Date.now;
+  return async (event: KafkaEvent): Promise<KafkaBatchResponse> => {
+    const dimensions = await dependencies.dimensions();
+    const rejected: RejectedWrite[] = [];
+    const stats = new StatsBatch();
+    let written = 0;
+    const sink = new TimestreamSink({
+      client: dependencies.timestream,
+      database: dependencies.database,
+      table: dependencies.table,
+      dimensionsOf: (deviceType) => dimensions.get(deviceType) ?? [],
+      onRejected: (records) => rejected.push(...records),
+      onDuplicates: (count) => metrics.addMetric('TimestreamDuplicateRecords', MetricUnit.Count, count),
+      ...(dependencies.sleep ? { sleep: dependencies.sleep } : {}),
+    });
+    const response = await createTimeseriesWriterHandler({
+      sink,
+      onWritten: (message) => {
+        written++;
+        // Device clock to queryable, as local mode measures it (telemetry only: status and events are rare).
+        const writtenAt = now();
+        if (message.event_type === 'telemetry')
+          stats.latency(writtenAt, writtenAt - Date.parse(message.timestamp));
+      },
+    })(event);
+
+    let batchItemFailures = response.batchItemFailures;
+    if (rejected.length > 0) {
+      const byMessage = groupByMessage(rejected);
+      const first = `${rejected[0]?.kind}: ${rejected[0]?.reason}`;
+      if (dependencies.producer) {
+        const failedAt = now();
+        // If this fails the batch is retried: nothing rejected is dropped silently.
+        await dependencies.producer.send(
+          TOPICS.dlq,
+          [...byMessage.values()].map((items) => deadLetter(items, failedAt)),
+        );
+        for (let i = 0; i < byMessage.size; i++) stats.deadLetter(failedAt, 'PROCESSING_FAILED');
+        logger.warn('Timestream rejected records; their messages were dead-lettered', {
+          messages: byMessage.size,
+          records: rejected.length,
+          first,
+        });
+      } else {
+        const failed = recordsOf(event, byMessage);
+        batchItemFailures = [...batchItemFailures, ...failures(failed).batchItemFailures];
+        logger.warn('Timestream rejected records; reporting them to the event source', {
+          records: failed.map((r) => `${r.topic}-${r.partition}@${r.offset}`),
+          first,
+        });
+      }
+    }
+    if (!stats.isEmpty) {
+      // Stats are a view: a failed update is logged and measured, never a reason to retry the batch.
+      await dependencies.stats.flush(stats).catch((error: unknown) => {
+        logger.warn('pipeline stats update failed', { error: error as Error });
+        metrics.addMetric('StatsUpdateFailures', MetricUnit.Count, 1);
+      });
+    }
+    metrics.addMetric('MessagesWritten', MetricUnit.Count, written);
+    metrics.addMetric('TimestreamRejectedRecords', MetricUnit.Count, rejected.length);
+    metrics.addMetric('FailedRecords', MetricUnit.Count, batchItemFailures.length);
+    return { batchItemFailures };
+  };
+}
+
+const messageKey = (message: { device_id: string; enrichment_info: { message_id: string } }) =>
+  `${message.device_id} ${message.enrichment_info.message_id}`;
+
+/** Rejected records per message: one dead letter per message, whatever number of its records failed. */
+function groupByMessage(rejected: readonly RejectedWrite[]): Map<string, RejectedWrite[]> {
+  const byMessage = new Map<string, RejectedWrite[]>();
+  for (const item of rejected) {
+    const key = messageKey(item.message);
+    byMessage.set(key, [...(byMessage.get(key) ?? []), item]);
+  }
+  return byMessage;
+}
+
+function deadLetter(items: readonly RejectedWrite[], failedAt: number): StreamRecord {
+  const message = (items[0] as RejectedWrite).message;
+  const detail = items.map((i) => `${i.record.MeasureName}: ${i.kind} (${i.reason})`).join('; ');
+  const dlq = toDlqRecord({
+    rejection: {
+      reason: 'PROCESSING_FAILED',
+      detail: `Timestream rejected ${detail}`,
+      deviceId: message.device_id,
+    },
+    original: JSON.stringify(message),
+    receivedAt: Date.parse(message.enrichment_info.received_at),
+    failedAt,
+    stage: 'timeseries-writer',
+  });
+  return { key: message.device_id, value: Buffer.from(JSON.stringify(dlq)), timestamp: failedAt };
+}
+
+/** The event's records that carry one of these messages. */
+function recordsOf(event: KafkaEvent, byMessage: ReadonlyMap<string, unknown>): KafkaEventRecord[] {
+  const found: KafkaEventRecord[] = [];
+  for (const record of eachRecord(event)) {
+    const message = parseJson(recordValue(record)) as EnrichedMessage | undefined;
+    if (message?.enrichment_info && byMessage.has(messageKey(message))) found.push(record);
+  }
+  return found;
+}
+
+// Composition root: read at cold start (a missing variable fails the init, naming it), reused warm.
+const observability = createObservability('iot-cloud-timeseries-writer');
+const region = requireEnv(AWS_REGION_ENV);
+const database = requireEnv(ENV.timestreamDatabase);
+const table = requireEnv(ENV.timestreamTable);
+const tables = readTableNames(['deviceTypes', 'pipelineStats']);
+const refreshMs = readRegistryRefreshMs();
+// Brokers set: the function runs in the VPC and dead-letters rejected messages itself.
+const brokers = process.env[ENV.kafkaBootstrapBrokers] ? readBrokers() : undefined;
+const producer = brokers
+  ? new KafkaStreamProducer({
+      kafka: createKafka({ brokers, clientId: 'iot-cloud-timeseries-writer', iamRegion: region }),
+    })
+  : undefined;
+const dynamo = documentClient(traceClient(observability, new DynamoDBClient({ region })));
+const deviceTypes = new DynamoDeviceTypeStore({ client: dynamo, tableName: tables.deviceTypes });
+const dimensions = new Refreshing({
+  load: async () =>
+    new Map((await deviceTypes.listDeviceTypes()).map((t) => [t.deviceType.typeId, t.deviceType.dimensions])),
+  refreshMs,
+  onRefreshError: (error) =>
+    observability.logger.warn('device type refresh failed; keeping the previous ones', {
+      error: error as Error,
+    }),
+});
+
+export const handler: (event: KafkaEvent, context?: Context) => Promise<KafkaBatchResponse> = instrument(
+  observability,
+  createTimeseriesWriterLambda({
+    // Endpoint discovery is automatic for Timestream in SDK v3 (the client requires and performs it).
+    timestream: traceClient(observability, new TimestreamWriteClient({ region })),
+    database,
+    table,
+    dimensions: () => dimensions.current(),
+    ...(producer ? { producer } : {}),
+    stats: new DynamoPipelineStatsStore({ client: dynamo, tableName: tables.pipelineStats }),
+    observability,
+  }),
+);
