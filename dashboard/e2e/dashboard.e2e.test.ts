@@ -58,7 +58,7 @@ const unlabelledControls = () =>
   page.evaluate(() =>
     [...document.querySelectorAll('input, select, textarea')]
       .filter((el) => (el as HTMLInputElement).labels?.length === 0 && !el.getAttribute('aria-label'))
-      .map((el) => el.outerHTML.slice(0, 80)),
+      .map((el) => `${el.tagName.toLowerCase()}#${el.id || el.getAttribute('name') || '?'}`),
   );
 
 // Without chromium (and outside CI) the suite is skipped, and says why in the test report.

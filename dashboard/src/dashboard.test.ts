@@ -129,8 +129,30 @@ describe('dead-letter originals', () => {
   });
 });
 
+/**
+ * The DOM APIs that parse a string as markup (or code). Spelt in pieces so that a plain grep of the
+ * dashboard for them finds nothing, this test included.
+ */
+const HTML_SINKS = new RegExp(
+  [
+    ['inner', 'HTML'],
+    ['outer', 'HTML'],
+    ['insertAdjacent', 'HTML'],
+    ['document\\.', 'write'],
+    ['createContextual', 'Fragment'],
+    ['DOM', 'Parser'],
+    ['eval', '\\('],
+    ['new ', 'Function'],
+  ]
+    .map((parts) => parts.join(''))
+    .join('|'),
+);
+
 describe('dashboard source', () => {
   it('never parses strings as HTML (device and user data are text)', async () => {
+    // The pattern itself catches what it must.
+    for (const sink of ['el.inner' + 'HTML = x', 'document.' + 'write(x)', 'eval' + '(x)'])
+      expect(sink).toMatch(HTML_SINKS);
     const root = import.meta.dirname;
     const files = (await readdir(root, { recursive: true })).filter(
       (f) => f.endsWith('.ts') && !f.endsWith('.test.ts'),
@@ -138,9 +160,7 @@ describe('dashboard source', () => {
     expect(files.length).toBeGreaterThan(5);
     for (const file of files) {
       const source = await readFile(join(root, file), 'utf8');
-      expect(source, file).not.toMatch(
-        /innerHTML|outerHTML|insertAdjacentHTML|document\.write|createContextualFragment|DOMParser|eval\(|new Function/,
-      );
+      expect(source, file).not.toMatch(HTML_SINKS);
     }
   });
 });
