@@ -206,7 +206,10 @@ describe.skipIf(!browserTestsEnabled())(
         'points in the voltage chart',
       );
       expect(await voltage.locator('canvas').count()).toBeGreaterThan(0);
-      await page.getByRole('region', { name: 'Latest values' }).getByText('voltage.phase_a').waitFor();
+      await page
+        .getByRole('region', { name: 'Latest values' })
+        .getByText('voltage.phase_a', { exact: true })
+        .waitFor();
       await page.getByRole('region', { name: 'Latest values' }).locator('.badge-good').first().waitFor();
       await shot('device');
     });
@@ -323,7 +326,10 @@ describe.skipIf(!browserTestsEnabled())(
 
     it('a device type shows its definition, and a broken edit is explained inline', async () => {
       await go('#/registry/types/smart_breaker');
-      await page.getByRole('region', { name: 'Measurements' }).getByText('voltage.phase_a').waitFor();
+      await page
+        .getByRole('region', { name: 'Measurements' })
+        .getByText('voltage.phase_a', { exact: true })
+        .waitFor();
       const editor = page.getByLabel('Definition (JSON)');
       await editor.fill('{ "typeId": "smart_breaker", ');
       await page.getByRole('button', { name: 'Save definition' }).click();

@@ -43,7 +43,12 @@ interface BucketPoint {
   readonly avg: number;
 }
 
+const CHART_REFRESH_MS = 15_000;
+const EVENTS_REFRESH_MS = 60_000;
+
 export const deviceView: View = (root, context) => {
+  let chartsRefreshedAt = 0;
+  let eventsRefreshedAt = 0;
   const deviceId = context.params.get('id') ?? '';
   let minutes = Number(context.params.get('minutes') ?? '15');
   if (!CHART_WINDOWS.some(([value]) => Number(value) === minutes)) minutes = 15;
@@ -198,6 +203,22 @@ export const deviceView: View = (root, context) => {
       ),
     );
     const rows = [...device.latest].sort((a, b) => a.measure.localeCompare(b.measure));
+    // The registry's readings first; trend statistics (`voltage.phase_a.avg`), status and event
+    // series underneath, folded.
+    const readingRows = rows.filter((row) => readings.has(row.measure));
+    const otherRows = rows.filter((row) => !readings.has(row.measure));
+    const latestTable = (caption: string, subset: typeof rows) =>
+      table(
+        caption,
+        ['Measurement', 'Value', 'Unit', 'Quality', 'Time'],
+        subset.map((row) => [
+          row.measure,
+          labelled(readings.get(row.measure), row.value),
+          row.unit ?? '',
+          qualityBadge(row.quality),
+          timeAgo(row.time),
+        ]),
+      );
     replace(
       latest,
       rows.length === 0
@@ -205,17 +226,15 @@ export const deviceView: View = (root, context) => {
             'No stored value yet.',
             'Values appear once an enriched message of this device has been written.',
           )
-        : table(
-            'Latest values',
-            ['Measurement', 'Value', 'Unit', 'Quality', 'Time'],
-            rows.map((row) => [
-              row.measure,
-              labelled(readings.get(row.measure), row.value),
-              row.unit ?? '',
-              qualityBadge(row.quality),
-              timeAgo(row.time),
-            ]),
-          ),
+        : latestTable('Latest values', readingRows.length > 0 ? readingRows : rows),
+      readingRows.length > 0 && otherRows.length > 0
+        ? h(
+            'details',
+            { className: 'more' },
+            h('summary', {}, `Trend statistics, status and event series (${otherRows.length})`),
+            latestTable('Other latest series', otherRows),
+          )
+        : null,
     );
   };
 
@@ -324,7 +343,19 @@ export const deviceView: View = (root, context) => {
     }
     await loadType(device.deviceType, signal);
     renderDetail(device);
-    await Promise.all([refreshCharts(signal), refreshAlerts(signal), refreshEvents(signal)]);
+    // One query per chart: in AWS each is a Timestream query (billed at 10 MB at least), so the charts
+    // and the 24-hour event list refresh less often than the latest values.
+    const now = Date.now();
+    const work = [refreshAlerts(signal)];
+    if (chartsByMeasure.size > 0 && now - chartsRefreshedAt >= CHART_REFRESH_MS) {
+      chartsRefreshedAt = now;
+      work.push(refreshCharts(signal));
+    }
+    if (now - eventsRefreshedAt >= EVENTS_REFRESH_MS) {
+      eventsRefreshedAt = now;
+      work.push(refreshEvents(signal));
+    }
+    await Promise.all(work);
   });
 
   windowSelect.addEventListener('change', () => {
