@@ -330,6 +330,7 @@ describe.skipIf(!browserTestsEnabled())(
         .getByRole('region', { name: 'Measurements' })
         .getByText('voltage.phase_a', { exact: true })
         .waitFor();
+      await page.getByRole('region', { name: 'Alert rules' }).getByText('Overvoltage phase A').waitFor();
       const editor = page.getByLabel('Definition (JSON)');
       await editor.fill('{ "typeId": "smart_breaker", ');
       await page.getByRole('button', { name: 'Save definition' }).click();

@@ -12,6 +12,7 @@ export type {
   QualityVerdict,
 } from '../../functions/core/contract/messages.js';
 export type {
+  AlertRule,
   Application,
   DeviceType,
   GroupDefinition,

@@ -4,10 +4,25 @@
  * deactivate, delete).
  */
 import { ApiError, type ErrorDetail } from '../api.js';
-import type { ApplicationSummary, DeviceTypeDefinition, DeviceTypeSummary, Page } from '../api-types.js';
+import type {
+  AlertRule,
+  ApplicationSummary,
+  DeviceTypeDefinition,
+  DeviceTypeSummary,
+  Page,
+} from '../api-types.js';
 import { field, h, replace, select } from '../dom.js';
 import { readingsOf } from '../measurements.js';
-import { empty, errorState, formatNumber, loading, statusBadge, table, timeAgo } from '../ui.js';
+import {
+  empty,
+  errorState,
+  formatNumber,
+  loading,
+  severityBadge,
+  statusBadge,
+  table,
+  timeAgo,
+} from '../ui.js';
 import type { View } from '../view.js';
 
 const PLATFORMS = [
@@ -362,7 +377,19 @@ export const deviceTypeView: View = (root, context) => {
             h('h2', {}, 'Alert rules'),
             type.alertRules.length === 0
               ? empty('No alert rule.')
-              : h('pre', { className: 'json', tabIndex: 0 }, JSON.stringify(type.alertRules, null, 2)),
+              : table(
+                  'Alert rules',
+                  ['Rule', 'Reading', 'Condition', 'Severity', 'Enabled'],
+                  (type.alertRules as AlertRule[]).map((rule) => [
+                    rule.name,
+                    h('code', {}, rule.path),
+                    'threshold' in rule
+                      ? `${rule.operator} ${String(rule.threshold)}`
+                      : `${rule.operator.replace('_', ' ')} ${rule.min} to ${rule.max}`,
+                    severityBadge(rule.severity),
+                    rule.enabled ? 'yes' : 'no',
+                  ]),
+                ),
           )
         : null,
       h('section', { className: 'card' }, h('h2', {}, 'Edit'), form),
