@@ -78,6 +78,16 @@ describe('Lambda entries at cold start', () => {
     expect(typeof module.handler).toBe('function');
   });
 
+  it('timeseries-writer rejects a Timestream ingest endpoint that is not an https origin', async () => {
+    stubEnvironment(undefined, {
+      TIMESTREAM_INGEST_ENDPOINT: 'http://ingest-cell1.timestream.eu-west-1.amazonaws.com',
+    });
+
+    await expect(import('./timeseries-writer.js')).rejects.toThrow(
+      /TIMESTREAM_INGEST_ENDPOINT must be an https URL/,
+    );
+  });
+
   it('rejects a malformed broker list, naming the variable and the broker', async () => {
     stubEnvironment(undefined, { KAFKA_BOOTSTRAP_BROKERS: 'b-1.example:9098,not a broker' });
 

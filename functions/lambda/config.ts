@@ -4,6 +4,7 @@
  * with an obscure one).
  */
 import { parseBrokers } from '../adapters/kafka/client.js';
+import { REGISTRY_REFRESH_SECONDS } from '../shared/registry-refresh.js';
 import { TABLE_NAME_ENV, type TableKey } from '../shared/tables.js';
 import { ENV, requireEnv } from './environment.js';
 
@@ -46,6 +47,25 @@ export function readSeconds(
   return seconds;
 }
 
-/** Registry refresh period: how long an edit made through the API may take to apply. Default 60 s. */
+/** Registry refresh period: how long an edit made through the API may take to apply. */
 export const readRegistryRefreshMs = (env: NodeJS.ProcessEnv = process.env): number =>
-  readSeconds(ENV.registryRefreshSeconds, 60, env, { min: 1, max: 3600 }) * 1000;
+  readSeconds(ENV.registryRefreshSeconds, REGISTRY_REFRESH_SECONDS, env, { min: 1, max: 3600 }) * 1000;
+
+/** An optional https endpoint override (the Timestream ingest cell); a malformed one fails naming the variable. */
+export function readOptionalHttpsEndpoint(
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  const value = env[name];
+  if (value === undefined || value === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`${name} must be an https URL, got "${value}"`);
+  }
+  if (url.protocol !== 'https:' || url.pathname !== '/' || url.search !== '') {
+    throw new Error(`${name} must be an https URL with no path, got "${value}"`);
+  }
+  return url.origin;
+}

@@ -3,7 +3,12 @@ import { seedRegistry } from '../../registry-data/index.js';
 import type { StatsBatch } from '../adapters/dynamodb/pipeline-stats.js';
 import type { Alert, DlqRecord, EnrichedMessage } from '../core/contract/messages.js';
 import { compileRegistry } from '../core/registry.js';
-import type { MessageSampleInput, MessageStage, SeenUpdate } from '../ports/registry.js';
+import {
+  type MessageSampleInput,
+  type MessageStage,
+  type SeenUpdate,
+  ValidationError,
+} from '../ports/registry.js';
 import { LAMBDA_ENV, MemoryProducer, mskRawEvent, silentObservability } from './test-support.js';
 
 const NOW = Date.parse('2026-11-23T12:00:01.000Z');
@@ -18,7 +23,14 @@ afterAll(() => {
   vi.unstubAllEnvs();
 });
 
-function setup(options: { failTopics?: string[]; failAlerts?: boolean; failSamples?: boolean } = {}) {
+function setup(
+  options: {
+    failTopics?: string[];
+    failAlerts?: boolean;
+    refuseAlerts?: boolean;
+    failSamples?: boolean;
+  } = {},
+) {
   const producer = new MemoryProducer(options.failTopics);
   const seen: SeenUpdate[] = [];
   const samples: [MessageStage, MessageSampleInput][] = [];
@@ -37,6 +49,7 @@ function setup(options: { failTopics?: string[]; failAlerts?: boolean; failSampl
     alerts: {
       add: async (list) => {
         if (options.failAlerts) throw new Error('alerts table unavailable');
+        if (options.refuseAlerts) throw new ValidationError('invalid alert', ['0.alert_id: too long']);
         alerts.push(...list);
       },
     },
@@ -118,6 +131,13 @@ describe('enrich Lambda on an MSK event', () => {
     const { handler } = setup({ failAlerts: true });
 
     await expect(handler(mskRawEvent())).rejects.toThrow(/alerts table unavailable/);
+  });
+
+  it('does not retry the batch for alerts the store refuses as invalid (a retry could never succeed)', async () => {
+    const { handler, stats } = setup({ refuseAlerts: true });
+
+    await expect(handler(mskRawEvent())).resolves.toEqual({ batchItemFailures: [] });
+    expect(stats).toHaveLength(1);
   });
 
   it('succeeds when only inspector samples fail', async () => {

@@ -28,10 +28,14 @@
  *     the event source mapping (execution role): kafka-cluster:Connect, kafka-cluster:DescribeGroup,
  *     kafka-cluster:AlterGroup (group iot-cloud-enrich), kafka-cluster:DescribeTopic,
  *     kafka-cluster:ReadData (iot.raw), kafka-cluster:DescribeClusterDynamicConfiguration,
- *     kafka:DescribeClusterV2, kafka:GetBootstrapBrokers
- *   DynamoDB: dynamodb:Scan, dynamodb:GetItem, dynamodb:Query (device types; applications table and
- *     its byDeviceType index) for the registry; dynamodb:UpdateItem (devices); dynamodb:PutItem,
- *     dynamodb:GetItem (alerts); dynamodb:PutItem (messages); dynamodb:UpdateItem (pipeline stats)
+ *     kafka:DescribeClusterV2 (V2: required for MSK Serverless), kafka:GetBootstrapBrokers, and
+ *     ec2:CreateNetworkInterface, ec2:DescribeNetworkInterfaces, ec2:DeleteNetworkInterface,
+ *     ec2:DescribeVpcs, ec2:DescribeSubnets, ec2:DescribeSecurityGroups (the pollers reach the
+ *     private cluster through ENIs, whether or not the function itself is in the VPC; these are the
+ *     actions of the AWSLambdaMSKExecutionRole managed policy, which has Resource "*")
+ *   DynamoDB: dynamodb:Scan (device types and applications tables: the registry); dynamodb:UpdateItem
+ *     (devices); dynamodb:PutItem, dynamodb:GetItem (alerts); dynamodb:PutItem (messages);
+ *     dynamodb:UpdateItem (pipeline stats)
  *   X-Ray: xray:PutTraceSegments, xray:PutTelemetryRecords
  *   In the VPC: the AWSLambdaVPCAccessExecutionRole ENI actions.
  */
@@ -53,12 +57,13 @@ import type { Alert, EnrichedMessage } from '../core/contract/messages.js';
 import type { CompiledRegistry } from '../core/registry.js';
 import { createEnrichHandler, type EnrichOutcomeSummary } from '../handlers/enrich.js';
 import { eachRecord, recordValue } from '../handlers/kafka-records.js';
-import type {
-  AlertStore,
-  DeviceStore,
-  MessageSampleInput,
-  MessageSampleStore,
-  MessageStage,
+import {
+  type AlertStore,
+  type DeviceStore,
+  type MessageSampleInput,
+  type MessageSampleStore,
+  type MessageStage,
+  ValidationError,
 } from '../ports/registry.js';
 import type { KafkaBatchResponse, KafkaEvent, StreamProducer, StreamRecord } from '../ports/stream.js';
 import { TOPICS } from '../shared/stream.js';
@@ -131,7 +136,18 @@ export function createEnrichLambda(dependencies: EnrichLambdaDependencies) {
     });
 
     // Alerts are what operators act on: a failed write fails the batch (retried; idempotent on alert_id).
-    if (alerts.length > 0) await dependencies.alerts.add(alerts);
+    // An alert the store refuses as invalid would be refused on every retry: it stays in iot.alerts
+    // and is reported, rather than blocking the partition.
+    if (alerts.length > 0) {
+      await dependencies.alerts.add(alerts).catch((error: unknown) => {
+        if (!(error instanceof ValidationError)) throw error;
+        logger.error('alerts refused by the alert store; they remain in iot.alerts', {
+          error: error.message,
+          details: error.details,
+        });
+        metrics.addMetric('AlertsRefused', MetricUnit.Count, alerts.length);
+      });
+    }
 
     const views = await Promise.allSettled([
       dependencies.stats.flush(statsOf(outcomes)),

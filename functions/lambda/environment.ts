@@ -11,6 +11,12 @@ export const ENV = {
   /** Timestream database and table names. */
   timestreamDatabase: 'TIMESTREAM_DATABASE',
   timestreamTable: 'TIMESTREAM_TABLE',
+  /**
+   * The account's Timestream ingest cell endpoint (https URL of the interface endpoint). Set for a
+   * writer in isolated subnets: endpoint discovery's regional host is unreachable from there, and the
+   * SDK skips discovery when it is given an endpoint.
+   */
+  timestreamIngestEndpoint: 'TIMESTREAM_INGEST_ENDPOINT',
   /** Seconds between registry re-reads in the enrich function (bounds how soon an edit applies). */
   registryRefreshSeconds: 'REGISTRY_REFRESH_SECONDS',
   /** The platform's version string, reported by /api/health. */

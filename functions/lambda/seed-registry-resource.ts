@@ -13,9 +13,10 @@
  *
  * Env vars read: DEVICE_TYPES_TABLE, APPLICATIONS_TABLE, AWS_REGION (set by Lambda), all required.
  * AWS resources and actions used:
- *   DynamoDB device types table: dynamodb:PutItem (conditional), dynamodb:GetItem
- *   DynamoDB applications table: dynamodb:PutItem, dynamodb:GetItem, dynamodb:DeleteItem (releasing a
- *     name claim of a create that failed), dynamodb:Query (its byDeviceType index)
+ *   DynamoDB device types table: dynamodb:PutItem (conditional)
+ *   DynamoDB applications table: dynamodb:PutItem (conditional), dynamodb:GetItem,
+ *     dynamodb:BatchWriteItem (the type-index items), dynamodb:DeleteItem (releasing the name claim of
+ *     a create that failed)
  *   X-Ray: xray:PutTraceSegments, xray:PutTelemetryRecords
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';

@@ -20,6 +20,7 @@
  * Env vars read:
  *   TIMESTREAM_DATABASE, TIMESTREAM_TABLE   the table written                            required
  *   KAFKA_BOOTSTRAP_BROKERS                 MSK IAM brokers, to dead-letter to iot.dlq    optional
+ *   TIMESTREAM_INGEST_ENDPOINT              the ingest cell's endpoint (no discovery)     optional
  *   DEVICE_TYPES_TABLE                      the registry's types (their dimension tags)  required
  *   PIPELINE_STATS_TABLE                    pipeline-stats table name                    required
  *   REGISTRY_REFRESH_SECONDS                re-read period of the types, default 60      optional
@@ -33,7 +34,11 @@
  *     kafka-cluster:WriteData (iot.dlq). Always, for the event source mapping:
  *     kafka-cluster:Connect, DescribeGroup, AlterGroup (group iot-cloud-timeseries-writer),
  *     DescribeTopic, ReadData (iot.enriched), DescribeClusterDynamicConfiguration,
- *     kafka:DescribeClusterV2, kafka:GetBootstrapBrokers
+ *     kafka:DescribeClusterV2 (V2: required for MSK Serverless), kafka:GetBootstrapBrokers, and
+ *     ec2:CreateNetworkInterface, ec2:DescribeNetworkInterfaces, ec2:DeleteNetworkInterface,
+ *     ec2:DescribeVpcs, ec2:DescribeSubnets, ec2:DescribeSecurityGroups (the pollers reach the
+ *     private cluster through ENIs, whether or not the function itself is in the VPC; these are the
+ *     actions of the AWSLambdaMSKExecutionRole managed policy, which has Resource "*")
  *   DynamoDB: dynamodb:Scan (device types); dynamodb:UpdateItem (pipeline stats)
  *   X-Ray: xray:PutTraceSegments, xray:PutTelemetryRecords
  *   In the VPC (only with KAFKA_BOOTSTRAP_BROKERS): the AWSLambdaVPCAccessExecutionRole ENI actions,
@@ -59,7 +64,13 @@ import type {
   StreamRecord,
 } from '../ports/stream.js';
 import { TOPICS } from '../shared/stream.js';
-import { AWS_REGION_ENV, readBrokers, readRegistryRefreshMs, readTableNames } from './config.js';
+import {
+  AWS_REGION_ENV,
+  readBrokers,
+  readOptionalHttpsEndpoint,
+  readRegistryRefreshMs,
+  readTableNames,
+} from './config.js';
 import { ENV, requireEnv } from './environment.js';
 import {
   createObservability,
@@ -198,6 +209,8 @@ const observability = createObservability('iot-cloud-timeseries-writer');
 const region = requireEnv(AWS_REGION_ENV);
 const database = requireEnv(ENV.timestreamDatabase);
 const table = requireEnv(ENV.timestreamTable);
+// In isolated subnets the cell endpoint is given (discovery's regional host is unreachable there).
+const ingestEndpoint = readOptionalHttpsEndpoint(ENV.timestreamIngestEndpoint);
 const tables = readTableNames(['deviceTypes', 'pipelineStats']);
 const refreshMs = readRegistryRefreshMs();
 // Brokers set: the function runs in the VPC and dead-letters rejected messages itself.
@@ -222,8 +235,11 @@ const dimensions = new Refreshing({
 export const handler: (event: KafkaEvent, context?: Context) => Promise<KafkaBatchResponse> = instrument(
   observability,
   createTimeseriesWriterLambda({
-    // Endpoint discovery is automatic for Timestream in SDK v3 (the client requires and performs it).
-    timestream: traceClient(observability, new TimestreamWriteClient({ region })),
+    // Without an endpoint the SDK discovers the cell (DescribeEndpoints); with one it skips discovery.
+    timestream: traceClient(
+      observability,
+      new TimestreamWriteClient({ region, ...(ingestEndpoint ? { endpoint: ingestEndpoint } : {}) }),
+    ),
     database,
     table,
     dimensions: () => dimensions.current(),

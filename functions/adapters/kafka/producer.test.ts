@@ -153,3 +153,25 @@ describe('Kafka client options', () => {
     expect(() => parseBrokers(' , ')).toThrow(/no Kafka bootstrap brokers/);
   });
 });
+
+describe('partitioning', () => {
+  it("puts a device on the same partition as the local log does (KafkaJS's default partitioner is Java's murmur2)", async () => {
+    const { Partitioners } = (await import('kafkajs')).default;
+    const { partitionForKey } = await import('../../../local/log/partitioner.js');
+    const partitionMetadata = Array.from({ length: 6 }, (_, partitionId) => ({
+      partitionId,
+      leader: 1,
+      partitionErrorCode: 0,
+      replicas: [1],
+      isr: [1],
+    }));
+    const partition = Partitioners.DefaultPartitioner();
+    const keys = ['env-00001', 'meter-00001', 'breaker-00042', 'f2-controller-7', 'unknown'];
+
+    const kafkaPartitions = keys.map((key) =>
+      partition({ topic: 'iot.raw', partitionMetadata, message: { key, value: null } }),
+    );
+
+    expect(kafkaPartitions).toEqual(keys.map((key) => partitionForKey(key, 6)));
+  });
+});

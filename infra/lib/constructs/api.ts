@@ -1,0 +1,180 @@
+/**
+ * The HTTP API: one API Gateway route per entry of API_ROUTES (functions/shared/api-routes.ts), all on
+ * one Lambda integration (the handler routes internally), a Cognito user pool whose JWTs the
+ * authorizer checks on every route whose `write` is true, stage throttling and JSON access logs.
+ * Reads are public by design (API.md: writes require a JWT).
+ */
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ENV } from '../../../functions/lambda/environment.js';
+import { API_ROUTES } from '../../../functions/shared/api-routes.js';
+import type { EnvironmentConfig } from '../config.js';
+import { acknowledge } from '../nag.js';
+import { IotFunction, LAMBDA_ENTRIES } from './iot-function.js';
+import type { Registry } from './registry.js';
+import type { TimeSeries } from './timeseries.js';
+
+export interface ApiProps {
+  readonly config: EnvironmentConfig;
+  readonly registry: Registry;
+  readonly timeSeries: TimeSeries;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+export class Api extends Construct {
+  public readonly httpApi: apigwv2.HttpApi;
+  public readonly stage: apigwv2.HttpStage;
+  public readonly userPool: cognito.UserPool;
+  public readonly userPoolClient: cognito.UserPoolClient;
+  public readonly handler: IotFunction;
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+    const { config } = props;
+
+    this.handler = new IotFunction(this, 'Handler', {
+      entry: LAMBDA_ENTRIES.api,
+      serviceName: 'api',
+      description: 'HTTP API (registry, devices, messages, telemetry, stats, alerts)',
+      platformVersion: config.platformVersion,
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.removalPolicy,
+      timeout: Duration.seconds(15),
+      memorySize: 512,
+      environment: {
+        [ENV.timestreamDatabase]: props.timeSeries.databaseName,
+        [ENV.timestreamTable]: props.timeSeries.tableName,
+        [ENV.registryRefreshSeconds]: String(config.registryRefreshSeconds),
+      },
+    });
+    // Exactly the actions the entry's header lists (functions/lambda/api.ts).
+    props.registry.bind(this.handler.function, {
+      deviceTypes: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan'],
+      applications: [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:Scan',
+        'dynamodb:BatchGetItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:Query',
+      ],
+      devices: ['dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:Query'],
+      messages: ['dynamodb:Query'],
+      alerts: ['dynamodb:Query'],
+      pipelineStats: ['dynamodb:Query'],
+    });
+    props.timeSeries.grantQuery(this.handler.function);
+
+    this.userPool = new cognito.UserPool(this, 'UserPool', {
+      // Operators are invited by an administrator; nobody signs up on their own.
+      selfSignUpEnabled: false,
+      signInAliases: { email: true },
+      passwordPolicy: {
+        minLength: 12,
+        requireDigits: true,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireSymbols: true,
+      },
+      mfa: cognito.Mfa.REQUIRED,
+      mfaSecondFactor: { otp: true, sms: false },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      featurePlan: cognito.FeaturePlan.ESSENTIALS,
+      removalPolicy: props.removalPolicy,
+    });
+    acknowledge(this.userPool, [
+      {
+        id: 'AwsSolutions-COG8',
+        reason:
+          'The Plus feature plan is billed per monthly active user; Essentials covers MFA and the JWT flow used here.',
+      },
+      {
+        id: 'AwsSolutions-COG3',
+        reason:
+          'Threat protection (advanced security) needs the Plus feature plan, billed per MAU; the pool has MFA required, no self sign-up and a strict password policy.',
+      },
+    ]);
+    this.userPoolClient = this.userPool.addClient('DashboardClient', {
+      generateSecret: false,
+      authFlows: { userSrp: true },
+      preventUserExistenceErrors: true,
+      accessTokenValidity: Duration.hours(1),
+      idTokenValidity: Duration.hours(1),
+      refreshTokenValidity: Duration.days(7),
+    });
+
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+      description: 'IoT Cloud HTTP API (served at /api/* through CloudFront)',
+      createDefaultStage: false,
+    });
+    this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: config.api.throttleRateLimit, burstLimit: config.api.throttleBurstLimit },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(accessLogs),
+        format: apigwAccessLogFormat(),
+      },
+    });
+
+    const integration = new HttpLambdaIntegration('Integration', this.handler.function);
+    const authorizer = new HttpUserPoolAuthorizer('WriteAuthorizer', this.userPool, {
+      userPoolClients: [this.userPoolClient],
+    });
+    for (const route of API_ROUTES) {
+      const routes = this.httpApi.addRoutes({
+        path: route.path,
+        methods: [apigwv2.HttpMethod[route.method]],
+        integration,
+        ...(route.write ? { authorizer } : {}),
+      });
+      if (!route.write) {
+        for (const created of routes) {
+          acknowledge(created, [
+            {
+              id: 'AwsSolutions-APIG4',
+              reason: `${route.method} ${route.path} is a public read (API.md: only writes need a JWT).`,
+            },
+          ]);
+        }
+      }
+    }
+  }
+
+  /** The API's own URL (https://{id}.execute-api.{region}.amazonaws.com). */
+  get url(): string {
+    return this.httpApi.apiEndpoint;
+  }
+}
+
+/** One JSON line per request: what API Gateway's access-log variables offer for an HTTP API. */
+function apigwAccessLogFormat() {
+  const fields = {
+    requestId: '$context.requestId',
+    ip: '$context.identity.sourceIp',
+    requestTime: '$context.requestTime',
+    httpMethod: '$context.httpMethod',
+    routeKey: '$context.routeKey',
+    status: '$context.status',
+    protocol: '$context.protocol',
+    responseLength: '$context.responseLength',
+    integrationLatency: '$context.integrationLatency',
+    integrationError: '$context.integrationErrorMessage',
+    authorizerError: '$context.authorizer.error',
+  };
+  // apigatewayv2 reuses API Gateway v1's AccessLogFormat type.
+  return AccessLogFormat.custom(JSON.stringify(fields));
+}

@@ -1,0 +1,186 @@
+/**
+ * The dashboard: a private S3 bucket behind CloudFront with origin access control, `/api/*` sent to
+ * the HTTP API on the same origin (no CORS), a response-headers policy with security headers, and the
+ * built files plus a generated `config.json` (API base, Cognito ids) deployed with BucketDeployment.
+ *
+ * The site bucket lives in this (stateless) stack: its content is rebuilt from the repository on every
+ * deploy, and the bucket policy that admits the distribution would otherwise tie the two stacks in a
+ * reference cycle.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { type CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import { Construct } from 'constructs';
+import { acknowledge, BASIC_EXECUTION_ROLE } from '../nag.js';
+import { PROJECT_ROOT } from '../paths.js';
+import type { Api } from './api.js';
+import { privateBucket } from './buckets.js';
+
+/**
+ * The folder deployed to the site bucket, relative to the repository root. The built dashboard is
+ * `dashboard/dist/` (`npm run build:dashboard`); until that build exists on this branch the source
+ * folder (a static page) is deployed. Switch this one constant to 'dashboard/dist' once it does.
+ */
+export const DASHBOARD_ASSET_DIR = 'dashboard';
+
+/** Security headers for every response, the API's included. */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self' https://cognito-idp.*.amazonaws.com",
+  "frame-ancestors 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "object-src 'none'",
+].join('; ');
+
+export interface DashboardHostingProps {
+  readonly api: Api;
+  readonly accessLogs: s3.IBucket;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+export class DashboardHosting extends Construct {
+  public readonly bucket: s3.Bucket;
+  public readonly distribution: cloudfront.Distribution;
+
+  constructor(scope: Construct, id: string, props: DashboardHostingProps) {
+    super(scope, id);
+    const assetDir = join(PROJECT_ROOT, DASHBOARD_ASSET_DIR);
+    if (!existsSync(join(assetDir, 'index.html'))) {
+      throw new Error(
+        `${DASHBOARD_ASSET_DIR}/index.html not found: build the dashboard (npm run build:dashboard) before synthesizing`,
+      );
+    }
+    const { api } = props;
+    // Site content is reproducible from the repository: destroy it with the stack in every environment.
+    this.bucket = privateBucket(this, 'SiteBucket', {
+      removalPolicy: RemovalPolicy.DESTROY,
+      accessLogs: props.accessLogs,
+      accessLogsPrefix: 'site-bucket/',
+      versioned: false,
+    });
+
+    const securityHeaders = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
+      comment: 'IoT Cloud: security headers',
+      securityHeadersBehavior: {
+        contentSecurityPolicy: { contentSecurityPolicy: CONTENT_SECURITY_POLICY, override: true },
+        strictTransportSecurity: {
+          accessControlMaxAge: Duration.days(365),
+          includeSubdomains: true,
+          preload: false,
+          override: true,
+        },
+        contentTypeOptions: { override: true },
+        frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+        referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER, override: true },
+        xssProtection: { protection: true, modeBlock: true, override: true },
+      },
+    });
+
+    const apiDomain = `${api.httpApi.apiId}.execute-api.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`;
+    this.distribution = new cloudfront.Distribution(this, 'Distribution', {
+      comment: 'IoT Cloud dashboard and API',
+      defaultRootObject: 'index.html',
+      defaultBehavior: {
+        origin: origins.S3BucketOrigin.withOriginAccessControl(this.bucket),
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
+        responseHeadersPolicy: securityHeaders,
+      },
+      additionalBehaviors: {
+        // Same origin for the API: the dashboard calls /api/... and CloudFront forwards to API Gateway.
+        '/api/*': {
+          origin: new origins.HttpOrigin(apiDomain, {
+            protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+          }),
+          viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+          allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+          cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+          // Everything but Host (API Gateway routes on its own host name); Authorization reaches the
+          // origin for the writes, which are the only JWT-protected routes.
+          originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+          responseHeadersPolicy: securityHeaders,
+        },
+      },
+      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      priceClass: cloudfront.PriceClass.PRICE_CLASS_100,
+      enableLogging: true,
+      logBucket: props.accessLogs,
+      logFilePrefix: 'cloudfront/',
+    });
+    acknowledge(this.distribution, [
+      {
+        id: 'AwsSolutions-CFR1',
+        reason: 'A telemetry dashboard for operators anywhere: no geographic restriction.',
+      },
+      {
+        id: 'AwsSolutions-CFR2',
+        reason:
+          'No WAF web ACL by default (about $5/month plus rules); API Gateway throttling limits abuse. Adopters can attach one.',
+      },
+      {
+        id: 'AwsSolutions-CFR4',
+        reason:
+          'The default *.cloudfront.net certificate cannot pin TLSv1.2; a custom domain with an ACM certificate lifts this.',
+      },
+    ]);
+
+    const deployment = new s3deploy.BucketDeployment(this, 'Deployment', {
+      sources: [
+        s3deploy.Source.asset(assetDir),
+        s3deploy.Source.jsonData('config.json', {
+          apiBase: '/api',
+          region: Stack.of(this).region,
+          userPoolId: api.userPool.userPoolId,
+          userPoolClientId: api.userPoolClient.userPoolClientId,
+        }),
+      ],
+      destinationBucket: this.bucket,
+      distribution: this.distribution,
+      distributionPaths: ['/*'],
+      prune: true,
+      memoryLimit: 512,
+    });
+    this.acknowledgeDeploymentFunction(deployment);
+  }
+
+  /** BucketDeployment's function is a per-stack singleton: acknowledged here, next to its only user. */
+  private acknowledgeDeploymentFunction(deployment: s3deploy.BucketDeployment): void {
+    const stack = Stack.of(this);
+    const provider = stack.node.children.find((child) =>
+      child.node.id.startsWith('Custom::CDKBucketDeployment'),
+    );
+    if (!provider) throw new Error(`BucketDeployment ${deployment.node.path} created no provider function`);
+    const siteBucket = stack.getLogicalId(this.bucket.node.defaultChild as CfnElement);
+    const copyReason =
+      "BucketDeployment copies the dashboard from the CDK asset bucket to the site bucket and invalidates the distribution (aws-cdk-lib's own grants; CreateInvalidation has no resource-level scoping here).";
+    acknowledge(provider, [
+      ...[
+        'Action::s3:GetObject*',
+        'Action::s3:GetBucket*',
+        'Action::s3:List*',
+        'Action::s3:DeleteObject*',
+        'Action::s3:Abort*',
+        'Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*',
+        `Resource::<${siteBucket}.Arn>/*`,
+        'Resource::*',
+      ].map((finding) => ({ id: `AwsSolutions-IAM5[${finding}]`, reason: copyReason })),
+      { id: BASIC_EXECUTION_ROLE, reason: 'AWSLambdaBasicExecutionRole grants only CloudWatch Logs writes.' },
+      {
+        id: 'AwsSolutions-L1',
+        reason: 'aws-cdk-lib chooses and updates the runtime of its own provider functions.',
+      },
+    ]);
+  }
+
+  get url(): string {
+    return `https://${this.distribution.distributionDomainName}`;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The stateless part of an environment, rebuilt freely: ingest (IoT rule, SQS buffer, bridge),
+ * processing (Kafka consumers), the HTTP API, dashboard hosting, device identity and observability.
+ * Everything that holds data comes from the StatefulStack.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { EnvironmentConfig } from './config.js';
+import { Api } from './constructs/api.js';
+import { accessLogsBucket } from './constructs/buckets.js';
+import { DashboardHosting } from './constructs/dashboard-hosting.js';
+import { Devices } from './constructs/devices.js';
+import { Ingest } from './constructs/ingest.js';
+import { Observability } from './constructs/observability.js';
+import { Processing } from './constructs/processing.js';
+import { acknowledgeStackSingletons } from './nag.js';
+import type { StatefulStack } from './stateful-stack.js';
+
+export interface PlatformStackProps extends StackProps {
+  readonly config: EnvironmentConfig;
+  readonly stateful: StatefulStack;
+}
+
+export class PlatformStack extends Stack {
+  public readonly ingest: Ingest;
+  public readonly processing: Processing;
+  public readonly api: Api;
+  public readonly hosting: DashboardHosting;
+  public readonly devices: Devices;
+  public readonly observability: Observability;
+
+  constructor(scope: Construct, id: string, props: PlatformStackProps) {
+    super(scope, id, props);
+    const { config, stateful } = props;
+    const removalPolicy = config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const logRetention = config.logRetentionDays as logs.RetentionDays;
+
+    // One customer-managed key for the queues and the alarm topic (the IoT rule and CloudWatch both
+    // need key grants, which AWS managed keys cannot give).
+    const key = new kms.Key(this, 'QueueKey', {
+      description: `IoT Cloud ${config.name}: SQS queues and the alarm topic`,
+      enableKeyRotation: true,
+      pendingWindow: Duration.days(7),
+      removalPolicy,
+    });
+    const accessLogs = accessLogsBucket(this, 'AccessLogs', {
+      removalPolicy,
+      expireAfterDays: Math.max(config.logRetentionDays, 30),
+    });
+
+    this.ingest = new Ingest(this, 'Ingest', {
+      config,
+      network: stateful.network,
+      stream: stateful.stream,
+      registry: stateful.registry,
+      key,
+      logRetention,
+      removalPolicy,
+    });
+    this.processing = new Processing(this, 'Processing', {
+      config,
+      network: stateful.network,
+      stream: stateful.stream,
+      registry: stateful.registry,
+      timeSeries: stateful.timeSeries,
+      failedRecordsBucket: stateful.failedRecordsBucketExport,
+      logRetention,
+      removalPolicy,
+    });
+    this.api = new Api(this, 'Api', {
+      config,
+      registry: stateful.registry,
+      timeSeries: stateful.timeSeries,
+      logRetention,
+      removalPolicy,
+    });
+    this.hosting = new DashboardHosting(this, 'Dashboard', { api: this.api, accessLogs, removalPolicy });
+    this.devices = new Devices(this, 'Devices', {
+      environmentName: config.name,
+      ingestRuleName: this.ingest.ruleName,
+    });
+    this.observability = new Observability(this, 'Observability', {
+      environmentName: config.name,
+      alarmEmail: config.alarmEmail,
+      key,
+      ingestRuleName: this.ingest.ruleName,
+      bufferQueue: this.ingest.bufferQueue,
+      deadLetterQueues: {
+        BufferDeadLetterQueue: this.ingest.bufferDeadLetterQueue,
+        RuleErrorQueue: this.ingest.ruleErrorQueue,
+      },
+      functions: {
+        IngestBridge: this.ingest.bridge.function,
+        Enrich: this.processing.enrich.function,
+        TimeseriesWriter: this.processing.timeseriesWriter.function,
+        Api: this.api.handler.function,
+      },
+      kafkaConsumers: {
+        Enrich: this.processing.enrich.function,
+        TimeseriesWriter: this.processing.timeseriesWriter.function,
+      },
+    });
+
+    new CfnOutput(this, 'DashboardUrl', { value: this.hosting.url, description: 'Dashboard (CloudFront)' });
+    new CfnOutput(this, 'ApiUrl', {
+      value: `${this.hosting.url}/api`,
+      description: 'HTTP API through CloudFront (same origin as the dashboard)',
+    });
+    new CfnOutput(this, 'ApiGatewayUrl', { value: this.api.url, description: 'HTTP API, direct' });
+    new CfnOutput(this, 'UserPoolId', { value: this.api.userPool.userPoolId });
+    new CfnOutput(this, 'UserPoolClientId', { value: this.api.userPoolClient.userPoolClientId });
+    new CfnOutput(this, 'IngestRuleName', {
+      value: this.ingest.ruleName,
+      description:
+        'Devices publish to dt/{type}/{thingName}/{kind} or $aws/rules/<this>/dt/... (Basic Ingest)',
+    });
+    new CfnOutput(this, 'DevicePolicyName', { value: this.devices.policy.ref });
+    new CfnOutput(this, 'IotEndpointCommand', {
+      value: 'aws iot describe-endpoint --endpoint-type iot:Data-ATS',
+      description: 'The account-wide IoT data endpoint (CloudFormation has no attribute for it)',
+    });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
+
+    acknowledgeStackSingletons(this);
+  }
+}

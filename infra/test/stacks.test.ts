@@ -1,0 +1,545 @@
+/**
+ * The dev environment, synthesized once: one behaviour per test, asserted on the templates.
+ */
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { API_ROUTES } from '../../functions/shared/api-routes.js';
+import { INGEST_RULE } from '../../functions/shared/iot-rules.js';
+import { CONSUMER_GROUPS, EVENT_SOURCE_ERROR_CONTROLS, TOPICS } from '../../functions/shared/stream.js';
+import { TABLES, type TableDeclaration } from '../../functions/shared/tables.js';
+import { THING_NAME_VARIABLE } from '../lib/constructs/devices.js';
+import { MSK_IAM_PORT } from '../lib/constructs/network.js';
+import {
+  asArray,
+  policyStatements,
+  resourcesOf,
+  type SynthesizedEnvironment,
+  synthesizeEnvironment,
+} from './synth.js';
+
+let env: SynthesizedEnvironment;
+
+beforeAll(() => {
+  env = synthesizeEnvironment('dev');
+}, 240_000);
+
+const kafkaMappings = () =>
+  Object.values(resourcesOf(env.platformTemplate, 'AWS::Lambda::EventSourceMapping'))
+    .map((resource) => resource.Properties ?? {})
+    .filter((properties) => 'AmazonManagedKafkaEventSourceConfig' in properties);
+
+const mappingOf = (topic: string) => {
+  const mapping = kafkaMappings().find((properties) => asArray(properties.Topics).includes(topic));
+  if (!mapping) throw new Error(`no event source mapping on ${topic}`);
+  return mapping;
+};
+
+describe('ingest', () => {
+  it('deploys the shared rule SQL under an environment-specific name', () => {
+    env.platformTemplate.hasResourceProperties('AWS::IoT::TopicRule', {
+      RuleName: `${INGEST_RULE.name}_dev`,
+      TopicRulePayload: Match.objectLike({
+        Sql: INGEST_RULE.sql,
+        AwsIotSqlVersion: INGEST_RULE.awsIotSqlVersion,
+      }),
+    });
+  });
+
+  it('sends matched messages to the buffer queue', () => {
+    const bufferQueue = env.platformTemplate.getResourceId('AWS::SQS::Queue', {
+      Properties: Match.objectLike({ RedrivePolicy: Match.anyValue() }),
+    });
+    env.platformTemplate.hasResourceProperties('AWS::IoT::TopicRule', {
+      TopicRulePayload: Match.objectLike({
+        Actions: [{ Sqs: Match.objectLike({ QueueUrl: { Ref: bufferQueue }, UseBase64: false }) }],
+      }),
+    });
+  });
+
+  it('keeps failed rule deliveries on an error queue other than the buffer', () => {
+    const rule = Object.values(resourcesOf(env.platformTemplate, 'AWS::IoT::TopicRule'))[0];
+    const payload = rule?.Properties?.TopicRulePayload as {
+      Actions: { Sqs: { QueueUrl: unknown } }[];
+      ErrorAction: { Sqs: { QueueUrl: { Ref: string } } };
+    };
+
+    expect(payload.ErrorAction.Sqs.QueueUrl.Ref).toMatch(/^IngestRuleErrorQueue/);
+    expect(payload.ErrorAction.Sqs.QueueUrl).not.toEqual(payload.Actions[0]?.Sqs.QueueUrl);
+  });
+
+  it('encrypts every queue with the customer-managed key', () => {
+    const queues = Object.values(resourcesOf(env.platformTemplate, 'AWS::SQS::Queue'));
+
+    expect(queues).toHaveLength(3);
+    for (const queue of queues) {
+      expect(queue.Properties?.KmsMasterKeyId).toEqual({
+        'Fn::GetAtt': [expect.stringMatching(/^QueueKey/), 'Arn'],
+      });
+    }
+  });
+
+  it("moves a message that keeps failing to the buffer's own dead-letter queue", () => {
+    env.platformTemplate.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: {
+        deadLetterTargetArn: {
+          'Fn::GetAtt': [Match.stringLikeRegexp('^IngestBufferDeadLetterQueue'), 'Arn'],
+        },
+        maxReceiveCount: 5,
+      },
+    });
+  });
+
+  it('has the bridge report partial batch failures with capped concurrency', () => {
+    env.platformTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^IngestBufferQueue'), 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: env.config.ingest.maxConcurrency },
+      BatchSize: env.config.ingest.batchSize,
+    });
+  });
+
+  it('runs the bridge in the isolated subnets', () => {
+    env.platformTemplate.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('iot.raw Kafka topic'),
+      VpcConfig: Match.objectLike({ SubnetIds: Match.anyValue() }),
+    });
+  });
+});
+
+describe('Kafka event source mappings', () => {
+  const consumers = [
+    { topic: TOPICS.raw, group: CONSUMER_GROUPS.enrich, settings: () => env.config.consumers.enrich },
+    {
+      topic: TOPICS.enriched,
+      group: CONSUMER_GROUPS.timeseriesWriter,
+      settings: () => env.config.consumers.timeseriesWriter,
+    },
+  ];
+
+  it('creates exactly one mapping per consumer', () => {
+    expect(kafkaMappings().map((mapping) => mapping.Topics)).toEqual([[TOPICS.raw], [TOPICS.enriched]]);
+  });
+
+  for (const consumer of consumers) {
+    describe(`on ${consumer.topic}`, () => {
+      it('uses its explicit consumer group', () => {
+        expect(mappingOf(consumer.topic).AmazonManagedKafkaEventSourceConfig).toEqual({
+          ConsumerGroupId: consumer.group,
+        });
+      });
+
+      it('starts at the configured position', () => {
+        expect(mappingOf(consumer.topic).StartingPosition).toBe(env.config.consumers.startingPosition);
+      });
+
+      it('takes batch size and window from the configuration', () => {
+        const mapping = mappingOf(consumer.topic);
+
+        expect(mapping.BatchSize).toBe(consumer.settings().batchSize);
+        expect(mapping.MaximumBatchingWindowInSeconds).toBe(consumer.settings().maxBatchingWindowSeconds);
+      });
+
+      it('retries a bounded number of times, bisecting and reporting single failed records', () => {
+        const mapping = mappingOf(consumer.topic);
+
+        expect(mapping.MaximumRetryAttempts).toBe(EVENT_SOURCE_ERROR_CONTROLS.maximumRetryAttempts);
+        expect(mapping.BisectBatchOnFunctionError).toBe(true);
+        expect(mapping.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+      });
+
+      it('sends records it gives up on to the failed-records bucket', () => {
+        expect(mappingOf(consumer.topic).DestinationConfig).toEqual({
+          OnFailure: { Destination: { 'Fn::ImportValue': 'IotCloud-dev-Stateful-FailedRecordsBucketArn' } },
+        });
+      });
+
+      it('runs in provisioned mode, where the error controls apply', () => {
+        expect(mappingOf(consumer.topic).ProvisionedPollerConfig).toMatchObject({
+          MinimumPollers: consumer.settings().minimumPollers,
+          MaximumPollers: consumer.settings().maximumPollers,
+        });
+      });
+    });
+  }
+});
+
+describe('kafka-cluster permissions', () => {
+  const kafkaStatements = () =>
+    [...policyStatements(env.statefulTemplate), ...policyStatements(env.platformTemplate)].filter(
+      ({ statement }) =>
+        asArray(statement.Action as string | string[]).some((action) => action.startsWith('kafka-cluster:')),
+    );
+  const flatten = (value: unknown): string => JSON.stringify(value);
+
+  it('never grants kafka-cluster actions on a wildcard resource', () => {
+    const statements = kafkaStatements();
+
+    expect(statements.length).toBeGreaterThan(0);
+    for (const { statement } of statements) {
+      for (const resource of asArray(statement.Resource)) {
+        expect(resource).not.toBe('*');
+        expect(flatten(resource)).not.toMatch(/\/\*"|:\*"/);
+      }
+    }
+  });
+
+  it('scopes data actions to topic ARNs and group actions to group ARNs', () => {
+    for (const { statement } of kafkaStatements()) {
+      const actions = asArray(statement.Action as string | string[]);
+      const resources = asArray(statement.Resource).map(flatten);
+      if (
+        actions.some((action) => /ReadData|WriteData"?$|DescribeTopic|CreateTopic|AlterTopic/.test(action))
+      ) {
+        for (const resource of resources) expect(resource).toMatch(/:topic\//);
+      }
+      if (actions.some((action) => /Group$/.test(action))) {
+        for (const resource of resources) expect(resource).toMatch(/:group\//);
+      }
+    }
+  });
+
+  it('lets each consumer read only its own topic and group', () => {
+    const readers = kafkaStatements().filter(({ statement }) =>
+      asArray(statement.Action as string[]).includes('kafka-cluster:ReadData'),
+    );
+    const groups = kafkaStatements().filter(({ statement }) =>
+      asArray(statement.Action as string[]).includes('kafka-cluster:AlterGroup'),
+    );
+
+    expect(
+      readers.map(({ statement }) => flatten(statement.Resource).match(/\/(iot\.\w+)"/)?.[1]).sort(),
+    ).toEqual([TOPICS.enriched, TOPICS.raw].sort());
+    expect(
+      groups.map(({ statement }) => flatten(statement.Resource).match(/\/([\w-]+)"\]/)?.[1]).sort(),
+    ).toEqual([CONSUMER_GROUPS.enrich, CONSUMER_GROUPS.timeseriesWriter].sort());
+  });
+});
+
+describe('devices', () => {
+  const policyDocument = () =>
+    Object.values(resourcesOf(env.platformTemplate, 'AWS::IoT::Policy'))[0]?.Properties?.PolicyDocument as {
+      Statement: { Action: string; Resource: unknown; Condition?: unknown }[];
+    };
+
+  it('lets a thing connect only with its own name as client id, while attached', () => {
+    const connect = policyDocument().Statement.find((statement) => statement.Action === 'iot:Connect');
+
+    expect(THING_NAME_VARIABLE).toBe('$' + '{iot:Connection.Thing.ThingName}');
+    expect(JSON.stringify(connect?.Resource)).toContain(`:client/${THING_NAME_VARIABLE}`);
+    expect(connect?.Condition).toEqual({ Bool: { 'iot:Connection.Thing.IsAttached': 'true' } });
+  });
+
+  it('lets a thing publish only under its own topics, directly or through Basic Ingest', () => {
+    const publish = policyDocument().Statement.find((statement) => statement.Action === 'iot:Publish');
+    const resources = asArray(publish?.Resource).map((resource) => JSON.stringify(resource));
+
+    expect(resources).toHaveLength(2);
+    expect(resources[0]).toContain(`:topic/dt/*/${THING_NAME_VARIABLE}/*`);
+    expect(resources[1]).toContain(`:topic/$aws/rules/${INGEST_RULE.name}_dev/dt/*/${THING_NAME_VARIABLE}/*`);
+  });
+
+  it('creates one thing type per device type of the registry', () => {
+    expect(Object.keys(resourcesOf(env.platformTemplate, 'AWS::IoT::ThingType'))).toHaveLength(4);
+  });
+});
+
+describe('dashboard hosting', () => {
+  const distribution = () =>
+    Object.values(resourcesOf(env.platformTemplate, 'AWS::CloudFront::Distribution'))[0]?.Properties
+      ?.DistributionConfig as {
+      Origins: { Id: string; OriginAccessControlId?: unknown; DomainName: unknown }[];
+      DefaultCacheBehavior: { TargetOriginId: string };
+      CacheBehaviors: {
+        PathPattern: string;
+        TargetOriginId: string;
+        AllowedMethods: string[];
+        CachePolicyId: string;
+      }[];
+    };
+
+  it('reads the bucket through an origin access control that signs every request', () => {
+    env.platformTemplate.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
+      OriginAccessControlConfig: Match.objectLike({
+        SigningBehavior: 'always',
+        OriginAccessControlOriginType: 's3',
+      }),
+    });
+    const config = distribution();
+    const s3Origin = config.Origins.find(
+      (origin) => origin.Id === config.DefaultCacheBehavior.TargetOriginId,
+    );
+
+    expect(s3Origin?.OriginAccessControlId).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/OriginAccessControl/), 'Id'],
+    });
+  });
+
+  it('sends /api/* to the HTTP API, uncached, with every method', () => {
+    const config = distribution();
+    const api = config.CacheBehaviors.find((behavior) => behavior.PathPattern === '/api/*');
+    const origin = config.Origins.find((candidate) => candidate.Id === api?.TargetOriginId);
+
+    expect(JSON.stringify(origin?.DomainName)).toMatch(/ApiHttpApi.*execute-api/);
+    expect(api?.AllowedMethods).toEqual(expect.arrayContaining(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']));
+    expect(api?.CachePolicyId).toBe('4135ea2d-6df8-44a3-9df3-4b5a84be39ad'); // Managed-CachingDisabled
+  });
+
+  it('keeps the site bucket private', () => {
+    env.platformTemplate.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+    });
+  });
+
+  it('adds security headers to every response', () => {
+    env.platformTemplate.hasResourceProperties('AWS::CloudFront::ResponseHeadersPolicy', {
+      ResponseHeadersPolicyConfig: Match.objectLike({
+        SecurityHeadersConfig: Match.objectLike({
+          ContentSecurityPolicy: Match.objectLike({
+            ContentSecurityPolicy: Match.stringLikeRegexp("default-src 'self'"),
+          }),
+          FrameOptions: { FrameOption: 'DENY', Override: true },
+          StrictTransportSecurity: Match.objectLike({ AccessControlMaxAgeSec: 31_536_000 }),
+        }),
+      }),
+    });
+  });
+});
+
+describe('HTTP API', () => {
+  const routes = () => Object.values(resourcesOf(env.platformTemplate, 'AWS::ApiGatewayV2::Route'));
+  const routeFor = (method: string, path: string) =>
+    routes().find((route) => route.Properties?.RouteKey === `${method} ${path}`)?.Properties;
+
+  it('creates one route per shared route declaration', () => {
+    expect(
+      routes()
+        .map((route) => route.Properties?.RouteKey)
+        .sort(),
+    ).toEqual(API_ROUTES.map((route) => `${route.method} ${route.path}`).sort());
+  });
+
+  it('puts the Cognito JWT authorizer on every write route', () => {
+    const authorizer = env.platformTemplate.getResourceId('AWS::ApiGatewayV2::Authorizer', {
+      Properties: Match.objectLike({ AuthorizerType: 'JWT' }),
+    });
+    for (const route of API_ROUTES.filter((candidate) => candidate.write)) {
+      expect(routeFor(route.method, route.path)).toMatchObject({
+        AuthorizationType: 'JWT',
+        AuthorizerId: { Ref: authorizer },
+      });
+    }
+  });
+
+  it('leaves reads public', () => {
+    for (const route of API_ROUTES.filter((candidate) => !candidate.write)) {
+      expect(routeFor(route.method, route.path)?.AuthorizationType ?? 'NONE').toBe('NONE');
+    }
+  });
+
+  it('throttles and logs the stage', () => {
+    env.platformTemplate.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      DefaultRouteSettings: {
+        ThrottlingRateLimit: env.config.api.throttleRateLimit,
+        ThrottlingBurstLimit: env.config.api.throttleBurstLimit,
+      },
+      AccessLogSettings: Match.objectLike({
+        DestinationArn: Match.anyValue(),
+        Format: Match.stringLikeRegexp('requestId'),
+      }),
+    });
+  });
+});
+
+describe('registry tables', () => {
+  const tables = () => resourcesOf(env.statefulTemplate, 'AWS::DynamoDB::Table');
+
+  for (const [key, declaration] of Object.entries(TABLES) as [string, TableDeclaration][]) {
+    it(`declares the ${key} table's keys and indexes as functions/shared/tables.ts does`, () => {
+      const table = Object.entries(tables()).find(([logicalId]) =>
+        logicalId.startsWith(`Registry${key}`),
+      )?.[1]?.Properties;
+      const keySchema = (partition: { name: string }, sort?: { name: string }) => [
+        { AttributeName: partition.name, KeyType: 'HASH' },
+        ...(sort ? [{ AttributeName: sort.name, KeyType: 'RANGE' }] : []),
+      ];
+
+      expect(table?.KeySchema).toEqual(keySchema(declaration.partitionKey, declaration.sortKey));
+      expect(
+        asArray(table?.GlobalSecondaryIndexes as { IndexName: string; KeySchema: unknown }[]).map(
+          (index) => ({
+            name: index.IndexName,
+            keys: index.KeySchema,
+          }),
+        ),
+      ).toEqual(
+        (declaration.globalSecondaryIndexes ?? []).map((index) => ({
+          name: index.indexName,
+          keys: keySchema(index.partitionKey, index.sortKey),
+        })),
+      );
+      expect(table?.TimeToLiveSpecification).toEqual(
+        declaration.timeToLiveAttribute
+          ? { AttributeName: declaration.timeToLiveAttribute, Enabled: true }
+          : undefined,
+      );
+    });
+  }
+
+  it('turns on point-in-time recovery and encryption for every table', () => {
+    for (const table of Object.values(tables())) {
+      expect(table.Properties?.PointInTimeRecoverySpecification).toEqual({
+        PointInTimeRecoveryEnabled: true,
+      });
+      expect(table.Properties?.SSESpecification).toEqual({ SSEEnabled: true });
+    }
+  });
+});
+
+describe('stream and time series', () => {
+  it('creates an MSK Serverless cluster with IAM authentication only', () => {
+    env.statefulTemplate.hasResourceProperties('AWS::MSK::ServerlessCluster', {
+      ClientAuthentication: { Sasl: { Iam: { Enabled: true } } },
+    });
+  });
+
+  it('creates every shared topic with the configured partitions and retention', () => {
+    const topics = Object.values(resourcesOf(env.statefulTemplate, 'Custom::KafkaTopics'))[0]?.Properties
+      ?.Topics as { Name: string; Partitions: number; RetentionMs: number }[];
+
+    expect(topics.map((topic) => topic.Name)).toEqual(Object.values(TOPICS));
+    expect(topics.find((topic) => topic.Name === TOPICS.raw)?.Partitions).toBe(
+      env.config.stream.partitions['iot.raw'],
+    );
+    expect(new Set(topics.map((topic) => topic.RetentionMs))).toEqual(
+      new Set([env.config.stream.retentionHours * 3_600_000]),
+    );
+  });
+
+  it('admits only the MSK IAM port into the cluster security group', () => {
+    const ingress = Object.values(resourcesOf(env.statefulTemplate, 'AWS::EC2::SecurityGroupIngress')).map(
+      (rule) => rule.Properties,
+    );
+    const intoCluster = ingress.filter((rule) =>
+      JSON.stringify(rule?.GroupId).includes('ClusterSecurityGroup'),
+    );
+
+    expect(intoCluster.length).toBe(2);
+    for (const rule of intoCluster) {
+      expect(rule).toMatchObject({ IpProtocol: 'tcp', FromPort: MSK_IAM_PORT, ToPort: MSK_IAM_PORT });
+    }
+  });
+
+  it('has isolated subnets only: no NAT gateway, no internet gateway', () => {
+    env.statefulTemplate.resourceCountIs('AWS::EC2::NatGateway', 0);
+    env.statefulTemplate.resourceCountIs('AWS::EC2::InternetGateway', 0);
+    env.statefulTemplate.resourceCountIs('AWS::EC2::Subnet', 2);
+  });
+
+  it('keeps Timestream retention from the configuration, with magnetic writes and rejected-record reports', () => {
+    env.statefulTemplate.hasResourceProperties('AWS::Timestream::Table', {
+      RetentionProperties: {
+        MemoryStoreRetentionPeriodInHours: String(env.config.timestream.memoryRetentionHours),
+        MagneticStoreRetentionPeriodInDays: String(env.config.timestream.magneticRetentionDays),
+      },
+      MagneticStoreWriteProperties: {
+        EnableMagneticStoreWrites: true,
+        MagneticStoreRejectedDataLocation: {
+          S3Configuration: Match.objectLike({
+            BucketName: { Ref: Match.stringLikeRegexp('^FailedRecords') },
+          }),
+        },
+      },
+    });
+  });
+});
+
+describe('functions', () => {
+  const projectFunctions = () =>
+    [env.statefulTemplate, env.platformTemplate].flatMap((template) =>
+      Object.values(resourcesOf(template, 'AWS::Lambda::Function'))
+        .map((resource) => resource.Properties ?? {})
+        .filter(
+          (properties) => properties.Runtime === 'nodejs24.x' && properties.TracingConfig !== undefined,
+        ),
+    );
+
+  it('sets the Powertools service name and metrics namespace on every project function', () => {
+    const functions = projectFunctions();
+
+    expect(functions).toHaveLength(6);
+    for (const properties of functions) {
+      const variables = (properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(variables.POWERTOOLS_SERVICE_NAME).toEqual(expect.any(String));
+      expect(variables.POWERTOOLS_METRICS_NAMESPACE).toBe('IotCloud');
+    }
+  });
+
+  it('points the writer at the Timestream cell endpoint of the VPC', () => {
+    const writer = projectFunctions().find((properties) =>
+      String(properties.Description).includes('Timestream'),
+    );
+    if (!writer) throw new Error('no time-series writer function');
+    const variables = (writer.Environment as { Variables: Record<string, unknown> }).Variables;
+
+    expect(JSON.stringify(variables.TIMESTREAM_INGEST_ENDPOINT)).toContain(
+      `ingest-${env.config.timestream.ingestCell}.timestream.`,
+    );
+    expect(writer.VpcConfig).toBeDefined();
+  });
+
+  it('grants DynamoDB actions by name on tables and named indexes only', () => {
+    const statements = [...policyStatements(env.statefulTemplate), ...policyStatements(env.platformTemplate)]
+      .map(({ statement }) => statement)
+      .filter((statement) =>
+        asArray(statement.Action as string | string[]).some((action) => action.startsWith('dynamodb:')),
+      );
+
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements) {
+      expect(asArray(statement.Action as string[])).not.toContain('dynamodb:*');
+      expect(JSON.stringify(statement.Resource)).not.toMatch(/index\/\*/);
+    }
+  });
+});
+
+describe('stateful logical IDs', () => {
+  // Renaming any of these replaces the resource and loses its data: this list changes only on purpose.
+  const PINNED: Record<string, string> = {
+    StreamCluster8AD6DEEE: 'AWS::MSK::ServerlessCluster',
+    StreamTopics45851C11: 'Custom::KafkaTopics',
+    TimeSeriesDatabaseF775E05D: 'AWS::Timestream::Database',
+    TimeSeriesTable9C5E827A: 'AWS::Timestream::Table',
+    FailedRecordsDEC8AD7E: 'AWS::S3::Bucket',
+    RegistrydeviceTypesF88E320E: 'AWS::DynamoDB::Table',
+    NetworkVpc7FB7348F: 'AWS::EC2::VPC',
+    Registryapplications0BB7D7EC: 'AWS::DynamoDB::Table',
+    Registrydevices3855BE47: 'AWS::DynamoDB::Table',
+    Registrymessages009F7260: 'AWS::DynamoDB::Table',
+    RegistryalertsE87A0FA5: 'AWS::DynamoDB::Table',
+    RegistrypipelineStats462868C2: 'AWS::DynamoDB::Table',
+  };
+
+  it('keeps the logical ID of every stateful resource', () => {
+    const resources = env.statefulTemplate.toJSON().Resources as Record<string, { Type: string }>;
+    const actual = Object.fromEntries(
+      Object.keys(PINNED).map((logicalId) => [logicalId, resources[logicalId]?.Type ?? 'missing']),
+    );
+
+    expect(actual).toEqual(PINNED);
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports nothing unacknowledged', () => {
+    const report = env.nag.validateScope(env.app);
+
+    expect(report.violations.map((violation) => violation.ruleName)).toEqual([]);
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * Test support: builds an environment exactly as bin/ does (the configuration of cdk.json, validated by
+ * the same schema), with cdk-nag registered, and synthesizes it once per test file.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, type IPolicyValidationPluginBeta1, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { addEnvironment, type EnvironmentStacks } from '../lib/app.js';
+import {
+  CONTEXT_KEYS,
+  type EnvironmentConfig,
+  type EnvironmentName,
+  parseEnvironments,
+} from '../lib/config.js';
+import { PROJECT_ROOT } from '../lib/paths.js';
+
+export function environmentConfig(
+  name: EnvironmentName,
+  overrides: { alarmEmail?: string } = {},
+): EnvironmentConfig {
+  const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  };
+  const [config] = parseEnvironments(cdkJson.context[CONTEXT_KEYS.environments], name, {
+    platformVersion: '0.0.0-test',
+    alarmEmail: overrides.alarmEmail,
+  });
+  if (!config) throw new Error(`no configuration for ${name}`);
+  return config;
+}
+
+export interface SynthesizedEnvironment extends EnvironmentStacks {
+  readonly app: App;
+  readonly config: EnvironmentConfig;
+  readonly nag: AwsSolutionsChecks;
+  readonly statefulTemplate: Template;
+  readonly platformTemplate: Template;
+}
+
+export function synthesizeEnvironment(
+  name: EnvironmentName,
+  options: { alarmEmail?: string; policyValidation?: IPolicyValidationPluginBeta1[]; outdir?: string } = {},
+): SynthesizedEnvironment {
+  const config = environmentConfig(name, { alarmEmail: options.alarmEmail });
+  const app = new App({
+    outdir: options.outdir ?? mkdtempSync(join(tmpdir(), `iot-cloud-${name}-`)),
+    policyValidationBeta1: options.policyValidation,
+    context: { '@aws-cdk/core:defaultCrossStackReferences': 'strong' },
+  });
+  const nag = new AwsSolutionsChecks(app);
+  Validations.of(app).addPlugins(nag);
+  const stacks = addEnvironment(app, config);
+  return {
+    ...stacks,
+    app,
+    config,
+    nag,
+    statefulTemplate: Template.fromStack(stacks.stateful),
+    platformTemplate: Template.fromStack(stacks.platform),
+  };
+}
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+
+/** The resources of a type, by logical ID. */
+export function resourcesOf(template: Template, type: string): Resources {
+  return template.findResources(type) as Resources;
+}
+
+/** Every IAM policy statement of a template, with the logical ID of its policy. */
+export function policyStatements(
+  template: Template,
+): { policy: string; statement: Record<string, unknown> }[] {
+  return Object.entries(resourcesOf(template, 'AWS::IAM::Policy')).flatMap(([policy, resource]) => {
+    const document = resource.Properties?.PolicyDocument as { Statement: Record<string, unknown>[] };
+    return document.Statement.map((statement) => ({ policy, statement }));
+  });
+}
+
+export const asArray = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
