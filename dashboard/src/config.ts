@@ -35,15 +35,18 @@ export function parseConfig(value: unknown): { config: DashboardConfig; problems
     return { config: DEFAULT_CONFIG, problems: ['config.json is not an object'] };
   const input = value as Record<string, unknown>;
   let apiBase = DEFAULT_CONFIG.apiBase;
-  if (
-    typeof input.apiBase === 'string' &&
-    (input.apiBase === '' || /^https?:\/\/[^\s]+$/.test(input.apiBase))
-  )
-    apiBase = input.apiBase.replace(/\/+$/, '');
-  else if (input.apiBase !== undefined) problems.push('apiBase must be "" or an http(s) URL');
+  // The routes are `/api/...`: a base naming that prefix itself ('/api', 'https://host/api') means the
+  // same origin (or host) as the one without it.
+  const base =
+    typeof input.apiBase === 'string' ? input.apiBase.replace(/\/+$/, '').replace(/\/api$/, '') : undefined;
+  if (base !== undefined && (base === '' || /^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(base))) apiBase = base;
+  else if (input.apiBase !== undefined) problems.push('apiBase must be "", "/api" or an http(s) URL');
   let auth: AuthConfig = DEFAULT_CONFIG.auth;
   const rawAuth = input.auth as Record<string, unknown> | undefined;
-  if (rawAuth?.mode === 'token') auth = { mode: 'token' };
+  // A user pool without a hosted-UI domain (`userPoolClientId` only): writes need its access token,
+  // pasted in.
+  if (rawAuth === undefined && typeof input.userPoolClientId === 'string') auth = { mode: 'token' };
+  else if (rawAuth?.mode === 'token') auth = { mode: 'token' };
   else if (rawAuth?.mode === 'cognito') {
     if (
       typeof rawAuth.domain === 'string' &&

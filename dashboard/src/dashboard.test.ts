@@ -27,6 +27,19 @@ describe('config.json', () => {
     });
   });
 
+  it('reads the config.json of the CDK stack: /api as the base, a user pool without hosted UI as token mode', () => {
+    const result = parseConfig({
+      apiBase: '/api',
+      region: 'eu-west-1',
+      userPoolId: 'eu-west-1_abc',
+      userPoolClientId: 'client',
+    });
+    expect(result).toEqual({ config: { ...DEFAULT_CONFIG, auth: { mode: 'token' } }, problems: [] });
+    expect(parseConfig({ apiBase: 'https://api.example.com/api/' }).config.apiBase).toBe(
+      'https://api.example.com',
+    );
+  });
+
   it('falls back to the same-origin default, naming what was wrong', () => {
     const result = parseConfig({
       apiBase: 'javascript:alert(1)',
