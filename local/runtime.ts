@@ -14,6 +14,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DASHBOARD_DIST_DIR } from '../dashboard/dist-dir.js';
 import { DynamoAlertStore } from '../functions/adapters/dynamodb/alerts.js';
 import {
   DynamoDeviceStore,
@@ -395,7 +396,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
     const http = await startHttpServer({
       api,
-      dashboardDir: options.dashboardDir ?? join(import.meta.dirname, '..', 'dashboard'),
+      dashboardDir: options.dashboardDir ?? DASHBOARD_DIST_DIR,
       port: options.httpPort ?? 3000,
     });
     onClose('http', () => http.close());

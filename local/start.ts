@@ -69,6 +69,7 @@ async function main(): Promise<number> {
       reset: values.reset,
       mqttPort: port('mqtt-port', values['mqtt-port'], 1883),
       httpPort: port('http-port', values['http-port'], 3000),
+      // Built by `npm run build:dashboard` (npm start runs it first).
       ...(values.broker ? { externalBroker: values.broker } : {}),
       ...(values['kafka-brokers'] === undefined
         ? {}
