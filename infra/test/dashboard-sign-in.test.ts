@@ -33,14 +33,32 @@ const dashboardUrl = () => ({
 
 interface BucketDeploymentProperties {
   SourceObjectKeys: string[];
-  SourceMarkers: Record<string, unknown>[];
+  SourceMarkers?: Record<string, unknown>[];
+  SystemMetadata?: Record<string, string>;
+  Prune: boolean;
 }
-const deployment = () =>
-  Object.values(resourcesOf(env.platformTemplate, 'Custom::CDKBucketDeployment'))[0]
-    ?.Properties as unknown as BucketDeploymentProperties;
-/** The files of the deployment's sources, as synthesized into the cloud assembly (asset.{hash}/). */
-const sourceDirs = () =>
-  deployment().SourceObjectKeys.map((key) => join(env.app.outdir, `asset.${key.replace(/\.zip$/, '')}`));
+const deployments = () =>
+  Object.values(resourcesOf(env.platformTemplate, 'Custom::CDKBucketDeployment')).map(
+    (resource) => resource.Properties as unknown as BucketDeploymentProperties,
+  );
+/** Every source of every deployment: its files as synthesized into the cloud assembly (asset.{hash}/). */
+const sources = () =>
+  deployments().flatMap((deployment) =>
+    deployment.SourceObjectKeys.map((key, index) => {
+      const dir = join(env.app.outdir, `asset.${key.replace(/\.zip$/, '')}`);
+      return {
+        deployment,
+        dir,
+        files: readdirSync(dir).sort(),
+        markers: deployment.SourceMarkers?.[index] ?? {},
+      };
+    }),
+  );
+const sourceWith = (file: string) => {
+  const found = sources().filter((source) => source.files.includes(file));
+  if (found.length !== 1) throw new Error(`${found.length} deployment sources hold ${file}`);
+  return found[0] as ReturnType<typeof sources>[number];
+};
 
 /** A CloudFormation reference as readable text: Ref X -> X, GetAtt [X, Y] -> X.Y. */
 const referenceText = (token: unknown): string => {
@@ -52,10 +70,9 @@ const referenceText = (token: unknown): string => {
 
 /** The config.json the stack deploys, with its deploy-time values replaced by what they reference. */
 const deployedConfig = (): unknown => {
-  const index = sourceDirs().findIndex((dir) => readdirSync(dir).includes('config.json'));
-  const dir = sourceDirs()[index] as string;
-  let text = readFileSync(join(dir, 'config.json'), 'utf8');
-  for (const [marker, token] of Object.entries(deployment().SourceMarkers[index] ?? {})) {
+  const source = sourceWith('config.json');
+  let text = readFileSync(join(source.dir, 'config.json'), 'utf8');
+  for (const [marker, token] of Object.entries(source.markers)) {
     text = text.replaceAll(marker, referenceText(token));
   }
   return JSON.parse(text);
@@ -64,21 +81,32 @@ const deployedConfig = (): unknown => {
 describe('dashboard asset', () => {
   it('deploys the built dashboard (dashboard/dist/) without the local config.json', () => {
     const built = readdirSync(DASHBOARD_DIST_DIR).filter((file) => file !== 'config.json');
-    const site = sourceDirs().find((dir) => readdirSync(dir).includes('index.html'));
-    if (!site) throw new Error('no deployment source holds index.html');
+    const deployed = sources()
+      .flatMap((source) => source.files)
+      .filter((file) => file !== 'config.json');
 
-    expect(readdirSync(site).sort()).toEqual(built.sort());
+    expect(deployed.sort()).toEqual(built.sort());
     expect(built).toEqual(expect.arrayContaining([expect.stringMatching(/^app-[A-Z0-9]+\.js$/)]));
-    expect(readFileSync(join(site, 'index.html'), 'utf8')).toBe(
+    expect(readFileSync(join(sourceWith('index.html').dir, 'index.html'), 'utf8')).toBe(
       readFileSync(join(DASHBOARD_DIST_DIR, 'index.html'), 'utf8'),
     );
   });
 
   it('writes exactly one config.json: the stack generated one', () => {
-    const withConfig = sourceDirs().filter((dir) => readdirSync(dir).includes('config.json'));
+    // sourceWith fails on a second source holding config.json (the build's local one).
+    expect(sourceWith('config.json').files).toEqual(['config.json']);
+  });
 
-    expect(withConfig).toHaveLength(1);
-    expect(readdirSync(withConfig[0] as string)).toEqual(['config.json']);
+  it('serves the entry files no-cache and the content-hashed bundles immutable', () => {
+    const entry = sourceWith('index.html').deployment;
+    const bundles = sourceWith(
+      readdirSync(DASHBOARD_DIST_DIR).find((file) => /^app-[A-Z0-9]+\.js$/.test(file)) ?? 'app.js',
+    ).deployment;
+
+    expect(sourceWith('config.json').deployment).toBe(entry);
+    expect(entry.SystemMetadata).toEqual({ 'cache-control': 'no-cache' });
+    expect(bundles.SystemMetadata).toEqual({ 'cache-control': 'public, max-age=31536000, immutable' });
+    expect(bundles.SourceObjectKeys).toHaveLength(1);
   });
 
   it("writes a config.json the dashboard's own parser accepts, signing in through the hosted UI", async () => {

@@ -24,10 +24,17 @@ import { type Api, DASHBOARD_OAUTH_SCOPES } from './api.js';
 import { privateBucket } from './buckets.js';
 
 /**
- * The dashboard build's own config.json (local mode's) is left out of the asset: the stack writes the
- * bucket's config.json itself (`dashboardConfig`).
+ * The entry files: index.html (naming the content-hashed bundles of the current build) and config.json.
+ * They are served `no-cache` (revalidated on every load) so a deploy shows at the next page load, while
+ * the bundles, whose names change with their content, are cached for a year. The build's own
+ * config.json (local mode's) is never deployed: the stack writes the bucket's (`dashboardConfig`).
  */
-export const DASHBOARD_ASSET_EXCLUDE = ['config.json'];
+export const DASHBOARD_ENTRY_FILES = ['index.html', 'config.json'];
+const BUNDLE_CACHE_CONTROL = [
+  s3deploy.CacheControl.setPublic(),
+  s3deploy.CacheControl.maxAge(Duration.days(365)),
+  s3deploy.CacheControl.immutable(),
+];
 
 /**
  * Security headers for every response, the API's included. The same policy as the local server's
@@ -158,17 +165,30 @@ export class DashboardHosting extends Construct {
       },
       pollIntervalMs: 5000,
     };
-    const deployment = new s3deploy.BucketDeployment(this, 'Deployment', {
-      sources: [
-        s3deploy.Source.asset(DASHBOARD_DIST_DIR, { exclude: DASHBOARD_ASSET_EXCLUDE }),
-        s3deploy.Source.jsonData('config.json', dashboardConfig),
-      ],
+    // Bundles first, then the page naming them: a browser never gets an index.html whose bundles are
+    // not there yet. `exclude` also keeps the pruning of old bundles away from the entry files.
+    const bundles = new s3deploy.BucketDeployment(this, 'Bundles', {
+      sources: [s3deploy.Source.asset(DASHBOARD_DIST_DIR, { exclude: DASHBOARD_ENTRY_FILES })],
+      exclude: DASHBOARD_ENTRY_FILES,
       destinationBucket: this.bucket,
-      distribution: this.distribution,
-      distributionPaths: ['/*'],
+      cacheControl: BUNDLE_CACHE_CONTROL,
       prune: true,
       memoryLimit: 512,
     });
+    const deployment = new s3deploy.BucketDeployment(this, 'Deployment', {
+      sources: [
+        s3deploy.Source.asset(DASHBOARD_DIST_DIR, { exclude: ['*', '!index.html'] }),
+        s3deploy.Source.jsonData('config.json', dashboardConfig),
+      ],
+      destinationBucket: this.bucket,
+      cacheControl: [s3deploy.CacheControl.noCache()],
+      // The bundles' deployment owns everything else in the bucket.
+      prune: false,
+      distribution: this.distribution,
+      distributionPaths: ['/', ...DASHBOARD_ENTRY_FILES.map((file) => `/${file}`)],
+      memoryLimit: 512,
+    });
+    deployment.node.addDependency(bundles);
     this.acknowledgeDeploymentFunction(deployment);
   }
 
