@@ -1,11 +1,28 @@
 import { defineConfig } from 'vitest/config';
 
+const EXCLUDE = ['node_modules/**', 'cdk.out/**', 'dist/**', '.iotcloud/**'];
+
 export default defineConfig({
   test: {
-    include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'cdk.out/**', 'dist/**', '.iotcloud/**'],
     // Unit tests touch no network; the property tests are CPU-bound, so a generous timeout avoids
     // false failures on a loaded two-core machine without hiding real hangs.
     testTimeout: 30_000,
+    projects: [
+      {
+        // The CDK app deploys the built dashboard (dashboard/dist/): its tests build it once first,
+        // and only when an infra test is selected (vitest runs a project's globalSetup only then).
+        extends: true,
+        test: {
+          name: 'infra',
+          include: ['infra/**/*.test.ts'],
+          exclude: EXCLUDE,
+          globalSetup: ['infra/test/build-dashboard.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'project', include: ['**/*.test.ts'], exclude: [...EXCLUDE, 'infra/**'] },
+      },
+    ],
   },
 });

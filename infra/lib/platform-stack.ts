@@ -110,7 +110,14 @@ export class PlatformStack extends Stack {
     });
     new CfnOutput(this, 'ApiGatewayUrl', { value: this.api.url, description: 'HTTP API, direct' });
     new CfnOutput(this, 'UserPoolId', { value: this.api.userPool.userPoolId });
-    new CfnOutput(this, 'UserPoolClientId', { value: this.api.userPoolClient.userPoolClientId });
+    new CfnOutput(this, 'UserPoolClientId', {
+      value: this.api.dashboardClient.userPoolClientId,
+      description: "The dashboard's app client (hosted UI, authorization code + PKCE)",
+    });
+    new CfnOutput(this, 'HostedUiDomain', {
+      value: this.api.userPoolDomain.baseUrl(),
+      description: "Cognito hosted UI: the dashboard's Sign in button starts the code + PKCE flow there",
+    });
     new CfnOutput(this, 'IngestRuleName', {
       value: this.ingest.ruleName,
       description:

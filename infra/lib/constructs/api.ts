@@ -3,11 +3,17 @@
  * one Lambda integration (the handler routes internally), a Cognito user pool whose JWTs the
  * authorizer checks on every route whose `write` is true, stage throttling and JSON access logs.
  * Reads are public by design (API.md: writes require a JWT).
+ *
+ * Sign-in: the pool has a hosted-UI domain, and the dashboard's app client (authorization code with
+ * PKCE, no secret) is added by `addDashboardClient` once the dashboard's URL exists. Its callback URL
+ * is the CloudFront distribution, which itself needs this API's id; so the client is created after
+ * the routes, and the authorizer's audience is read lazily at synthesis (client -> distribution ->
+ * HTTP API, authorizer -> client: no cycle in CloudFormation).
  */
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, Lazy, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -19,6 +25,12 @@ import { acknowledge } from '../nag.js';
 import { IotFunction, LAMBDA_ENTRIES } from './iot-function.js';
 import type { Registry } from './registry.js';
 import type { TimeSeries } from './timeseries.js';
+
+/**
+ * What the dashboard asks the hosted UI for: `openid` (an ID token and the user's identity) and
+ * `email`; the access token it gets is what the API's JWT authorizer checks.
+ */
+export const DASHBOARD_OAUTH_SCOPES = ['openid', 'email'] as const;
 
 export interface ApiProps {
   readonly config: EnvironmentConfig;
@@ -32,8 +44,12 @@ export class Api extends Construct {
   public readonly httpApi: apigwv2.HttpApi;
   public readonly stage: apigwv2.HttpStage;
   public readonly userPool: cognito.UserPool;
-  public readonly userPoolClient: cognito.UserPoolClient;
+  /** The hosted UI (`https://<prefix>.auth.<region>.amazoncognito.com`). */
+  public readonly userPoolDomain: cognito.UserPoolDomain;
   public readonly handler: IotFunction;
+  /** The app clients whose tokens the write routes accept (the authorizer's audience). */
+  private readonly audienceClients: cognito.IUserPoolClient[] = [];
+  private dashboardClientOrUndefined: cognito.UserPoolClient | undefined;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -102,13 +118,13 @@ export class Api extends Construct {
           'Threat protection (advanced security) needs the Plus feature plan, billed per MAU; the pool has MFA required, no self sign-up and a strict password policy.',
       },
     ]);
-    this.userPoolClient = this.userPool.addClient('DashboardClient', {
-      generateSecret: false,
-      authFlows: { userSrp: true },
-      preventUserExistenceErrors: true,
-      accessTokenValidity: Duration.hours(1),
-      idTokenValidity: Duration.hours(1),
-      refreshTokenValidity: Duration.days(7),
+    // Cognito domain prefixes are unique per region across all accounts and may not contain "aws",
+    // "amazon" or "cognito": environment name plus account id is both unique and stable (a token here,
+    // since the stacks are environment-agnostic).
+    this.userPoolDomain = this.userPool.addDomain('HostedUi', {
+      cognitoDomain: { domainPrefix: `iot-cloud-${config.name}-${Aws.ACCOUNT_ID}` },
+      // The classic hosted UI needs no branding resource (managed login v2 would).
+      managedLoginVersion: cognito.ManagedLoginVersion.CLASSIC_HOSTED_UI,
     });
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
@@ -131,8 +147,20 @@ export class Api extends Construct {
     });
 
     const integration = new HttpLambdaIntegration('Integration', this.handler.function);
-    const authorizer = new HttpUserPoolAuthorizer('WriteAuthorizer', this.userPool, {
-      userPoolClients: [this.userPoolClient],
+    const authorizer = new HttpJwtAuthorizer(
+      'WriteAuthorizer',
+      `https://cognito-idp.${Stack.of(this).region}.amazonaws.com/${this.userPool.userPoolId}`,
+      {
+        jwtAudience: Lazy.list({
+          produce: () => this.audienceClients.map((client) => client.userPoolClientId),
+        }),
+      },
+    );
+    this.node.addValidation({
+      validate: () =>
+        this.audienceClients.length > 0
+          ? []
+          : ['the JWT authorizer has no audience: call addDashboardClient() with the dashboard URL'],
     });
     for (const route of API_ROUTES) {
       const routes = this.httpApi.addRoutes({
@@ -152,6 +180,38 @@ export class Api extends Construct {
         }
       }
     }
+  }
+
+  /**
+   * The dashboard's app client: hosted-UI sign-in with the authorization code grant and PKCE (a public
+   * client, no secret), redirecting back to `dashboardUrl` only. Its tokens are accepted by the write
+   * routes. `dashboardUrl` is the exact redirect URI the dashboard sends (config.json `redirectUri`).
+   */
+  addDashboardClient(dashboardUrl: string): cognito.UserPoolClient {
+    if (this.dashboardClientOrUndefined) throw new Error('the dashboard client exists already');
+    const client = this.userPool.addClient('DashboardClient', {
+      generateSecret: false,
+      authFlows: { userSrp: true },
+      oAuth: {
+        flows: { authorizationCodeGrant: true },
+        scopes: DASHBOARD_OAUTH_SCOPES.map((scope) => cognito.OAuthScope.custom(scope)),
+        callbackUrls: [dashboardUrl],
+        logoutUrls: [dashboardUrl],
+      },
+      supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
+      preventUserExistenceErrors: true,
+      accessTokenValidity: Duration.hours(1),
+      idTokenValidity: Duration.hours(1),
+      refreshTokenValidity: Duration.days(7),
+    });
+    this.audienceClients.push(client);
+    this.dashboardClientOrUndefined = client;
+    return client;
+  }
+
+  get dashboardClient(): cognito.UserPoolClient {
+    if (!this.dashboardClientOrUndefined) throw new Error('addDashboardClient() has not been called');
+    return this.dashboardClientOrUndefined;
   }
 
   /** The API's own URL (https://{id}.execute-api.{region}.amazonaws.com). */

@@ -1,44 +1,59 @@
 /**
  * The dashboard: a private S3 bucket behind CloudFront with origin access control, `/api/*` sent to
  * the HTTP API on the same origin (no CORS), a response-headers policy with security headers, and the
- * built files plus a generated `config.json` (API base, Cognito ids) deployed with BucketDeployment.
+ * built dashboard (`dashboard/dist/`, `npm run build:dashboard`) plus a generated `config.json` (API
+ * base, hosted-UI sign-in) deployed with BucketDeployment. The dashboard's Cognito app client is
+ * created here, once the distribution's URL (its callback URL) exists.
  *
  * The site bucket lives in this (stateless) stack: its content is rebuilt from the repository on every
  * deploy, and the bucket policy that admits the distribution would otherwise tie the two stacks in a
  * reference cycle.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { type CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
+import { DASHBOARD_DIST_DIR } from '../../../dashboard/dist-dir.js';
 import { acknowledge, BASIC_EXECUTION_ROLE } from '../nag.js';
 import { PROJECT_ROOT } from '../paths.js';
-import type { Api } from './api.js';
+import { type Api, DASHBOARD_OAUTH_SCOPES } from './api.js';
 import { privateBucket } from './buckets.js';
 
 /**
- * The folder deployed to the site bucket, relative to the repository root. The built dashboard is
- * `dashboard/dist/` (`npm run build:dashboard`); until that build exists on this branch the source
- * folder (a static page) is deployed. Switch this one constant to 'dashboard/dist' once it does.
+ * The entry files: index.html (naming the content-hashed bundles of the current build) and config.json.
+ * They are served `no-cache` (revalidated on every load) so a deploy shows at the next page load, while
+ * the bundles, whose names change with their content, are cached for a year. The build's own
+ * config.json (local mode's) is never deployed: the stack writes the bucket's (`dashboardConfig`).
  */
-export const DASHBOARD_ASSET_DIR = 'dashboard';
+export const DASHBOARD_ENTRY_FILES = ['index.html', 'config.json'];
+const BUNDLE_CACHE_CONTROL = [
+  s3deploy.CacheControl.setPublic(),
+  s3deploy.CacheControl.maxAge(Duration.days(365)),
+  s3deploy.CacheControl.immutable(),
+];
 
-/** Security headers for every response, the API's included. */
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self' https://cognito-idp.*.amazonaws.com",
-  "frame-ancestors 'none'",
-  "base-uri 'self'",
-  "form-action 'self'",
-  "object-src 'none'",
-].join('; ');
+/**
+ * Security headers for every response, the API's included. The same policy as the local server's
+ * (local/http-server.ts: no inline script or style, nothing from elsewhere), plus the hosted UI's origin
+ * in connect-src: the dashboard trades the sign-in code for tokens at its /oauth2/token.
+ */
+export function contentSecurityPolicy(hostedUiOrigin: string): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    `connect-src 'self' ${hostedUiOrigin}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "object-src 'none'",
+  ].join('; ');
+}
 
 export interface DashboardHostingProps {
   readonly api: Api;
@@ -52,10 +67,9 @@ export class DashboardHosting extends Construct {
 
   constructor(scope: Construct, id: string, props: DashboardHostingProps) {
     super(scope, id);
-    const assetDir = join(PROJECT_ROOT, DASHBOARD_ASSET_DIR);
-    if (!existsSync(join(assetDir, 'index.html'))) {
+    if (!existsSync(join(DASHBOARD_DIST_DIR, 'index.html'))) {
       throw new Error(
-        `${DASHBOARD_ASSET_DIR}/index.html not found: build the dashboard (npm run build:dashboard) before synthesizing`,
+        `${relative(PROJECT_ROOT, DASHBOARD_DIST_DIR)}/index.html not found: build the dashboard (npm run build:dashboard) before synthesizing`,
       );
     }
     const { api } = props;
@@ -70,7 +84,10 @@ export class DashboardHosting extends Construct {
     const securityHeaders = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
       comment: 'IoT Cloud: security headers',
       securityHeadersBehavior: {
-        contentSecurityPolicy: { contentSecurityPolicy: CONTENT_SECURITY_POLICY, override: true },
+        contentSecurityPolicy: {
+          contentSecurityPolicy: contentSecurityPolicy(api.userPoolDomain.baseUrl()),
+          override: true,
+        },
         strictTransportSecurity: {
           accessControlMaxAge: Duration.days(365),
           includeSubdomains: true,
@@ -132,22 +149,46 @@ export class DashboardHosting extends Construct {
       },
     ]);
 
-    const deployment = new s3deploy.BucketDeployment(this, 'Deployment', {
-      sources: [
-        s3deploy.Source.asset(assetDir),
-        s3deploy.Source.jsonData('config.json', {
-          apiBase: '/api',
-          region: Stack.of(this).region,
-          userPoolId: api.userPool.userPoolId,
-          userPoolClientId: api.userPoolClient.userPoolClientId,
-        }),
-      ],
+    // The redirect URI is the exact page the dashboard is served at (location.origin + pathname).
+    const signInClient = api.addDashboardClient(`${this.url}/`);
+    // The shape of dashboard/src/config.ts (DashboardConfig; not imported: that module needs the DOM
+    // types). A test parses the synthesized file with the dashboard's own parser.
+    const dashboardConfig = {
+      // Same origin: CloudFront sends /api/* to the HTTP API.
+      apiBase: '/api',
+      auth: {
+        mode: 'cognito',
+        domain: api.userPoolDomain.baseUrl(),
+        clientId: signInClient.userPoolClientId,
+        redirectUri: `${this.url}/`,
+        scopes: DASHBOARD_OAUTH_SCOPES,
+      },
+      pollIntervalMs: 5000,
+    };
+    // Bundles first, then the page naming them: a browser never gets an index.html whose bundles are
+    // not there yet. `exclude` also keeps the pruning of old bundles away from the entry files.
+    const bundles = new s3deploy.BucketDeployment(this, 'Bundles', {
+      sources: [s3deploy.Source.asset(DASHBOARD_DIST_DIR, { exclude: DASHBOARD_ENTRY_FILES })],
+      exclude: DASHBOARD_ENTRY_FILES,
       destinationBucket: this.bucket,
-      distribution: this.distribution,
-      distributionPaths: ['/*'],
+      cacheControl: BUNDLE_CACHE_CONTROL,
       prune: true,
       memoryLimit: 512,
     });
+    const deployment = new s3deploy.BucketDeployment(this, 'Deployment', {
+      sources: [
+        s3deploy.Source.asset(DASHBOARD_DIST_DIR, { exclude: ['*', '!index.html'] }),
+        s3deploy.Source.jsonData('config.json', dashboardConfig),
+      ],
+      destinationBucket: this.bucket,
+      cacheControl: [s3deploy.CacheControl.noCache()],
+      // The bundles' deployment owns everything else in the bucket.
+      prune: false,
+      distribution: this.distribution,
+      distributionPaths: ['/', ...DASHBOARD_ENTRY_FILES.map((file) => `/${file}`)],
+      memoryLimit: 512,
+    });
+    deployment.node.addDependency(bundles);
     this.acknowledgeDeploymentFunction(deployment);
   }
 
