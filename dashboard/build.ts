@@ -9,8 +9,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import type { DashboardConfig } from './config-shape.js';
 import { DASHBOARD_DIST_DIR } from './dist-dir.js';
-import type { DashboardConfig } from './src/config.js';
 
 export const DASHBOARD_SOURCE_DIR = import.meta.dirname;
 export { DASHBOARD_DIST_DIR };

@@ -4,11 +4,8 @@
  * test files run in parallel, so building here (once, in the main process) avoids both a missing
  * folder and two files rebuilding it under each other.
  */
-
-// Loaded at run time: dashboard/build.ts names types compiled with the DOM library, the infra without.
-const BUILD_MODULE: string = '../../dashboard/build.js';
+import { buildDashboard } from '../../dashboard/build.js';
 
 export default async function setup(): Promise<void> {
-  const { buildDashboard } = (await import(BUILD_MODULE)) as { buildDashboard: () => Promise<string> };
   await buildDashboard();
 }

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../dashboard/config-shape.js';
 import { DASHBOARD_DIST_DIR } from '../../dashboard/dist-dir.js';
 import { DASHBOARD_OAUTH_SCOPES } from '../lib/constructs/api.js';
 import { resourcesOf, type SynthesizedEnvironment, synthesizeEnvironment } from './synth.js';
@@ -109,12 +110,7 @@ describe('dashboard asset', () => {
     expect(bundles.SourceObjectKeys).toHaveLength(1);
   });
 
-  it("writes a config.json the dashboard's own parser accepts, signing in through the hosted UI", async () => {
-    // Loaded at run time: dashboard/src/config.ts is compiled with the DOM types, the infra without.
-    const parserModule: string = '../../dashboard/src/config.js';
-    const { parseConfig } = (await import(parserModule)) as {
-      parseConfig: (value: unknown) => { config: unknown; problems: string[] };
-    };
+  it("writes a config.json the dashboard's own parser accepts, signing in through the hosted UI", () => {
     const domain = logicalId('AWS::Cognito::UserPoolDomain');
     const client = logicalId('AWS::Cognito::UserPoolClient');
     const distribution = logicalId('AWS::CloudFront::Distribution');

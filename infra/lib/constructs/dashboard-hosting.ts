@@ -17,6 +17,7 @@ import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
+import type { DashboardConfig } from '../../../dashboard/config-shape.js';
 import { DASHBOARD_DIST_DIR } from '../../../dashboard/dist-dir.js';
 import { acknowledge, BASIC_EXECUTION_ROLE } from '../nag.js';
 import { PROJECT_ROOT } from '../paths.js';
@@ -151,9 +152,8 @@ export class DashboardHosting extends Construct {
 
     // The redirect URI is the exact page the dashboard is served at (location.origin + pathname).
     const signInClient = api.addDashboardClient(`${this.url}/`);
-    // The shape of dashboard/src/config.ts (DashboardConfig; not imported: that module needs the DOM
-    // types). A test parses the synthesized file with the dashboard's own parser.
-    const dashboardConfig = {
+    // A test also parses the synthesized file with the dashboard's own parser.
+    const dashboardConfig: DashboardConfig = {
       // Same origin: CloudFront sends /api/* to the HTTP API.
       apiBase: '/api',
       auth: {
