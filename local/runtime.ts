@@ -86,6 +86,8 @@ export interface PlatformStatus {
   readonly enriched: number;
   readonly dlq: number;
   readonly alerts: number;
+  /** Matching messages of an already active alert condition, since start (not raised again). */
+  readonly suppressedAlerts: number;
   readonly lag: number;
 }
 
@@ -184,7 +186,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       registry: () => registry,
       service: 'iot-cloud-enrich',
       serviceVersion: SERVICE_VERSION,
+      alertState: dynamo.alertState,
       onOutcome: (outcome) => stats.recordOutcome(outcome),
+      onSuppressedAlerts: (count) => stats.recordSuppressedAlerts(count),
     });
 
     // Device bookkeeping, one update per device per batch: counts, first and last seen.
@@ -432,7 +436,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const currentStatus = (): PlatformStatus => {
       const t = totals();
       const lag = sum(consumers.map((c) => c.stats().lag));
-      return { received: ingest.counters.received, ...t, lag };
+      return { received: ingest.counters.received, ...t, suppressedAlerts: stats.suppressedAlerts, lag };
     };
     return {
       mqttUrl: ingest.url,
