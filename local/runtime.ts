@@ -15,6 +15,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DASHBOARD_DIST_DIR } from '../dashboard/dist-dir.js';
+import { CachedAlertStateStore } from '../functions/adapters/cached-alert-state.js';
 import { DynamoAlertStore } from '../functions/adapters/dynamodb/alerts.js';
 import {
   DynamoDeviceStore,
@@ -186,7 +187,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       registry: () => registry,
       service: 'iot-cloud-enrich',
       serviceVersion: SERVICE_VERSION,
-      alertState: dynamo.alertState,
+      // On its own log this process is the stream's only consumer, so a mirror of the alert state
+      // saves a worker round trip per batch; a shared Kafka group must read the table every batch.
+      alertState: options.kafkaBrokers ? dynamo.alertState : new CachedAlertStateStore(dynamo.alertState),
       onOutcome: (outcome) => stats.recordOutcome(outcome),
       onSuppressedAlerts: (count) => stats.recordSuppressedAlerts(count),
     });
