@@ -173,3 +173,40 @@ describe('the local platform, end to end over MQTT and HTTP', () => {
     expect(points).toHaveLength((before.points.points as unknown[]).length + 1);
   });
 });
+
+describe('edge-triggered alerts, end to end over MQTT and HTTP', () => {
+  const sensor = (i: number, temperature: number): [string, string] => [
+    'dt/environmental_sensor/env-it-2/telemetry',
+    JSON.stringify({
+      device_id: 'env-it-2',
+      timestamp: new Date(start0 + i * 1000).toISOString(),
+      event_type: 'telemetry',
+      measurements: { temperature, humidity: 30, pressure: 1010 },
+    }),
+  ];
+  const settled = async (enriched: number) =>
+    waitUntil(
+      () => platform.status().enriched >= enriched && platform.status().lag === 0,
+      `${enriched} messages enriched and every consumer caught up`,
+      60_000,
+    );
+  const deviceAlerts = async () =>
+    ((await api('/api/alerts?deviceId=env-it-2&limit=100')).body.items ?? []).map((a) => a.alert_id);
+
+  it('raises one alert for a run of matching messages, and a new one after the condition clears', async () => {
+    const before = platform.status();
+    await publish(Array.from({ length: 25 }, (_, i) => sensor(i, 45 + i / 10)));
+    await settled(before.enriched + 25);
+    const afterRun = { status: platform.status(), alerts: await deviceAlerts() };
+
+    // 20 °C clears temperature-high; 46 °C raises it again.
+    await publish([sensor(25, 20), sensor(26, 46)]);
+    await settled(before.enriched + 27);
+
+    expect(afterRun.status.alerts).toBe(before.alerts + 1);
+    expect(afterRun.status.suppressedAlerts).toBe(before.suppressedAlerts + 24);
+    expect(afterRun.alerts).toHaveLength(1);
+    expect(platform.status().alerts).toBe(before.alerts + 2);
+    expect(await deviceAlerts()).toHaveLength(2);
+  });
+});

@@ -15,6 +15,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DASHBOARD_DIST_DIR } from '../dashboard/dist-dir.js';
+import { CachedAlertStateStore } from '../functions/adapters/cached-alert-state.js';
 import { DynamoAlertStore } from '../functions/adapters/dynamodb/alerts.js';
 import {
   DynamoDeviceStore,
@@ -86,6 +87,8 @@ export interface PlatformStatus {
   readonly enriched: number;
   readonly dlq: number;
   readonly alerts: number;
+  /** Matching messages of an already active alert condition, since start (not raised again). */
+  readonly suppressedAlerts: number;
   readonly lag: number;
 }
 
@@ -184,7 +187,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       registry: () => registry,
       service: 'iot-cloud-enrich',
       serviceVersion: SERVICE_VERSION,
+      // On its own log this process is the stream's only consumer, so a mirror of the alert state
+      // saves a worker round trip per batch; a shared Kafka group must read the table every batch.
+      alertState: options.kafkaBrokers ? dynamo.alertState : new CachedAlertStateStore(dynamo.alertState),
       onOutcome: (outcome) => stats.recordOutcome(outcome),
+      onSuppressedAlerts: (count) => stats.recordSuppressedAlerts(count),
     });
 
     // Device bookkeeping, one update per device per batch: counts, first and last seen.
@@ -432,7 +439,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const currentStatus = (): PlatformStatus => {
       const t = totals();
       const lag = sum(consumers.map((c) => c.stats().lag));
-      return { received: ingest.counters.received, ...t, lag };
+      return { received: ingest.counters.received, ...t, suppressedAlerts: stats.suppressedAlerts, lag };
     };
     return {
       mqttUrl: ingest.url,

@@ -97,7 +97,7 @@ async function main(): Promise<number> {
     const rate = ((now.raw - previous.raw) * 1000) / everyMs;
     previous = now;
     print(
-      `in ${now.received} | raw ${now.raw} (${rate.toFixed(1)}/s) | enriched ${now.enriched} | dlq ${now.dlq} | alerts ${now.alerts} | consumer lag ${now.lag}`,
+      `in ${now.received} | raw ${now.raw} (${rate.toFixed(1)}/s) | enriched ${now.enriched} | dlq ${now.dlq} | alerts ${now.alerts} (${now.suppressedAlerts} repeats suppressed) | consumer lag ${now.lag}`,
     );
   }, everyMs);
 

@@ -58,6 +58,7 @@ export class PipelineStats {
   /** Minute -> latency histogram (see latencyBucket), allocated for minutes that had samples. */
   private readonly latencies = new Map<number, Uint32Array>();
   private lastMessageTime: number | undefined;
+  private suppressed = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -103,6 +104,16 @@ export class PipelineStats {
       bucket.dlqReasons.set(reason, (bucket.dlqReasons.get(reason) ?? 0) + 1);
     }
     if (outcome.deviceId) bucket.devices.add(outcome.deviceId);
+  }
+
+  /** Matching messages of an already active alert condition (edge-triggered: no new alert). */
+  recordSuppressedAlerts(count: number): void {
+    this.suppressed += count;
+  }
+
+  /** Continuations suppressed since this process started. */
+  get suppressedAlerts(): number {
+    return this.suppressed;
   }
 
   /** A record dead-lettered by a stage other than enrich (bridge, consumer retries). */

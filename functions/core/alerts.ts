@@ -39,10 +39,19 @@ export interface RuleHit {
   readonly unit: string;
 }
 
-/** Collects the rules of a validated (not BAD) reading that fire for its value. */
-export function collectReadingHits(reading: CompiledReading, value: RuleValue, hits: RuleHit[]): void {
+/**
+ * Collects the rules of a validated (not BAD) reading that fire for its value into `hits`, and the
+ * ids of those evaluated that do not into `misses` (they clear an active condition, alert-state.ts).
+ */
+export function collectReadingHits(
+  reading: CompiledReading,
+  value: RuleValue,
+  hits: RuleHit[],
+  misses: string[],
+): void {
   for (const rule of reading.rules) {
     if (ruleMatches(rule, value)) hits.push({ rule, value, unit: reading.definition.unit });
+    else misses.push(rule.ruleId);
   }
 }
 
@@ -50,7 +59,12 @@ export function collectReadingHits(reading: CompiledReading, value: RuleValue, h
  * Collects the rules that fire for a trend channel, on the statistic each rule is sensitive to: the
  * window's max for "above" rules, its min for "below" rules, both for outside_range, last otherwise.
  */
-export function collectTrendHits(reading: CompiledReading, stats: TrendStatistics, hits: RuleHit[]): void {
+export function collectTrendHits(
+  reading: CompiledReading,
+  stats: TrendStatistics,
+  hits: RuleHit[],
+  misses: string[],
+): void {
   for (const rule of reading.rules) {
     const candidates =
       rule.operator === 'gt' || rule.operator === 'gte'
@@ -62,6 +76,7 @@ export function collectTrendHits(reading: CompiledReading, stats: TrendStatistic
             : [stats.last];
     const firing = candidates.find((value) => ruleMatches(rule, value));
     if (firing !== undefined) hits.push({ rule, value: firing, unit: reading.definition.unit });
+    else misses.push(rule.ruleId);
   }
 }
 

@@ -2,6 +2,14 @@
  * The core's public surface: what handlers, the local runtime, the simulator and the benchmark use.
  * Plain functions over plain data; nothing here imports AWS.
  */
+export {
+  type AlertDecision,
+  type ConditionState,
+  decideAlerts,
+  MAX_REMEMBERED_ONSETS,
+  type RuleEvaluation,
+  type StreamPosition,
+} from './alert-state.js';
 export { collectReadingHits, collectTrendHits, type RuleHit, ruleMatches, toAlerts } from './alerts.js';
 export * from './contract/identifiers.js';
 export * from './contract/messages.js';

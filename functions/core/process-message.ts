@@ -42,7 +42,13 @@ export type ProcessOutcome =
       readonly deviceType: string;
       readonly message: EnrichedMessage;
       readonly json: string;
+      /**
+       * Candidate alerts: one per rule that matched. Which are raised depends on the stored condition
+       * state (edge-triggered, see alert-state.ts): the enrich handler decides.
+       */
       readonly alerts: readonly Alert[];
+      /** Rules evaluated on this message that did not match: they clear an active condition. */
+      readonly notMatchedRules: readonly string[];
     };
 
 export function processMessage(
@@ -105,5 +111,6 @@ export function processMessage(
     message: enriched,
     json,
     alerts,
+    notMatchedRules: validation.ruleMisses,
   };
 }

@@ -54,6 +54,11 @@ export interface ValidationResult {
   readonly notableReadings: readonly Reading[];
   /** Alert rules that fired, evaluated on the readings that passed validation. */
   readonly ruleHits: readonly RuleHit[];
+  /**
+   * Ids of the rules evaluated on a reading of this message that did not fire. A rule whose reading
+   * is absent (or BAD) is in neither list: the message says nothing about its condition.
+   */
+  readonly ruleMisses: readonly string[];
   readonly trends: readonly TrendReading[];
   readonly decoded?: Record<string, number>;
   readonly quality: DataQuality;
@@ -137,6 +142,7 @@ function checkTrend(reading: CompiledReading | undefined, stats: TrendStatistics
 class ReadingCollector {
   readonly notable: Reading[] = [];
   readonly ruleHits: RuleHit[] = [];
+  readonly ruleMisses: string[] = [];
   readingCount = 0;
   readonly trends: TrendReading[] = [];
   decoded: Record<string, number> | undefined;
@@ -164,7 +170,7 @@ class ReadingCollector {
       this.notable.push({ path, wire, value, verdict: check.verdict, reasons, definition });
     }
     if (definition && definition.rules.length > 0 && check.verdict !== 'BAD') {
-      collectReadingHits(definition, value as RuleValue, this.ruleHits);
+      collectReadingHits(definition, value as RuleValue, this.ruleHits, this.ruleMisses);
     }
     this.note(check, definition);
     if (definition?.definition.encoding && check.verdict !== 'BAD' && typeof check.value === 'number') {
@@ -183,7 +189,7 @@ class ReadingCollector {
     this.trends.push({ path, stats, verdict: check.verdict, reasons, definition });
     this.note(check, definition);
     if (definition && definition.rules.length > 0 && check.verdict !== 'BAD') {
-      collectTrendHits(definition, stats, this.ruleHits);
+      collectTrendHits(definition, stats, this.ruleHits, this.ruleMisses);
     }
   }
 }
@@ -309,6 +315,7 @@ export function validateMessage(
   return {
     notableReadings: notable,
     ruleHits: collector.ruleHits,
+    ruleMisses: collector.ruleMisses,
     trends,
     ...(collector.decoded ? { decoded: collector.decoded } : {}),
     quality,

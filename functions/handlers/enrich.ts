@@ -5,12 +5,22 @@
  * event source retries it and, past its retries, dead-letters it: a poison record never blocks its
  * partition. If producing fails the handler throws and the whole batch is retried; downstream writes
  * are idempotent, so a retry never counts twice.
+ *
+ * Alerts are edge-triggered (functions/core/alert-state.ts): the core reports, per message, the rules
+ * that matched (candidate alerts) and those evaluated that did not; the handler reads the condition
+ * state of the batch's devices, decides in stream order, saves the transitions, and only then
+ * produces, to iot.alerts, the alerts raised (onsets). Guarantee: each onset is produced at least once
+ * under one alert_id (a crash after the save re-raises the same alert_id on redelivery, recognised by
+ * the stream position stored with the state); continuations are never produced.
  */
 
+import { type ConditionState, decideAlerts, type RuleEvaluation } from '../core/alert-state.js';
+import type { Alert } from '../core/contract/messages.js';
 import type { DeviceLookup } from '../core/detect.js';
 import { toDlqRecord } from '../core/dlq.js';
 import { processMessage } from '../core/process-message.js';
 import type { CompiledRegistry } from '../core/registry.js';
+import { AlertStateConflict, type AlertStateStore, InMemoryAlertStateStore } from '../ports/registry.js';
 import type {
   KafkaBatchResponse,
   KafkaEvent,
@@ -29,8 +39,15 @@ export interface EnrichDependencies {
   readonly service: string;
   readonly serviceVersion: string;
   readonly now?: () => number;
+  /**
+   * Condition state of the edge-triggered alerts. Left out: a store in this handler's memory, right
+   * only while this process is the sole consumer of its stream (tests, benchmarks).
+   */
+  readonly alertState?: AlertStateStore;
   /** Told what happened to each message, for stats and device bookkeeping. */
   readonly onOutcome?: (outcome: EnrichOutcomeSummary) => void;
+  /** Told, per batch, how many matching messages were continuations of an active condition. */
+  readonly onSuppressedAlerts?: (count: number) => void;
 }
 
 export interface EnrichOutcomeSummary {
@@ -40,12 +57,14 @@ export interface EnrichOutcomeSummary {
   readonly reason?: string;
   /** The message's data-quality verdict (enriched messages). */
   readonly verdict?: 'GOOD' | 'SUSPECT' | 'BAD';
+  /** Alerts raised by this message (onsets only). */
   readonly alerts: number;
   readonly time: number;
 }
 
 export function createEnrichHandler(dependencies: EnrichDependencies) {
   const now = dependencies.now ?? Date.now;
+  const alertState = dependencies.alertState ?? new InMemoryAlertStateStore();
   return async (event: KafkaEvent): Promise<KafkaBatchResponse> => {
     const processedAt = now();
     const options = {
@@ -55,10 +74,11 @@ export function createEnrichHandler(dependencies: EnrichDependencies) {
       ...(dependencies.lookupDevice ? { lookupDevice: dependencies.lookupDevice } : {}),
     };
     const enriched: StreamRecord[] = [];
-    const alerts: StreamRecord[] = [];
+    const evaluations = new Map<string, RuleEvaluation[]>();
     const deadLetters: StreamRecord[] = [];
     const failed: KafkaEventRecord[] = [];
     const summaries: EnrichOutcomeSummary[] = [];
+    const summaryMessageIds = new Map<number, string>();
 
     for (const record of eachRecord(event)) {
       try {
@@ -73,21 +93,24 @@ export function createEnrichHandler(dependencies: EnrichDependencies) {
         );
         if (outcome.kind === 'enriched') {
           enriched.push({ key: outcome.deviceId, value: Buffer.from(outcome.json), timestamp: receivedAt });
-          for (const alert of outcome.alerts) {
-            alerts.push({
-              key: outcome.deviceId,
-              value: Buffer.from(JSON.stringify(alert)),
-              timestamp: receivedAt,
+          if (outcome.alerts.length > 0 || outcome.notMatchedRules.length > 0) {
+            const list = evaluations.get(outcome.deviceId) ?? [];
+            list.push({
+              position: { stream: `${record.topic}-${record.partition}`, offset: Number(record.offset) },
+              matched: outcome.alerts,
+              notMatched: outcome.notMatchedRules,
             });
+            evaluations.set(outcome.deviceId, list);
           }
           summaries.push({
             kind: 'enriched',
             deviceId: outcome.deviceId,
             deviceType: outcome.deviceType,
             verdict: outcome.message.data_quality.verdict,
-            alerts: outcome.alerts.length,
+            alerts: 0, // the raised count, known once decided (below)
             time: processedAt,
           });
+          summaryMessageIds.set(summaries.length - 1, outcome.message.enrichment_info.message_id);
         } else {
           const dlq = toDlqRecord({
             rejection: outcome.rejection,
@@ -119,12 +142,70 @@ export function createEnrichHandler(dependencies: EnrichDependencies) {
       }
     }
 
+    // Decided and saved before producing: a crash in between re-raises on redelivery (see the header).
+    const { raised, suppressed } = await raiseOnsets(alertState, evaluations);
+    const raisedPerMessage = new Map<string, number>();
+    for (const alert of raised) {
+      raisedPerMessage.set(alert.message_id, (raisedPerMessage.get(alert.message_id) ?? 0) + 1);
+    }
+    const alerts: StreamRecord[] = raised.map((alert) => ({
+      key: alert.device_id,
+      value: Buffer.from(JSON.stringify(alert)),
+      timestamp: Date.parse(alert.raised_at),
+    }));
+
     await Promise.all([
       enriched.length > 0 ? dependencies.producer.send(TOPICS.enriched, enriched) : undefined,
       alerts.length > 0 ? dependencies.producer.send(TOPICS.alerts, alerts) : undefined,
       deadLetters.length > 0 ? dependencies.producer.send(TOPICS.dlq, deadLetters) : undefined,
     ]);
-    if (dependencies.onOutcome) for (const summary of summaries) dependencies.onOutcome(summary);
+    if (dependencies.onOutcome) {
+      summaries.forEach((summary, i) => {
+        const messageId = summaryMessageIds.get(i);
+        const alerts = messageId === undefined ? 0 : (raisedPerMessage.get(messageId) ?? 0);
+        dependencies.onOutcome?.({ ...summary, alerts });
+      });
+    }
+    dependencies.onSuppressedAlerts?.(suppressed);
     return failures(failed);
   };
+}
+
+/** Decisions are retried this many times when another consumer changed a device's state meanwhile. */
+const STATE_CONFLICT_RETRIES = 3;
+
+/**
+ * Reads the condition state of the batch's devices (one read per device per batch: the store, not a
+ * cache, is the truth, because successive batches of a partition can go to different Lambda instances),
+ * decides each device's evaluations in stream order and saves its transitions.
+ */
+async function raiseOnsets(
+  store: AlertStateStore,
+  evaluations: ReadonlyMap<string, readonly RuleEvaluation[]>,
+): Promise<{ raised: Alert[]; suppressed: number }> {
+  if (evaluations.size === 0) return { raised: [], suppressed: 0 };
+  const raised: Alert[] = [];
+  let suppressed = 0;
+  let pending = [...evaluations.keys()];
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    const states = await store.load(pending);
+    const conflicts: string[] = [];
+    await Promise.all(
+      pending.map(async (deviceId) => {
+        const stored = new Map<string, ConditionState>(Object.entries(states[deviceId] ?? {}));
+        const decision = decideAlerts(stored, evaluations.get(deviceId) ?? []);
+        try {
+          if (decision.changed.size > 0) await store.save(deviceId, Object.fromEntries(decision.changed));
+        } catch (error) {
+          if (!(error instanceof AlertStateConflict) || attempt >= STATE_CONFLICT_RETRIES) throw error;
+          conflicts.push(deviceId);
+          return;
+        }
+        raised.push(...decision.raised);
+        suppressed += decision.suppressed;
+      }),
+    );
+    pending = conflicts;
+  }
+  return { raised, suppressed };
 }

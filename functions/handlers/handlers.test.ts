@@ -33,11 +33,12 @@ class MemoryProducer implements StreamProducer {
 function kafkaEvent(
   topic: string,
   records: { key: string; value: Buffer | string; headers?: Record<string, string> }[],
+  firstOffset = 0,
 ): KafkaEvent {
-  const eventRecords: KafkaEventRecord[] = records.map((r, offset) => ({
+  const eventRecords: KafkaEventRecord[] = records.map((r, i) => ({
     topic,
     partition: 0,
-    offset,
+    offset: firstOffset + i,
     timestamp: NOW - 1000,
     timestampType: 'CREATE_TIME',
     key: Buffer.from(r.key).toString('base64'),
@@ -164,6 +165,39 @@ describe('enrich handler', () => {
 
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: { partition: 'iot.raw-0', offset: 1 } }]);
     expect(producer.values('iot.enriched')).toHaveLength(1);
+  });
+
+  it('raises one alert for a run of matching messages, and again after a message clears it', async () => {
+    const producer = new MemoryProducer();
+    const suppressed: number[] = [];
+    const handler = createEnrichHandler({
+      producer,
+      registry: () => registry,
+      service: 'enrich',
+      serviceVersion: 'test',
+      now: () => NOW,
+      onSuppressedAlerts: (count) => suppressed.push(count),
+    });
+    const reading = (i: number, temperature: number) => ({
+      key: 'env-00001',
+      value: telemetry
+        .replace('"temperature":45.5', `"temperature":${temperature}`)
+        .replace('"device_id"', `"message_id":"m${i}","device_id"`),
+    });
+    const alertIds = () => producer.values('iot.alerts').map((v) => JSON.parse(v).alert_id);
+
+    await handler(
+      kafkaEvent(
+        'iot.raw',
+        Array.from({ length: 20 }, (_, i) => reading(i, 45 + i / 10)),
+      ),
+    );
+    const afterRun = alertIds();
+    await handler(kafkaEvent('iot.raw', [reading(20, 20), reading(21, 50)], 20));
+
+    expect(afterRun).toEqual(['m0:temperature-high']);
+    expect(suppressed).toEqual([19, 0]);
+    expect(alertIds()).toEqual(['m0:temperature-high', 'm21:temperature-high']);
   });
 
   it('throws when producing fails, so the whole batch is retried', async () => {

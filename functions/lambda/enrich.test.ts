@@ -4,6 +4,7 @@ import type { StatsBatch } from '../adapters/dynamodb/pipeline-stats.js';
 import type { Alert, DlqRecord, EnrichedMessage } from '../core/contract/messages.js';
 import { compileRegistry } from '../core/registry.js';
 import {
+  InMemoryAlertStateStore,
   type MessageSampleInput,
   type MessageStage,
   type SeenUpdate,
@@ -53,6 +54,7 @@ function setup(
         alerts.push(...list);
       },
     },
+    alertState: new InMemoryAlertStateStore(),
     stats: { flush: async (batch) => void stats.push(batch) },
     observability: silentObservability(),
     serviceVersion: '0.1.0-test',

@@ -11,6 +11,12 @@
  * downstream write is idempotent). Samples, device and stats updates are views: their failures are
  * logged and measured, never retried.
  *
+ * Alerts are edge-triggered (functions/core/alert-state.ts): per batch, one strongly consistent Query
+ * per device reads its alert condition state from the alerts table, and only transitions are written
+ * (conditional puts). No cache across invocations: successive batches of one partition can run on
+ * different instances, so only the table knows the current state. Continuations are counted in the
+ * `AlertsSuppressed` metric.
+ *
  * The registry (device types, alert rules, applications) is read at the first invocation and re-read
  * once older than REGISTRY_REFRESH_SECONDS, so an edit applies within that bound.
  *
@@ -34,7 +40,8 @@
  *     private cluster through ENIs, whether or not the function itself is in the VPC; these are the
  *     actions of the AWSLambdaMSKExecutionRole managed policy, which has Resource "*")
  *   DynamoDB: dynamodb:Scan (device types and applications tables: the registry); dynamodb:UpdateItem
- *     (devices); dynamodb:PutItem, dynamodb:GetItem (alerts); dynamodb:PutItem (messages);
+ *     (devices); dynamodb:PutItem, dynamodb:GetItem, dynamodb:Query (alerts: alerts, their claims and
+ *     the alert condition state); dynamodb:PutItem (messages);
  *     dynamodb:UpdateItem (pipeline stats)
  *   X-Ray: xray:PutTraceSegments, xray:PutTelemetryRecords
  *   In the VPC: the AWSLambdaVPCAccessExecutionRole ENI actions.
@@ -43,6 +50,7 @@ import { createHash } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import {
+  DynamoAlertStateStore,
   DynamoAlertStore,
   DynamoDeviceStore,
   DynamoMessageSampleStore,
@@ -58,6 +66,7 @@ import type { CompiledRegistry } from '../core/registry.js';
 import { createEnrichHandler, type EnrichOutcomeSummary } from '../handlers/enrich.js';
 import { eachRecord, recordValue } from '../handlers/kafka-records.js';
 import {
+  type AlertStateStore,
   type AlertStore,
   type DeviceStore,
   type MessageSampleInput,
@@ -92,6 +101,7 @@ export interface EnrichLambdaDependencies {
   readonly devices: Pick<DeviceStore, 'recordSeen'>;
   readonly samples: Pick<MessageSampleStore, 'add'>;
   readonly alerts: Pick<AlertStore, 'add'>;
+  readonly alertState: AlertStateStore;
   readonly stats: Pick<DynamoPipelineStatsStore, 'flush'>;
   readonly observability: Observability;
   readonly serviceVersion: string;
@@ -117,13 +127,18 @@ export function createEnrichLambda(dependencies: EnrichLambdaDependencies) {
     const registry = await dependencies.registry();
     const producer = new RecordingProducer(dependencies.producer);
     const outcomes: EnrichOutcomeSummary[] = [];
+    let suppressed = 0;
     const response = await createEnrichHandler({
       producer,
       registry: () => registry,
       service: 'iot-cloud-enrich',
       serviceVersion: dependencies.serviceVersion,
       now,
+      alertState: dependencies.alertState,
       onOutcome: (outcome) => outcomes.push(outcome),
+      onSuppressedAlerts: (count) => {
+        suppressed += count;
+      },
     })(event);
 
     const enriched = producer.sent(TOPICS.enriched).flatMap((record) => {
@@ -167,6 +182,7 @@ export function createEnrichLambda(dependencies: EnrichLambdaDependencies) {
     metrics.addMetric('Enriched', MetricUnit.Count, outcomes.filter((o) => o.kind === 'enriched').length);
     metrics.addMetric('Rejected', MetricUnit.Count, outcomes.filter((o) => o.kind === 'rejected').length);
     metrics.addMetric('AlertsRaised', MetricUnit.Count, alerts.length);
+    metrics.addMetric('AlertsSuppressed', MetricUnit.Count, suppressed);
     metrics.addMetric('FailedRecords', MetricUnit.Count, response.batchItemFailures.length);
     metrics.addMetric('BookkeepingFailures', MetricUnit.Count, failedViews.length);
     if (response.batchItemFailures.length > 0) {
@@ -300,6 +316,7 @@ export const handler: (event: KafkaEvent, context?: Context) => Promise<KafkaBat
     devices: new DynamoDeviceStore({ client: dynamo, tableName: tables.devices }),
     samples: new DynamoMessageSampleStore({ client: dynamo, tableName: tables.messages }),
     alerts: new DynamoAlertStore({ client: dynamo, tableName: tables.alerts }),
+    alertState: new DynamoAlertStateStore({ client: dynamo, tableName: tables.alerts }),
     stats: new DynamoPipelineStatsStore({ client: dynamo, tableName: tables.pipelineStats }),
     observability,
     serviceVersion,

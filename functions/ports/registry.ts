@@ -6,6 +6,7 @@
  * Errors are domain classes that only the API's entry file maps to a status: `ValidationError` 400,
  * `NotFoundError` 404, `ConflictError` 409.
  */
+import type { ConditionState } from '../core/alert-state.js';
 import type { Alert } from '../core/contract/messages.js';
 import type { AlertRule, AlertSeverity, Application, DeviceType } from '../core/contract/registry.js';
 
@@ -219,4 +220,54 @@ export interface AlertStore {
   add(alerts: readonly Alert[]): Promise<void>;
   /** Newest `raised_at` first, expired alerts left out. */
   recent(query: AlertQuery): Promise<Alert[]>;
+}
+
+/**
+ * The condition state of each (device, rule) for edge-triggered alerts (functions/core/alert-state.ts).
+ * The store is the source of truth: the enrich stage reads it at every batch and writes only
+ * transitions, each conditional on the version it read.
+ */
+export interface AlertStateStore {
+  /** The stored states of these devices, by device id then rule id (strongly consistent reads). */
+  load(deviceIds: readonly string[]): Promise<Record<string, Record<string, ConditionState>>>;
+  /**
+   * Stores new states; each write succeeds only while the stored version is `version - 1` (absent for
+   * 1). Throws `AlertStateConflict` otherwise: another consumer changed it; reload and decide again.
+   */
+  save(deviceId: string, states: Readonly<Record<string, ConditionState>>): Promise<void>;
+}
+
+export class AlertStateConflict extends Error {
+  override readonly name = 'AlertStateConflict';
+  constructor(
+    readonly deviceId: string,
+    readonly ruleId: string,
+  ) {
+    super(`alert state of device "${deviceId}", rule "${ruleId}" was changed concurrently`);
+  }
+}
+
+/**
+ * The same contract in memory: for tests, benchmarks and a handler composed without a store (one
+ * process, which then is the only consumer of its stream).
+ */
+export class InMemoryAlertStateStore implements AlertStateStore {
+  private readonly states = new Map<string, Map<string, ConditionState>>();
+
+  async load(deviceIds: readonly string[]): Promise<Record<string, Record<string, ConditionState>>> {
+    return Object.fromEntries(
+      deviceIds.map((id) => [id, Object.fromEntries(this.states.get(id) ?? new Map())]),
+    );
+  }
+
+  async save(deviceId: string, states: Readonly<Record<string, ConditionState>>): Promise<void> {
+    const device = this.states.get(deviceId) ?? new Map<string, ConditionState>();
+    for (const [ruleId, state] of Object.entries(states)) {
+      if ((device.get(ruleId)?.version ?? 0) !== state.version - 1) {
+        throw new AlertStateConflict(deviceId, ruleId);
+      }
+    }
+    for (const [ruleId, state] of Object.entries(states)) device.set(ruleId, state);
+    this.states.set(deviceId, device);
+  }
 }

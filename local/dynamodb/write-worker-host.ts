@@ -5,7 +5,13 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Alert } from '../../functions/core/index.js';
-import type { MessageSampleInput, MessageStage, SeenUpdate } from '../../functions/ports/registry.js';
+import {
+  AlertStateConflict,
+  type AlertStateStore,
+  type MessageSampleInput,
+  type MessageStage,
+  type SeenUpdate,
+} from '../../functions/ports/registry.js';
 import type { TableNames } from '../../functions/shared/tables.js';
 import { startWorker } from '../worker-rpc.js';
 import type { WriteRequest, WriteWorkerData } from './write-worker-protocol.js';
@@ -17,6 +23,8 @@ export interface DynamoWriteWorker {
   /** Tells the worker the table names; call once the tables exist. */
   useTables(tables: TableNames): Promise<void>;
   addAlerts(alerts: readonly Alert[]): Promise<void>;
+  /** The alert condition state in the alerts table, read and written on the worker. */
+  readonly alertState: AlertStateStore;
   addSample(stage: MessageStage, sample: MessageSampleInput): Promise<void>;
   recordSeen(updates: readonly SeenUpdate[]): Promise<void>;
   /** Waits for the writes in flight, stops dynalite and the thread. */
@@ -30,7 +38,7 @@ export async function startDynamoWriteWorker(options: WriteWorkerData = {}): Pro
     'DynamoDB worker',
   );
   const endpoint = String(rpc.hello);
-  const call = (request: WriteRequest) => rpc.call(request);
+  const call = <T = void>(request: WriteRequest) => rpc.call<T>(request);
   const client = new DynamoDBClient({
     endpoint,
     region: 'local',
@@ -41,6 +49,17 @@ export async function startDynamoWriteWorker(options: WriteWorkerData = {}): Pro
     client,
     useTables: (tables) => call({ op: 'tables', tables }),
     addAlerts: (alerts) => call({ op: 'alerts', alerts }),
+    alertState: {
+      load: (deviceIds) => call({ op: 'alertStateLoad', deviceIds }),
+      save: async (deviceId, states) => {
+        const answer = await call<{ conflict: string } | undefined>({
+          op: 'alertStateSave',
+          deviceId,
+          states,
+        });
+        if (answer) throw new AlertStateConflict(deviceId, answer.conflict);
+      },
+    },
     addSample: (stage, sample) => call({ op: 'sample', stage, sample }),
     recordSeen: (updates) => call({ op: 'seen', updates }),
     close: async () => {

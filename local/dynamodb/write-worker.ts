@@ -1,6 +1,7 @@
 /**
  * Worker thread of the local DynamoDB: dynalite (its HTTP server and LevelDB) and the pipeline's
- * high-rate writes (alerts, message samples, device bookkeeping) with their own AWS SDK client.
+ * high-rate writes (alerts, message samples, device bookkeeping) and the enrich stage's alert
+ * condition state (a read per device per batch, writes on transitions) with their own AWS SDK client.
  *
  * Why a thread: profiled under `npm run bench:e2e`, DynamoDB work (the SDK's request building and
  * signing, dynalite's request handling, LevelDB) took about a third of the platform's one busy thread,
@@ -9,11 +10,13 @@
  */
 import { workerData } from 'node:worker_threads';
 import {
+  DynamoAlertStateStore,
   DynamoAlertStore,
   DynamoDeviceStore,
   DynamoMessageSampleStore,
   documentClient,
 } from '../../functions/adapters/dynamodb/index.js';
+import { AlertStateConflict } from '../../functions/ports/registry.js';
 import { serveRequests } from '../worker-rpc.js';
 import { startDynalite } from './dynalite.js';
 import type { WriteRequest, WriteWorkerData } from './write-worker-protocol.js';
@@ -22,16 +25,22 @@ const data = workerData as WriteWorkerData;
 const dynamo = await startDynalite(data.dataDir === undefined ? {} : { dataDir: data.dataDir });
 const client = documentClient(dynamo.client);
 let stores:
-  | { alerts: DynamoAlertStore; samples: DynamoMessageSampleStore; devices: DynamoDeviceStore }
+  | {
+      alerts: DynamoAlertStore;
+      alertState: DynamoAlertStateStore;
+      samples: DynamoMessageSampleStore;
+      devices: DynamoDeviceStore;
+    }
   | undefined;
 
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-async function run(request: WriteRequest): Promise<void> {
+async function run(request: WriteRequest): Promise<unknown> {
   switch (request.op) {
     case 'tables':
       stores = {
         alerts: new DynamoAlertStore({ client, tableName: request.tables.alerts }),
+        alertState: new DynamoAlertStateStore({ client, tableName: request.tables.alerts }),
         samples: new DynamoMessageSampleStore({ client, tableName: request.tables.messages }),
         devices: new DynamoDeviceStore({ client, tableName: request.tables.devices }),
       };
@@ -45,6 +54,17 @@ async function run(request: WriteRequest): Promise<void> {
     case 'alerts':
       await stores.alerts.add(request.alerts);
       return;
+    case 'alertStateLoad':
+      return stores.alertState.load(request.deviceIds);
+    case 'alertStateSave':
+      // A conflict is an answer, not a failure: it crosses the thread as the rule id.
+      try {
+        await stores.alertState.save(request.deviceId, request.states);
+        return undefined;
+      } catch (error) {
+        if (error instanceof AlertStateConflict) return { conflict: error.ruleId };
+        throw error;
+      }
     case 'sample':
       await stores.samples.add(request.stage, request.sample);
       return;

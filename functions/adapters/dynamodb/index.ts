@@ -5,6 +5,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
+export { type AlertStateStoreOptions, DynamoAlertStateStore } from './alert-state.js';
 export { type AlertStoreOptions, DynamoAlertStore } from './alerts.js';
 export { type ApplicationStoreOptions, DynamoApplicationStore, normaliseName } from './applications.js';
 export { type DeviceTypeStoreOptions, DynamoDeviceTypeStore } from './device-types.js';
