@@ -493,6 +493,20 @@ describe('functions', () => {
     expect(writer.VpcConfig).toBeDefined();
   });
 
+  it('lets the enrich function query the alerts table (alert condition state) and write alerts', () => {
+    const onAlerts = policyStatements(env.platformTemplate)
+      .filter(({ policy }) => policy.startsWith('ProcessingEnrichFunction'))
+      .map(({ statement }) => statement)
+      .filter((statement) => JSON.stringify(statement.Resource).includes('Registryalerts'));
+
+    expect(onAlerts).toHaveLength(1);
+    expect(asArray(onAlerts[0]?.Action as string[]).sort()).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+    ]);
+  });
+
   it('grants DynamoDB actions by name on tables and named indexes only', () => {
     const statements = [...policyStatements(env.statefulTemplate), ...policyStatements(env.platformTemplate)]
       .map(({ statement }) => statement)

@@ -84,7 +84,7 @@ export class Processing extends Construct {
       deviceTypes: ['dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:Query'],
       applications: ['dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:Query'],
       devices: ['dynamodb:UpdateItem'],
-      alerts: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+      alerts: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query'],
       messages: ['dynamodb:PutItem'],
       pipelineStats: ['dynamodb:UpdateItem'],
     });
