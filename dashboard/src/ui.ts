@@ -1,4 +1,5 @@
 /** Shared pieces of every view: states (loading, empty, error), badges, times, tables. */
+import { DEVICE_ID_PATTERN } from '../../functions/core/contract/identifiers.js';
 import { ApiError } from './api.js';
 import { type Child, h, replace } from './dom.js';
 
@@ -160,4 +161,19 @@ export function replaceKeepingFocus(container: HTMLElement, ...children: Child[]
       element.focus({ preventScroll: true });
       break;
     }
+}
+
+/**
+ * Shows whether a device-id filter is valid next to its field (the API would answer 400 otherwise);
+ * true when it is valid or empty, so the caller applies it.
+ */
+export function showDeviceIdValidity(input: HTMLInputElement, error: HTMLElement, deviceId: string): boolean {
+  if (deviceId && !DEVICE_ID_PATTERN.test(deviceId)) {
+    input.setAttribute('aria-invalid', 'true');
+    replace(error, 'A device id is 1 to 128 of A-Z a-z 0-9 _ . : - (starting with a letter or digit).');
+    return false;
+  }
+  input.removeAttribute('aria-invalid');
+  replace(error);
+  return true;
 }

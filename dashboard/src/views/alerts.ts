@@ -9,6 +9,7 @@ import {
   loading,
   replaceKeepingFocus,
   severityBadge,
+  showDeviceIdValidity,
   table,
   timeAgo,
 } from '../ui.js';
@@ -97,16 +98,7 @@ export const alertsView: View = (root, context) => {
   });
   deviceInput.addEventListener('change', () => {
     deviceId = deviceInput.value.trim();
-    if (deviceId && !DEVICE_ID_PATTERN.test(deviceId)) {
-      deviceInput.setAttribute('aria-invalid', 'true');
-      replace(
-        deviceError,
-        'A device id is 1 to 128 of A-Z a-z 0-9 _ . : - (starting with a letter or digit).',
-      );
-      return;
-    }
-    deviceInput.removeAttribute('aria-invalid');
-    replace(deviceError);
+    if (!showDeviceIdValidity(deviceInput, deviceError, deviceId)) return;
     apply();
   });
 

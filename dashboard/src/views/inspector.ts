@@ -14,6 +14,7 @@ import {
   loading,
   qualityBadge,
   replaceKeepingFocus,
+  showDeviceIdValidity,
   table,
   timeAgo,
 } from '../ui.js';
@@ -313,16 +314,7 @@ export const inspectorView: View = (root, context) => {
   });
   deviceInput.addEventListener('change', () => {
     deviceId = deviceInput.value.trim();
-    if (deviceId && !DEVICE_ID_PATTERN.test(deviceId)) {
-      deviceInput.setAttribute('aria-invalid', 'true');
-      replace(
-        deviceError,
-        'A device id is 1 to 128 of A-Z a-z 0-9 _ . : - (starting with a letter or digit).',
-      );
-      return;
-    }
-    deviceInput.removeAttribute('aria-invalid');
-    replace(deviceError);
+    if (!showDeviceIdValidity(deviceInput, deviceError, deviceId)) return;
     selected = undefined;
     replace(detail, noSelection());
     replace(list, loading('messages'));
