@@ -13,19 +13,18 @@
  *   of it, so its records are delivered again (at-least-once, as with Lambda).
  */
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
-import { SLUG_PATTERN } from '../../functions/core/contract/identifiers.js';
-import type { KafkaHandler, StreamProducer } from '../../functions/ports/stream.js';
-import { EVENT_SOURCE_ERROR_CONTROLS, TOPICS } from '../../functions/shared/stream.js';
+import type { StreamProducer } from '../../functions/ports/stream.js';
 import {
-  DEFAULT_BATCH_SIZE,
-  DEFAULT_RETRY_BACKOFF_MS,
+  type DeliveryStats,
   deadLetterRecords,
   type ErrorControls,
+  type EventSourceMappingOptions,
   interpretResponse,
   type KafkaEventSource,
   type LogRecord,
   type Outcome,
   planSettlement,
+  resolveDeliverySettings,
   type Slice,
   toKafkaEvent,
 } from '../log/index.js';
@@ -36,45 +35,20 @@ export interface KafkaConsumerErrorContext {
   readonly partitions: readonly number[];
 }
 
-export interface KafkaGroupConsumerOptions {
+export interface KafkaGroupConsumerOptions extends EventSourceMappingOptions {
   readonly kafka: Pick<Kafka, 'consumer'>;
   /** Where dead letters are produced (the same producer the handlers use). */
   readonly producer: StreamProducer;
-  readonly topic: string;
-  readonly group: string;
-  /** The stage that consumes (`enrich`, `timeseries-writer`): the `stage` of its dead letters. */
-  readonly name: string;
-  readonly handler: KafkaHandler;
   /** The event's eventSourceArn and bootstrapServers. */
   readonly source: KafkaEventSource;
-  /** Most records per invocation (default 100). */
-  readonly batchSize?: number;
-  /** Defaults: EVENT_SOURCE_ERROR_CONTROLS. */
-  readonly maximumRetryAttempts?: number;
-  readonly bisectBatchOnFunctionError?: boolean;
-  readonly reportBatchItemFailures?: boolean;
-  /** Where records out of retries go (default TOPICS.dlq); false: reported and skipped (best effort). */
-  readonly dlqTopic?: string | false;
-  /** Delay before retry n is `retryBackoffMs * 2^(n-1)`, at most 10 s (default 200 ms). */
-  readonly retryBackoffMs?: number;
   /** Partitions handled at once (default 6, the pipeline topics' partition count). */
   readonly partitionsConsumedConcurrently?: number;
   readonly onError?: (error: unknown, context: KafkaConsumerErrorContext) => void;
 }
 
-export interface KafkaConsumerStats {
-  readonly name: string;
-  readonly group: string;
-  readonly topic: string;
-  readonly state: 'created' | 'running' | 'stopping' | 'stopped';
-  readonly invocations: number;
-  readonly delivered: number;
-  readonly failed: number;
-  readonly retried: number;
-  readonly deadLettered: number;
+export interface KafkaConsumerStats extends DeliveryStats {
   /** Sum over the partitions seen of high watermark - committed offset. */
   readonly lag: number;
-  readonly lastError: string | undefined;
 }
 
 /** Header values as the log keeps them: UTF-8 text (a repeated header becomes several entries). */
@@ -116,26 +90,15 @@ export class KafkaGroupConsumer {
   private lastError: string | undefined;
 
   constructor(options: KafkaGroupConsumerOptions) {
-    if (!SLUG_PATTERN.test(options.name)) {
-      throw new Error(`consumer name "${options.name}" must be lower snake or kebab case (a DLQ stage)`);
-    }
+    const settings = resolveDeliverySettings(options);
     this.options = options;
     this.topic = options.topic;
     this.group = options.group;
     this.name = options.name;
-    this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-    if (!Number.isSafeInteger(this.batchSize) || this.batchSize < 1)
-      throw new RangeError('batchSize must be a positive integer');
-    this.controls = {
-      maximumRetryAttempts: options.maximumRetryAttempts ?? EVENT_SOURCE_ERROR_CONTROLS.maximumRetryAttempts,
-      bisect: options.bisectBatchOnFunctionError ?? EVENT_SOURCE_ERROR_CONTROLS.bisectBatchOnFunctionError,
-      retryBackoffMs: options.retryBackoffMs ?? DEFAULT_RETRY_BACKOFF_MS,
-    };
-    this.reportBatchItemFailures =
-      options.reportBatchItemFailures ?? EVENT_SOURCE_ERROR_CONTROLS.reportBatchItemFailures;
-    this.dlqTopic = options.dlqTopic ?? TOPICS.dlq;
-    if (this.dlqTopic !== false && this.dlqTopic === this.topic)
-      throw new Error(`consumer ${this.name}: the DLQ topic cannot be the consumed topic`);
+    this.batchSize = settings.batchSize;
+    this.controls = settings.controls;
+    this.reportBatchItemFailures = settings.reportBatchItemFailures;
+    this.dlqTopic = settings.dlqTopic;
     this.consumer = options.kafka.consumer({ groupId: options.group, allowAutoTopicCreation: false });
   }
 

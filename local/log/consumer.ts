@@ -22,17 +22,20 @@
  * `--kafka-brokers` (local/kafka/consumer.ts).
  */
 
-import { SLUG_PATTERN } from '../../functions/core/contract/identifiers.js';
 import type { KafkaHandler } from '../../functions/ports/stream.js';
-import { EVENT_SOURCE_ERROR_CONTROLS, TOPICS } from '../../functions/shared/stream.js';
 import {
+  type DeliveryStats,
   deadLetterRecords,
   describeError,
   type ErrorControls,
+  type EventSourceMappingOptions,
   interpretResponse,
   NO_FAILURES,
+  nonNegative,
   type Outcome,
   planSettlement,
+  positiveInteger,
+  resolveDeliverySettings,
   retryDelay,
   type Slice,
 } from './delivery.js';
@@ -40,10 +43,10 @@ import type { LogRecord } from './frame.js';
 import { toKafkaEvent } from './kafka-event.js';
 import type { LocalLog } from './local-log.js';
 
-export const DEFAULT_BATCH_SIZE = 100;
 export const DEFAULT_BATCH_WINDOW_MS = 50;
-export const DEFAULT_RETRY_BACKOFF_MS = 200;
 export {
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_RETRY_BACKOFF_MS,
   PROCESSING_FAILED,
   processingFailedRecord,
   REPORTED_FAILED_DETAIL,
@@ -55,51 +58,22 @@ export interface ConsumerErrorContext {
   readonly partitions: readonly number[];
 }
 
-export interface LogConsumerOptions {
-  readonly topic: string;
-  readonly group: string;
-  /** The stage that consumes (`enrich`, `timeseries-writer`): the `stage` of its dead letters. */
-  readonly name: string;
-  readonly handler: KafkaHandler;
-  /** Most records per invocation (default 100). */
-  readonly batchSize?: number;
+export interface LogConsumerOptions extends EventSourceMappingOptions {
   /** Longest wait for a batch to fill once a record is available (default 50 ms). */
   readonly batchWindowMs?: number;
-  /** Defaults: EVENT_SOURCE_ERROR_CONTROLS. */
-  readonly maximumRetryAttempts?: number;
-  readonly bisectBatchOnFunctionError?: boolean;
-  readonly reportBatchItemFailures?: boolean;
-  /** Where records out of retries go (default TOPICS.dlq); must differ from `topic`. */
-  readonly dlqTopic?: string | false;
-  /** Delay before retry n is `retryBackoffMs * 2^(n-1)`, at most 10 s (default 200 ms; 0: none). */
-  readonly retryBackoffMs?: number;
   /** Most batches in flight at once (default: the topic's partition count). */
   readonly maxConcurrentBatches?: number;
   /** Told about handler errors, invalid responses, failed reads, dead-letter sends and commits. */
   readonly onError?: (error: unknown, context: ConsumerErrorContext) => void;
 }
 
-export interface ConsumerStats {
-  readonly name: string;
-  readonly group: string;
-  readonly topic: string;
-  readonly state: 'created' | 'running' | 'stopping' | 'stopped';
-  /** Handler invocations. */
-  readonly invocations: number;
-  /** Records delivered, redeliveries included. */
-  readonly delivered: number;
-  /** Record deliveries that failed (reported in batchItemFailures, or in a batch that threw). */
-  readonly failed: number;
-  /** Records queued for redelivery. */
-  readonly retried: number;
-  readonly deadLettered: number;
+export interface ConsumerStats extends DeliveryStats {
   readonly inFlightBatches: number;
   /** Committed offset (next offset to read) by partition. */
   readonly committed: Readonly<Record<string, number>>;
   readonly endOffsets: Readonly<Record<string, number>>;
   /** Sum over partitions of end offset - committed offset. */
   readonly lag: number;
-  readonly lastError: string | undefined;
 }
 
 interface PartitionState {
@@ -155,37 +129,16 @@ export class LogConsumer {
     private readonly log: LocalLog,
     options: LogConsumerOptions,
   ) {
-    const positiveInteger = (value: number, what: string): number => {
-      if (!Number.isSafeInteger(value) || value < 1)
-        throw new RangeError(`${what} must be a positive integer`);
-      return value;
-    };
-    const nonNegative = (value: number, what: string): number => {
-      if (!Number.isFinite(value) || value < 0) throw new RangeError(`${what} must be >= 0`);
-      return value;
-    };
-    if (!SLUG_PATTERN.test(options.name)) {
-      throw new Error(`consumer name "${options.name}" must be lower snake or kebab case (a DLQ stage)`);
-    }
+    const settings = resolveDeliverySettings(options);
     this.topic = options.topic;
     this.group = options.group;
     this.name = options.name;
     this.handler = options.handler;
-    this.batchSize = positiveInteger(options.batchSize ?? DEFAULT_BATCH_SIZE, 'batchSize');
+    this.batchSize = settings.batchSize;
     this.batchWindowMs = nonNegative(options.batchWindowMs ?? DEFAULT_BATCH_WINDOW_MS, 'batchWindowMs');
-    this.controls = {
-      maximumRetryAttempts: nonNegative(
-        options.maximumRetryAttempts ?? EVENT_SOURCE_ERROR_CONTROLS.maximumRetryAttempts,
-        'maximumRetryAttempts',
-      ),
-      bisect: options.bisectBatchOnFunctionError ?? EVENT_SOURCE_ERROR_CONTROLS.bisectBatchOnFunctionError,
-      retryBackoffMs: nonNegative(options.retryBackoffMs ?? DEFAULT_RETRY_BACKOFF_MS, 'retryBackoffMs'),
-    };
-    this.reportBatchItemFailures =
-      options.reportBatchItemFailures ?? EVENT_SOURCE_ERROR_CONTROLS.reportBatchItemFailures;
-    this.dlqTopic = options.dlqTopic ?? TOPICS.dlq;
-    if (this.dlqTopic !== false && this.dlqTopic === this.topic)
-      throw new Error(`consumer ${this.name}: the DLQ topic cannot be the consumed topic`);
+    this.controls = settings.controls;
+    this.reportBatchItemFailures = settings.reportBatchItemFailures;
+    this.dlqTopic = settings.dlqTopic;
     this.maxConcurrentBatches = positiveInteger(
       options.maxConcurrentBatches ?? Number.MAX_SAFE_INTEGER,
       'maxConcurrentBatches',

@@ -13,10 +13,11 @@
  * Positions: the log consumer works with offsets (contiguous there); the Kafka consumer with indices
  * into the batch it fetched (Kafka offsets may have gaps), and maps the response's offsets to them.
  */
-import { isDeviceId } from '../../functions/core/contract/identifiers.js';
+import { isDeviceId, SLUG_PATTERN } from '../../functions/core/contract/identifiers.js';
 import type { DlqRecord } from '../../functions/core/contract/messages.js';
 import { toDlqRecord } from '../../functions/core/dlq.js';
-import type { StreamRecord } from '../../functions/ports/stream.js';
+import type { KafkaHandler, StreamRecord } from '../../functions/ports/stream.js';
+import { EVENT_SOURCE_ERROR_CONTROLS, TOPICS } from '../../functions/shared/stream.js';
 import type { LogRecord } from './frame.js';
 
 /** The DLQ reason of a record the consumer gave up on. */
@@ -44,6 +45,89 @@ export interface ErrorControls {
   readonly bisect: boolean;
   /** Delay before retry n is `retryBackoffMs * 2^(n-1)`, at most 10 s (0: none). */
   readonly retryBackoffMs: number;
+}
+
+export const DEFAULT_BATCH_SIZE = 100;
+/** Base of the exponential backoff between retries (Lambda's own is not configurable). */
+export const DEFAULT_RETRY_BACKOFF_MS = 200;
+
+/** What both consumers take, as a Lambda Kafka event source mapping configures it. */
+export interface EventSourceMappingOptions {
+  readonly topic: string;
+  readonly group: string;
+  /** The stage that consumes (`enrich`, `timeseries-writer`): the `stage` of its dead letters. */
+  readonly name: string;
+  readonly handler: KafkaHandler;
+  /** Most records per invocation (default 100). */
+  readonly batchSize?: number;
+  /** Defaults: EVENT_SOURCE_ERROR_CONTROLS. */
+  readonly maximumRetryAttempts?: number;
+  readonly bisectBatchOnFunctionError?: boolean;
+  readonly reportBatchItemFailures?: boolean;
+  /** Where records out of retries go (default TOPICS.dlq; not `topic`); false: reported and skipped (best effort). */
+  readonly dlqTopic?: string | false;
+  /** Delay before retry n is `retryBackoffMs * 2^(n-1)`, at most 10 s (default 200 ms; 0: none). */
+  readonly retryBackoffMs?: number;
+}
+
+/** The options with their defaults applied and checked. */
+export interface DeliverySettings {
+  readonly batchSize: number;
+  readonly controls: ErrorControls;
+  readonly reportBatchItemFailures: boolean;
+  readonly dlqTopic: string | false;
+}
+
+export function positiveInteger(value: number, what: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${what} must be a positive integer`);
+  return value;
+}
+
+export function nonNegative(value: number, what: string): number {
+  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${what} must be >= 0`);
+  return value;
+}
+
+export function resolveDeliverySettings(options: EventSourceMappingOptions): DeliverySettings {
+  if (!SLUG_PATTERN.test(options.name)) {
+    throw new Error(`consumer name "${options.name}" must be lower snake or kebab case (a DLQ stage)`);
+  }
+  const dlqTopic = options.dlqTopic ?? TOPICS.dlq;
+  if (dlqTopic !== false && dlqTopic === options.topic)
+    throw new Error(`consumer ${options.name}: the DLQ topic cannot be the consumed topic`);
+  return {
+    batchSize: positiveInteger(options.batchSize ?? DEFAULT_BATCH_SIZE, 'batchSize'),
+    controls: {
+      maximumRetryAttempts: nonNegative(
+        options.maximumRetryAttempts ?? EVENT_SOURCE_ERROR_CONTROLS.maximumRetryAttempts,
+        'maximumRetryAttempts',
+      ),
+      bisect: options.bisectBatchOnFunctionError ?? EVENT_SOURCE_ERROR_CONTROLS.bisectBatchOnFunctionError,
+      retryBackoffMs: nonNegative(options.retryBackoffMs ?? DEFAULT_RETRY_BACKOFF_MS, 'retryBackoffMs'),
+    },
+    reportBatchItemFailures:
+      options.reportBatchItemFailures ?? EVENT_SOURCE_ERROR_CONTROLS.reportBatchItemFailures,
+    dlqTopic,
+  };
+}
+
+/** The figures both consumers report. */
+export interface DeliveryStats {
+  readonly name: string;
+  readonly group: string;
+  readonly topic: string;
+  readonly state: 'created' | 'running' | 'stopping' | 'stopped';
+  /** Handler invocations. */
+  readonly invocations: number;
+  /** Records delivered, redeliveries included. */
+  readonly delivered: number;
+  /** Record deliveries that failed (reported in batchItemFailures, or in a batch that threw). */
+  readonly failed: number;
+  /** Records queued for redelivery. */
+  readonly retried: number;
+  readonly deadLettered: number;
+  readonly lag: number;
+  readonly lastError: string | undefined;
 }
 
 export function describeError(error: unknown): string {

@@ -12,11 +12,15 @@ export {
   REPORTED_FAILED_DETAIL,
 } from './consumer.js';
 export {
+  type DeliverySettings,
+  type DeliveryStats,
   deadLetterRecords,
   type ErrorControls,
+  type EventSourceMappingOptions,
   interpretResponse,
   type Outcome,
   planSettlement,
+  resolveDeliverySettings,
   type Settlement,
   type Slice,
 } from './delivery.js';
