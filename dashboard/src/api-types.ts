@@ -4,6 +4,8 @@
  * bundled.
  */
 import type { Application, DeviceType } from '../../functions/core/contract/registry.js';
+import type { StatsSnapshot } from '../../functions/handlers/api/responses.js';
+import type { MessageStage } from '../../functions/ports/registry.js';
 
 export type {
   Alert,
@@ -18,6 +20,7 @@ export type {
   GroupDefinition,
   ReadingDefinition,
 } from '../../functions/core/contract/registry.js';
+export type { MessageStage };
 
 export interface Page<T> {
   readonly items: T[];
@@ -75,8 +78,6 @@ export interface Telemetry {
   readonly points: RawPoint[];
 }
 
-export type MessageStage = 'raw' | 'enriched' | 'dlq';
-
 export interface MessageSample {
   readonly stage: MessageStage;
   readonly id: string;
@@ -86,28 +87,5 @@ export interface MessageSample {
   readonly truncated?: boolean;
 }
 
-export interface Stats {
-  readonly windowMinutes: number;
-  readonly totals: { raw: number; enriched: number; dlq: number; alerts: number };
-  readonly byDeviceType: Record<string, number>;
-  readonly quality: { GOOD: number; SUSPECT: number; BAD: number };
-  readonly perMinute: readonly {
-    minute: string;
-    raw: number;
-    enriched: number;
-    dlq: number;
-    alerts: number;
-  }[];
-  readonly devicesSeen: number;
-  readonly lastMessageTime: string | null;
-  readonly dlqReasons?: Record<string, number>;
-  readonly pipeline?: {
-    readonly consumerLag?: number;
-    readonly storedPoints?: number;
-    readonly latencyMs?: {
-      readonly p50: number | null;
-      readonly p99: number | null;
-      readonly samples: number;
-    };
-  };
-}
+/** GET /api/stats, as the handler declares it. */
+export type Stats = StatsSnapshot;

@@ -11,7 +11,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { DeviceType } from '../../core/contract/registry.js';
 import { RegistryError } from '../../core/errors.js';
 import { compileRegistry } from '../../core/registry.js';
-import type { AlertStore, RegistryStore } from '../../ports/registry.js';
+import type { AlertStore, MessageStage, RegistryStore } from '../../ports/registry.js';
 import type { TimeseriesQuery } from '../../ports/timeseries.js';
 import { API_ROUTES, type ApiRoute, routerPath } from '../../shared/api-routes.js';
 import { ApiError, errorResponse, fromDomainError, jsonResponse } from './errors.js';
@@ -27,6 +27,7 @@ import {
   typeIdParam,
   versionEtag,
 } from './request.js';
+import type { StatsSnapshot } from './responses.js';
 import {
   AlertsQuery,
   ApplicationCreateBody,
@@ -41,43 +42,13 @@ import {
   TelemetryQuery,
 } from './schemas.js';
 
+export type { MessageStage } from '../../ports/registry.js';
 export { MISSED_REPORTS_OFFLINE, toDeviceSummary } from './devices.js';
 export { ApiError } from './errors.js';
 export { buildOpenApiDocument } from './openapi.js';
 export { type ApiAuth, MAX_REQUEST_BODY_BYTES } from './request.js';
+export type { StatsSnapshot } from './responses.js';
 export type { DeviceSummary } from './schemas.js';
-
-export type MessageStage = 'raw' | 'enriched' | 'dlq';
-
-export interface StatsSnapshot {
-  readonly windowMinutes: number;
-  readonly totals: { raw: number; enriched: number; dlq: number; alerts: number };
-  readonly byDeviceType: Record<string, number>;
-  readonly quality: { GOOD: number; SUSPECT: number; BAD: number };
-  readonly perMinute: readonly {
-    minute: string;
-    raw: number;
-    enriched: number;
-    dlq: number;
-    alerts: number;
-  }[];
-  readonly devicesSeen: number;
-  readonly lastMessageTime: string | null;
-  readonly dlqReasons: Record<string, number>;
-  /** Measured by the runtime: where the pipeline stands now. Each figure only where it is measured. */
-  readonly pipeline?: {
-    /** Records consumers have yet to process, over all consumers (local mode). */
-    readonly consumerLag?: number;
-    /** Points in the time-series store (local mode). */
-    readonly storedPoints?: number;
-    /** Device timestamp to points committed in the store, for telemetry in the window. */
-    readonly latencyMs?: {
-      readonly p50: number | null;
-      readonly p99: number | null;
-      readonly samples: number;
-    };
-  };
-}
 
 /** What the API uses; each runtime's composition root maps its stores onto it. */
 export interface ApiDependencies {
