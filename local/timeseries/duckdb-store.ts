@@ -77,7 +77,12 @@ CREATE TABLE IF NOT EXISTS points (
   PRIMARY KEY (device_id, measure, time)
 )`;
 
-const STAGING = 'CREATE TEMP TABLE IF NOT EXISTS staging AS SELECT * FROM points LIMIT 0';
+/**
+ * A fresh staging table per transaction. Emptying one with DELETE left every deleted row behind in the
+ * temporary table (DuckDB does not reclaim them), so each write scanned every point ever staged and
+ * the process held them all: after 8.5M points, a transaction of 110 points took 21 ms instead of 7.
+ */
+const STAGING = 'CREATE OR REPLACE TEMP TABLE staging AS SELECT * FROM points LIMIT 0';
 
 /** New points only: the anti-join reads just the stored points inside the batch's time range. */
 const INSERT_NEW = `
@@ -113,7 +118,6 @@ ORDER BY bucket
 LIMIT $6::BIGINT`;
 
 interface WriteStatements {
-  readonly clear: DuckDBPreparedStatement;
   readonly insertNew: DuckDBPreparedStatement;
 }
 
@@ -231,7 +235,6 @@ export class DuckDbTimeseriesStore implements TimeseriesSink, TimeseriesQuery {
       await writer.run(STAGING);
       // Prepared once: planning the anti-join costs about as much as running it on a small batch.
       const statements: WriteStatements = {
-        clear: await writer.prepare('DELETE FROM staging'),
         insertNew: await writer.prepare(INSERT_NEW),
       };
       const reader = await instance.connect();
@@ -380,7 +383,7 @@ export class DuckDbTimeseriesStore implements TimeseriesSink, TimeseriesQuery {
     const connection = this.writer;
     await connection.run('BEGIN TRANSACTION');
     try {
-      await this.statements.clear.run();
+      await connection.run(STAGING);
       const appender = await connection.createAppender('staging', 'main', 'temp');
       try {
         for (const point of points) {
