@@ -20,6 +20,8 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'iotcloud-http-api-'));
   platform = await startLocalPlatform({
     dataDir,
+    // Bookkeeping more often than the default 5 s, so a test sees a device soon after its message.
+    deviceBookkeepingMs: 200,
     mqttPort: 0,
     httpPort: 0,
     simulatedDevices: 0,

@@ -26,6 +26,7 @@ export interface MqttIngestOptions {
   readonly batchSize?: number;
   /** Bridge invocations in flight at once, like concurrent Lambda invocations (default 8). */
   readonly concurrency?: number;
+  /** Longest wait of a partial batch (default 10 ms: a message waits for it before it reaches the log). */
   readonly batchWindowMs?: number;
   readonly onError?: (error: Error) => void;
 }
@@ -64,7 +65,7 @@ function sqsRecord(body: string, sentAt: number): SQSRecord {
 export async function startMqttIngest(options: MqttIngestOptions): Promise<MqttIngest> {
   const rule = compileRule(INGEST_RULE);
   const batchSize = options.batchSize ?? 100;
-  const batchWindowMs = options.batchWindowMs ?? 20;
+  const batchWindowMs = options.batchWindowMs ?? 10;
   const queue: SQSRecord[] = [];
   const counters = { received: 0, forwarded: 0, retried: 0 };
   const concurrency = options.concurrency ?? 8;

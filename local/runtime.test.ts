@@ -12,6 +12,8 @@ let platform: LocalPlatform;
 const start = () =>
   startLocalPlatform({
     dataDir,
+    // Bookkeeping more often than the default 5 s, so a test sees a device soon after its message.
+    deviceBookkeepingMs: 200,
     mqttPort: 0,
     httpPort: 0,
     simulatedDevices: 0,

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { KafkaHandler, StreamProducer } from '../functions/ports/stream.js';
 import { connectKafkaStream } from './kafka/index.js';
-import { LocalLog } from './log/index.js';
+import { LocalLog, TailSampler, type TailSamplerOptions } from './log/index.js';
 
 export interface StreamConsumerSpec {
   readonly topic: string;
@@ -14,6 +14,11 @@ export interface StreamConsumerSpec {
   readonly name: string;
   readonly handler: KafkaHandler;
   readonly batchSize: number;
+  /**
+   * Longest wait for a batch to fill once a record is there (the local log; a Kafka fetch returns as
+   * soon as it has records).
+   */
+  readonly batchWindowMs?: number;
   /** false: best effort, no dead-letter topic. */
   readonly dlqTopic?: false;
   readonly onError: (error: unknown, context: { consumer: string; stage: string }) => void;
@@ -31,6 +36,12 @@ export interface PipelineStream {
   readonly description: string;
   readonly producer: StreamProducer;
   subscribe(spec: StreamConsumerSpec): Promise<StreamConsumer>;
+  /**
+   * Best-effort samples of a busy topic without a consumer group: the newest record of each partition
+   * every `intervalMs` (see log/tail-sampler.ts). Undefined where the stream cannot read at an offset
+   * (Kafka): there a consumer group samples.
+   */
+  sampleNewest?(spec: TailSamplerOptions): StreamConsumer;
   /** Records ever appended to a topic (the sum of its partitions' end offsets). */
   endOffsetTotal(topic: string): number;
   close(): Promise<void>;
@@ -46,6 +57,7 @@ export async function openLocalLogStream(
     description: `local log in ${join(dataDir, 'log')}`,
     producer: stream,
     subscribe: async (spec) => stream.subscribe(spec),
+    sampleNewest: (spec) => new TailSampler(stream, spec),
     endOffsetTotal: (topic) => stream.endOffsets(topic).reduce((a, b) => a + b, 0),
     close: () => stream.close(),
   };

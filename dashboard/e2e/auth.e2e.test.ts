@@ -33,6 +33,8 @@ describe.skipIf(!browserTestsEnabled())(
       });
       platform = await startLocalPlatform({
         dataDir: join(work, 'data'),
+        // Bookkeeping more often than the default 5 s, so a test sees a device soon after its message.
+        deviceBookkeepingMs: 200,
         mqttPort: 0,
         httpPort: 0,
         dashboardDir,

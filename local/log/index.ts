@@ -36,3 +36,4 @@ export {
 } from './kafka-event.js';
 export { LocalLog, type LocalLogOptions, type PartitionStatus } from './local-log.js';
 export { murmur2, partitionForKey } from './partitioner.js';
+export { TailSampler, type TailSamplerOptions } from './tail-sampler.js';
