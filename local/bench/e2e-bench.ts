@@ -2,8 +2,11 @@
  * End-to-end benchmark (npm run bench:e2e). The platform runs as its own process, as `npm start` runs
  * it (no simulator, empty temporary data directory); a simulated fleet publishes to it over MQTT from
  * this process.
- *  1. Latency: 100 devices at a fixed 1,000 msg/s for 20 s; the platform measures, per telemetry
- *     message, device timestamp -> points committed in the store; p50 and p99 read from /api/stats.
+ *  1. Latency: 100 devices at a fixed 1,000 msg/s: a warm-up of at least 5 s, then 20 s measured; the
+ *     platform measures, per telemetry message, device timestamp -> points committed in the store, and
+ *     /api/stats gives p50 and p99 per window of whole minutes. So the warm-up ends as a minute begins,
+ *     the measured part is that minute's (window=1m), and the whole run's figure, start-up included,
+ *     is printed too (window=60m).
  *  2. Throughput: 50,000 messages from 100 devices as fast as the broker takes them; sustained rate =
  *     messages / (first publish -> the last one queryable in the store, no consumer lag left).
  * Usage: npm run bench:e2e [-- --messages 50000 --devices 100 --latency-seconds 20 --cpu-prof-dir DIR]
@@ -29,7 +32,14 @@ const { values } = parseArgs({
 const MESSAGES = Number(values.messages);
 const DEVICES = Number(values.devices);
 const LATENCY_SECONDS = Number(values['latency-seconds']);
+if (!(LATENCY_SECONDS > 0 && LATENCY_SECONDS <= 45))
+  throw new RangeError('--latency-seconds must be 1 to 45 (the measurement fits in one minute)');
+const WARMUP_MS = 5000;
+/** Time allowed for the fleet's 100 connections before the warm-up starts. */
+const CONNECT_ALLOWANCE_MS = 1000;
+const MINUTE_MS = 60_000;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -93,7 +103,12 @@ const [mqttPort, httpPort] = [await freePort(), await freePort()];
 const platform = await startPlatform(dataDir, mqttPort, httpPort);
 const url = `mqtt://127.0.0.1:${mqttPort}`;
 try {
-  // 1. Latency at a fixed rate.
+  // 1. Latency at a fixed rate, measured in the minute that begins after the warm-up.
+  const measuredMinute = Math.ceil((Date.now() + WARMUP_MS + CONNECT_ALLOWANCE_MS) / MINUTE_MS) * MINUTE_MS;
+  await sleep(measuredMinute - WARMUP_MS - CONNECT_ALLOWANCE_MS - Date.now());
+  const stop = new AbortController();
+  const stopTimer = setTimeout(() => stop.abort(), measuredMinute + LATENCY_SECONDS * 1000 - Date.now());
+  const fleetStarted = Date.now();
   const paced = await runFleet({
     fleet: createSimulatedFleet({
       devices: DEVICES,
@@ -103,13 +118,20 @@ try {
     }),
     transport: createTransport({ kind: 'mqtt', url, protocolVersion: 4, connectionMode: 'per-device' }),
     realTime: true,
-    durationMs: LATENCY_SECONDS * 1000,
+    signal: stop.signal,
   });
+  clearTimeout(stopTimer);
   const afterPaced = await drained(httpPort, paced.delivery.acked);
-  const latency = afterPaced.pipeline?.latencyMs;
+  const measured = await stats(httpPort, '1m');
+  if (Date.now() >= measuredMinute + MINUTE_MS) throw new Error('the measured minute ended before the drain');
+  const warmupSeconds = (measuredMinute - fleetStarted - paced.connectMs) / 1000;
+  const whole = afterPaced.pipeline?.latencyMs;
+  const latency = measured.pipeline?.latencyMs;
   console.log(
-    `latency at 1,000 msg/s (${DEVICES} devices, ${LATENCY_SECONDS} s, ${fmt(paced.delivery.acked)} messages, ${fmt(paced.ratePerSecond)} msg/s achieved): ` +
-      `p50 ${latency?.p50} ms, p99 ${latency?.p99} ms over ${fmt(latency?.samples ?? 0)} telemetry messages (device timestamp -> queryable in DuckDB); targets p99 <= 250 ms`,
+    `latency at 1,000 msg/s (${DEVICES} devices, ${fmt(paced.delivery.acked)} messages, ${fmt(paced.ratePerSecond)} msg/s achieved): ` +
+      `after a ${warmupSeconds.toFixed(1)} s warm-up, ${LATENCY_SECONDS} s measured: ` +
+      `p50 ${latency?.p50} ms, p99 ${latency?.p99} ms over ${fmt(latency?.samples ?? 0)} telemetry messages (device timestamp -> queryable in DuckDB; target p99 <= 250 ms); ` +
+      `whole run, start-up included: p50 ${whole?.p50} ms, p99 ${whole?.p99} ms over ${fmt(whole?.samples ?? 0)}`,
   );
 
   // 2. Sustained throughput, as fast as the broker takes messages.

@@ -33,6 +33,7 @@ function sampler(events: KafkaEvent[], onError?: (error: unknown) => void): Tail
     intervalMs: 3_600_000,
     handler: async (event) => {
       events.push(event);
+      return undefined;
     },
     ...(onError ? { onError } : {}),
   });
@@ -80,6 +81,7 @@ describe('TailSampler', () => {
       handler: async () => {
         calls++;
         if (calls === 1) throw new Error('sample store down');
+        return undefined;
       },
       onError: (error) => errors.push(error),
     });
