@@ -13,6 +13,7 @@
  * (--cpu-prof-dir: the platform process writes a V8 CPU profile there when it stops.)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -50,14 +51,22 @@ const freePort = () =>
     });
   });
 
+/** What `npm start` runs after `node` (package.json), so the benchmark measures what users run. */
+function npmStartArguments(): string[] {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const [command, ...args] = manifest.scripts.start.trim().split(/\s+/);
+  if (command !== 'node') throw new Error(`npm start runs "${command}", not node: update the benchmark`);
+  return args;
+}
+
 async function startPlatform(dataDir: string, mqttPort: number, httpPort: number): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [
       ...(values['cpu-prof-dir'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof-dir']] : []),
-      '--import',
-      'tsx',
-      'local/start.ts',
+      ...npmStartArguments(),
       '--no-simulator',
       '--reset',
       '--data-dir',
