@@ -136,6 +136,13 @@ describe('DuckDbTimeseriesStore writes', () => {
   });
 });
 
+describe('DuckDbTimeseriesStore options', () => {
+  it('refuses a thread count that is not a positive integer', async () => {
+    await expect(DuckDbTimeseriesStore.open({ path: ':memory:', threads: 0 })).rejects.toThrow(/threads/);
+    await expect(DuckDbTimeseriesStore.open({ path: ':memory:', threads: 1.5 })).rejects.toThrow(/threads/);
+  });
+});
+
 describe('DuckDbTimeseriesStore queries', () => {
   it('returns the newest point of every measure of a device, SUSPECT ones included', async () => {
     const store = await openStore();

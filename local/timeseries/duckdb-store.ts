@@ -57,6 +57,23 @@ export const MAX_POINTS_PER_TRANSACTION = 20_000;
 export interface DuckDbTimeseriesStoreOptions {
   /** A database file (its directory is created), or ':memory:'. */
   readonly path: string;
+  /** DuckDB worker threads (default 1, see DEFAULT_THREADS). */
+  readonly threads?: number;
+}
+
+/**
+ * One DuckDB thread: the pipeline's writes are small transactions and the API's queries read one
+ * device's series, and on the 2-core machines this runs on, DuckDB's parallel execution cost more CPU
+ * than it saved, next to the pipeline's own threads. Side by side under `npm run bench:e2e` (process CPU
+ * over the 50,000-message phase, four pairs): 11.2-15.3 s with one thread, 14.5-18.1 s with two; the
+ * 5-minute buckets over a 1M-point series went from 39 to 63 ms (`local/timeseries/bench.ts`).
+ */
+export const DEFAULT_THREADS = 1;
+
+function positiveThreads(threads: number): number {
+  if (!Number.isSafeInteger(threads) || threads < 1)
+    throw new RangeError('threads must be a positive integer');
+  return threads;
 }
 
 type Quality = RawPoint['quality'];
@@ -228,7 +245,9 @@ export class DuckDbTimeseriesStore implements TimeseriesSink, TimeseriesQuery {
   static async open(options: DuckDbTimeseriesStoreOptions): Promise<DuckDbTimeseriesStore> {
     const persistent = options.path !== ':memory:';
     if (persistent) mkdirSync(dirname(options.path), { recursive: true });
-    const instance = await DuckDBInstance.create(options.path);
+    const instance = await DuckDBInstance.create(options.path, {
+      threads: String(positiveThreads(options.threads ?? DEFAULT_THREADS)),
+    });
     try {
       const writer = await instance.connect();
       await writer.run(SCHEMA);
