@@ -220,8 +220,8 @@ describe.skipIf(!browserTestsEnabled())(
       await go('#/inspector?stage=enriched');
       const inspect = page.getByRole('button', { name: 'Inspect' }).first();
       await inspect.waitFor();
-      // Pick a message whose raw sample was kept too.
-      const row = page.locator('tbody tr', { hasText: 'kept' }).first();
+      // Pick a telemetry message (it has readings) whose raw sample was kept too.
+      const row = page.locator('tbody tr', { hasText: 'kept' }).filter({ hasText: 'telemetry' }).first();
       await row.waitFor();
       await row.getByRole('button', { name: 'Inspect' }).click();
       const detail = page.locator('#inspector-detail');
