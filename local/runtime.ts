@@ -301,6 +301,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       };
 
     const consumers: StreamConsumer[] = [];
+    const reportConsumerError = (error: unknown, context: { consumer: string; stage: string }) =>
+      log(`${context.consumer} ${context.stage}: ${String(error)}`);
     const consume = async (
       topic: string,
       group: string,
@@ -321,7 +323,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
           batchWindowMs: bestEffort ? INSPECTOR_BATCH_WINDOW_MS : PIPELINE_BATCH_WINDOW_MS,
           // Inspector samples are best effort: they need no dead-letter topic of their own.
           ...(bestEffort ? { dlqTopic: false as const } : {}),
-          onError: (error, context) => log(`${context.consumer} ${context.stage}: ${String(error)}`),
+          onError: reportConsumerError,
         }),
       );
     };
@@ -344,7 +346,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
             name,
             intervalMs: INSPECTOR_SAMPLE_INTERVAL_MS,
             handler: inspector(stage),
-            onError: (error, context) => log(`${context.consumer} ${context.stage}: ${String(error)}`),
+            onError: reportConsumerError,
           }),
         );
       else await consume(TOPICS[stage], inspectorGroup(stage), name, inspector(stage), true);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { KafkaEvent } from '../../functions/ports/stream.js';
+import type { KafkaEvent, KafkaHandler } from '../../functions/ports/stream.js';
 import { TOPICS } from '../../functions/shared/stream.js';
 import { LocalLog } from './local-log.js';
 import { partitionForKey } from './partitioner.js';
@@ -25,20 +25,25 @@ afterEach(async () => {
 const partitions = () => log.endOffsets(TOPICS.raw).length;
 const keyOn = (partition: number) => keyOnPartition((key) => partitionForKey(key, partitions()), partition);
 
-function sampler(events: KafkaEvent[], onError?: (error: unknown) => void): TailSampler {
+function sampler(handler: KafkaHandler, onError?: (error: unknown) => void): TailSampler {
   const created = new TailSampler(log, {
     topic: TOPICS.raw,
     name: 'inspector-raw',
     // The test takes its samples itself (sampleNow); the timer stays out of the way.
     intervalMs: 3_600_000,
-    handler: async (event) => {
-      events.push(event);
-      return undefined;
-    },
+    handler,
     ...(onError ? { onError } : {}),
   });
   samplers.push(created);
   return created;
+}
+
+/** A sampler whose handler keeps every event it is given. */
+function recordingSampler(events: KafkaEvent[]): TailSampler {
+  return sampler(async (event) => {
+    events.push(event);
+    return undefined;
+  });
 }
 
 const values = (event: KafkaEvent | undefined) =>
@@ -51,7 +56,7 @@ describe('TailSampler', () => {
     const [a, b] = [keyOn(0), keyOn(1)];
     await log.send(TOPICS.raw, [record(a, 'old')]);
     const events: KafkaEvent[] = [];
-    const tail = sampler(events);
+    const tail = recordingSampler(events);
 
     await tail.sampleNow();
     expect(events).toEqual([]); // what was there before the sampler started is history
@@ -74,18 +79,14 @@ describe('TailSampler', () => {
   it('reports a failing handler and keeps sampling', async () => {
     const errors: unknown[] = [];
     let calls = 0;
-    const tail = new TailSampler(log, {
-      topic: TOPICS.raw,
-      name: 'inspector-raw',
-      intervalMs: 3_600_000,
-      handler: async () => {
+    const tail = sampler(
+      async () => {
         calls++;
         if (calls === 1) throw new Error('sample store down');
         return undefined;
       },
-      onError: (error) => errors.push(error),
-    });
-    samplers.push(tail);
+      (error) => errors.push(error),
+    );
     await log.send(TOPICS.raw, [record(keyOn(0), 'x')]);
     await tail.sampleNow();
     await log.send(TOPICS.raw, [record(keyOn(0), 'y')]);
@@ -97,7 +98,7 @@ describe('TailSampler', () => {
 
   it('takes no sample once stopped', async () => {
     const events: KafkaEvent[] = [];
-    const tail = sampler(events);
+    const tail = recordingSampler(events);
     await tail.stop();
     await log.send(TOPICS.raw, [record(keyOn(0), 'late')]);
     await tail.sampleNow();

@@ -70,12 +70,6 @@ export interface DuckDbTimeseriesStoreOptions {
  */
 export const DEFAULT_THREADS = 1;
 
-function positiveThreads(threads: number): number {
-  if (!Number.isSafeInteger(threads) || threads < 1)
-    throw new RangeError('threads must be a positive integer');
-  return threads;
-}
-
 type Quality = RawPoint['quality'];
 type Value = RawPoint['value'];
 
@@ -244,10 +238,10 @@ export class DuckDbTimeseriesStore implements TimeseriesSink, TimeseriesQuery {
 
   static async open(options: DuckDbTimeseriesStoreOptions): Promise<DuckDbTimeseriesStore> {
     const persistent = options.path !== ':memory:';
+    const threads = options.threads ?? DEFAULT_THREADS;
+    checkIntegerIn('threads', threads, 1, Number.MAX_SAFE_INTEGER);
     if (persistent) mkdirSync(dirname(options.path), { recursive: true });
-    const instance = await DuckDBInstance.create(options.path, {
-      threads: String(positiveThreads(options.threads ?? DEFAULT_THREADS)),
-    });
+    const instance = await DuckDBInstance.create(options.path, { threads: String(threads) });
     try {
       const writer = await instance.connect();
       await writer.run(SCHEMA);
