@@ -9,13 +9,15 @@
  *     is printed too (window=60m).
  *  2. Throughput: 50,000 messages from 100 devices as fast as the broker takes them; sustained rate =
  *     messages / (first publish -> the last one queryable in the store, no consumer lag left).
- * Usage: npm run bench:e2e [-- --messages 50000 --devices 100 --latency-seconds 20 --cpu-prof-dir DIR]
- * (--cpu-prof-dir: the platform process writes a V8 CPU profile there when it stops.)
+ * Usage: npm run bench:e2e [-- --messages 50000 --devices 100 --latency-seconds 20 --cpu-prof-dir DIR
+ *        --progress --skip-latency]
+ * (--skip-latency: the warm-up only, then the throughput phase, for quicker comparisons of throughput.)
+ * (--cpu-prof-dir: the platform process writes a V8 CPU profile there when it stops; --progress: every
+ * half second of the throughput phase, how far each stage has got, to see which one lags.)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,6 +30,8 @@ const { values } = parseArgs({
     devices: { type: 'string', default: '100' },
     'latency-seconds': { type: 'string', default: '20' },
     'cpu-prof-dir': { type: 'string' },
+    progress: { type: 'boolean', default: false },
+    'skip-latency': { type: 'boolean', default: false },
   },
 });
 const MESSAGES = Number(values.messages);
@@ -42,15 +46,6 @@ const MINUTE_MS = 60_000;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-
 /** What `npm start` runs after `node` (package.json), so the benchmark measures what users run. */
 function npmStartArguments(): string[] {
   const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -61,7 +56,17 @@ function npmStartArguments(): string[] {
   return args;
 }
 
-async function startPlatform(dataDir: string, mqttPort: number, httpPort: number): Promise<ChildProcess> {
+interface Platform {
+  readonly process: ChildProcess;
+  readonly httpUrl: string;
+  readonly mqttUrl: string;
+}
+
+/**
+ * Starts the platform on ports the OS picks (port 0) and reads them from its start-up lines: a port
+ * probed free here could be taken by the platform's own DynamoDB listener before the platform binds it.
+ */
+async function startPlatform(dataDir: string): Promise<Platform> {
   const child = spawn(
     process.execPath,
     [
@@ -72,53 +77,53 @@ async function startPlatform(dataDir: string, mqttPort: number, httpPort: number
       '--data-dir',
       dataDir,
       '--mqtt-port',
-      String(mqttPort),
+      '0',
       '--http-port',
-      String(httpPort),
+      '0',
       '--status-every',
       '3600',
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  await new Promise<void>((resolve, reject) => {
+  return new Promise<Platform>((resolve, reject) => {
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('IoT Cloud is running locally')) resolve();
+      const httpUrl = /API\s+(http:\/\/\S+)\/api\/health/.exec(output)?.[1];
+      const mqttUrl = /MQTT\s+(mqtt:\/\/\S+)/.exec(output)?.[1];
+      if (httpUrl && mqttUrl) resolve({ process: child, httpUrl, mqttUrl });
     });
     child.once('exit', (code) =>
       reject(new Error(`the platform exited (${code}) before it was ready:\n${output}`)),
     );
   });
-  return child;
 }
 
-async function stats(httpPort: number, window = '60m'): Promise<StatsSnapshot> {
-  const response = await fetch(`http://127.0.0.1:${httpPort}/api/stats?window=${window}`);
+async function stats(httpUrl: string, window = '60m'): Promise<StatsSnapshot> {
+  const response = await fetch(`${httpUrl}/api/stats?window=${window}`);
   return (await response.json()) as StatsSnapshot;
 }
 
 /** Waits until `count` raw messages are in and every consumer has caught up. */
-async function drained(httpPort: number, count: number): Promise<StatsSnapshot> {
+async function drained(httpUrl: string, count: number): Promise<StatsSnapshot> {
   for (;;) {
-    const snapshot = await stats(httpPort);
+    const snapshot = await stats(httpUrl);
     if (snapshot.totals.raw >= count && snapshot.pipeline?.consumerLag === 0) return snapshot;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
-const dataDir = await mkdtemp(join(tmpdir(), 'iotcloud-e2e-'));
-const [mqttPort, httpPort] = [await freePort(), await freePort()];
-const platform = await startPlatform(dataDir, mqttPort, httpPort);
-const url = `mqtt://127.0.0.1:${mqttPort}`;
-try {
-  // 1. Latency at a fixed rate, measured in the minute that begins after the warm-up.
-  const measuredMinute = Math.ceil((Date.now() + WARMUP_MS + CONNECT_ALLOWANCE_MS) / MINUTE_MS) * MINUTE_MS;
-  await sleep(measuredMinute - WARMUP_MS - CONNECT_ALLOWANCE_MS - Date.now());
-  const stop = new AbortController();
-  const stopTimer = setTimeout(() => stop.abort(), measuredMinute + LATENCY_SECONDS * 1000 - Date.now());
-  const fleetStarted = Date.now();
-  const paced = await runFleet({
+async function printProgress(httpUrl: string, started: number): Promise<void> {
+  const { totals, pipeline } = await stats(httpUrl);
+  console.log(
+    `  ${((Date.now() - started) / 1000).toFixed(1)} s: raw ${totals.raw}, enriched ${totals.enriched}, ` +
+      `points ${pipeline?.storedPoints}, consumer lag ${pipeline?.consumerLag}`,
+  );
+}
+
+/** The fleet at 1,000 msg/s until `signal` aborts. */
+const pacedFleet = (url: string, signal: AbortSignal) =>
+  runFleet({
     fleet: createSimulatedFleet({
       devices: DEVICES,
       seed: 7,
@@ -127,11 +132,19 @@ try {
     }),
     transport: createTransport({ kind: 'mqtt', url, protocolVersion: 4, connectionMode: 'per-device' }),
     realTime: true,
-    signal: stop.signal,
+    signal,
   });
-  clearTimeout(stopTimer);
-  const afterPaced = await drained(httpPort, paced.delivery.acked);
-  const measured = await stats(httpPort, '1m');
+
+async function measureLatency(url: string, httpUrl: string): Promise<StatsSnapshot> {
+  const measuredMinute = Math.ceil((Date.now() + WARMUP_MS + CONNECT_ALLOWANCE_MS) / MINUTE_MS) * MINUTE_MS;
+  await sleep(measuredMinute - WARMUP_MS - CONNECT_ALLOWANCE_MS - Date.now());
+  const fleetStarted = Date.now();
+  const paced = await pacedFleet(
+    url,
+    AbortSignal.timeout(measuredMinute + LATENCY_SECONDS * 1000 - Date.now()),
+  );
+  const afterPaced = await drained(httpUrl, paced.delivery.acked);
+  const measured = await stats(httpUrl, '1m');
   if (Date.now() >= measuredMinute + MINUTE_MS) throw new Error('the measured minute ended before the drain');
   const warmupSeconds = (measuredMinute - fleetStarted - paced.connectMs) / 1000;
   const whole = afterPaced.pipeline?.latencyMs;
@@ -142,10 +155,31 @@ try {
       `p50 ${latency?.p50} ms, p99 ${latency?.p99} ms over ${fmt(latency?.samples ?? 0)} telemetry messages (device timestamp -> queryable in DuckDB; target p99 <= 250 ms); ` +
       `whole run, start-up included: p50 ${whole?.p50} ms, p99 ${whole?.p99} ms over ${fmt(whole?.samples ?? 0)}`,
   );
+  return afterPaced;
+}
+
+/** --skip-latency: the same warm-up, without waiting for a minute to begin or measuring. */
+async function warmUpOnly(url: string, httpUrl: string): Promise<StatsSnapshot> {
+  const paced = await pacedFleet(url, AbortSignal.timeout(WARMUP_MS + CONNECT_ALLOWANCE_MS));
+  console.log(
+    `warm-up: ${fmt(paced.delivery.acked)} messages at 1,000 msg/s, latency not measured (--skip-latency)`,
+  );
+  return drained(httpUrl, paced.delivery.acked);
+}
+
+const dataDir = await mkdtemp(join(tmpdir(), 'iotcloud-e2e-'));
+const platform = await startPlatform(dataDir);
+const { httpUrl, mqttUrl: url } = platform;
+try {
+  // 1. Latency at a fixed rate, measured in the minute that begins after the warm-up (or a warm-up alone).
+  const afterPaced = values['skip-latency']
+    ? await warmUpOnly(url, httpUrl)
+    : await measureLatency(url, httpUrl);
 
   // 2. Sustained throughput, as fast as the broker takes messages.
   const before = afterPaced.totals.raw;
   const started = Date.now();
+  const progress = values.progress ? setInterval(() => void printProgress(httpUrl, started), 500) : undefined;
   const burst = await runFleet({
     fleet: createSimulatedFleet({
       devices: DEVICES,
@@ -158,8 +192,9 @@ try {
     count: MESSAGES,
   });
   const published = Date.now();
-  const done = await drained(httpPort, before + burst.delivery.acked);
+  const done = await drained(httpUrl, before + burst.delivery.acked);
   const finished = Date.now();
+  clearInterval(progress);
   console.log(
     `throughput: ${fmt(burst.delivery.acked)} messages from ${DEVICES} devices published at ${fmt(burst.ratePerSecond)} msg/s; ` +
       `all queryable after ${((finished - started) / 1000).toFixed(1)} s (publishing took ${((published - started) / 1000).toFixed(1)} s): ` +
@@ -167,7 +202,7 @@ try {
       `${fmt(done.pipeline?.storedPoints ?? 0)} points stored, ${fmt(done.totals.alerts)} alerts, ${done.totals.dlq} dead letters`,
   );
 } finally {
-  platform.kill('SIGTERM');
-  await new Promise((resolve) => platform.once('exit', resolve));
+  platform.process.kill('SIGTERM');
+  await new Promise((resolve) => platform.process.once('exit', resolve));
   await rm(dataDir, { recursive: true, force: true });
 }
