@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { seedRegistry } from '../../registry-data/index.js';
 import type { DlqRecord, EnrichedMessage } from '../core/contract/messages.js';
 import { compileRegistry } from '../core/registry.js';
@@ -231,8 +231,18 @@ describe('time-series writer', () => {
       ]),
     );
     const written: TimeSeriesPoint[] = [];
+    const messagesWritten: string[] = [];
+    const events: string[] = [];
     const handler = createTimeseriesWriterHandler({
-      sink: { write: async (points) => void written.push(...points) },
+      sink: {
+        write: async (points, messages) => {
+          written.push(...points);
+          messagesWritten.push(...messages.map((m) => m.device_id));
+          events.push('write');
+        },
+      },
+      note: (message, points) => `${message.device_id}: ${points} points`,
+      onWritten: (notes) => events.push(...notes),
     });
 
     const response = await handler(
@@ -247,18 +257,24 @@ describe('time-series writer', () => {
       ['humidity', 40],
       ['pressure', 1013.2],
     ]);
+    expect(messagesWritten).toEqual(['env-00001']);
+    // The notes, taken as each message was parsed, arrive once the points are written.
+    expect(events).toEqual(['write', 'env-00001: 3 points']);
     expect(response.batchItemFailures).toEqual([
       { itemIdentifier: { partition: 'iot.enriched-0', offset: 1 } },
     ]);
   });
 
   it('throws when the sink fails, so the batch is retried (writes are idempotent)', async () => {
+    const onWritten = vi.fn();
     const handler = createTimeseriesWriterHandler({
       sink: {
         write: async () => {
           throw new Error('store unavailable');
         },
       },
+      note: (message) => message.device_id,
+      onWritten,
     });
     const message = JSON.stringify({
       device_id: 'd',
@@ -273,5 +289,6 @@ describe('time-series writer', () => {
     await expect(handler(kafkaEvent('iot.enriched', [{ key: 'd', value: message }]))).rejects.toThrow(
       /store unavailable/,
     );
+    expect(onWritten).not.toHaveBeenCalled();
   });
 });

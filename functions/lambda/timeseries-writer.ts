@@ -115,12 +115,13 @@ export function createTimeseriesWriterLambda(dependencies: TimeseriesWriterLambd
     });
     const response = await createTimeseriesWriterHandler({
       sink,
-      onWritten: (message) => {
-        written++;
-        // Device clock to queryable, as local mode measures it (telemetry only: status and events are rare).
+      // Device clock to queryable, as local mode measures it (telemetry only: status and events are rare).
+      note: (message) => (message.event_type === 'telemetry' ? Date.parse(message.timestamp) : undefined),
+      onWritten: (deviceTimes) => {
+        written += deviceTimes.length;
         const writtenAt = now();
-        if (message.event_type === 'telemetry')
-          stats.latency(writtenAt, writtenAt - Date.parse(message.timestamp));
+        for (const deviceTime of deviceTimes)
+          if (deviceTime !== undefined) stats.latency(writtenAt, writtenAt - deviceTime);
       },
     })(event);
 

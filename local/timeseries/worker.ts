@@ -20,21 +20,22 @@ const store = await DuckDbTimeseriesStore.open({ path: data.path });
 async function run(request: TimeseriesRequest): Promise<unknown> {
   switch (request.op) {
     case 'write': {
-      const written: WrittenSummary[] = [];
+      let written: WrittenSummary[] = [];
       const handler = createTimeseriesWriterHandler({
         sink: store,
+        note: (message): WrittenNote => ({
+          deviceId: message.device_id,
+          deviceType: message.device_metadata.device_type,
+          receivedAt: Date.parse(message.enrichment_info.received_at),
+          ...(message.event_type === 'telemetry' ? { deviceTime: Date.parse(message.timestamp) } : {}),
+          ...(message.event_type === 'status' ? { online: message.status.online } : {}),
+        }),
         // Called once the points are committed.
-        onWritten: (message) => {
+        onWritten: (notes) => {
           const committedAt = Date.now();
-          written.push({
-            deviceId: message.device_id,
-            deviceType: message.device_metadata.device_type,
-            receivedAt: Date.parse(message.enrichment_info.received_at),
-            ...(message.event_type === 'telemetry'
-              ? { latencyMs: committedAt - Date.parse(message.timestamp) }
-              : {}),
-            ...(message.event_type === 'status' ? { online: message.status.online } : {}),
-          });
+          written = notes.map(({ deviceTime, ...summary }) =>
+            deviceTime === undefined ? summary : { ...summary, latencyMs: committedAt - deviceTime },
+          );
         },
       });
       const response = await handler(request.event);
@@ -53,5 +54,8 @@ async function run(request: TimeseriesRequest): Promise<unknown> {
       return undefined;
   }
 }
+
+/** A written message's summary, with the device's own time (telemetry) for the latency. */
+type WrittenNote = Omit<WrittenSummary, 'latencyMs'> & { readonly deviceTime?: number };
 
 serveRequests((request) => run(request as unknown as TimeseriesRequest), 'ready');
