@@ -371,14 +371,11 @@ export class LogConsumer {
       return;
     }
 
-    const event = toKafkaEvent(
-      loaded.map((part) => ({ topic: this.topic, partition: part.state.partition, records: part.records })),
-    );
     this.counters.invocations += 1;
     for (const part of loaded) this.counters.delivered += part.records.length;
     let outcome: Outcome;
     try {
-      const response: unknown = await this.handler(event);
+      const response: unknown = await this.invoke(loaded);
       const locate = (partition: number, offset: number) => {
         const part = parts.find((candidate) => candidate.state.partition === partition);
         return part && offset >= part.slice.start && offset < part.slice.end ? offset : undefined;
@@ -405,6 +402,18 @@ export class LogConsumer {
         this.report(error, 'commit', [...changed.keys()]);
       }
     }
+  }
+
+  /**
+   * Calls the handler with the batch as a Lambda MSK event. The event (base64 copies of every record)
+   * is made here, outside the async runBatch, so that only the handler holds it while it runs.
+   */
+  private invoke(loaded: readonly LoadedPart[]): Promise<unknown> {
+    return this.handler(
+      toKafkaEvent(
+        loaded.map((part) => ({ topic: this.topic, partition: part.state.partition, records: part.records })),
+      ),
+    );
   }
 
   /** Applies the outcome of a batch to one partition's part of it (the rules are in delivery.ts). */

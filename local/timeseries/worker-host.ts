@@ -30,11 +30,13 @@ export async function startTimeseriesWorker(options: TimeseriesWorkerData): Prom
   const rpc = await startWorker(new URL('./worker.ts', import.meta.url), options, 'time-series worker');
   const call = <T>(request: TimeseriesRequest) => rpc.call<T>(request);
   return {
-    writer: (onWritten) => async (event) => {
-      const { response, written } = await call<WriteResult>({ op: 'write', event });
-      for (const summary of written) onWritten(summary);
-      return response;
-    },
+    // Not an async function: the event is copied to the worker at once, and an async function would
+    // hold its (large) argument until the worker answers.
+    writer: (onWritten) => (event) =>
+      call<WriteResult>({ op: 'write', event }).then(({ response, written }) => {
+        for (const summary of written) onWritten(summary);
+        return response;
+      }),
     latest: (deviceId) => call<LatestValue[]>({ op: 'latest', deviceId }),
     series: (query: SeriesQuery) => call<RawPoint[]>({ op: 'series', query }),
     buckets: (query) => call<BucketPoint[]>({ op: 'buckets', query }),
