@@ -4,7 +4,8 @@
  *     network (physics, faults off, trends, status, JSON);
  *  2. publishing: acknowledged QoS-1 messages per second from 1,000 devices, each on its own MQTT
  *     connection, to an aedes broker on 127.0.0.1 in a child process (so broker and simulator do not
- *     share a core).
+ *     share a core), and the simulator's own CPU per message (what it takes from a platform on the
+ *     same machine, as in bench:e2e).
  * Usage: npm run bench:sim [-- --messages 200000 --publish 30000 --devices 1000]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -88,7 +89,10 @@ async function publishRate() {
       protocolVersion: 4,
       connectionMode: 'per-device',
     });
-    return await runFleet({ fleet, transport, realTime: false, count: publishCount });
+    const cpuBefore = process.cpuUsage();
+    const summary = await runFleet({ fleet, transport, realTime: false, count: publishCount });
+    const cpu = process.cpuUsage(cpuBefore);
+    return { ...summary, cpuMicrosPerMessage: (cpu.user + cpu.system) / Math.max(summary.delivery.acked, 1) };
   } finally {
     child.kill();
   }
@@ -102,5 +106,6 @@ const publishing = await publishRate();
 console.log(
   `publish to local aedes (child process), ${devices} devices on their own MQTT 3.1.1 connections, QoS 1: ` +
     `${fmt(publishing.ratePerSecond)} acknowledged msg/s (${fmt(publishing.delivery.acked)} acked, ${publishing.delivery.failed} failed; ` +
-    `connecting the ${devices} devices took ${fmt(publishing.connectMs)} ms)`,
+    `connecting the ${devices} devices took ${fmt(publishing.connectMs)} ms); ` +
+    `the simulator's own CPU: ${publishing.cpuMicrosPerMessage.toFixed(1)} µs per message`,
 );
