@@ -174,9 +174,10 @@ export class IotCoreTransport implements Transport {
   }
 
   publish(message: SimMessage): Promise<void> {
-    return this.tracker.track(message.topic, this.publishTimeoutMs, async (markSent, signal) => {
+    return this.tracker.track(message.topic, this.publishTimeoutMs, async (markSent, deadline) => {
       const connection = this.connectionFor(message);
-      await sleep(connection.bucket.reserve(), signal);
+      const wait = connection.bucket.reserve();
+      if (wait > 0) await sleep(wait, deadline.signal);
       if (!connection.connected)
         throw new Error(`connection ${connection.clientId} to ${this.target} is down`);
       markSent();

@@ -149,9 +149,9 @@ export class MqttTransport implements Transport {
   }
 
   publish(message: SimMessage): Promise<void> {
-    return this.tracker.track(message.topic, this.options.publishTimeoutMs, async (markSent, signal) => {
+    return this.tracker.track(message.topic, this.options.publishTimeoutMs, async (markSent, deadline) => {
       const connection = this.connectionFor(message);
-      await connection.limiter.acquire(signal);
+      if (!connection.limiter.tryAcquire()) await connection.limiter.acquire(deadline.signal);
       if (!connection.client.connected) {
         connection.limiter.release();
         throw new Error(`connection ${connection.clientId} to ${this.options.url} is down`);

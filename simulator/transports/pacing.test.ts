@@ -17,6 +17,19 @@ describe('InFlightLimiter', () => {
     expect(order).toEqual([1, 2, 3, 4]);
   });
 
+  it('takes a free slot at once with tryAcquire, and never jumps a queue', async () => {
+    const limiter = new InFlightLimiter(1);
+    expect(limiter.tryAcquire()).toBe(true);
+    expect(limiter.tryAcquire()).toBe(false);
+    const waiting = limiter.acquire();
+    limiter.release();
+    // The slot went to the waiter, not to a later tryAcquire.
+    expect(limiter.tryAcquire()).toBe(false);
+    await waiting;
+    limiter.release();
+    expect(limiter.tryAcquire()).toBe(true);
+  });
+
   it('drops a waiter whose signal aborts, and resolves whenIdle once all are released', async () => {
     const limiter = new InFlightLimiter(1);
     await limiter.acquire();

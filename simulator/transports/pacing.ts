@@ -125,6 +125,13 @@ export class InFlightLimiter {
     this.drain();
   }
 
+  /** Takes a slot if one is free and nobody waits for one; false otherwise (then `acquire`). */
+  tryAcquire(): boolean {
+    if (this.active >= this.limitValue || this.waiters.length > 0) return false;
+    this.active += 1;
+    return true;
+  }
+
   acquire(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.active < this.limitValue && this.waiters.length === 0) {
