@@ -115,11 +115,14 @@ export function serveRequests(
   const port = parentPort;
   if (!port) throw new Error('serveRequests runs in a worker thread');
   port.on('message', (request: { readonly id: number }) => {
+    // The replies keep only the id: a request can be large (a batch of records), and is not held
+    // while it is served.
+    const id = request.id;
     handle(request).then(
-      (result) => port.postMessage({ id: request.id, result } satisfies Reply),
+      (result) => port.postMessage({ id, result } satisfies Reply),
       (error: unknown) =>
         port.postMessage({
-          id: request.id,
+          id,
           error:
             error instanceof Error
               ? { name: error.name, message: error.message }

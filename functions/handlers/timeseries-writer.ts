@@ -23,16 +23,22 @@ export interface TimeseriesWriterDependencies<Note = never> {
   readonly onWritten?: (notes: Note[]) => void;
 }
 
+/** A batch parsed: its points, the messages that have some, the callers' notes, the failed records. */
+interface ParsedBatch<Note> {
+  readonly points: TimeSeriesPoint[];
+  /** For sinks that write per message (Timestream's multi-measure records); let go once written. */
+  messages: EnrichedMessage[] | undefined;
+  readonly notes: Note[];
+  readonly failed: KafkaEventRecord[];
+}
+
 export function createTimeseriesWriterHandler<Note = never>(
   dependencies: TimeseriesWriterDependencies<Note>,
 ) {
   const { sink, note, onWritten } = dependencies;
-  return async (event: KafkaEvent): Promise<KafkaBatchResponse> => {
-    const points: TimeSeriesPoint[] = [];
-    // Messages with points, for sinks that write per message (Timestream's multi-measure records).
-    let messages: EnrichedMessage[] | undefined = [];
-    const notes: Note[] = [];
-    const failed: KafkaEventRecord[] = [];
+
+  const parse = (event: KafkaEvent): ParsedBatch<Note> => {
+    const batch: ParsedBatch<Note> = { points: [], messages: [], notes: [], failed: [] };
     for (const record of eachRecord(event)) {
       let message: EnrichedMessage;
       let messagePoints: TimeSeriesPoint[];
@@ -40,19 +46,35 @@ export function createTimeseriesWriterHandler<Note = never>(
         message = JSON.parse(recordValue(record).toString('utf8')) as EnrichedMessage;
         messagePoints = toTimeSeriesPoints(message);
       } catch {
-        failed.push(record);
+        batch.failed.push(record);
         continue;
       }
-      for (const point of messagePoints) points.push(point);
-      if (messagePoints.length > 0) messages.push(message);
-      if (note) notes.push(note(message, messagePoints.length));
+      for (const point of messagePoints) batch.points.push(point);
+      if (messagePoints.length > 0) batch.messages?.push(message);
+      if (note) batch.notes.push(note(message, messagePoints.length));
     }
-    if (points.length > 0) {
-      const written = sink.write(points, messages);
-      messages = undefined; // not held while the write is awaited (see `note`)
+    return batch;
+  };
+
+  const store = async (batch: ParsedBatch<Note>): Promise<KafkaBatchResponse> => {
+    if (batch.points.length > 0) {
+      const written = sink.write(batch.points, batch.messages ?? []);
+      batch.messages = undefined; // not held while the write is awaited (see `note`)
       await written;
     }
-    onWritten?.(notes);
-    return failures(failed);
+    onWritten?.(batch.notes);
+    return failures(batch.failed);
+  };
+
+  // Not an async function: the event (every record, base64) is let go once parsed, not held while
+  // the write is awaited.
+  return (event: KafkaEvent): Promise<KafkaBatchResponse> => {
+    let batch: ParsedBatch<Note>;
+    try {
+      batch = parse(event);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return store(batch);
   };
 }

@@ -10,37 +10,27 @@
  */
 import { workerData } from 'node:worker_threads';
 import { createTimeseriesWriterHandler } from '../../functions/handlers/timeseries-writer.js';
+import type { KafkaEvent } from '../../functions/ports/stream.js';
 import { serveRequests } from '../worker-rpc.js';
 import { DuckDbTimeseriesStore } from './duckdb-store.js';
-import type { TimeseriesRequest, TimeseriesWorkerData, WrittenSummary } from './worker-protocol.js';
+import type {
+  TimeseriesRequest,
+  TimeseriesWorkerData,
+  WriteResult,
+  WrittenSummary,
+} from './worker-protocol.js';
 
 const data = workerData as TimeseriesWorkerData;
 const store = await DuckDbTimeseriesStore.open({ path: data.path });
 
-async function run(request: TimeseriesRequest): Promise<unknown> {
+/**
+ * Not an async function, nor is `write`: a write request carries a batch of records (base64), which
+ * an async frame would hold until DuckDB has committed.
+ */
+function run(request: TimeseriesRequest): Promise<unknown> {
   switch (request.op) {
-    case 'write': {
-      let written: WrittenSummary[] = [];
-      const handler = createTimeseriesWriterHandler({
-        sink: store,
-        note: (message): WrittenNote => ({
-          deviceId: message.device_id,
-          deviceType: message.device_metadata.device_type,
-          receivedAt: Date.parse(message.enrichment_info.received_at),
-          ...(message.event_type === 'telemetry' ? { deviceTime: Date.parse(message.timestamp) } : {}),
-          ...(message.event_type === 'status' ? { online: message.status.online } : {}),
-        }),
-        // Called once the points are committed.
-        onWritten: (notes) => {
-          const committedAt = Date.now();
-          written = notes.map(({ deviceTime, ...summary }) =>
-            deviceTime === undefined ? summary : { ...summary, latencyMs: committedAt - deviceTime },
-          );
-        },
-      });
-      const response = await handler(request.event);
-      return { response, written };
-    }
+    case 'write':
+      return write(request.event);
     case 'latest':
       return store.latest(request.deviceId);
     case 'series':
@@ -50,9 +40,31 @@ async function run(request: TimeseriesRequest): Promise<unknown> {
     case 'count':
       return store.count();
     case 'close':
-      await store.close();
-      return undefined;
+      return store.close().then(() => undefined);
   }
+  return Promise.reject(new Error(`unknown request ${JSON.stringify((request as { op?: unknown }).op)}`));
+}
+
+function write(event: KafkaEvent): Promise<WriteResult> {
+  let written: WrittenSummary[] = [];
+  const handler = createTimeseriesWriterHandler({
+    sink: store,
+    note: (message): WrittenNote => ({
+      deviceId: message.device_id,
+      deviceType: message.device_metadata.device_type,
+      receivedAt: Date.parse(message.enrichment_info.received_at),
+      ...(message.event_type === 'telemetry' ? { deviceTime: Date.parse(message.timestamp) } : {}),
+      ...(message.event_type === 'status' ? { online: message.status.online } : {}),
+    }),
+    // Called once the points are committed.
+    onWritten: (notes) => {
+      const committedAt = Date.now();
+      written = notes.map(({ deviceTime, ...summary }) =>
+        deviceTime === undefined ? summary : { ...summary, latencyMs: committedAt - deviceTime },
+      );
+    },
+  });
+  return handler(event).then((response) => ({ response, written }));
 }
 
 /** A written message's summary, with the device's own time (telemetry) for the latency. */
