@@ -78,7 +78,8 @@ export interface LocalPlatformOptions {
   readonly registryRefreshMs?: number;
   /**
    * How often device bookkeeping (first and last seen, counts, online) is written: one update per
-   * device each time (default 5 s; dynalite spends 1.3-4 ms of its thread per update, alone and under load).
+   * device each time (default 5 s; dynalite spends 1.3-4 ms of its thread per update, alone and under
+   * load).
    */
   readonly deviceBookkeepingMs?: number;
   /** Bootstrap brokers (`host:port`) of a Kafka cluster to use instead of the local log. */

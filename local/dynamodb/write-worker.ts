@@ -74,7 +74,8 @@ async function run(request: WriteRequest): Promise<unknown> {
     case 'seen': {
       // Each device on its own: one failing update does not hold back the others; failures are named.
       // A few at a time: a whole fleet's updates at once queued the enrich stage's alert-state writes
-      // behind them (dynalite spends 1.3-4 ms of this thread per update, alone and under load), a periodic latency spike.
+      // behind them (dynalite spends 1.3-4 ms of this thread per update, alone and under load), a
+      // periodic latency spike.
       const devices = stores.devices;
       const failed: string[] = [];
       await forEachLimited(request.updates, SEEN_CONCURRENCY, async (update) => {

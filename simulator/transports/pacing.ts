@@ -134,10 +134,7 @@ export class InFlightLimiter {
 
   acquire(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.active < this.limitValue && this.waiters.length === 0) {
-      this.active += 1;
-      return Promise.resolve();
-    }
+    if (this.tryAcquire()) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
         const index = this.waiters.indexOf(waiter);
