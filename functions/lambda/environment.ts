@@ -3,12 +3,14 @@
  * declaration so the two sides cannot drift. Append new names; keep each name's meaning stable.
  */
 // Table names travel in TABLE_NAME_ENV (functions/shared/tables.ts), next to the table declarations.
-export { TABLE_NAME_ENV } from '../shared/tables.js';
+export { TABLE_NAME_ENV, TIMESERIES_TABLE_NAME_ENV } from '../shared/tables.js';
 
 export const ENV = {
   /** Comma-separated bootstrap brokers of the MSK cluster (IAM, port 9098). */
   kafkaBootstrapBrokers: 'KAFKA_BOOTSTRAP_BROKERS',
-  /** Timestream database and table names. */
+  /** The environment's time-series sink: `dynamodb` or `timestream` (functions/shared/timeseries-sink.ts). */
+  timeseriesSink: 'TIMESERIES_SINK',
+  /** Timestream database and table names (sink `timestream` only). */
   timestreamDatabase: 'TIMESTREAM_DATABASE',
   timestreamTable: 'TIMESTREAM_TABLE',
   /**

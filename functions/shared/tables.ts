@@ -204,3 +204,44 @@ export function createTableInput(name: string, declaration: TableDeclaration): C
   }));
   return input;
 }
+
+/**
+ * The DynamoDB time-series sink (the default sink in AWS, `--timeseries dynamodb` locally over
+ * dynalite). Separate from TABLES: these tables exist only in an environment whose sink is `dynamodb`.
+ * Item layouts and the idempotency argument are documented in `functions/adapters/dynamodb/timeseries/`.
+ * - timeseriesPoints: one item per (device, message time): PK `deviceId`, SK `sk` (time-ordered,
+ *   fixed-width, so a range of time is a `BETWEEN`); the message's readings as attributes; TTL on
+ *   `expiresAt` from the device type's `retentionDays`. Re-writing a point puts identical content.
+ * - timeseriesLatest: the newest value of each measure of a device: PK `deviceId`, SK `sk`; a write is
+ *   conditional on being newer than what the item holds, so an old or redelivered point never wins.
+ * - timeseriesRollups: hourly aggregates (avg, min, max, count) per device and hour, all measures in one
+ *   item: PK `deviceId`, SK `sk` (the hour); computed from the hour's points and overwritten whole,
+ *   so recomputing is idempotent; TTL on `expiresAt`.
+ */
+export const TIMESERIES_TABLES = {
+  timeseriesPoints: {
+    partitionKey: { name: 'deviceId', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    timeToLiveAttribute: 'expiresAt',
+  },
+  timeseriesLatest: {
+    partitionKey: { name: 'deviceId', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+  },
+  timeseriesRollups: {
+    partitionKey: { name: 'deviceId', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    timeToLiveAttribute: 'expiresAt',
+  },
+} as const satisfies Record<string, TableDeclaration>;
+
+export type TimeseriesTableKey = keyof typeof TIMESERIES_TABLES;
+
+export type TimeseriesTableNames = Readonly<Record<TimeseriesTableKey, string>>;
+
+/** Environment variables that carry the time-series tables' physical names into the Lambdas. */
+export const TIMESERIES_TABLE_NAME_ENV: Readonly<Record<TimeseriesTableKey, string>> = {
+  timeseriesPoints: 'TIMESERIES_POINTS_TABLE',
+  timeseriesLatest: 'TIMESERIES_LATEST_TABLE',
+  timeseriesRollups: 'TIMESERIES_ROLLUPS_TABLE',
+};

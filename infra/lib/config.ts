@@ -6,6 +6,7 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { z } from 'zod';
 import { TOPIC_PARTITIONS, TOPICS, type TopicName } from '../../functions/shared/stream.js';
+import { DEFAULT_TIMESERIES_SINK, TIMESERIES_SINKS } from '../../functions/shared/timeseries-sink.js';
 
 export const ENVIRONMENT_NAMES = ['dev', 'staging', 'prod'] as const;
 export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
@@ -104,18 +105,48 @@ export const environmentConfigSchema = z
         throttleBurstLimit: z.number().int().min(1).max(5_000),
       })
       .strict(),
-    timestream: z
+    timeseries: z
       .object({
-        memoryRetentionHours: z.number().int().min(1).max(8766),
-        magneticRetentionDays: z.number().int().min(1).max(73_000),
         /**
-         * The Timestream cell the account is mapped to (`aws timestream-write describe-endpoints`
-         * returns ingest-<cell>.timestream.<region>.amazonaws.com). The writer runs in the isolated
-         * VPC, where only a cell-specific interface endpoint reaches Timestream.
+         * Where time series are stored: `dynamodb` (default; every account, no idle cost) or
+         * `timestream` (LiveAnalytics: only accounts that used it before 2025-06-20).
          */
-        ingestCell: z.string().regex(/^cell\d{1,3}$/, 'a Timestream cell such as cell1'),
+        sink: z.enum(TIMESERIES_SINKS).default(DEFAULT_TIMESERIES_SINK),
+        /** Required when the sink is `timestream`, refused otherwise. */
+        timestream: z
+          .object({
+            memoryRetentionHours: z.number().int().min(1).max(8766),
+            magneticRetentionDays: z.number().int().min(1).max(73_000),
+            /**
+             * The Timestream cell the account is mapped to: no default, since an endpoint can only be
+             * made for the account's own cell. `npm run preflight` prints it (DescribeEndpoints returns
+             * ingest-<cell>.timestream.<region>.amazonaws.com). The writer runs in the isolated VPC,
+             * where only a cell-specific interface endpoint reaches Timestream.
+             */
+            ingestCell: z.string().regex(/^cell\d{1,3}$/, 'a Timestream cell such as cell1 (npm run preflight prints yours)'),
+          })
+          .strict()
+          .optional(),
       })
-      .strict(),
+      .strict()
+      .superRefine((t, ctx) => {
+        if (t.sink === 'timestream' && t.timestream === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['timestream'],
+            message:
+              'the timestream sink needs timestream.memoryRetentionHours, magneticRetentionDays and ingestCell (npm run preflight prints the cell)',
+          });
+        }
+        if (t.sink !== 'timestream' && t.timestream !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['timestream'],
+            message: `timestream settings apply only to the timestream sink; this environment's sink is ${t.sink}`,
+          });
+        }
+      })
+      .default({ sink: DEFAULT_TIMESERIES_SINK }),
     registryRefreshSeconds: z.number().int().min(1).max(3600),
   })
   .strict();
