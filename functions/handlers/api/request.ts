@@ -169,7 +169,7 @@ const echo = (text: string) =>
   JSON.stringify(text.length > ECHO_LIMIT ? `${text.slice(0, ECHO_LIMIT)}...` : text);
 
 /** A host name, IPv4 or bracketed IPv6 address, with an optional port: what `Host` may carry (RFC 9110 §7.2). */
-const HOST_PATTERN = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+const HOST_PATTERN = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
 const decodesCleanly = (segment: string) => {
   try {
