@@ -176,6 +176,15 @@ describe('local HTTP server', () => {
     expect(failures.map((f) => f.request)).toEqual(['GET /api/fail']);
     expect((await rawRequest(server.url, { method: 'GET', target: '/api/health' })).status).toBe(200);
   });
+
+  it('logs a server error after start (an accept failing) instead of ending the process', async () => {
+    const before = failures.length;
+
+    server.server.emit('error', Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' }));
+
+    expect(failures.slice(before).map((f) => f.request)).toEqual(['accepting a connection']);
+    expect((await rawRequest(server.url, { method: 'GET', target: '/api/health' })).status).toBe(200);
+  });
 });
 
 describe('stopping the local HTTP server', () => {
@@ -231,6 +240,42 @@ describe('stopping the local HTTP server', () => {
       clearInterval(trickle);
       for (const socket of clients) socket.destroy();
     }
+  });
+
+  it('ends a request whose handler outlives the grace period, and the late answer is dropped harmlessly', async () => {
+    let entered!: () => void;
+    const handlerEntered = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let answered = false;
+    const http = await start(async () => {
+      entered();
+      await released;
+      answered = true;
+      return { statusCode: 200, body: '{}' };
+    });
+    const stuck = rawRequest(http.url, { method: 'GET', target: '/api/stuck' }).catch(
+      (error: Error) => error,
+    );
+    await handlerEntered;
+    const graceMs = 200;
+
+    const started = performance.now();
+    await http.close({ graceMs });
+    const elapsed = performance.now() - started;
+    release();
+    const outcome = await stuck;
+    // Let the handler's continuation write into the closed connection.
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(elapsed).toBeLessThan(graceMs + 1_000);
+    expect(outcome).toBeInstanceOf(Error);
+    expect(answered).toBe(true);
   });
 
   it('answers a request in flight, closes idle keep-alive connections, and refuses new ones', async () => {

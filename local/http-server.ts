@@ -312,6 +312,9 @@ export async function startHttpServer(options: LocalHttpServerOptions): Promise<
     );
     server.listen(options.port, host, () => resolveListen());
   });
+  // After listening, a server error (an accept failing with EMFILE under a flood of connections) would
+  // be thrown as an unhandled 'error' event and end the process: logged instead; the server goes on.
+  server.on('error', (error) => onError(error, 'accepting a connection'));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
 
