@@ -372,7 +372,8 @@ export function createApiHandler(dependencies: ApiDependencies) {
   ): Promise<APIGatewayProxyStructuredResultV2> => {
     try {
       const method = event.requestContext.http.method.toUpperCase();
-      // The router throws on a method it does not know (a 405 with no body): answered here instead.
+      // A method no route declares is answered here: the router answers one it does not know
+      // (PROPFIND) with a bodiless 405, outside the contract's shape.
       if (!methods.has(method)) return errorResult(notFoundOrWrongMethod(event.rawPath, method));
       const refusal = requestTargetError(event, routePaths);
       if (refusal) return errorResult(refusal);
