@@ -3,6 +3,7 @@
  * place where the ports' domain errors become statuses: ValidationError 400, NotFoundError 404,
  * ConflictError 409. Anything else is a bug or an outage: 500, logged, with no internals in the body.
  */
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
 import { ConflictError, NotFoundError, ValidationError } from '../../ports/registry.js';
 
@@ -25,16 +26,27 @@ export class ApiError extends Error {
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
+/** Every JSON answer's headers: API answers are never cached (they change with each message). */
+const JSON_HEADERS = { 'content-type': JSON_CONTENT_TYPE, 'cache-control': 'no-store' } as const;
+
 export const jsonResponse = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(status === 204 ? null : JSON.stringify(body), {
     status,
-    headers: { 'content-type': JSON_CONTENT_TYPE, 'cache-control': 'no-store', ...headers },
+    headers: { ...JSON_HEADERS, ...headers },
   });
 
-export const errorResponse = (error: ApiError) =>
-  jsonResponse(error.status, {
-    error: { code: error.code, message: error.message, details: error.details },
-  });
+const errorBody = (error: ApiError) => ({
+  error: { code: error.code, message: error.message, details: error.details },
+});
+
+export const errorResponse = (error: ApiError) => jsonResponse(error.status, errorBody(error));
+
+/** The same answer as `errorResponse`, for a request answered before the router sees it. */
+export const errorResult = (error: ApiError): APIGatewayProxyStructuredResultV2 => ({
+  statusCode: error.status,
+  headers: { ...JSON_HEADERS },
+  body: JSON.stringify(errorBody(error)),
+});
 
 /** One detail per field: an unknown key is named itself (zod reports them on the parent object). */
 export function detailsOf(error: z.ZodError, root: string): ErrorDetail[] {

@@ -5,7 +5,7 @@
  * else a 404. Queries and bodies are validated with the zod schemas of ./schemas.ts, which also
  * generate GET /api/openapi.json. Errors use the contract's shape; a 5xx only means a bug or outage.
  */
-import { Router } from '@aws-lambda-powertools/event-handler/http';
+import { ParameterValidationError, Router } from '@aws-lambda-powertools/event-handler/http';
 import type { RequestContext } from '@aws-lambda-powertools/event-handler/types';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { DeviceType } from '../../core/contract/registry.js';
@@ -14,7 +14,7 @@ import { compileRegistry } from '../../core/registry.js';
 import type { AlertStore, MessageStage, RegistryStore } from '../../ports/registry.js';
 import type { TimeseriesQuery } from '../../ports/timeseries.js';
 import { API_ROUTES, type ApiRoute, routerPath } from '../../shared/api-routes.js';
-import { ApiError, errorResponse, fromDomainError, jsonResponse } from './errors.js';
+import { ApiError, errorResponse, errorResult, fromDomainError, jsonResponse } from './errors.js';
 import { buildOpenApiDocument } from './openapi.js';
 import {
   type ApiAuth,
@@ -24,6 +24,7 @@ import {
   ifMatchVersion,
   parseBody,
   parseQuery,
+  requestTargetError,
   typeIdParam,
   versionEtag,
 } from './request.js';
@@ -319,7 +320,7 @@ export function createApiHandler(dependencies: ApiDependencies) {
           const known = fromDomainError(error);
           if (known) return errorResponse(known);
           dependencies.onError?.(error, keyOf(route));
-          return errorResponse(new ApiError(500, 'INTERNAL_ERROR', 'the API failed to answer'));
+          return errorResponse(internalError());
         }
       },
       { method: route.method, path: routerPath(route) as `/${string}` },
@@ -331,42 +332,67 @@ export function createApiHandler(dependencies: ApiDependencies) {
     (route) => new RegExp(`^${route.path.replace(/\{\w+\}/g, '[^/]+').replaceAll('.', '\\.')}$`),
   );
   const notFoundOrWrongMethod = (path: string, method: string) =>
-    errorResponse(
-      knownPaths.some((pattern) => pattern.test(path))
-        ? new ApiError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on this route`)
-        : new ApiError(404, 'NOT_FOUND', 'no such route'),
-    );
-  app.notFound(async (_error, { req }) => notFoundOrWrongMethod(new URL(req.url).pathname, req.method));
-  app.methodNotAllowed(async (_error, { req }) =>
-    notFoundOrWrongMethod(new URL(req.url).pathname, req.method),
+    knownPaths.some((pattern) => pattern.test(path))
+      ? new ApiError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on this route`)
+      : new ApiError(404, 'NOT_FOUND', 'no such route');
+  app.notFound(async (_error, { req }) =>
+    errorResponse(notFoundOrWrongMethod(new URL(req.url).pathname, req.method)),
   );
+  app.methodNotAllowed(async (_error, { req }) =>
+    errorResponse(notFoundOrWrongMethod(new URL(req.url).pathname, req.method)),
+  );
+  // A path parameter that decodes to nothing or to whitespace (`/api/devices/%20`): the router refuses
+  // it before any route runs, by default as a 500.
+  app.errorHandler(ParameterValidationError, async (error) =>
+    errorResponse(
+      new ApiError(
+        400,
+        'INVALID_PATH',
+        'a path parameter is empty',
+        error.issues.map((issue) => ({
+          field: /'(\w+)'/.exec(issue)?.[1] ?? '(path)',
+          message: 'must not be empty or whitespace',
+        })),
+      ),
+    ),
+  );
+  // Whatever else the router throws is a bug: logged, and answered in the contract's shape (never the
+  // router's default body, which carries the stack trace when POWERTOOLS_DEV is set).
+  app.errorHandler(Error, async (error, { req }) => {
+    dependencies.onError?.(error, `${req.method} ${req.url}`);
+    return errorResponse(internalError());
+  });
+
+  const methods = new Set<string>(API_ROUTES.map((route) => route.method));
+  const routePaths = [...new Set(API_ROUTES.map((route) => route.path))];
 
   return async (
     event: APIGatewayProxyEventV2,
     context?: Context,
   ): Promise<APIGatewayProxyStructuredResultV2> => {
     try {
-      // A GET or HEAD may carry a body in HTTP, but the router's web Request refuses one (a 500):
-      // reads ignore bodies, so it is dropped here.
       const method = event.requestContext.http.method.toUpperCase();
+      // A method no route declares is answered here: the router answers one it does not know
+      // (PROPFIND) with a bodiless 405, outside the contract's shape.
+      if (!methods.has(method)) return errorResult(notFoundOrWrongMethod(event.rawPath, method));
+      const refusal = requestTargetError(event, routePaths);
+      if (refusal) return errorResult(refusal);
+      // A GET may carry a body in HTTP, but the router's web Request refuses one (a 500): reads ignore
+      // bodies, so it is dropped here.
       const readable =
-        (method === 'GET' || method === 'HEAD') && event.body !== undefined
+        method === 'GET' && event.body !== undefined
           ? { ...event, body: undefined, isBase64Encoded: false }
           : event;
       return (await app.resolve(readable, context ?? ({} as Context))) as APIGatewayProxyStructuredResultV2;
     } catch (error) {
       // The router itself failed (e.g. an event it cannot read): still the contract's shape.
       dependencies.onError?.(error, event.rawPath);
-      return {
-        statusCode: 500,
-        headers: { 'content-type': 'application/json; charset=utf-8' },
-        body: JSON.stringify({
-          error: { code: 'INTERNAL_ERROR', message: 'the API failed to answer', details: [] },
-        }),
-      };
+      return errorResult(internalError());
     }
   };
 }
+
+const internalError = () => new ApiError(500, 'INTERNAL_ERROR', 'the API failed to answer');
 
 /** Compiles one type with its rules as enrichment will; a failure is a 400 naming the part. */
 function checkCompiles(

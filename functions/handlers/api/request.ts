@@ -162,3 +162,78 @@ export function ifMatchVersion(event: APIGatewayProxyEventV2): number | undefine
 }
 
 export const versionEtag = (version: number) => `"${version}"`;
+
+/** Longest piece of a bad path segment echoed back in an error (the rest is cut). */
+const ECHO_LIMIT = 64;
+const echo = (text: string) =>
+  JSON.stringify(text.length > ECHO_LIMIT ? `${text.slice(0, ECHO_LIMIT)}...` : text);
+
+/** A host name, IPv4 or bracketed IPv6 address, with an optional port: what `Host` may carry (RFC 9110 §7.2). */
+const HOST_PATTERN = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+const decodesCleanly = (segment: string) => {
+  try {
+    decodeURIComponent(segment);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Checks the parts of a request that the router turns into a web `Request` before any route runs:
+ * there a bad percent-escape, a `Host` no URL can carry or a header `Headers` refuses is thrown
+ * outside every handler, as a 500. Here each is a 400 that names the header, or the path segment
+ * (by its route parameter's name when the path matches a route).
+ *
+ * @param routePaths API Gateway route paths (`/api/devices/{deviceId}`), to name a bad segment.
+ */
+export function requestTargetError(
+  event: APIGatewayProxyEventV2,
+  routePaths: readonly string[],
+): ApiError | undefined {
+  const segments = event.rawPath.split('/');
+  const bad = segments.findIndex((segment) => !decodesCleanly(segment));
+  if (bad >= 0) {
+    const field = parameterAt(segments, bad, routePaths) ?? '(path)';
+    const message = `segment ${bad} (${echo(segments[bad] as string)}) is not valid percent-encoded UTF-8`;
+    return new ApiError(400, 'INVALID_PATH', 'the path is not valid percent-encoding', [{ field, message }]);
+  }
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (value === undefined) continue;
+    try {
+      new Headers([[name, value]]);
+    } catch {
+      return invalidHeader(
+        name,
+        'not a valid HTTP header (name, or a value in Latin-1 without NUL, CR or LF)',
+      );
+    }
+  }
+  const host = headerOf(event, 'host');
+  if (host !== undefined && !(HOST_PATTERN.test(host) && URL.canParse(`https://${host}/`))) {
+    return invalidHeader('Host', 'must be a host name or address with an optional port');
+  }
+  const protocol = headerOf(event, 'x-forwarded-proto');
+  if (protocol !== undefined && !/^https?$/i.test(protocol)) {
+    return invalidHeader('X-Forwarded-Proto', 'must be http or https');
+  }
+  return undefined;
+}
+
+const invalidHeader = (field: string, message: string) =>
+  new ApiError(400, 'INVALID_HEADER', `the ${field} header is invalid`, [{ field, message }]);
+
+/** The name of the route parameter at `index` in the first route whose other segments match. */
+function parameterAt(segments: readonly string[], index: number, routePaths: readonly string[]) {
+  for (const path of routePaths) {
+    const pattern = path.split('/');
+    if (pattern.length !== segments.length) continue;
+    const parameter = /^\{(\w+)\}$/.exec(pattern[index] as string)?.[1];
+    const othersMatch = pattern.every(
+      (part, i) => i === index || part === segments[i] || /^\{\w+\}$/.test(part),
+    );
+    if (parameter && othersMatch) return parameter;
+  }
+  return undefined;
+}

@@ -4,6 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { NotFoundError } from '../../ports/registry.js';
 import { API_ROUTES } from '../../shared/api-routes.js';
 import { type ApiDependencies, createApiHandler } from '../api.js';
 import { apiEvent, seedRegistryFake, type TestRequest } from './test-support.js';
@@ -159,6 +160,129 @@ describe('API routes', () => {
       ),
       { numRuns: 300 },
     );
+    expect(failures).toEqual([]);
+  });
+});
+
+/** An event whose path is exactly `rawPath` (apiEvent would parse and normalise it). */
+function rawEvent(method: string, rawPath: string, headers: Record<string, string> = {}) {
+  const event = apiEvent({ method, path: '/', headers });
+  return {
+    ...event,
+    rawPath,
+    requestContext: { ...event.requestContext, http: { ...event.requestContext.http, path: rawPath } },
+  };
+}
+
+async function sendRaw(method: string, rawPath: string, headers: Record<string, string> = {}) {
+  const result = await handler(rawEvent(method, rawPath, headers));
+  return { status: result.statusCode ?? 200, body: result.body ? JSON.parse(result.body) : undefined };
+}
+
+/** The seed fake refuses writes with a plain error (a 500); here a write finds nothing instead. */
+const writesNotFound = createApiHandler({
+  ...dependencies,
+  registry: {
+    ...seedRegistryFake(),
+    putDeviceType: async (record) => {
+      throw new NotFoundError('deviceType', record.deviceType.typeId);
+    },
+    deleteDeviceType: async (typeId) => {
+      throw new NotFoundError('deviceType', typeId);
+    },
+    updateApplication: async (id) => {
+      throw new NotFoundError('application', id);
+    },
+    deleteApplication: async (id) => {
+      throw new NotFoundError('application', id);
+    },
+  },
+});
+
+describe('malformed requests (the Lambda answers as the local server does)', () => {
+  const withParameter = API_ROUTES.filter((r) => r.path.includes('{'));
+
+  it('answers bad percent-encoding in a path parameter 400, naming the parameter', async () => {
+    for (const route of withParameter) {
+      const name = /\{(\w+)\}/.exec(route.path)?.[1];
+      for (const bad of ['%ff', '%', '%E0%A4%A', '%ED%A0%80']) {
+        const answer = await sendRaw(route.method, route.path.replace(/\{\w+\}/, bad));
+        expect(answer, `${route.method} ${route.path} ${bad}`).toMatchObject({
+          status: 400,
+          body: { error: { code: 'INVALID_PATH', details: [{ field: name }] } },
+        });
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('answers a path parameter that decodes to nothing or whitespace 400, naming it', async () => {
+    for (const route of withParameter) {
+      const name = /\{(\w+)\}/.exec(route.path)?.[1];
+      for (const blank of ['%20', '%20%20', '%09']) {
+        const answer = await sendRaw(route.method, route.path.replace(/\{\w+\}/, blank));
+        expect(answer, `${route.method} ${route.path} ${blank}`).toMatchObject({
+          status: 400,
+          body: { error: { code: 'INVALID_PATH', details: [{ field: name }] } },
+        });
+      }
+    }
+  });
+
+  it('answers bad escapes elsewhere in the path 400, naming the segment', async () => {
+    const answer = await sendRaw('GET', '/api/%ff/x');
+
+    expect(answer).toMatchObject({ status: 400, body: { error: { details: [{ field: '(path)' }] } } });
+    expect(answer.body.error.details[0].message).toContain('segment 2');
+  });
+
+  it('answers an unknown method 405 on a known path and 404 elsewhere, in the error shape', async () => {
+    expect(await sendRaw('PROPFIND', '/api/devices')).toMatchObject({
+      status: 405,
+      body: { error: { code: 'METHOD_NOT_ALLOWED' } },
+    });
+    expect((await sendRaw('HEAD', '/api/nope')).status).toBe(404);
+  });
+
+  it('answers a Host, X-Forwarded-Proto or header value no URL or Headers can carry 400, naming it', async () => {
+    const cases: [Record<string, string>, string][] = [
+      [{ host: 'user@evil' }, 'Host'],
+      [{ host: '1.2.3.999' }, 'Host'],
+      [{ host: 'a:99999' }, 'Host'],
+      [{ 'x-forwarded-proto': 'javascript' }, 'X-Forwarded-Proto'],
+      [{ 'x-note': 'caf\u0100' }, 'x-note'],
+    ];
+    for (const [headers, field] of cases) {
+      expect(await sendRaw('GET', '/api/health', headers), field).toMatchObject({
+        status: 400,
+        body: { error: { code: 'INVALID_HEADER', details: [{ field }] } },
+      });
+    }
+  });
+
+  it('never answers 5xx to an arbitrary raw path, and never shows a stack (even with POWERTOOLS_DEV)', async () => {
+    const segment = fc.oneof(
+      fc.stringMatching(/^(%[0-9A-Fa-f]{0,2}|[A-Za-z0-9._~-]){0,10}$/),
+      fc.constantFrom('api', 'devices', 'device-types', 'applications', 'telemetry', 'd-1', '%20', ''),
+    );
+    const previous = process.env.POWERTOOLS_DEV;
+    process.env.POWERTOOLS_DEV = 'true';
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(...METHODS),
+          fc.array(segment, { minLength: 1, maxLength: 5 }),
+          async (method, segments) => {
+            const result = await writesNotFound(rawEvent(method, `/api/${segments.join('/')}`));
+            return (result.statusCode ?? 200) < 500 && !String(result.body).includes('stack');
+          },
+        ),
+        { seed: 18, numRuns: 500 },
+      );
+    } finally {
+      if (previous === undefined) delete process.env.POWERTOOLS_DEV;
+      else process.env.POWERTOOLS_DEV = previous;
+    }
     expect(failures).toEqual([]);
   });
 });
