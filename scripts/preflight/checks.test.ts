@@ -100,13 +100,9 @@ describe('checkTimestream', () => {
   });
 
   it('fails and prints the right cell when the configured cell is not the account cell', async () => {
-    timestream
-      .on(DescribeEndpointsCommand)
-      .resolves({
-        Endpoints: [
-          { Address: 'ingest-cell2.timestream.us-east-1.amazonaws.com', CachePeriodInMinutes: 1440 },
-        ],
-      });
+    timestream.on(DescribeEndpointsCommand).resolves({
+      Endpoints: [{ Address: 'ingest-cell2.timestream.us-east-1.amazonaws.com', CachePeriodInMinutes: 1440 }],
+    });
 
     const result = await checkTimestream(clients, context(withTimestream('cell1')));
 
@@ -116,13 +112,9 @@ describe('checkTimestream', () => {
   });
 
   it('passes when the configured cell is the account cell', async () => {
-    timestream
-      .on(DescribeEndpointsCommand)
-      .resolves({
-        Endpoints: [
-          { Address: 'ingest-cell2.timestream.us-east-1.amazonaws.com', CachePeriodInMinutes: 1440 },
-        ],
-      });
+    timestream.on(DescribeEndpointsCommand).resolves({
+      Endpoints: [{ Address: 'ingest-cell2.timestream.us-east-1.amazonaws.com', CachePeriodInMinutes: 1440 }],
+    });
 
     const result = await checkTimestream(clients, context(withTimestream('cell2')));
 
