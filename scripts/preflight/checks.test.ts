@@ -88,6 +88,7 @@ describe('checkTimestream', () => {
     timestream.on(DescribeEndpointsCommand).rejects(
       new AccessDeniedException({
         message: 'Only existing Timestream for LiveAnalytics customers can access the service',
+        Message: 'Only existing Timestream for LiveAnalytics customers can access the service',
         $metadata: {},
       }),
     );
