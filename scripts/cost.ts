@@ -170,8 +170,9 @@ function main(argv: readonly string[]): void {
 try {
   main(process.argv.slice(2));
 } catch (error) {
-  if (error instanceof UsageError || error instanceof ConfigurationError || error instanceof TypeError) {
-    console.error(`${error.message}\n${USAGE}`);
+  const badOption = (error as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS') === true;
+  if (error instanceof UsageError || error instanceof ConfigurationError || badOption) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
     process.exitCode = 2;
   } else {
     throw error;
