@@ -237,8 +237,10 @@ export const MSK_SERVERLESS_REGIONS: readonly string[] = [
 /**
  * Zone ids MSK cannot place client subnets in: "Client subnets can't occupy the Availability Zone with
  * ID use1-az3" (AWS::MSK::Cluster BrokerNodeGroupInfo.ClientSubnets,
- * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-msk-cluster-brokernodegroupinfo.html).
- * Zone ids, not names: names are shuffled per account, ids are not.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-msk-cluster-brokernodegroupinfo.html,
+ * and the CreateCluster API reference). The stored MSK Serverless pages give no list of their own, so
+ * the same exclusion is applied to the serverless cluster's subnets: a refusal there would roll the
+ * Stateful stack back after the VPC is built. Zone ids, not names: names are shuffled per account.
  */
 export const MSK_UNSUPPORTED_ZONE_IDS: readonly string[] = ['use1-az3'];
 
