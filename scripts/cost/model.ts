@@ -1,0 +1,446 @@
+/**
+ * The monthly cost of one environment, idle and at a steady message rate, from the environment's own
+ * settings (cdk.json through infra/lib/config.ts), the shared declarations (topic partitions, Lambda
+ * sizing), message sizes measured from the simulator's fleet (measure.ts) and the price table
+ * (prices.ts). Pure arithmetic: no I/O, so the tests check it on a small known configuration.
+ *
+ * What is an estimate rather than a setting or a measurement is named in ASSUMPTIONS, in one place.
+ */
+
+import {
+  LAMBDA_MB_PER_VCPU,
+  LAMBDA_SIZING,
+  type PipelineFunction,
+} from '../../functions/shared/lambda-sizing.js';
+import { TOPICS } from '../../functions/shared/stream.js';
+import { type EnvironmentConfig, topicPartitions } from '../../infra/lib/config.js';
+import type { PriceKey, PriceTable } from './prices.js';
+
+export const HOURS_PER_MONTH = 730;
+const SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600;
+const GIB = 1024 ** 3;
+const MILLION = 1_000_000;
+
+/** What a message costs to carry, measured (see measure.ts). */
+export interface MessageProfile {
+  readonly messagesPerDevicePerSecond: number;
+  readonly iotBilledMessages: number;
+  readonly sqsBodyBytes: number;
+  readonly rawBytes: number;
+  readonly enrichedBytes: number;
+  readonly enrichedShare: number;
+  /** Kafka record-batch bytes per message on iot.raw / iot.enriched, as produced. */
+  readonly kafkaRawBytes: number;
+  readonly kafkaEnrichedBytes: number;
+  readonly timestreamWriteUnits: number;
+  readonly timestreamRecordBytes: number;
+  /** Days a point is kept (registry retentionDays, weighted by the message mix). */
+  readonly retentionDays: number;
+  /** CPU time per message of each stage's code, at one full vCPU (measured in-process). */
+  readonly cpuMsPerMessage: Readonly<Record<Stage, number>>;
+}
+
+/**
+ * The estimates of the model, each in one place so a better figure replaces it.
+ * - dynamodbSinkUnitsPerMessage: the DynamoDB sink writes one point item (~1 KB: 1 WRU) and one
+ *   latest-value update per message (functions/adapters/dynamodb/timeseries/, issue 12). Rollup writes
+ *   and the reads that compute them are not in this figure: the sink's own measured figure replaces it.
+ * - invocationOverheadMs: per-batch wall time beyond CPU (MSK produce with acks=all, DynamoDB
+ *   bookkeeping), to be replaced by the Duration metric after a deploy.
+ * - logBytesPerInvocation: Lambda's START/END/REPORT lines in JSON plus a Powertools line or two.
+ * - sqsIdlePollers / sqsLongPollSeconds: Lambda's SQS event source long-polls with several pollers
+ *   even when the queue is empty (20 s waits).
+ * - xrayReservoirPerSecond / xraySampleRate: X-Ray's default sampling rule (one request a second,
+ *   then 5%), per function, with active tracing on every function.
+ * - sqsPollers: concurrent SQS batches Lambda fills at once (before maxConcurrency caps it).
+ */
+export interface Assumptions {
+  readonly dynamodbSinkUnitsPerMessage: {
+    readonly writeUnits: number;
+    readonly readUnits: number;
+    readonly pointItemBytes: number;
+  };
+  readonly invocationOverheadMs: Readonly<Record<Stage, number>>;
+  readonly logBytesPerInvocation: number;
+  readonly sqsIdlePollers: number;
+  readonly sqsLongPollSeconds: number;
+  readonly sqsPollers: number;
+  readonly xrayReservoirPerSecond: number;
+  readonly xraySampleRate: number;
+  readonly enrichSamplesPerBatch: { readonly raw: number; readonly enriched: number };
+}
+
+export const ASSUMPTIONS: Assumptions = {
+  dynamodbSinkUnitsPerMessage: { writeUnits: 2, readUnits: 0, pointItemBytes: 1024 },
+  invocationOverheadMs: { ingestBridge: 20, enrich: 40, timeseriesWriter: 30 },
+  logBytesPerInvocation: 1200,
+  sqsIdlePollers: 5,
+  sqsLongPollSeconds: 20,
+  sqsPollers: 5,
+  xrayReservoirPerSecond: 1,
+  xraySampleRate: 0.05,
+  /**
+   * Enrich bookkeeping per batch (functions/lambda/enrich.ts): one conditional device update and one
+   * strongly consistent alert-state Query per distinct device; one pipeline-stats update; inspector
+   * samples (SAMPLES_PER_BATCH raw 5 + enriched 5, which that module cannot export outside Lambda: it
+   * reads its environment when loaded).
+   */
+  enrichSamplesPerBatch: { raw: 5, enriched: 5 },
+};
+
+/** Kafka event source pollers: 5 concurrent invocations or 5 MB/s each (kafka-scaling-modes). */
+const KAFKA_INVOCATIONS_PER_POLLER = 5;
+const KAFKA_BYTES_PER_POLLER_PER_SECOND = 5 * 1024 * 1024;
+/** An EPU carries up to 10 Kafka pollers (Lambda pricing, provisioned mode). */
+const POLLERS_PER_EPU = 10;
+/** SQS bills each 64 KB chunk of a payload as a request; Lambda receives up to 10 per call. */
+const SQS_CHUNK_BYTES = 64 * 1024;
+const SQS_MESSAGES_PER_RECEIVE = 10;
+/** Resources the stacks create regardless of traffic (infra/lib/platform-stack.ts, observability.ts). */
+const KMS_KEYS = 1;
+const DASHBOARDS = 1;
+
+export interface CostLine {
+  readonly service: string;
+  readonly item: string;
+  readonly quantity: number;
+  readonly price: PriceKey;
+  readonly usd: number;
+}
+
+export interface CostEstimate {
+  readonly rate: number;
+  readonly messagesPerMonth: number;
+  readonly devices: number;
+  readonly lines: readonly CostLine[];
+  readonly total: number;
+  readonly byService: Readonly<Record<string, number>>;
+  /** Total per million messages (undefined when idle). */
+  readonly perMillionMessages: number | undefined;
+}
+
+export interface BatchShape {
+  /** Records per invocation. */
+  readonly batch: number;
+  readonly invocationsPerSecond: number;
+}
+
+/**
+ * Batches of an event source at a steady rate: a batch closes at batchSize records or when the window
+ * ends, and `streams` batches fill side by side (Kafka: one per partition; SQS: one per poller).
+ */
+export function batchShape(
+  rate: number,
+  batchSize: number,
+  windowSeconds: number,
+  streams: number,
+): BatchShape {
+  if (rate <= 0) return { batch: 0, invocationsPerSecond: 0 };
+  const perStream = rate / Math.max(1, streams);
+  const batch = Math.max(1, Math.min(batchSize, perStream * Math.max(windowSeconds, 0.001)));
+  return { batch, invocationsPerSecond: rate / batch };
+}
+
+/** Distinct devices expected in a batch of `batch` messages from `devices` devices sending evenly. */
+export function distinctDevices(devices: number, batch: number): number {
+  if (devices <= 1) return Math.min(1, batch);
+  return devices * (1 - (1 - 1 / devices) ** batch);
+}
+
+/** The three stages of the pipeline, each a Lambda function behind an event source. */
+export type Stage = Extract<PipelineFunction, 'ingestBridge' | 'enrich' | 'timeseriesWriter'>;
+
+export type PipelineShape = Readonly<Record<Stage, BatchShape>>;
+
+export function pipelineShape(
+  config: EnvironmentConfig,
+  rate: number,
+  assumptions = ASSUMPTIONS,
+): PipelineShape {
+  const partitions = topicPartitions(config);
+  const enrichedRate = rate; // the enrich stage forwards every valid message
+  return {
+    ingestBridge: batchShape(
+      rate,
+      config.ingest.batchSize,
+      config.ingest.maxBatchingWindowSeconds,
+      Math.min(assumptions.sqsPollers, config.ingest.maxConcurrency),
+    ),
+    enrich: batchShape(
+      rate,
+      config.consumers.enrich.batchSize,
+      config.consumers.enrich.maxBatchingWindowSeconds,
+      partitions[TOPICS.raw],
+    ),
+    timeseriesWriter: batchShape(
+      enrichedRate,
+      config.consumers.timeseriesWriter.batchSize,
+      config.consumers.timeseriesWriter.maxBatchingWindowSeconds,
+      partitions[TOPICS.enriched],
+    ),
+  };
+}
+
+export function estimateMonthlyCost(
+  config: EnvironmentConfig,
+  rate: number,
+  profile: MessageProfile,
+  prices: PriceTable,
+  assumptions: Assumptions = ASSUMPTIONS,
+): CostEstimate {
+  const lines: CostLine[] = [];
+  const add = (service: string, item: string, quantity: number, price: PriceKey, divisor = 1) => {
+    lines.push({ service, item, quantity, price, usd: (quantity / divisor) * prices[price].usd });
+  };
+  const messages = rate * SECONDS_PER_MONTH;
+  const enrichedMessages = messages * profile.enrichedShare;
+  const devices = rate > 0 ? rate / profile.messagesPerDevicePerSecond : 0;
+  const shape = pipelineShape(config, rate, assumptions);
+  const partitions = topicPartitions(config);
+
+  // IoT Core: every message is metered (5 KB steps), triggers the ingest rule and its SQS action.
+  add('IoT Core', 'messages', messages * profile.iotBilledMessages, 'iotMessageMillion', MILLION);
+  add(
+    'IoT Core',
+    'connection-minutes',
+    devices * HOURS_PER_MONTH * 60,
+    'iotConnectionMinuteMillion',
+    MILLION,
+  );
+  add('IoT Core', 'rules triggered', messages, 'iotRuleTriggeredMillion', MILLION);
+  add('IoT Core', 'actions (SQS)', messages, 'iotActionMillion', MILLION);
+
+  // SQS: the rule's send, Lambda's receives and batch deletes; idle long polls never stop.
+  const chunks = Math.ceil(profile.sqsBodyBytes / SQS_CHUNK_BYTES);
+  const idlePolls = (assumptions.sqsIdlePollers * SECONDS_PER_MONTH) / assumptions.sqsLongPollSeconds;
+  const receives = Math.max(idlePolls, messages / SQS_MESSAGES_PER_RECEIVE);
+  add(
+    'SQS',
+    'requests',
+    messages * chunks + receives + messages / SQS_MESSAGES_PER_RECEIVE,
+    'sqsRequestMillion',
+    MILLION,
+  );
+
+  // Lambda: requests and GB-seconds per function, then the provisioned pollers of the Kafka mappings.
+  const stages = Object.entries(shape) as [Stage, BatchShape][];
+  let invocations = 0;
+  const concurrency: Record<string, number> = {};
+  for (const [name, batches] of stages) {
+    const memoryMb = LAMBDA_SIZING[name].memoryMb;
+    const vcpu = Math.min(1, memoryMb / LAMBDA_MB_PER_VCPU);
+    const cpuMs = profile.cpuMsPerMessage[name];
+    const overheadMs = assumptions.invocationOverheadMs[name];
+    const durationSeconds = (overheadMs + (batches.batch * cpuMs) / vcpu) / 1000;
+    const count = batches.invocationsPerSecond * SECONDS_PER_MONTH;
+    invocations += count;
+    concurrency[name] = batches.invocationsPerSecond * durationSeconds;
+    add('Lambda', `${name} requests`, count, 'lambdaRequestMillion', MILLION);
+    add(
+      'Lambda',
+      `${name} GB-seconds (${memoryMb} MB)`,
+      count * durationSeconds * (memoryMb / 1024),
+      'lambdaArmGbSecond',
+    );
+  }
+  const pollersFor = (
+    settings: { minimumPollers: number; maximumPollers: number },
+    name: string,
+    bytesPerSecond: number,
+  ) =>
+    Math.min(
+      settings.maximumPollers,
+      Math.max(
+        settings.minimumPollers,
+        Math.ceil((concurrency[name] ?? 0) / KAFKA_INVOCATIONS_PER_POLLER),
+        Math.ceil(bytesPerSecond / KAFKA_BYTES_PER_POLLER_PER_SECOND),
+      ),
+    );
+  const enrichPollers = pollersFor(config.consumers.enrich, 'enrich', rate * profile.kafkaRawBytes);
+  const writerPollers = pollersFor(
+    config.consumers.timeseriesWriter,
+    'timeseriesWriter',
+    rate * profile.enrichedShare * profile.kafkaEnrichedBytes,
+  );
+  // A poller group shares EPUs between the two mappings; otherwise each mapping rounds up on its own.
+  const epus = config.consumers.pollerGroup
+    ? Math.ceil((enrichPollers + writerPollers) / POLLERS_PER_EPU)
+    : Math.ceil(enrichPollers / POLLERS_PER_EPU) + Math.ceil(writerPollers / POLLERS_PER_EPU);
+  add(
+    'Lambda',
+    `event poller units (${enrichPollers}+${writerPollers} pollers)`,
+    epus * HOURS_PER_MONTH,
+    'lambdaEventPollerUnitHour',
+  );
+
+  // MSK Serverless: the cluster and its partitions always; bytes in, out (each topic read once) and held.
+  const partitionCount = Object.values(partitions).reduce((sum, count) => sum + count, 0);
+  const bytesIn = messages * profile.kafkaRawBytes + enrichedMessages * profile.kafkaEnrichedBytes;
+  add('MSK Serverless', 'cluster-hours', HOURS_PER_MONTH, 'mskClusterHour');
+  add(
+    'MSK Serverless',
+    `partition-hours (${partitionCount} partitions)`,
+    partitionCount * HOURS_PER_MONTH,
+    'mskPartitionHour',
+  );
+  add('MSK Serverless', 'data in, iot.raw', (messages * profile.kafkaRawBytes) / GIB, 'mskDataInGb');
+  add(
+    'MSK Serverless',
+    'data in, iot.enriched',
+    (enrichedMessages * profile.kafkaEnrichedBytes) / GIB,
+    'mskDataInGb',
+  );
+  add('MSK Serverless', 'data out, iot.raw', (messages * profile.kafkaRawBytes) / GIB, 'mskDataOutGb');
+  add(
+    'MSK Serverless',
+    'data out, iot.enriched',
+    (enrichedMessages * profile.kafkaEnrichedBytes) / GIB,
+    'mskDataOutGb',
+  );
+  const retentionSeconds = config.stream.retentionHours * 3600;
+  add(
+    'MSK Serverless',
+    `storage (${config.stream.retentionHours} h retention)`,
+    ((bytesIn / SECONDS_PER_MONTH) * retentionSeconds) / GIB,
+    'mskStorageGbMonth',
+  );
+
+  // DynamoDB: the enrich stage's bookkeeping per batch, then the sink.
+  const enrichBatchesPerMonth = shape.enrich.invocationsPerSecond * SECONDS_PER_MONTH;
+  const devicesPerBatch = distinctDevices(devices, shape.enrich.batch);
+  const sampleUnits =
+    assumptions.enrichSamplesPerBatch.raw * Math.ceil(profile.rawBytes / 1024) +
+    assumptions.enrichSamplesPerBatch.enriched * Math.ceil(profile.enrichedBytes / 1024);
+  const writerBatchesPerMonth = shape.timeseriesWriter.invocationsPerSecond * SECONDS_PER_MONTH;
+  add(
+    'DynamoDB',
+    'enrich device updates',
+    enrichBatchesPerMonth * devicesPerBatch,
+    'dynamodbWriteUnitMillion',
+    MILLION,
+  );
+  add(
+    'DynamoDB',
+    `enrich inspector samples (${sampleUnits} WRU per batch)`,
+    enrichBatchesPerMonth * sampleUnits,
+    'dynamodbWriteUnitMillion',
+    MILLION,
+  );
+  add(
+    'DynamoDB',
+    'pipeline-stats updates (enrich, writer)',
+    enrichBatchesPerMonth + writerBatchesPerMonth,
+    'dynamodbWriteUnitMillion',
+    MILLION,
+  );
+  add(
+    'DynamoDB',
+    'enrich alert-state reads',
+    enrichBatchesPerMonth * devicesPerBatch,
+    'dynamodbReadUnitMillion',
+    MILLION,
+  );
+
+  const sink = config.timeseries.sink;
+  if (sink === 'dynamodb') {
+    const units = assumptions.dynamodbSinkUnitsPerMessage;
+    add(
+      'DynamoDB',
+      'time-series sink writes',
+      enrichedMessages * units.writeUnits,
+      'dynamodbWriteUnitMillion',
+      MILLION,
+    );
+    add(
+      'DynamoDB',
+      'time-series sink reads',
+      enrichedMessages * units.readUnits,
+      'dynamodbReadUnitMillion',
+      MILLION,
+    );
+    const storedBytes = rate * profile.enrichedShare * profile.retentionDays * 86_400 * units.pointItemBytes;
+    add(
+      'DynamoDB',
+      `points stored (TTL ${profile.retentionDays.toFixed(0)} d, steady state)`,
+      storedBytes / 1e9,
+      'dynamodbStorageGbMonth',
+    );
+  } else {
+    const settings = config.timeseries.timestream;
+    const recordBytesPerSecond = rate * profile.enrichedShare * profile.timestreamRecordBytes;
+    add(
+      'Timestream',
+      'writes (1 KB units)',
+      enrichedMessages * profile.timestreamWriteUnits,
+      'timestreamWriteMillion',
+      MILLION,
+    );
+    if (settings) {
+      add(
+        'Timestream',
+        `memory store (${settings.memoryRetentionHours} h)`,
+        ((recordBytesPerSecond * settings.memoryRetentionHours * 3600) / 1e9) * HOURS_PER_MONTH,
+        'timestreamMemoryGbHour',
+      );
+      add(
+        'Timestream',
+        `magnetic store (${settings.magneticRetentionDays} d, steady state)`,
+        (recordBytesPerSecond * settings.magneticRetentionDays * 86_400) / 1e9,
+        'timestreamMagneticGbMonth',
+      );
+    }
+    // The writer reaches the account's cell through an interface endpoint in each of the VPC's zones.
+    add('VPC', 'Timestream ingest endpoint (2 AZs)', 2 * HOURS_PER_MONTH, 'interfaceEndpointAzHour');
+    add(
+      'VPC',
+      'Timestream endpoint data',
+      (enrichedMessages * profile.timestreamRecordBytes) / 1e9,
+      'interfaceEndpointDataGb',
+    );
+  }
+
+  // CloudWatch, X-Ray, KMS.
+  const logGb = (invocations * assumptions.logBytesPerInvocation) / 1e9;
+  add('CloudWatch', 'logs ingested', logGb, 'logsIngestGb');
+  // Held for the retention period: a month's logs times the months kept (steady state, uncompressed).
+  add(
+    'CloudWatch',
+    `logs stored (${config.logRetentionDays} d)`,
+    logGb * (config.logRetentionDays / 30.4),
+    'logsStorageGbMonth',
+  );
+  // Alarms (observability.ts): offset lag per consumer, errors per function, depth per dead-letter queue,
+  // and Timestream rejections with that sink.
+  const alarms = 2 + Object.keys(LAMBDA_SIZING).length + 2 + (sink === 'timestream' ? 1 : 0);
+  add('CloudWatch', `alarms (${alarms})`, alarms, 'alarmMonth');
+  add('CloudWatch', 'dashboard', DASHBOARDS, 'dashboardMonth');
+  let traces = 0;
+  for (const [, batches] of stages) {
+    const perSecond = batches.invocationsPerSecond;
+    const sampled =
+      Math.min(perSecond, assumptions.xrayReservoirPerSecond) +
+      assumptions.xraySampleRate * Math.max(0, perSecond - assumptions.xrayReservoirPerSecond);
+    traces += sampled * SECONDS_PER_MONTH;
+  }
+  add('X-Ray', 'traces recorded', traces, 'xrayTraceMillion', MILLION);
+  add('KMS', 'queue key', KMS_KEYS, 'kmsKeyMonth');
+
+  const byService: Record<string, number> = {};
+  for (const line of lines) byService[line.service] = (byService[line.service] ?? 0) + line.usd;
+  const total = lines.reduce((sum, line) => sum + line.usd, 0);
+  return {
+    rate,
+    messagesPerMonth: messages,
+    devices,
+    lines,
+    total,
+    byService,
+    perMillionMessages: messages > 0 ? total / (messages / MILLION) : undefined,
+  };
+}
+
+/** The single line with the largest share of the total, and that share. */
+export function dominantLine(estimate: CostEstimate): { line: CostLine; share: number } | undefined {
+  const top = [...estimate.lines].sort((a, b) => b.usd - a.usd)[0];
+  return top && estimate.total > 0 ? { line: top, share: top.usd / estimate.total } : undefined;
+}
