@@ -206,6 +206,13 @@ export class Stream extends Construct implements StreamEndpoint {
     // Consumers read the parameters only after the topics exist.
     for (const parameter of Object.values(this.parameters)) parameter.node.addDependency(this.topics);
 
+    // Transitional: a Platform stack deployed before the SSM parameters imports these two exports, and
+    // CloudFormation refuses to remove an export in use, so they stay (unimported, they can change
+    // freely) until every environment's Platform stack has been redeployed once; then delete them.
+    const stack = Stack.of(this);
+    stack.exportValue(this.clusterArn);
+    stack.exportValue(this.topics.getAttString('BootstrapBrokers'));
+
     acknowledgeProviderFramework(provider, topicsFunction.function);
   }
 }
