@@ -164,7 +164,9 @@ describe('stream topics custom resource', () => {
     const { handler, admin } = setup();
 
     // Act
-    const response = await handler(event('Create', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }));
+    const response = await handler(
+      event('Create', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }),
+    );
 
     // Assess
     expect(response.PhysicalResourceId).toBe(`${CLUSTER_ARN}/topics`);
@@ -181,9 +183,13 @@ describe('stream topics custom resource', () => {
 
   it('is idempotent: a second Create changes nothing', async () => {
     const { handler, admin } = setup();
-    await handler(event('Create', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }));
+    await handler(
+      event('Create', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }),
+    );
 
-    const response = await handler(event('Create', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }));
+    const response = await handler(
+      event('Create', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }),
+    );
 
     expect(admin.calls).toEqual(['create iot.raw,iot.enriched,iot.alerts,iot.dlq']);
     expect(JSON.parse(response.Data?.TopicChanges ?? '[]').map((c: { action: string }) => c.action)).toEqual([
@@ -196,7 +202,9 @@ describe('stream topics custom resource', () => {
 
   it('grows partitions on Update and sets the new retention', async () => {
     const { handler, admin } = setup();
-    await handler(event('Create', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }));
+    await handler(
+      event('Create', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }),
+    );
 
     await handler(
       event('Update', {
@@ -215,10 +223,16 @@ describe('stream topics custom resource', () => {
 
   it('never reduces partitions on Update: the topic keeps its count and the change is reported', async () => {
     const { handler, admin } = setup();
-    await handler(event('Create', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }));
+    await handler(
+      event('Create', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }),
+    );
 
     const response = await handler(
-      event('Update', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty({ 'iot.raw': 3 }) }),
+      event('Update', {
+        ClusterArn: CLUSTER_ARN,
+        BootstrapBrokers: BROKERS,
+        Topics: topicsProperty({ 'iot.raw': 3 }),
+      }),
     );
 
     expect(admin.topics.get('iot.raw')?.partitions).toBe(6);
@@ -233,9 +247,13 @@ describe('stream topics custom resource', () => {
 
   it('keeps the topics and their data on Delete by default', async () => {
     const { handler, admin } = setup();
-    await handler(event('Create', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }));
+    await handler(
+      event('Create', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }),
+    );
 
-    const response = await handler(event('Delete', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }));
+    const response = await handler(
+      event('Delete', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }),
+    );
 
     expect(response.PhysicalResourceId).toBe(`${CLUSTER_ARN}/topics`);
     expect(admin.topics.size).toBe(4);
@@ -243,10 +261,17 @@ describe('stream topics custom resource', () => {
 
   it('deletes the topics on Delete when DeleteTopicsOnDelete is "true"', async () => {
     const { handler, admin } = setup();
-    await handler(event('Create', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }));
+    await handler(
+      event('Create', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }),
+    );
 
     await handler(
-      event('Delete', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty(), DeleteTopicsOnDelete: 'true' }),
+      event('Delete', {
+        ClusterArn: CLUSTER_ARN,
+        BootstrapBrokers: BROKERS,
+        Topics: topicsProperty(),
+        DeleteTopicsOnDelete: 'true',
+      }),
     );
 
     expect(admin.topics.size).toBe(0);

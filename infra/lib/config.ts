@@ -156,7 +156,9 @@ export const environmentConfigSchema = z
              * ingest-<cell>.timestream.<region>.amazonaws.com). The writer runs in the isolated VPC,
              * where only a cell-specific interface endpoint reaches Timestream.
              */
-            ingestCell: z.string().regex(/^cell\d{1,3}$/, 'a Timestream cell such as cell1 (npm run preflight prints yours)'),
+            ingestCell: z
+              .string()
+              .regex(/^cell\d{1,3}$/, 'a Timestream cell such as cell1 (npm run preflight prints yours)'),
           })
           .strict()
           .optional(),

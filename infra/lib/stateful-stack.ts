@@ -49,7 +49,8 @@ export class StatefulStack extends Stack {
       removalPolicy,
       expireAfterDays: Math.max(config.logRetentionDays, 30),
     });
-    const timestreamSettings = config.timeseries.sink === 'timestream' ? config.timeseries.timestream : undefined;
+    const timestreamSettings =
+      config.timeseries.sink === 'timestream' ? config.timeseries.timestream : undefined;
     if (config.timeseries.sink === 'timestream' && timestreamSettings === undefined) {
       // The schema refuses this already; the check keeps the types honest.
       throw new Error(`environment ${config.name}: the timestream sink needs timeseries.timestream settings`);

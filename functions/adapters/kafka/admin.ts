@@ -63,7 +63,11 @@ export function checkTopicSpecs(specs: readonly TopicSpec[]): void {
     }
     if (
       spec.replicationFactor !== undefined &&
-      !(Number.isInteger(spec.replicationFactor) && spec.replicationFactor >= 1 && spec.replicationFactor <= 10)
+      !(
+        Number.isInteger(spec.replicationFactor) &&
+        spec.replicationFactor >= 1 &&
+        spec.replicationFactor <= 10
+      )
     ) {
       throw new Error(`topic "${spec.name}": replicationFactor must be an integer from 1 to 10`);
     }

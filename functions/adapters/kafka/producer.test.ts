@@ -3,8 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { createKafka, parseBrokers, saslFor } from './client.js';
 import { DEFAULT_MAX_CONNECTION_AGE_MS, isConnectionError, KafkaStreamProducer } from './producer.js';
 
-// KafkaJS is CommonJS: its error classes come through the default import.
-const { KafkaJSConnectionClosedError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } = kafkajs;
+// KafkaJS is CommonJS: its error classes come through the default import. KafkaJSConnectionClosedError
+// (thrown when the broker closes the socket) is exported at runtime but missing from the typings.
+const { KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } = kafkajs;
+const { KafkaJSConnectionClosedError } = kafkajs as unknown as {
+  KafkaJSConnectionClosedError: new (message: string, details: { host: string; port: number }) => Error;
+};
 
 /** A KafkaJS stand-in that records the producer config, connects and sends. */
 class FakeKafka {
@@ -136,8 +140,7 @@ describe('KafkaStreamProducer', () => {
 
 describe('KafkaStreamProducer and MSK IAM session expiry (KafkaJS cannot re-authenticate)', () => {
   const record = { key: 'a', value: Buffer.from('1') };
-  const closed = () =>
-    new KafkaJSConnectionClosedError('Closed connection', { host: 'b-1', port: 9098 } as never);
+  const closed = () => new KafkaJSConnectionClosedError('Closed connection', { host: 'b-1', port: 9098 });
 
   it('retries a batch once on a new connection when the broker closed the old one', async () => {
     const fake = new FakeKafka();
@@ -163,7 +166,10 @@ describe('KafkaStreamProducer and MSK IAM session expiry (KafkaJS cannot re-auth
   it('retries when the broker reports the SASL session as no longer authenticated', async () => {
     const fake = new FakeKafka();
     fake.sendErrors.push(
-      new KafkaJSProtocolError({ message: 'SASL Authentication failed', type: 'SASL_AUTHENTICATION_FAILED' } as never),
+      new KafkaJSProtocolError({
+        message: 'SASL Authentication failed',
+        type: 'SASL_AUTHENTICATION_FAILED',
+      } as never),
     );
 
     await new KafkaStreamProducer({ kafka: asKafka(fake) }).send('iot.raw', [record]);

@@ -59,8 +59,8 @@ export class Api extends Construct {
   /** The app clients whose tokens the write routes accept (the authorizer's audience). */
   private readonly audienceClients: cognito.IUserPoolClient[] = [];
   private dashboardClientOrUndefined: cognito.UserPoolClient | undefined;
+  /** Declares the API's write scope (API_WRITE_SCOPE). */
   public readonly resourceServer: cognito.UserPoolResourceServer;
-  private readonly writeScope: cognito.ResourceServerScope;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -136,14 +136,14 @@ export class Api extends Construct {
       managedLoginVersion: cognito.ManagedLoginVersion.CLASSIC_HOSTED_UI,
     });
 
-    this.writeScope = new cognito.ResourceServerScope({
+    const writeScope = new cognito.ResourceServerScope({
       scopeName: API_RESOURCE_SERVER.writeScope,
       scopeDescription: 'Change the registry and devices through the HTTP API (write routes)',
     });
     this.resourceServer = this.userPool.addResourceServer('ApiResourceServer', {
       identifier: API_RESOURCE_SERVER.identifier,
       userPoolResourceServerName: 'IoT Cloud HTTP API',
-      scopes: [this.writeScope],
+      scopes: [writeScope],
     });
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
@@ -213,12 +213,7 @@ export class Api extends Construct {
       authFlows: { userSrp: true },
       oAuth: {
         flows: { authorizationCodeGrant: true },
-        // The write scope through its resource server, so the client is created after the server.
-        scopes: DASHBOARD_OAUTH_SCOPES.map((scope) =>
-          scope === API_WRITE_SCOPE
-            ? cognito.OAuthScope.resourceServer(this.resourceServer, this.writeScope)
-            : cognito.OAuthScope.custom(scope),
-        ),
+        scopes: DASHBOARD_OAUTH_SCOPES.map((scope) => cognito.OAuthScope.custom(scope)),
         callbackUrls: [dashboardUrl],
         logoutUrls: [dashboardUrl],
       },
@@ -228,6 +223,8 @@ export class Api extends Construct {
       idTokenValidity: Duration.hours(1),
       refreshTokenValidity: Duration.days(7),
     });
+    // The write scope exists only once its resource server does.
+    client.node.addDependency(this.resourceServer);
     this.audienceClients.push(client);
     this.dashboardClientOrUndefined = client;
     return client;

@@ -23,9 +23,9 @@ import * as timestream from 'aws-cdk-lib/aws-timestream';
 import { Construct } from 'constructs';
 import { ENV } from '../../../functions/lambda/environment.js';
 import {
+  type TableDeclaration,
   TIMESERIES_TABLE_NAME_ENV,
   TIMESERIES_TABLES,
-  type TableDeclaration,
   type TimeseriesTableKey,
 } from '../../../functions/shared/tables.js';
 import type { TimeseriesSinkName } from '../../../functions/shared/timeseries-sink.js';
