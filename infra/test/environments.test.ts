@@ -144,7 +144,12 @@ describe('staging', () => {
   it('keeps the raw topic retention of its configuration', () => {
     staging.statefulTemplate.hasResourceProperties('Custom::KafkaTopics', {
       Topics: Match.arrayWith([
-        { Name: TOPICS.raw, Partitions: TOPIC_PARTITIONS['iot.raw'], RetentionMs: 72 * 3_600_000 },
+        {
+          Name: TOPICS.raw,
+          Partitions: TOPIC_PARTITIONS['iot.raw'],
+          ReplicationFactor: 3,
+          RetentionMs: 72 * 3_600_000,
+        },
       ]),
     });
   });
