@@ -21,6 +21,7 @@ import { MSK_SERVERLESS_REPLICATION_FACTOR, streamParameterNames } from '../lib/
 import { ROLLUP_MINUTE_PAST_HOUR } from '../lib/constructs/timeseries-rollup.js';
 import {
   asArray,
+  functionVariables,
   logicalIdsWith,
   policyStatements,
   resourcesOf,
@@ -636,10 +637,7 @@ describe('time-series sink: dynamodb (the default of every environment)', () => 
   });
 
   it('names the tables and the sink in the API environment', () => {
-    const api = Object.values(resourcesOf(env.platformTemplate, 'AWS::Lambda::Function')).find((resource) =>
-      String(resource.Properties?.Description).startsWith('HTTP API'),
-    );
-    const variables = (api?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+    const variables = functionVariables(env.platformTemplate, /^HTTP API/);
 
     expect(variables[ENV.timeseriesSink]).toBe('dynamodb');
     expect(Object.keys(variables)).toEqual(expect.arrayContaining(Object.values(TIMESERIES_TABLE_NAME_ENV)));
@@ -673,10 +671,7 @@ describe('time-series sink: dynamodb (the default of every environment)', () => 
   });
 
   it('gives the rollup its tables through the shared variables', () => {
-    const rollup = Object.values(resourcesOf(env.platformTemplate, 'AWS::Lambda::Function')).find(
-      (resource) => String(resource.Properties?.Description).startsWith('Hourly rollups'),
-    );
-    const variables = (rollup?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+    const variables = functionVariables(env.platformTemplate, /^Hourly rollups/);
 
     expect(Object.keys(variables)).toEqual(
       expect.arrayContaining([

@@ -98,3 +98,15 @@ export function logicalIdsWith(template: Template, type: string, fragment: strin
     .filter(([, resource]) => JSON.stringify(resource.Properties ?? {}).includes(fragment))
     .map(([logicalId]) => logicalId);
 }
+
+/** The environment variables of the one function whose description matches `description`. */
+export function functionVariables(template: Template, description: RegExp): Record<string, unknown> {
+  const matches = Object.values(resourcesOf(template, 'AWS::Lambda::Function')).filter((resource) =>
+    description.test(String(resource.Properties?.Description)),
+  );
+  if (matches.length !== 1) throw new Error(`${matches.length} functions match ${description}`);
+  const environment = matches[0]?.Properties?.Environment as
+    | { Variables?: Record<string, unknown> }
+    | undefined;
+  return environment?.Variables ?? {};
+}

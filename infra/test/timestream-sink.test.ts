@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/lambda/environment.js';
 import { REJECTED_RECORDS_PREFIX } from '../lib/constructs/timeseries.js';
 import {
+  functionVariables,
   policyStatements,
   resourcesOf,
   type SynthesizedEnvironment,
@@ -30,11 +31,6 @@ const metric = (namespace: string, name: string, dimensions: unknown) =>
       Metric: { Namespace: namespace, MetricName: name, Dimensions: dimensions },
     }),
   });
-
-const writer = () =>
-  Object.values(resourcesOf(env.platformTemplate, 'AWS::Lambda::Function')).find((resource) =>
-    String(resource.Properties?.Description).includes('time-series sink (timestream)'),
-  )?.Properties;
 
 describe('time-series sink: timestream', () => {
   it('creates the LiveAnalytics database and table with the configured retention', () => {
@@ -80,7 +76,7 @@ describe('time-series sink: timestream', () => {
   });
 
   it('points the writer at the cell endpoint and lets it write to the table only', () => {
-    const variables = (writer()?.Environment as { Variables: Record<string, unknown> }).Variables;
+    const variables = functionVariables(env.platformTemplate, /time-series sink \(timestream\)/);
     const writes = policyStatements(env.platformTemplate)
       .filter(({ policy }) => policy.startsWith('ProcessingTimeseriesWriterFunction'))
       .map(({ statement }) => statement)
