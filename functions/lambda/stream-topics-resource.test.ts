@@ -1,12 +1,9 @@
-import { GetBootstrapBrokersCommand, KafkaClient, NotFoundException } from '@aws-sdk/client-kafka';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TOPIC_PARTITIONS, TOPICS } from '../shared/stream.js';
 import type { ConnectedAdmin } from './stream-topics-resource.js';
 import { LAMBDA_ENV, silentObservability } from './test-support.js';
 
-const kafkaControl = mockClient(KafkaClient);
 const CLUSTER_ARN =
   'arn:aws:kafka:eu-west-1:123456789012:cluster/iot-cloud-dev/7f3c2a10-1b2c-4d5e-8f90-0a1b2c3d4e5f-s2';
 const BROKERS = 'boot-abc123.c2.kafka-serverless.eu-west-1.amazonaws.com:9098';
@@ -19,14 +16,11 @@ beforeAll(async () => {
 afterAll(() => {
   vi.unstubAllEnvs();
 });
-beforeEach(() => {
-  kafkaControl.reset();
-  kafkaControl.on(GetBootstrapBrokersCommand).resolves({ BootstrapBrokerStringSaslIam: BROKERS });
-});
 
 /** A Kafka admin over an in-memory cluster: topic name -> partitions and retention. */
 class FakeAdmin implements ConnectedAdmin {
   readonly calls: string[] = [];
+  readonly replicationFactors: (number | undefined)[] = [];
   connectedTo: string[] = [];
   disconnected = false;
   constructor(readonly topics = new Map<string, { partitions: number; retentionMs?: string }>()) {}
@@ -48,9 +42,15 @@ class FakeAdmin implements ConnectedAdmin {
     };
   }
   async createTopics(options: {
-    topics: { topic: string; numPartitions?: number; configEntries?: { name: string; value: string }[] }[];
+    topics: {
+      topic: string;
+      numPartitions?: number;
+      replicationFactor?: number;
+      configEntries?: { name: string; value: string }[];
+    }[];
   }) {
     this.calls.push(`create ${options.topics.map((t) => t.topic).join(',')}`);
+    this.replicationFactors.push(...options.topics.map((t) => t.replicationFactor));
     for (const t of options.topics) {
       const retention = t.configEntries?.find((e) => e.name === 'retention.ms')?.value;
       this.topics.set(t.topic, {
@@ -116,6 +116,7 @@ const topicsProperty = (partitions: Partial<Record<string, number>> = {}) =>
     Name: name,
     // CloudFormation passes numbers as strings.
     Partitions: String(partitions[name] ?? TOPIC_PARTITIONS[name]),
+    ReplicationFactor: '3',
     RetentionMs: '604800000',
   }));
 
@@ -148,7 +149,6 @@ function event(
 
 function setup(admin = new FakeAdmin()) {
   const handler = createStreamTopicsResource({
-    kafkaControl: new KafkaClient({}),
     connectAdmin: async (brokers) => {
       admin.connectedTo = brokers;
       return admin;
@@ -159,16 +159,17 @@ function setup(admin = new FakeAdmin()) {
 }
 
 describe('stream topics custom resource', () => {
-  it('creates the four topics with their partitions and retention and returns the IAM bootstrap brokers', async () => {
+  it('creates the four topics with their partitions, replication factor and retention on the given brokers', async () => {
     // Prepare
     const { handler, admin } = setup();
 
     // Act
-    const response = await handler(event('Create', { ClusterArn: CLUSTER_ARN, Topics: topicsProperty() }));
+    const response = await handler(
+      event('Create', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }),
+    );
 
     // Assess
     expect(response.PhysicalResourceId).toBe(`${CLUSTER_ARN}/topics`);
-    expect(response.Data?.BootstrapBrokers).toBe(BROKERS);
     expect(Object.fromEntries(admin.topics)).toEqual({
       'iot.raw': { partitions: 6, retentionMs: '604800000' },
       'iot.enriched': { partitions: 6, retentionMs: '604800000' },
@@ -177,16 +178,18 @@ describe('stream topics custom resource', () => {
     });
     expect(admin.connectedTo).toEqual([BROKERS]);
     expect(admin.disconnected).toBe(true);
-    expect(kafkaControl.commandCalls(GetBootstrapBrokersCommand)[0]?.args[0].input).toEqual({
-      ClusterArn: CLUSTER_ARN,
-    });
+    expect(admin.replicationFactors).toEqual([3, 3, 3, 3]);
   });
 
   it('is idempotent: a second Create changes nothing', async () => {
     const { handler, admin } = setup();
-    await handler(event('Create', { ClusterArn: CLUSTER_ARN, Topics: topicsProperty() }));
+    await handler(
+      event('Create', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }),
+    );
 
-    const response = await handler(event('Create', { ClusterArn: CLUSTER_ARN, Topics: topicsProperty() }));
+    const response = await handler(
+      event('Create', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }),
+    );
 
     expect(admin.calls).toEqual(['create iot.raw,iot.enriched,iot.alerts,iot.dlq']);
     expect(JSON.parse(response.Data?.TopicChanges ?? '[]').map((c: { action: string }) => c.action)).toEqual([
@@ -199,11 +202,14 @@ describe('stream topics custom resource', () => {
 
   it('grows partitions on Update and sets the new retention', async () => {
     const { handler, admin } = setup();
-    await handler(event('Create', { ClusterArn: CLUSTER_ARN, Topics: topicsProperty() }));
+    await handler(
+      event('Create', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }),
+    );
 
     await handler(
       event('Update', {
         ClusterArn: CLUSTER_ARN,
+        BootstrapBrokers: BROKERS,
         Topics: topicsProperty({ 'iot.raw': 12 }).map((t) => ({ ...t, RetentionMs: '86400000' })),
       }),
     );
@@ -217,10 +223,16 @@ describe('stream topics custom resource', () => {
 
   it('never reduces partitions on Update: the topic keeps its count and the change is reported', async () => {
     const { handler, admin } = setup();
-    await handler(event('Create', { ClusterArn: CLUSTER_ARN, Topics: topicsProperty() }));
+    await handler(
+      event('Create', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }),
+    );
 
     const response = await handler(
-      event('Update', { ClusterArn: CLUSTER_ARN, Topics: topicsProperty({ 'iot.raw': 3 }) }),
+      event('Update', {
+        ClusterArn: CLUSTER_ARN,
+        BootstrapBrokers: BROKERS,
+        Topics: topicsProperty({ 'iot.raw': 3 }),
+      }),
     );
 
     expect(admin.topics.get('iot.raw')?.partitions).toBe(6);
@@ -235,9 +247,13 @@ describe('stream topics custom resource', () => {
 
   it('keeps the topics and their data on Delete by default', async () => {
     const { handler, admin } = setup();
-    await handler(event('Create', { ClusterArn: CLUSTER_ARN, Topics: topicsProperty() }));
+    await handler(
+      event('Create', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }),
+    );
 
-    const response = await handler(event('Delete', { ClusterArn: CLUSTER_ARN, Topics: topicsProperty() }));
+    const response = await handler(
+      event('Delete', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }),
+    );
 
     expect(response.PhysicalResourceId).toBe(`${CLUSTER_ARN}/topics`);
     expect(admin.topics.size).toBe(4);
@@ -245,26 +261,20 @@ describe('stream topics custom resource', () => {
 
   it('deletes the topics on Delete when DeleteTopicsOnDelete is "true"', async () => {
     const { handler, admin } = setup();
-    await handler(event('Create', { ClusterArn: CLUSTER_ARN, Topics: topicsProperty() }));
+    await handler(
+      event('Create', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topicsProperty() }),
+    );
 
     await handler(
-      event('Delete', { ClusterArn: CLUSTER_ARN, Topics: topicsProperty(), DeleteTopicsOnDelete: 'true' }),
+      event('Delete', {
+        ClusterArn: CLUSTER_ARN,
+        BootstrapBrokers: BROKERS,
+        Topics: topicsProperty(),
+        DeleteTopicsOnDelete: 'true',
+      }),
     );
 
     expect(admin.topics.size).toBe(0);
-  });
-
-  it('succeeds on Delete when the cluster is already gone', async () => {
-    kafkaControl
-      .on(GetBootstrapBrokersCommand)
-      .rejects(new NotFoundException({ message: 'gone', $metadata: {} }));
-    const { handler } = setup();
-
-    await expect(
-      handler(
-        event('Delete', { ClusterArn: CLUSTER_ARN, Topics: topicsProperty(), DeleteTopicsOnDelete: 'true' }),
-      ),
-    ).resolves.toEqual({ PhysicalResourceId: `${CLUSTER_ARN}/topics` });
   });
 
   it('fails a Create with invalid properties, naming them, and lets its rollback Delete succeed', async () => {
@@ -279,12 +289,21 @@ describe('stream topics custom resource', () => {
     });
   });
 
-  it('fails when the cluster has no IAM listener', async () => {
-    kafkaControl.on(GetBootstrapBrokersCommand).resolves({ BootstrapBrokerStringTls: 'b-1:9094' });
+  it('refuses topics without a replication factor, naming the field', async () => {
+    const { handler, admin } = setup();
+    const topics = topicsProperty().map(({ ReplicationFactor: _omitted, ...topic }) => topic);
+
+    await expect(
+      handler(event('Create', { ClusterArn: CLUSTER_ARN, BootstrapBrokers: BROKERS, Topics: topics })),
+    ).rejects.toThrow(/Topics\.0\.ReplicationFactor/);
+    expect(admin.calls).toEqual([]);
+  });
+
+  it('refuses a Create without bootstrap brokers', async () => {
     const { handler } = setup();
 
     await expect(
       handler(event('Create', { ClusterArn: CLUSTER_ARN, Topics: topicsProperty() })),
-    ).rejects.toThrow(/no IAM bootstrap brokers/);
+    ).rejects.toThrow(/BootstrapBrokers/);
   });
 });

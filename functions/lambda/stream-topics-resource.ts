@@ -4,27 +4,30 @@
  *
  * ResourceProperties (strings, as CloudFormation passes them):
  *   ClusterArn            the MSK (Serverless) cluster ARN                                   required
- *   Topics                [{ Name, Partitions, RetentionMs? }]: TOPICS and TOPIC_PARTITIONS of
- *                         functions/shared/stream.ts, retention from the environment config   required
+ *   BootstrapBrokers      the cluster's IAM bootstrap string (host:9098,...), read at deploy time
+ *                         outside the VPC (GetBootstrapBrokers, infra/lib/constructs/stream.ts)  required
+ *   Topics                [{ Name, Partitions, ReplicationFactor, RetentionMs? }]: TOPICS and
+ *                         TOPIC_PARTITIONS of functions/shared/stream.ts, the replication factor
+ *                         and retention from the stack                                        required
  *   DeleteTopicsOnDelete  'true' deletes the topics (and their data) on Delete; default keep  optional
- * Data (Fn::GetAtt): BootstrapBrokers (the IAM bootstrap string, host:9098,...), TopicChanges (JSON).
+ * Data (Fn::GetAtt): TopicChanges (JSON); BootstrapBrokers (the property, echoed: the attribute an
+ * older Platform stack imports, see infra/lib/constructs/stream.ts).
  *
  * Create and Update are idempotent: missing topics are created, partitions only ever grow (a smaller
  * count is refused and reported, the topic keeps its partitions), retention is set; topics dropped from
- * the properties are kept. Delete keeps every topic unless DeleteTopicsOnDelete is 'true'; a cluster
- * already gone is a successful Delete. PhysicalResourceId: `{ClusterArn}/topics`, so a new cluster is
+ * the properties are kept. Delete keeps every topic unless DeleteTopicsOnDelete is 'true'.
+ * PhysicalResourceId: `{ClusterArn}/topics`, so a new cluster is
  * a replacement (CloudFormation then deletes the old resource, which keeps its data as above).
  *
- * Env vars read: AWS_REGION (set by Lambda; region of the Kafka API and of the IAM token), required.
- * AWS resources and actions used (the function runs in the cluster's VPC, port 9098 to the cluster):
- *   kafka:GetBootstrapBrokers (cluster ARN)
+ * Env vars read: AWS_REGION (set by Lambda; region of the IAM token), required.
+ * AWS resources and actions used (the function runs in the cluster's VPC, port 9098 to the cluster; it
+ * calls no AWS API, so the VPC needs no MSK API endpoint):
  *   kafka-cluster:Connect, kafka-cluster:DescribeCluster (cluster ARN)
  *   kafka-cluster:CreateTopic, kafka-cluster:DescribeTopic, kafka-cluster:AlterTopic,
  *   kafka-cluster:DescribeTopicDynamicConfiguration, kafka-cluster:AlterTopicDynamicConfiguration,
  *   and kafka-cluster:DeleteTopic only when DeleteTopicsOnDelete may be 'true' (the four topic ARNs)
  *   X-Ray: xray:PutTraceSegments, xray:PutTelemetryRecords; VPC ENI actions.
  */
-import { GetBootstrapBrokersCommand, KafkaClient } from '@aws-sdk/client-kafka';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import {
@@ -37,17 +40,19 @@ import { createKafka, parseBrokers } from '../adapters/kafka/client.js';
 import { AWS_REGION_ENV } from './config.js';
 import { type CustomResourceEvent, type CustomResourceResponse, parseProperties } from './custom-resource.js';
 import { requireEnv } from './environment.js';
-import { createObservability, instrument, type Observability, traceClient } from './observability.js';
+import { createObservability, instrument, type Observability } from './observability.js';
 
 const CLUSTER_ARN = /^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9-]+\/[A-Za-z0-9-]+$/;
 
 const Properties = z.object({
   ClusterArn: z.string().regex(CLUSTER_ARN, 'must be an MSK cluster ARN'),
+  BootstrapBrokers: z.string().min(1, 'must be the IAM bootstrap brokers (host:9098,...)'),
   Topics: z
     .array(
       z.object({
         Name: z.string().min(1),
         Partitions: z.coerce.number().int().min(1).max(1000),
+        ReplicationFactor: z.coerce.number().int().min(1).max(10),
         RetentionMs: z.coerce.number().int().optional(),
       }),
     )
@@ -59,7 +64,6 @@ type Properties = z.infer<typeof Properties>;
 export type ConnectedAdmin = TopicAdminClient & { disconnect(): Promise<void> };
 
 export interface StreamTopicsDependencies {
-  readonly kafkaControl: Pick<KafkaClient, 'send'>;
   /** A connected admin client for these brokers (IAM auth in AWS). */
   readonly connectAdmin: (brokers: string[]) => Promise<ConnectedAdmin>;
   readonly observability: Observability;
@@ -69,23 +73,12 @@ const specsOf = (properties: Properties): TopicSpec[] =>
   properties.Topics.map((topic) => ({
     name: topic.Name,
     partitions: topic.Partitions,
+    replicationFactor: topic.ReplicationFactor,
     ...(topic.RetentionMs === undefined ? {} : { retentionMs: topic.RetentionMs }),
   }));
 
-const isNotFound = (error: unknown) => error instanceof Error && error.name === 'NotFoundException';
-
 export function createStreamTopicsResource(dependencies: StreamTopicsDependencies) {
   const { logger } = dependencies.observability;
-
-  const bootstrapBrokers = async (clusterArn: string): Promise<string> => {
-    const result = await dependencies.kafkaControl.send(
-      new GetBootstrapBrokersCommand({ ClusterArn: clusterArn }),
-    );
-    const brokers = result.BootstrapBrokerStringSaslIam;
-    if (!brokers)
-      throw new Error(`cluster ${clusterArn} has no IAM bootstrap brokers: enable IAM client authentication`);
-    return brokers;
-  };
 
   const withAdmin = async <T>(brokers: string, task: (admin: TopicAdminClient) => Promise<T>): Promise<T> => {
     const admin = await dependencies.connectAdmin(parseBrokers(brokers));
@@ -110,14 +103,7 @@ export function createStreamTopicsResource(dependencies: StreamTopicsDependencie
         logger.info('keeping the topics and their data', { topics: properties.Topics.map((t) => t.Name) });
         return { PhysicalResourceId: event.PhysicalResourceId };
       }
-      let brokers: string;
-      try {
-        brokers = await bootstrapBrokers(properties.ClusterArn);
-      } catch (error) {
-        if (isNotFound(error)) return { PhysicalResourceId: event.PhysicalResourceId };
-        throw error;
-      }
-      const deleted = await withAdmin(brokers, (admin) =>
+      const deleted = await withAdmin(properties.BootstrapBrokers, (admin) =>
         deleteTopics(
           admin,
           properties.Topics.map((t) => t.Name),
@@ -127,8 +113,9 @@ export function createStreamTopicsResource(dependencies: StreamTopicsDependencie
       return { PhysicalResourceId: event.PhysicalResourceId };
     }
 
-    const brokers = await bootstrapBrokers(properties.ClusterArn);
-    const changes = await withAdmin(brokers, (admin) => ensureTopics(admin, specsOf(properties)));
+    const changes = await withAdmin(properties.BootstrapBrokers, (admin) =>
+      ensureTopics(admin, specsOf(properties)),
+    );
     for (const change of changes) {
       if (change.action === 'partitions-kept') {
         logger.warn('refused to reduce partitions; the topic keeps its count', { ...change });
@@ -137,7 +124,7 @@ export function createStreamTopicsResource(dependencies: StreamTopicsDependencie
     logger.info('topics in place', { changes });
     return {
       PhysicalResourceId: physicalResourceId,
-      Data: { BootstrapBrokers: brokers, TopicChanges: JSON.stringify(changes) },
+      Data: { BootstrapBrokers: properties.BootstrapBrokers, TopicChanges: JSON.stringify(changes) },
     };
   };
 }
@@ -150,7 +137,6 @@ export const handler: (event: CustomResourceEvent, context?: Context) => Promise
   instrument(
     observability,
     createStreamTopicsResource({
-      kafkaControl: traceClient(observability, new KafkaClient({ region })),
       connectAdmin: async (brokers) => {
         const admin = createKafka({
           brokers,

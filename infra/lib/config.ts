@@ -29,6 +29,35 @@ const LOG_RETENTION_DAYS = Object.values(RetentionDays).filter(
 
 const TOPIC_NAMES = Object.values(TOPICS) as [TopicName, ...TopicName[]];
 
+/**
+ * Regions whose S3 buckets CloudFront's standard logging (legacy), which the dashboard distribution
+ * uses (its access-log bucket lives in the environment's region), does not deliver to. The CloudFront
+ * developer guide lists them under "Choose an Amazon S3 bucket for standard logs"
+ * (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logging-legacy-s3.html#access-logs-choosing-s3-bucket);
+ * they are the opt-in Regions, which only standard logging v2 can deliver to
+ * (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logging.html: "Send
+ * logs to opt-in AWS Regions"). Opt-in Regions opened after that list are refused for the same reason.
+ */
+export const CLOUDFRONT_LEGACY_LOG_UNSUPPORTED_REGIONS: readonly string[] = [
+  'af-south-1',
+  'ap-east-1',
+  'ap-east-2',
+  'ap-south-2',
+  'ap-southeast-3',
+  'ap-southeast-4',
+  'ap-southeast-5',
+  'ap-southeast-6',
+  'ap-southeast-7',
+  'ca-west-1',
+  'eu-central-2',
+  'eu-south-1',
+  'eu-south-2',
+  'il-central-1',
+  'me-central-1',
+  'me-south-1',
+  'mx-central-1',
+];
+
 const consumerSchema = z
   .object({
     /** Records per invocation (Kafka ESM: 1-10,000). */
@@ -54,6 +83,10 @@ export const environmentConfigSchema = z
     region: z
       .string()
       .regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'an AWS region such as eu-west-1')
+      .refine((region) => !CLOUDFRONT_LEGACY_LOG_UNSUPPORTED_REGIONS.includes(region), {
+        message:
+          "CloudFront cannot deliver the dashboard's standard logs to a bucket in this region (an opt-in region); choose another region",
+      })
       .optional(),
     /** `destroy` deletes tables, buckets and the cluster with the stack; `retain` keeps them. */
     removalPolicy: z.enum(['destroy', 'retain']),
@@ -123,7 +156,9 @@ export const environmentConfigSchema = z
              * ingest-<cell>.timestream.<region>.amazonaws.com). The writer runs in the isolated VPC,
              * where only a cell-specific interface endpoint reaches Timestream.
              */
-            ingestCell: z.string().regex(/^cell\d{1,3}$/, 'a Timestream cell such as cell1 (npm run preflight prints yours)'),
+            ingestCell: z
+              .string()
+              .regex(/^cell\d{1,3}$/, 'a Timestream cell such as cell1 (npm run preflight prints yours)'),
           })
           .strict()
           .optional(),

@@ -33,6 +33,21 @@ const SINGLETONS: Record<string, NagAcknowledgement[]> = {
     { id: BASIC_EXECUTION_ROLE, reason: BASIC_ROLE_REASON },
     { id: 'AwsSolutions-L1', reason: CDK_RUNTIME_REASON },
   ],
+  // AwsCustomResource (the stream's GetBootstrapBrokers call outside the VPC); its own policy is
+  // scoped to the cluster ARN.
+  AWS679f53fac002430cb0da5b7982bd2287: [
+    { id: BASIC_EXECUTION_ROLE, reason: BASIC_ROLE_REASON },
+    { id: 'AwsSolutions-L1', reason: CDK_RUNTIME_REASON },
+  ],
+  // S3 EventBridge notifications of the failed-records bucket (sink `timestream`).
+  BucketNotificationsHandler050a0587b7544547bf325f094a3db834: [
+    { id: BASIC_EXECUTION_ROLE, reason: BASIC_ROLE_REASON },
+    {
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        "aws-cdk-lib's bucket-notifications handler sets notification configurations; s3:PutBucketNotification is granted on * by the library.",
+    },
+  ],
 };
 
 export function acknowledgeStackSingletons(stack: Stack): void {

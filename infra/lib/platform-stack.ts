@@ -1,7 +1,10 @@
 /**
  * The stateless part of an environment, rebuilt freely: ingest (IoT rule, SQS buffer, bridge),
  * processing (Kafka consumers), the HTTP API, dashboard hosting, device identity and observability.
- * Everything that holds data comes from the StatefulStack.
+ * Everything that holds data comes from the StatefulStack. The stream's cluster ARN and bootstrap
+ * brokers, which change when the cluster is replaced, are read from SSM at deploy time
+ * (streamEndpointFromParameters), never through a strong cross-stack export ("Export ... in use"
+ * would block the replacement).
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -15,6 +18,9 @@ import { Devices } from './constructs/devices.js';
 import { Ingest } from './constructs/ingest.js';
 import { Observability } from './constructs/observability.js';
 import { Processing } from './constructs/processing.js';
+import { streamEndpointFromParameters } from './constructs/stream.js';
+import { DynamoTimeSeries, TimestreamTimeSeries } from './constructs/timeseries.js';
+import { TimeSeriesRollup } from './constructs/timeseries-rollup.js';
 import { acknowledgeStackSingletons } from './nag.js';
 import type { StatefulStack } from './stateful-stack.js';
 
@@ -30,6 +36,8 @@ export class PlatformStack extends Stack {
   public readonly hosting: DashboardHosting;
   public readonly devices: Devices;
   public readonly observability: Observability;
+  /** Sink `dynamodb` only. */
+  public readonly rollup?: TimeSeriesRollup;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
@@ -50,10 +58,11 @@ export class PlatformStack extends Stack {
       expireAfterDays: Math.max(config.logRetentionDays, 30),
     });
 
+    const stream = streamEndpointFromParameters(this, config.name);
     this.ingest = new Ingest(this, 'Ingest', {
       config,
       network: stateful.network,
-      stream: stateful.stream,
+      stream,
       registry: stateful.registry,
       key,
       logRetention,
@@ -62,7 +71,7 @@ export class PlatformStack extends Stack {
     this.processing = new Processing(this, 'Processing', {
       config,
       network: stateful.network,
-      stream: stateful.stream,
+      stream,
       registry: stateful.registry,
       timeSeries: stateful.timeSeries,
       failedRecordsBucket: stateful.failedRecordsBucketExport,
@@ -76,6 +85,15 @@ export class PlatformStack extends Stack {
       logRetention,
       removalPolicy,
     });
+    if (stateful.timeSeries instanceof DynamoTimeSeries) {
+      this.rollup = new TimeSeriesRollup(this, 'TimeSeriesRollup', {
+        timeSeries: stateful.timeSeries,
+        registry: stateful.registry,
+        platformVersion: config.platformVersion,
+        logRetention,
+        removalPolicy,
+      });
+    }
     this.hosting = new DashboardHosting(this, 'Dashboard', { api: this.api, accessLogs, removalPolicy });
     this.devices = new Devices(this, 'Devices', {
       environmentName: config.name,
@@ -96,11 +114,14 @@ export class PlatformStack extends Stack {
         Enrich: this.processing.enrich.function,
         TimeseriesWriter: this.processing.timeseriesWriter.function,
         Api: this.api.handler.function,
+        ...(this.rollup ? { TimeseriesRollup: this.rollup.handler.function } : {}),
       },
       kafkaConsumers: {
         Enrich: this.processing.enrich.function,
         TimeseriesWriter: this.processing.timeseriesWriter.function,
       },
+      timestreamRejections:
+        stateful.timeSeries instanceof TimestreamTimeSeries ? stateful.timeSeries.rejectionsRule : undefined,
     });
 
     new CfnOutput(this, 'DashboardUrl', { value: this.hosting.url, description: 'Dashboard (CloudFront)' });

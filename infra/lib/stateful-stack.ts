@@ -1,8 +1,10 @@
 /**
  * Everything that holds data and must survive a redeploy of the rest: the network the cluster lives
  * in, the MSK Serverless cluster and its topics, the DynamoDB tables (seeded from registry-data/),
- * Timestream, and the buckets that keep failed records. Removal policies come from the environment
- * (`retain` in prod). Logical IDs here are a contract: a test pins them.
+ * the environment's time-series sink (DynamoDB tables, or Timestream where the account has it), and
+ * the buckets that keep failed records. Removal policies come from the environment (`retain` in prod;
+ * the cluster is the exception, see constructs/stream.ts). Logical IDs here are a contract: a test
+ * pins them.
  */
 import { createHash } from 'node:crypto';
 import { CustomResource, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
@@ -17,7 +19,7 @@ import { IotFunction, LAMBDA_ENTRIES } from './constructs/iot-function.js';
 import { Network } from './constructs/network.js';
 import { Registry } from './constructs/registry.js';
 import { Stream } from './constructs/stream.js';
-import { TimeSeries } from './constructs/timeseries.js';
+import { DynamoTimeSeries, type TimeSeriesSink, TimestreamTimeSeries } from './constructs/timeseries.js';
 import { acknowledgeProviderFramework, acknowledgeStackSingletons } from './nag.js';
 
 export interface StatefulStackProps extends StackProps {
@@ -28,7 +30,7 @@ export class StatefulStack extends Stack {
   public readonly network: Network;
   public readonly stream: Stream;
   public readonly registry: Registry;
-  public readonly timeSeries: TimeSeries;
+  public readonly timeSeries: TimeSeriesSink;
   /** Rejected Timestream records and batches the Kafka consumers gave up on. */
   public readonly failedRecordsBucket: s3.Bucket;
   /**
@@ -47,10 +49,18 @@ export class StatefulStack extends Stack {
       removalPolicy,
       expireAfterDays: Math.max(config.logRetentionDays, 30),
     });
+    const timestreamSettings =
+      config.timeseries.sink === 'timestream' ? config.timeseries.timestream : undefined;
+    if (config.timeseries.sink === 'timestream' && timestreamSettings === undefined) {
+      // The schema refuses this already; the check keeps the types honest.
+      throw new Error(`environment ${config.name}: the timestream sink needs timeseries.timestream settings`);
+    }
     this.failedRecordsBucket = privateBucket(this, 'FailedRecords', {
       removalPolicy,
       accessLogs,
       accessLogsPrefix: 'failed-records/',
+      // Timestream's rejected-record reports raise an event (TimestreamTimeSeries.rejectionsRule).
+      eventBridgeEnabled: timestreamSettings !== undefined,
     });
 
     const exportName = `${this.stackName}-FailedRecordsBucketArn`;
@@ -63,10 +73,11 @@ export class StatefulStack extends Stack {
       cidr: config.vpcCidr,
       logRetention,
       removalPolicy,
-      timestreamIngestCell: config.timestream.ingestCell,
+      timestreamIngestCell: timestreamSettings?.ingestCell,
     });
     this.stream = new Stream(this, 'Stream', {
       clusterName: `iot-cloud-${config.name}`,
+      environmentName: config.name,
       network: this.network,
       partitions: topicPartitions(config),
       retentionHours: config.stream.retentionHours,
@@ -78,12 +89,17 @@ export class StatefulStack extends Stack {
     this.registry = new Registry(this, 'Registry', { removalPolicy });
     this.seedRegistry(config, logRetention, removalPolicy);
 
-    this.timeSeries = new TimeSeries(this, 'TimeSeries', {
-      memoryRetentionHours: config.timestream.memoryRetentionHours,
-      magneticRetentionDays: config.timestream.magneticRetentionDays,
-      rejectedRecordsBucket: this.failedRecordsBucket,
-      removalPolicy,
-    });
+    const ingestUrl = this.network.timestreamIngestUrl;
+    this.timeSeries =
+      timestreamSettings === undefined || ingestUrl === undefined
+        ? new DynamoTimeSeries(this, 'TimeSeriesTables', { removalPolicy })
+        : new TimestreamTimeSeries(this, 'TimeSeries', {
+            memoryRetentionHours: timestreamSettings.memoryRetentionHours,
+            magneticRetentionDays: timestreamSettings.magneticRetentionDays,
+            rejectedRecordsBucket: this.failedRecordsBucket,
+            ingestUrl,
+            removalPolicy,
+          });
 
     acknowledgeStackSingletons(this);
   }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TOPIC_PARTITIONS } from '../../functions/shared/stream.js';
 import {
+  CLOUDFRONT_LEGACY_LOG_UNSUPPORTED_REGIONS,
   CONTEXT_KEYS,
   ConfigurationError,
   ENVIRONMENT_NAMES,
@@ -74,5 +75,38 @@ describe('environment configuration', () => {
 
     expect(topicPartitions(prod)).toEqual(TOPIC_PARTITIONS);
     expect(topicPartitions(dev)['iot.raw']).toBe(2);
+  });
+
+  it("refuses a region CloudFront cannot deliver the dashboard's standard logs to", () => {
+    const inRegion = (region: string) => ({ ...environments, dev: { ...environments.dev, region } });
+
+    expect(CLOUDFRONT_LEGACY_LOG_UNSUPPORTED_REGIONS).toContain('af-south-1');
+    expect(() => parseEnvironments(inRegion('af-south-1'), 'dev', options)).toThrow(
+      /dev\.region: CloudFront cannot deliver/,
+    );
+    expect(parseEnvironments(inRegion('eu-west-1'), 'dev', options)[0]?.region).toBe('eu-west-1');
+  });
+
+  it('defaults the time-series sink to dynamodb, without Timestream settings', () => {
+    const { timeseries: _omitted, ...withoutSink } = environments.dev as Record<string, unknown>;
+
+    expect(parseEnvironments({ ...environments, dev: withoutSink }, 'dev', options)[0]?.timeseries).toEqual({
+      sink: 'dynamodb',
+    });
+  });
+
+  it('requires the Timestream settings, cell included, for the timestream sink: no default cell', () => {
+    const withSink = (timeseries: unknown) => ({ ...environments, dev: { ...environments.dev, timeseries } });
+
+    expect(() => parseEnvironments(withSink({ sink: 'timestream' }), 'dev', options)).toThrow(
+      /dev\.timeseries\.timestream: the timestream sink needs/,
+    );
+    expect(() =>
+      parseEnvironments(
+        withSink({ sink: 'timestream', timestream: { memoryRetentionHours: 24, magneticRetentionDays: 30 } }),
+        'dev',
+        options,
+      ),
+    ).toThrow(/dev\.timeseries\.timestream\.ingestCell/);
   });
 });

@@ -15,13 +15,31 @@ beforeAll(() => {
 }, 480_000);
 
 describe('prod', () => {
-  it('retains tables, the cluster, Timestream and the failed-records bucket when the stack goes', () => {
-    for (const type of ['AWS::DynamoDB::Table', 'AWS::MSK::ServerlessCluster', 'AWS::Timestream::Table']) {
-      for (const resource of Object.values(prod.statefulTemplate.findResources(type))) {
-        expect(resource).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
-      }
+  it('retains every table (registry and time series) and the failed-records bucket when the stack goes', () => {
+    const tables = Object.values(prod.statefulTemplate.findResources('AWS::DynamoDB::Table'));
+
+    expect(tables).toHaveLength(9);
+    for (const resource of tables) {
+      expect(resource).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     }
     prod.statefulTemplate.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain' });
+  });
+
+  it('deletes the cluster with its network, so destroying the stack cannot end in DELETE_FAILED', () => {
+    // A retained cluster would keep its interfaces in the subnets and security groups, and CloudFormation
+    // could delete neither them nor the VPC: retention is all of them or none (constructs/stream.ts).
+    for (const type of [
+      'AWS::MSK::ServerlessCluster',
+      'AWS::EC2::VPC',
+      'AWS::EC2::Subnet',
+      'AWS::EC2::SecurityGroup',
+    ]) {
+      const resources = Object.values(prod.statefulTemplate.findResources(type)) as {
+        DeletionPolicy?: string;
+      }[];
+      expect(resources.length).toBeGreaterThan(0);
+      for (const resource of resources) expect(resource.DeletionPolicy ?? 'Delete').toBe('Delete');
+    }
   });
 
   it('protects the stateful stack from deletion', () => {
@@ -79,6 +97,40 @@ describe('prod', () => {
   });
 });
 
+describe.each([
+  ['staging', () => staging],
+  ['prod', () => prod],
+] as const)('%s on the default DynamoDB sink', (_name, environment) => {
+  it('has no Timestream resource and no MSK API endpoint', () => {
+    const stateful = JSON.stringify(environment().statefulTemplate.toJSON());
+
+    expect(Object.keys(environment().statefulTemplate.findResources('AWS::Timestream::Database'))).toEqual(
+      [],
+    );
+    expect(stateful).not.toMatch(/\.kafka"|\.timestream\./);
+    environment().statefulTemplate.resourcePropertiesCountIs(
+      'AWS::EC2::VPCEndpoint',
+      { VpcEndpointType: 'Interface' },
+      0,
+    );
+  });
+
+  it('gives the DynamoDB time-series tables their TTL', () => {
+    expect(
+      Object.entries(environment().statefulTemplate.findResources('AWS::DynamoDB::Table'))
+        .filter(([id]) => /^TimeSeriesTablestimeseries(Points|Rollups)/.test(id))
+        .map(
+          ([, table]) =>
+            (table as { Properties: { TimeToLiveSpecification?: unknown } }).Properties
+              .TimeToLiveSpecification,
+        ),
+    ).toEqual([
+      { AttributeName: 'expiresAt', Enabled: true },
+      { AttributeName: 'expiresAt', Enabled: true },
+    ]);
+  });
+});
+
 describe('staging', () => {
   it('destroys its data with the stack', () => {
     staging.statefulTemplate.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
@@ -92,7 +144,12 @@ describe('staging', () => {
   it('keeps the raw topic retention of its configuration', () => {
     staging.statefulTemplate.hasResourceProperties('Custom::KafkaTopics', {
       Topics: Match.arrayWith([
-        { Name: TOPICS.raw, Partitions: TOPIC_PARTITIONS['iot.raw'], RetentionMs: 72 * 3_600_000 },
+        {
+          Name: TOPICS.raw,
+          Partitions: TOPIC_PARTITIONS['iot.raw'],
+          ReplicationFactor: 3,
+          RetentionMs: 72 * 3_600_000,
+        },
       ]),
     });
   });

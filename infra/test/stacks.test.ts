@@ -3,14 +3,26 @@
  */
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ENV } from '../../functions/lambda/environment.js';
 import { API_ROUTES } from '../../functions/shared/api-routes.js';
 import { INGEST_RULE } from '../../functions/shared/iot-rules.js';
 import { CONSUMER_GROUPS, EVENT_SOURCE_ERROR_CONTROLS, TOPICS } from '../../functions/shared/stream.js';
-import { TABLES, type TableDeclaration } from '../../functions/shared/tables.js';
+import {
+  TABLE_NAME_ENV,
+  TABLES,
+  type TableDeclaration,
+  TIMESERIES_TABLE_NAME_ENV,
+  TIMESERIES_TABLES,
+} from '../../functions/shared/tables.js';
+import { API_RESOURCE_SERVER, API_WRITE_SCOPE, DASHBOARD_OAUTH_SCOPES } from '../lib/constructs/api.js';
 import { THING_NAME_VARIABLE } from '../lib/constructs/devices.js';
 import { MSK_IAM_PORT } from '../lib/constructs/network.js';
+import { MSK_SERVERLESS_REPLICATION_FACTOR, streamParameterNames } from '../lib/constructs/stream.js';
+import { ROLLUP_MINUTE_PAST_HOUR } from '../lib/constructs/timeseries-rollup.js';
 import {
   asArray,
+  functionVariables,
+  logicalIdsWith,
   policyStatements,
   resourcesOf,
   type SynthesizedEnvironment,
@@ -323,6 +335,31 @@ describe('HTTP API', () => {
     ).toEqual(API_ROUTES.map((route) => `${route.method} ${route.path}`).sort());
   });
 
+  it('requires the API write scope on every write route, so only access tokens pass', () => {
+    for (const route of API_ROUTES.filter((candidate) => candidate.write)) {
+      expect(routeFor(route.method, route.path)?.AuthorizationScopes).toEqual([API_WRITE_SCOPE]);
+    }
+  });
+
+  it('declares the write scope on a resource server of the user pool', () => {
+    env.platformTemplate.hasResourceProperties('AWS::Cognito::UserPoolResourceServer', {
+      Identifier: API_RESOURCE_SERVER.identifier,
+      Scopes: [Match.objectLike({ ScopeName: API_RESOURCE_SERVER.writeScope })],
+    });
+  });
+
+  it("lets the dashboard's app client request the write scope, which its sign-in asks for", () => {
+    const client = Object.values(resourcesOf(env.platformTemplate, 'AWS::Cognito::UserPoolClient'))[0];
+
+    const server = env.platformTemplate.getResourceId('AWS::Cognito::UserPoolResourceServer', {
+      Properties: Match.objectLike({ Identifier: API_RESOURCE_SERVER.identifier }),
+    });
+
+    expect(client?.Properties?.AllowedOAuthScopes).toContain(API_WRITE_SCOPE);
+    expect((client as { DependsOn?: string[] } | undefined)?.DependsOn).toContain(server);
+    expect(DASHBOARD_OAUTH_SCOPES).toContain(API_WRITE_SCOPE);
+  });
+
   it('puts the Cognito JWT authorizer on every write route', () => {
     const authorizer = env.platformTemplate.getResourceId('AWS::ApiGatewayV2::Authorizer', {
       Properties: Match.objectLike({ AuthorizerType: 'JWT' }),
@@ -440,23 +477,6 @@ describe('stream and time series', () => {
     env.statefulTemplate.resourceCountIs('AWS::EC2::InternetGateway', 0);
     env.statefulTemplate.resourceCountIs('AWS::EC2::Subnet', 2);
   });
-
-  it('keeps Timestream retention from the configuration, with magnetic writes and rejected-record reports', () => {
-    env.statefulTemplate.hasResourceProperties('AWS::Timestream::Table', {
-      RetentionProperties: {
-        MemoryStoreRetentionPeriodInHours: String(env.config.timestream.memoryRetentionHours),
-        MagneticStoreRetentionPeriodInDays: String(env.config.timestream.magneticRetentionDays),
-      },
-      MagneticStoreWriteProperties: {
-        EnableMagneticStoreWrites: true,
-        MagneticStoreRejectedDataLocation: {
-          S3Configuration: Match.objectLike({
-            BucketName: { Ref: Match.stringLikeRegexp('^FailedRecords') },
-          }),
-        },
-      },
-    });
-  });
 });
 
 describe('functions', () => {
@@ -472,7 +492,7 @@ describe('functions', () => {
   it('sets the Powertools service name and metrics namespace on every project function', () => {
     const functions = projectFunctions();
 
-    expect(functions).toHaveLength(6);
+    expect(functions).toHaveLength(7);
     for (const properties of functions) {
       const variables = (properties.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(variables.POWERTOOLS_SERVICE_NAME).toEqual(expect.any(String));
@@ -480,16 +500,20 @@ describe('functions', () => {
     }
   });
 
-  it('points the writer at the Timestream cell endpoint of the VPC', () => {
+  it('runs the writer in the VPC on the DynamoDB sink, its tables named through the shared variables', () => {
     const writer = projectFunctions().find((properties) =>
-      String(properties.Description).includes('Timestream'),
+      String(properties.Description).includes('time-series sink'),
     );
     if (!writer) throw new Error('no time-series writer function');
     const variables = (writer.Environment as { Variables: Record<string, unknown> }).Variables;
 
-    expect(JSON.stringify(variables.TIMESTREAM_INGEST_ENDPOINT)).toContain(
-      `ingest-${env.config.timestream.ingestCell}.timestream.`,
-    );
+    expect(variables[ENV.timeseriesSink]).toBe('dynamodb');
+    for (const [key, name] of Object.entries(TIMESERIES_TABLE_NAME_ENV)) {
+      expect(variables[name]).toEqual({
+        'Fn::ImportValue': expect.stringContaining(`TimeSeriesTables${key}`),
+      });
+    }
+    expect(variables).not.toHaveProperty(ENV.timestreamIngestEndpoint);
     expect(writer.VpcConfig).toBeDefined();
   });
 
@@ -527,8 +551,9 @@ describe('stateful logical IDs', () => {
   const PINNED: Record<string, string> = {
     StreamCluster8AD6DEEE: 'AWS::MSK::ServerlessCluster',
     StreamTopics45851C11: 'Custom::KafkaTopics',
-    TimeSeriesDatabaseF775E05D: 'AWS::Timestream::Database',
-    TimeSeriesTable9C5E827A: 'AWS::Timestream::Table',
+    TimeSeriesTablestimeseriesPointsAC11EDDA: 'AWS::DynamoDB::Table',
+    TimeSeriesTablestimeseriesLatest28228EC8: 'AWS::DynamoDB::Table',
+    TimeSeriesTablestimeseriesRollups44298482: 'AWS::DynamoDB::Table',
     FailedRecordsDEC8AD7E: 'AWS::S3::Bucket',
     RegistrydeviceTypesF88E320E: 'AWS::DynamoDB::Table',
     NetworkVpc7FB7348F: 'AWS::EC2::VPC',
@@ -554,5 +579,235 @@ describe('cdk-nag AwsSolutions', () => {
     const report = env.nag.validateScope(env.app);
 
     expect(report.violations.map((violation) => violation.ruleName)).toEqual([]);
+  });
+});
+
+describe('time-series sink: dynamodb (the default of every environment)', () => {
+  const statementsOf = (policyPrefix: string, tableKey: string) =>
+    policyStatements(env.platformTemplate)
+      .filter(({ policy }) => policy.startsWith(policyPrefix))
+      .map(({ statement }) => statement)
+      .filter((statement) => JSON.stringify(statement.Resource).includes(`TimeSeriesTables${tableKey}`));
+  const actionsOn = (policyPrefix: string, tableKey: string) =>
+    statementsOf(policyPrefix, tableKey).flatMap((statement) => asArray(statement.Action as string[]).sort());
+
+  it('creates no Timestream resource, endpoint, permission, variable or alarm', () => {
+    const templates = JSON.stringify([env.statefulTemplate.toJSON(), env.platformTemplate.toJSON()]);
+
+    expect(templates).not.toMatch(/AWS::Timestream::|timestream:|\.timestream\.|TIMESTREAM_/);
+    expect(templates).not.toMatch(/TimestreamRejectedRecords|TimestreamMagneticStoreRejections/);
+  });
+
+  for (const [key, declaration] of Object.entries(TIMESERIES_TABLES) as [string, TableDeclaration][]) {
+    it(`creates the ${key} table on demand with the declared keys and TTL`, () => {
+      const [logicalId] = Object.keys(resourcesOf(env.statefulTemplate, 'AWS::DynamoDB::Table')).filter(
+        (id) => id.startsWith(`TimeSeriesTables${key}`),
+      );
+      const table = resourcesOf(env.statefulTemplate, 'AWS::DynamoDB::Table')[logicalId ?? '']?.Properties;
+
+      expect(table?.BillingMode).toBe('PAY_PER_REQUEST');
+      expect(table?.KeySchema).toEqual([
+        { AttributeName: declaration.partitionKey.name, KeyType: 'HASH' },
+        { AttributeName: declaration.sortKey?.name, KeyType: 'RANGE' },
+      ]);
+      expect(table?.TimeToLiveSpecification).toEqual(
+        declaration.timeToLiveAttribute
+          ? { AttributeName: declaration.timeToLiveAttribute, Enabled: true }
+          : undefined,
+      );
+    });
+  }
+
+  it('lets the writer put points, update latest values and delete rollups, nothing more', () => {
+    const writer = 'ProcessingTimeseriesWriterFunction';
+
+    expect(actionsOn(writer, 'timeseriesPoints')).toEqual([
+      'dynamodb:BatchWriteItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
+    expect(actionsOn(writer, 'timeseriesLatest')).toEqual(['dynamodb:UpdateItem']);
+    expect(actionsOn(writer, 'timeseriesRollups')).toEqual(['dynamodb:DeleteItem']);
+  });
+
+  it('lets the API query the three tables only', () => {
+    for (const key of Object.keys(TIMESERIES_TABLES)) {
+      expect(actionsOn('ApiHandlerFunction', key)).toEqual(['dynamodb:Query']);
+    }
+  });
+
+  it('names the tables and the sink in the API environment', () => {
+    const variables = functionVariables(env.platformTemplate, /^HTTP API/);
+
+    expect(variables[ENV.timeseriesSink]).toBe('dynamodb');
+    expect(Object.keys(variables)).toEqual(expect.arrayContaining(Object.values(TIMESERIES_TABLE_NAME_ENV)));
+  });
+
+  it('lets the rollup query points and devices and write rollups only', () => {
+    const rollup = 'TimeSeriesRollupHandlerFunction';
+    const onDevices = policyStatements(env.platformTemplate)
+      .filter(({ policy }) => policy.startsWith(rollup))
+      .map(({ statement }) => statement)
+      .filter((statement) => JSON.stringify(statement.Resource).includes('Registrydevices'));
+
+    expect(actionsOn(rollup, 'timeseriesPoints')).toEqual(['dynamodb:Query']);
+    expect(actionsOn(rollup, 'timeseriesRollups')).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:PutItem']);
+    expect(actionsOn(rollup, 'timeseriesLatest')).toEqual([]);
+    expect(onDevices.flatMap((statement) => asArray(statement.Action as string[])).sort()).toEqual([
+      'dynamodb:Query',
+      'dynamodb:Scan',
+    ]);
+  });
+
+  it('runs the rollup hourly, a few minutes past the hour', () => {
+    const rollupFunction = env.platformTemplate.getResourceId('AWS::Lambda::Function', {
+      Properties: Match.objectLike({ Description: Match.stringLikeRegexp('^Hourly rollups') }),
+    });
+    env.platformTemplate.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: `cron(${ROLLUP_MINUTE_PAST_HOUR} * * * ? *)`,
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [rollupFunction, 'Arn'] } })],
+    });
+    expect(ROLLUP_MINUTE_PAST_HOUR).toBeGreaterThan(0);
+  });
+
+  it('gives the rollup its tables through the shared variables', () => {
+    const variables = functionVariables(env.platformTemplate, /^Hourly rollups/);
+
+    expect(Object.keys(variables)).toEqual(
+      expect.arrayContaining([
+        TIMESERIES_TABLE_NAME_ENV.timeseriesPoints,
+        TIMESERIES_TABLE_NAME_ENV.timeseriesRollups,
+        TABLE_NAME_ENV.devices,
+      ]),
+    );
+  });
+});
+
+describe('stream: deploy path without the MSK API endpoint', () => {
+  const lookup = () =>
+    Object.values(resourcesOf(env.statefulTemplate, 'Custom::KafkaBootstrapBrokers'))[0]?.Properties ?? {};
+  const lookupId = () => Object.keys(resourcesOf(env.statefulTemplate, 'Custom::KafkaBootstrapBrokers'))[0];
+
+  it('creates no interface endpoint at all, in particular not com.amazonaws.<region>.kafka', () => {
+    env.statefulTemplate.resourcePropertiesCountIs(
+      'AWS::EC2::VPCEndpoint',
+      { VpcEndpointType: 'Interface' },
+      0,
+    );
+    expect(JSON.stringify(env.statefulTemplate.toJSON())).not.toMatch(/\.kafka"/);
+  });
+
+  it('keeps the DynamoDB and S3 gateway endpoints', () => {
+    env.statefulTemplate.resourcePropertiesCountIs(
+      'AWS::EC2::VPCEndpoint',
+      { VpcEndpointType: 'Gateway' },
+      2,
+    );
+    expect(JSON.stringify(resourcesOf(env.statefulTemplate, 'AWS::EC2::VPCEndpoint'))).toContain('.dynamodb');
+  });
+
+  it('reads the IAM bootstrap brokers with GetBootstrapBrokers on the cluster, outside the VPC', () => {
+    const call = JSON.stringify(lookup().Create);
+
+    expect(call).toContain('\\"service\\":\\"Kafka\\"');
+    expect(call).toContain('\\"action\\":\\"GetBootstrapBrokers\\"');
+    expect(call).toContain('StreamCluster');
+    expect(call).toContain('BootstrapBrokerStringSaslIam');
+    expect(JSON.stringify(lookup().Update)).toContain('GetBootstrapBrokers');
+  });
+
+  it('allows the lookup kafka:GetBootstrapBrokers on the cluster ARN only', () => {
+    const statements = policyStatements(env.statefulTemplate)
+      .map(({ statement }) => statement)
+      .filter((statement) => asArray(statement.Action as string[]).includes('kafka:GetBootstrapBrokers'));
+
+    expect(statements).toEqual([
+      expect.objectContaining({
+        Action: 'kafka:GetBootstrapBrokers',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^StreamCluster/), 'Arn'] },
+      }),
+    ]);
+  });
+
+  it('passes the looked-up brokers to the topics resource', () => {
+    const topics = Object.values(resourcesOf(env.statefulTemplate, 'Custom::KafkaTopics'))[0]?.Properties;
+
+    expect(topics?.BootstrapBrokers).toEqual({
+      'Fn::GetAtt': [lookupId(), 'BootstrapBrokerStringSaslIam'],
+    });
+  });
+
+  it('creates every topic with the explicit MSK Serverless replication factor', () => {
+    const topics = Object.values(resourcesOf(env.statefulTemplate, 'Custom::KafkaTopics'))[0]?.Properties
+      ?.Topics as { ReplicationFactor: number }[];
+
+    expect(topics.map((topic) => topic.ReplicationFactor)).toEqual(
+      Object.values(TOPICS).map(() => MSK_SERVERLESS_REPLICATION_FACTOR),
+    );
+  });
+
+  it('creates the topics only after the security-group rules between the client group and the cluster', () => {
+    const topics = Object.values(env.statefulTemplate.findResources('Custom::KafkaTopics'))[0] as {
+      DependsOn?: string[];
+    };
+    const ingress = logicalIdsWith(
+      env.statefulTemplate,
+      'AWS::EC2::SecurityGroupIngress',
+      'KafkaClientSecurityGroup',
+    );
+    const egress = logicalIdsWith(
+      env.statefulTemplate,
+      'AWS::EC2::SecurityGroupEgress',
+      'ClusterSecurityGroup',
+    );
+
+    expect(ingress.length).toBeGreaterThan(0);
+    expect(egress.length).toBeGreaterThan(0);
+    expect(topics.DependsOn).toEqual(expect.arrayContaining([...ingress, ...egress]));
+  });
+
+  it('publishes the cluster ARN and the brokers as SSM parameters', () => {
+    const names = streamParameterNames('dev');
+    env.statefulTemplate.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: names.clusterArn,
+      Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^StreamCluster'), 'Arn'] },
+    });
+    env.statefulTemplate.hasResourceProperties('AWS::SSM::Parameter', {
+      Name: names.bootstrapBrokers,
+      Value: { 'Fn::GetAtt': [lookupId(), 'BootstrapBrokerStringSaslIam'] },
+    });
+  });
+
+  it('has the Platform stack read the stream from SSM at deploy time', () => {
+    const parameters = Object.values(env.platformTemplate.toJSON().Parameters ?? {}) as {
+      Type: string;
+      Default: string;
+    }[];
+    const names = streamParameterNames('dev');
+
+    expect(parameters).toEqual(
+      expect.arrayContaining([
+        { Type: 'AWS::SSM::Parameter::Value<String>', Default: names.clusterArn },
+        { Type: 'AWS::SSM::Parameter::Value<String>', Default: names.bootstrapBrokers },
+      ]),
+    );
+  });
+
+  it('imports no value derived from the cluster into the Platform stack (no strong export of it)', () => {
+    const imports = [
+      ...new Set(JSON.stringify(env.platformTemplate.toJSON()).match(/"Fn::ImportValue":"[^"]+"/g) ?? []),
+    ];
+
+    expect(imports.length).toBeGreaterThan(0);
+    for (const imported of imports) expect(imported).not.toMatch(/Stream|Cluster|Broker|Topics/);
+  });
+
+  it('points the mappings and producers at the SSM-resolved cluster and brokers', () => {
+    const clusterParameter = Object.entries(env.platformTemplate.toJSON().Parameters ?? {}).find(
+      ([, parameter]) =>
+        (parameter as { Default?: string }).Default === streamParameterNames('dev').clusterArn,
+    )?.[0];
+
+    expect(mappingOf(TOPICS.raw).EventSourceArn).toEqual({ Ref: clusterParameter });
   });
 });

@@ -12,6 +12,7 @@ import { addEnvironment, type EnvironmentStacks } from '../lib/app.js';
 import {
   CONTEXT_KEYS,
   type EnvironmentConfig,
+  type EnvironmentConfigInput,
   type EnvironmentName,
   parseEnvironments,
 } from '../lib/config.js';
@@ -19,12 +20,15 @@ import { PROJECT_ROOT } from '../lib/paths.js';
 
 export function environmentConfig(
   name: EnvironmentName,
-  overrides: { alarmEmail?: string } = {},
+  overrides: { alarmEmail?: string; settings?: Partial<EnvironmentConfigInput> } = {},
 ): EnvironmentConfig {
   const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
-    context: Record<string, unknown>;
+    context: Record<string, Record<string, object>>;
   };
-  const [config] = parseEnvironments(cdkJson.context[CONTEXT_KEYS.environments], name, {
+  const environments = cdkJson.context[CONTEXT_KEYS.environments] ?? {};
+  // Top-level settings replace cdk.json's (a test configuration, e.g. another time-series sink).
+  const raw = { ...environments, [name]: { ...environments[name], ...overrides.settings } };
+  const [config] = parseEnvironments(raw, name, {
     platformVersion: '0.0.0-test',
     alarmEmail: overrides.alarmEmail,
   });
@@ -42,9 +46,14 @@ export interface SynthesizedEnvironment extends EnvironmentStacks {
 
 export function synthesizeEnvironment(
   name: EnvironmentName,
-  options: { alarmEmail?: string; policyValidation?: IPolicyValidationPluginBeta1[]; outdir?: string } = {},
+  options: {
+    alarmEmail?: string;
+    settings?: Partial<EnvironmentConfigInput>;
+    policyValidation?: IPolicyValidationPluginBeta1[];
+    outdir?: string;
+  } = {},
 ): SynthesizedEnvironment {
-  const config = environmentConfig(name, { alarmEmail: options.alarmEmail });
+  const config = environmentConfig(name, { alarmEmail: options.alarmEmail, settings: options.settings });
   const app = new App({
     outdir: options.outdir ?? mkdtempSync(join(tmpdir(), `iot-cloud-${name}-`)),
     policyValidationBeta1: options.policyValidation,
@@ -82,3 +91,22 @@ export function policyStatements(
 
 export const asArray = <T>(value: T | T[] | undefined): T[] =>
   value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+/** Logical IDs of the resources of a type whose properties contain `fragment` (JSON text). */
+export function logicalIdsWith(template: Template, type: string, fragment: string): string[] {
+  return Object.entries(resourcesOf(template, type))
+    .filter(([, resource]) => JSON.stringify(resource.Properties ?? {}).includes(fragment))
+    .map(([logicalId]) => logicalId);
+}
+
+/** The environment variables of the one function whose description matches `description`. */
+export function functionVariables(template: Template, description: RegExp): Record<string, unknown> {
+  const matches = Object.values(resourcesOf(template, 'AWS::Lambda::Function')).filter((resource) =>
+    description.test(String(resource.Properties?.Description)),
+  );
+  if (matches.length !== 1) throw new Error(`${matches.length} functions match ${description}`);
+  const environment = matches[0]?.Properties?.Environment as
+    | { Variables?: Record<string, unknown> }
+    | undefined;
+  return environment?.Variables ?? {};
+}

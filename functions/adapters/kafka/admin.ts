@@ -3,8 +3,9 @@
  * retention; never shrink a topic (Kafka cannot remove partitions, and a new key->partition map would
  * break per-device order anyway) and never delete unless asked.
  *
- * MSK Serverless fixes the replication factor (3) itself, so topics are created with the broker
- * default. Retention is set with AlterConfigs, which replaces a topic's overrides as a whole: this
+ * A spec may state its replication factor (the stream custom resource always does: 3 for MSK
+ * Serverless); left out, the broker default applies (local mode's single broker). Retention is set
+ * with AlterConfigs, which replaces a topic's overrides as a whole: this
  * module owns every override it sets (only `retention.ms`), so that is what we want.
  */
 import kafkajs, { type Admin } from 'kafkajs';
@@ -15,6 +16,8 @@ const { ConfigResourceTypes } = kafkajs;
 export interface TopicSpec {
   readonly name: string;
   readonly partitions: number;
+  /** Replicas per partition at creation (an existing topic keeps its own). Left out, the broker default. */
+  readonly replicationFactor?: number;
   /** `retention.ms`; -1 keeps forever. Left out, the cluster default applies. */
   readonly retentionMs?: number;
 }
@@ -59,6 +62,16 @@ export function checkTopicSpecs(specs: readonly TopicSpec[]): void {
       throw new Error(`topic "${spec.name}": partitions must be an integer from 1 to 1000`);
     }
     if (
+      spec.replicationFactor !== undefined &&
+      !(
+        Number.isInteger(spec.replicationFactor) &&
+        spec.replicationFactor >= 1 &&
+        spec.replicationFactor <= 10
+      )
+    ) {
+      throw new Error(`topic "${spec.name}": replicationFactor must be an integer from 1 to 10`);
+    }
+    if (
       spec.retentionMs !== undefined &&
       !(Number.isSafeInteger(spec.retentionMs) && (spec.retentionMs === -1 || spec.retentionMs >= 60_000))
     ) {
@@ -87,6 +100,7 @@ export async function ensureTopics(
       topics: missing.map((spec) => ({
         topic: spec.name,
         numPartitions: spec.partitions,
+        ...(spec.replicationFactor === undefined ? {} : { replicationFactor: spec.replicationFactor }),
         configEntries: retentionEntries(spec),
       })),
     });

@@ -1,7 +1,14 @@
-import type { Kafka, Producer, ProducerConfig, ProducerRecord } from 'kafkajs';
+import kafkajs, { type Kafka, type Producer, type ProducerConfig, type ProducerRecord } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { createKafka, parseBrokers, saslFor } from './client.js';
-import { KafkaStreamProducer } from './producer.js';
+import { DEFAULT_MAX_CONNECTION_AGE_MS, isConnectionError, KafkaStreamProducer } from './producer.js';
+
+// KafkaJS is CommonJS: its error classes come through the default import. KafkaJSConnectionClosedError
+// (thrown when the broker closes the socket) is exported at runtime but missing from the typings.
+const { KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } = kafkajs;
+const { KafkaJSConnectionClosedError } = kafkajs as unknown as {
+  KafkaJSConnectionClosedError: new (message: string, details: { host: string; port: number }) => Error;
+};
 
 /** A KafkaJS stand-in that records the producer config, connects and sends. */
 class FakeKafka {
@@ -11,6 +18,8 @@ class FakeKafka {
   disconnects = 0;
   failConnects = 0;
   failSends = 0;
+  /** Errors the next sends throw, in order (after `failSends`). */
+  readonly sendErrors: Error[] = [];
 
   producer(config?: ProducerConfig): Producer {
     this.configs.push(config ?? {});
@@ -30,6 +39,8 @@ class FakeKafka {
           this.failSends--;
           throw new Error('NOT_LEADER_FOR_PARTITION');
         }
+        const error = this.sendErrors.shift();
+        if (error) throw error;
         this.sends.push(record);
         return [];
       },
@@ -124,6 +135,92 @@ describe('KafkaStreamProducer', () => {
     ]);
 
     expect(fake.configs[0]).toMatchObject({ idempotent: false, maxInFlightRequests: 5 });
+  });
+});
+
+describe('KafkaStreamProducer and MSK IAM session expiry (KafkaJS cannot re-authenticate)', () => {
+  const record = { key: 'a', value: Buffer.from('1') };
+  const closed = () => new KafkaJSConnectionClosedError('Closed connection', { host: 'b-1', port: 9098 });
+
+  it('retries a batch once on a new connection when the broker closed the old one', async () => {
+    const fake = new FakeKafka();
+    const producer = new KafkaStreamProducer({ kafka: asKafka(fake) });
+    await producer.send('iot.raw', [record]);
+    fake.sendErrors.push(closed());
+
+    await producer.send('iot.raw', [record, { key: 'b', value: Buffer.from('2') }]);
+
+    expect([fake.connects, fake.disconnects, fake.sends.length]).toEqual([2, 1, 2]);
+    expect(fake.sends[1]?.messages.map((message) => message.key)).toEqual(['a', 'b']);
+  });
+
+  it('retries when the closed connection comes wrapped in KafkaJS retry errors', async () => {
+    const fake = new FakeKafka();
+    fake.sendErrors.push(new KafkaJSNumberOfRetriesExceeded(closed(), { retryCount: 5, retryTime: 100 }));
+
+    await new KafkaStreamProducer({ kafka: asKafka(fake) }).send('iot.raw', [record]);
+
+    expect([fake.connects, fake.sends.length]).toEqual([2, 1]);
+  });
+
+  it('retries when the broker reports the SASL session as no longer authenticated', async () => {
+    const fake = new FakeKafka();
+    fake.sendErrors.push(
+      new KafkaJSProtocolError({
+        message: 'SASL Authentication failed',
+        type: 'SASL_AUTHENTICATION_FAILED',
+      } as never),
+    );
+
+    await new KafkaStreamProducer({ kafka: asKafka(fake) }).send('iot.raw', [record]);
+
+    expect(fake.sends).toHaveLength(1);
+  });
+
+  it('retries only once: a second connection failure fails the batch', async () => {
+    const fake = new FakeKafka();
+    fake.sendErrors.push(closed(), closed());
+
+    await expect(new KafkaStreamProducer({ kafka: asKafka(fake) }).send('iot.raw', [record])).rejects.toThrow(
+      /Closed connection/,
+    );
+    expect([fake.connects, fake.sends.length]).toEqual([2, 0]);
+  });
+
+  it('does not retry an error of the request itself', async () => {
+    const fake = new FakeKafka();
+    fake.failSends = 1;
+
+    await expect(new KafkaStreamProducer({ kafka: asKafka(fake) }).send('iot.raw', [record])).rejects.toThrow(
+      /NOT_LEADER/,
+    );
+    expect(fake.connects).toBe(1);
+  });
+
+  it('reconnects before sending once the connection is older than the session allows', async () => {
+    let now = 1_000_000;
+    const fake = new FakeKafka();
+    const producer = new KafkaStreamProducer({ kafka: asKafka(fake), now: () => now });
+    await producer.send('iot.raw', [record]);
+
+    now += DEFAULT_MAX_CONNECTION_AGE_MS - 1;
+    await producer.send('iot.raw', [record]);
+    const beforeExpiry = [fake.connects, fake.disconnects];
+    now += 1;
+    await producer.send('iot.raw', [record]);
+
+    expect(beforeExpiry).toEqual([1, 0]);
+    expect([fake.connects, fake.disconnects, fake.sends.length]).toEqual([2, 1, 3]);
+  });
+
+  it('keeps the reconnection age inside the 15-minute MSK IAM token lifetime', () => {
+    expect(DEFAULT_MAX_CONNECTION_AGE_MS).toBeLessThan(15 * 60_000);
+  });
+
+  it('tells connection failures from other errors', () => {
+    expect(isConnectionError(closed())).toBe(true);
+    expect(isConnectionError(new Error('NOT_LEADER_FOR_PARTITION'))).toBe(false);
+    expect(isConnectionError('Closed connection')).toBe(false);
   });
 });
 

@@ -24,18 +24,27 @@ import type { EnvironmentConfig } from '../config.js';
 import { acknowledge } from '../nag.js';
 import { IotFunction, LAMBDA_ENTRIES } from './iot-function.js';
 import type { Registry } from './registry.js';
-import type { TimeSeries } from './timeseries.js';
+import type { TimeSeriesSink } from './timeseries.js';
 
 /**
- * What the dashboard asks the hosted UI for: `openid` (an ID token and the user's identity) and
- * `email`; the access token it gets is what the API's JWT authorizer checks.
+ * The API's resource server in the user pool and its one custom scope. Write routes require the scope
+ * (`authorizationScopes`), so only an access token passes: ID tokens carry no `scope` claim, and API
+ * Gateway's JWT authorizer checks the token's scopes against the route's
+ * (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html).
  */
-export const DASHBOARD_OAUTH_SCOPES = ['openid', 'email'] as const;
+export const API_RESOURCE_SERVER = { identifier: 'iot-cloud-api', writeScope: 'write' } as const;
+export const API_WRITE_SCOPE = `${API_RESOURCE_SERVER.identifier}/${API_RESOURCE_SERVER.writeScope}`;
+
+/**
+ * What the dashboard asks the hosted UI for: `openid` (the user's identity) and `email`, plus the
+ * API's write scope, which lands in the access token the write routes require.
+ */
+export const DASHBOARD_OAUTH_SCOPES = ['openid', 'email', API_WRITE_SCOPE] as const;
 
 export interface ApiProps {
   readonly config: EnvironmentConfig;
   readonly registry: Registry;
-  readonly timeSeries: TimeSeries;
+  readonly timeSeries: TimeSeriesSink;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -50,6 +59,8 @@ export class Api extends Construct {
   /** The app clients whose tokens the write routes accept (the authorizer's audience). */
   private readonly audienceClients: cognito.IUserPoolClient[] = [];
   private dashboardClientOrUndefined: cognito.UserPoolClient | undefined;
+  /** Declares the API's write scope (API_WRITE_SCOPE). */
+  public readonly resourceServer: cognito.UserPoolResourceServer;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -65,8 +76,6 @@ export class Api extends Construct {
       timeout: Duration.seconds(15),
       memorySize: 512,
       environment: {
-        [ENV.timestreamDatabase]: props.timeSeries.databaseName,
-        [ENV.timestreamTable]: props.timeSeries.tableName,
         [ENV.registryRefreshSeconds]: String(config.registryRefreshSeconds),
       },
     });
@@ -87,7 +96,7 @@ export class Api extends Construct {
       alerts: ['dynamodb:Query'],
       pipelineStats: ['dynamodb:Query'],
     });
-    props.timeSeries.grantQuery(this.handler.function);
+    props.timeSeries.bindReader(this.handler.function);
 
     this.userPool = new cognito.UserPool(this, 'UserPool', {
       // Operators are invited by an administrator; nobody signs up on their own.
@@ -125,6 +134,16 @@ export class Api extends Construct {
       cognitoDomain: { domainPrefix: `iot-cloud-${config.name}-${Aws.ACCOUNT_ID}` },
       // The classic hosted UI needs no branding resource (managed login v2 would).
       managedLoginVersion: cognito.ManagedLoginVersion.CLASSIC_HOSTED_UI,
+    });
+
+    const writeScope = new cognito.ResourceServerScope({
+      scopeName: API_RESOURCE_SERVER.writeScope,
+      scopeDescription: 'Change the registry and devices through the HTTP API (write routes)',
+    });
+    this.resourceServer = this.userPool.addResourceServer('ApiResourceServer', {
+      identifier: API_RESOURCE_SERVER.identifier,
+      userPoolResourceServerName: 'IoT Cloud HTTP API',
+      scopes: [writeScope],
     });
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
@@ -167,7 +186,7 @@ export class Api extends Construct {
         path: route.path,
         methods: [apigwv2.HttpMethod[route.method]],
         integration,
-        ...(route.write ? { authorizer } : {}),
+        ...(route.write ? { authorizer, authorizationScopes: [API_WRITE_SCOPE] } : {}),
       });
       if (!route.write) {
         for (const created of routes) {
@@ -204,6 +223,8 @@ export class Api extends Construct {
       idTokenValidity: Duration.hours(1),
       refreshTokenValidity: Duration.days(7),
     });
+    // The write scope exists only once its resource server does.
+    client.node.addDependency(this.resourceServer);
     this.audienceClients.push(client);
     this.dashboardClientOrUndefined = client;
     return client;

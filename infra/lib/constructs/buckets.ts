@@ -16,6 +16,8 @@ export interface PrivateBucketOptions {
   readonly versioned?: boolean;
   /** Objects expire after this many days. @default - never */
   readonly expireAfterDays?: number;
+  /** Send the bucket's events to EventBridge (rules match on them; no polling). @default false */
+  readonly eventBridgeEnabled?: boolean;
 }
 
 export function privateBucket(scope: Construct, id: string, options: PrivateBucketOptions): s3.Bucket {
@@ -36,6 +38,7 @@ export function privateBucket(scope: Construct, id: string, options: PrivateBuck
     ],
     removalPolicy: options.removalPolicy,
     autoDeleteObjects: options.removalPolicy === RemovalPolicy.DESTROY,
+    eventBridgeEnabled: options.eventBridgeEnabled ?? false,
   });
 }
 

@@ -27,7 +27,7 @@ import { IotFunction, LAMBDA_ENTRIES } from './iot-function.js';
 import { grantKafkaAccess } from './kafka-access.js';
 import type { Network } from './network.js';
 import type { Registry } from './registry.js';
-import type { Stream } from './stream.js';
+import type { StreamEndpoint } from './stream.js';
 
 /** How long one bridge invocation may take; the buffer's visibility timeout is six times this. */
 const BRIDGE_TIMEOUT = Duration.seconds(60);
@@ -37,7 +37,7 @@ const MAX_RECEIVE_COUNT = 5;
 export interface IngestProps {
   readonly config: EnvironmentConfig;
   readonly network: Network;
-  readonly stream: Stream;
+  readonly stream: StreamEndpoint;
   readonly key: kms.IKey;
   readonly registry: Registry;
   readonly logRetention: logs.RetentionDays;

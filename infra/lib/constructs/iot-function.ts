@@ -23,6 +23,7 @@ export const LAMBDA_ENTRIES = {
   ingestBridge: 'functions/lambda/ingest-bridge.ts',
   enrich: 'functions/lambda/enrich.ts',
   timeseriesWriter: 'functions/lambda/timeseries-writer.ts',
+  timeseriesRollup: 'functions/lambda/timeseries-rollup.ts',
   streamTopicsResource: 'functions/lambda/stream-topics-resource.ts',
   seedRegistryResource: 'functions/lambda/seed-registry-resource.ts',
   api: 'functions/lambda/api.ts',

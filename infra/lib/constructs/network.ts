@@ -1,12 +1,17 @@
 /**
  * The VPC the MSK Serverless cluster lives in: private isolated subnets in two AZs (no NAT, no
- * internet gateway), gateway endpoints for S3 and DynamoDB, and two interface endpoints:
+ * internet gateway) and gateway endpoints for S3 and DynamoDB (the DynamoDB time-series sink and the
+ * registry are reached through the latter). One interface endpoint, only when the environment's sink
+ * is `timestream`:
  * - Timestream ingest, for the time-series writer (it runs in the VPC because it produces rejected
  *   records to iot.dlq). Timestream endpoints are cell-specific
  *   (com.amazonaws.<region>.timestream.ingest-<cell>) and its regional discovery endpoint is not
  *   reachable from the VPC, so the writer is given the cell endpoint (TIMESTREAM_INGEST_ENDPOINT).
- * - The MSK API (com.amazonaws.<region>.kafka), for the topic custom resource's GetBootstrapBrokers.
- *   Used at deploy time only, so it sits in one AZ (half the hourly price; other AZs reach it).
+ *
+ * No MSK control-plane endpoint: `com.amazonaws.<region>.kafka` is "no longer supported for new
+ * connections" (https://docs.aws.amazon.com/msk/latest/developerguide/privatelink-vpc-endpoints.html).
+ * The bootstrap brokers are read outside the VPC at deploy time (Stream: an AwsCustomResource calling
+ * GetBootstrapBrokers), so nothing in the VPC calls the MSK API.
  *
  * Why no Lambda/STS endpoints: the Kafka event source mappings run in provisioned mode, whose pollers
  * reach the cluster through the cluster's own subnets and security group and need no Lambda/STS
@@ -22,7 +27,7 @@
 import { type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, DependencyGroup } from 'constructs';
 
 /** MSK Serverless accepts only IAM authentication, on this port. */
 export const MSK_IAM_PORT = 9098;
@@ -31,8 +36,11 @@ export interface NetworkProps {
   readonly cidr: string;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
-  /** The Timestream cell of the account (e.g. cell1). */
-  readonly timestreamIngestCell: string;
+  /**
+   * The Timestream cell of the account (e.g. cell1), only for the `timestream` sink.
+   * @default - no Timestream endpoint
+   */
+  readonly timestreamIngestCell?: string;
 }
 
 export class Network extends Construct {
@@ -42,10 +50,16 @@ export class Network extends Construct {
   /** Functions in the VPC that talk to the cluster: bridge, enrich, topic custom resource. */
   public readonly kafkaClientSecurityGroup: ec2.SecurityGroup;
   public readonly isolatedSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
-  public readonly timestreamIngestEndpoint: ec2.InterfaceVpcEndpoint;
-  public readonly kafkaApiEndpoint: ec2.InterfaceVpcEndpoint;
+  /**
+   * The security-group rules between the Kafka clients' group and the cluster's (IAM port both ways):
+   * what must exist before a function in the VPC can reach the brokers. The rules are separate
+   * AWS::EC2::SecurityGroupIngress/Egress resources in the two groups' subtrees.
+   */
+  public readonly kafkaClientPath = new DependencyGroup();
+  /** Only with a Timestream cell (sink `timestream`). */
+  public readonly timestreamIngestEndpoint?: ec2.InterfaceVpcEndpoint;
   /** https://ingest-<cell>.timestream.<region>.<suffix>, resolved privately inside the VPC. */
-  public readonly timestreamIngestUrl: string;
+  public readonly timestreamIngestUrl?: string;
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
@@ -97,44 +111,40 @@ export class Network extends Construct {
       'Bridge, enrich, topic admin',
     );
     this.kafkaClientSecurityGroup.addEgressRule(this.clusterSecurityGroup, kafkaIam, 'MSK IAM port only');
+    this.kafkaClientPath.add(this.clusterSecurityGroup, this.kafkaClientSecurityGroup);
     // HTTPS reaches only what the isolated subnets route to: the S3 and DynamoDB gateway endpoints
-    // (their prefix lists need a lookup, which would make synth depend on an account).
-    const stack = Stack.of(this);
-    const endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
-      vpc: this.vpc,
-      description: 'Timestream ingest interface endpoint',
-      allowAllOutbound: false,
-    });
-    endpointSecurityGroup.addIngressRule(
-      this.kafkaClientSecurityGroup,
-      ec2.Port.tcp(443),
-      'Writer to Timestream',
-    );
-    this.timestreamIngestEndpoint = new ec2.InterfaceVpcEndpoint(this, 'TimestreamIngestEndpoint', {
-      vpc: this.vpc,
-      service: new ec2.InterfaceVpcEndpointService(
-        `com.amazonaws.${stack.region}.timestream.ingest-${props.timestreamIngestCell}`,
-        443,
-      ),
-      privateDnsEnabled: true,
-      subnets: this.isolatedSubnets,
-      securityGroups: [endpointSecurityGroup],
-      open: false,
-    });
-    this.kafkaApiEndpoint = new ec2.InterfaceVpcEndpoint(this, 'KafkaApiEndpoint', {
-      vpc: this.vpc,
-      service: new ec2.InterfaceVpcEndpointService(`com.amazonaws.${stack.region}.kafka`, 443),
-      privateDnsEnabled: true,
-      subnets: { subnets: this.vpc.isolatedSubnets.slice(0, 1) },
-      securityGroups: [endpointSecurityGroup],
-      open: false,
-    });
-    this.timestreamIngestUrl = `https://ingest-${props.timestreamIngestCell}.timestream.${stack.region}.${stack.urlSuffix}`;
+    // (their prefix lists need a lookup, which would make synth depend on an account), and the
+    // Timestream endpoint where there is one.
+    if (props.timestreamIngestCell !== undefined) {
+      const stack = Stack.of(this);
+      const endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+        vpc: this.vpc,
+        description: 'Timestream ingest interface endpoint',
+        allowAllOutbound: false,
+      });
+      endpointSecurityGroup.addIngressRule(
+        this.kafkaClientSecurityGroup,
+        ec2.Port.tcp(443),
+        'Writer to Timestream',
+      );
+      this.timestreamIngestEndpoint = new ec2.InterfaceVpcEndpoint(this, 'TimestreamIngestEndpoint', {
+        vpc: this.vpc,
+        service: new ec2.InterfaceVpcEndpointService(
+          `com.amazonaws.${stack.region}.timestream.ingest-${props.timestreamIngestCell}`,
+          443,
+        ),
+        privateDnsEnabled: true,
+        subnets: this.isolatedSubnets,
+        securityGroups: [endpointSecurityGroup],
+        open: false,
+      });
+      this.timestreamIngestUrl = `https://ingest-${props.timestreamIngestCell}.timestream.${stack.region}.${stack.urlSuffix}`;
+    }
 
     this.kafkaClientSecurityGroup.addEgressRule(
       ec2.Peer.anyIpv4(),
       ec2.Port.tcp(443),
-      'HTTPS to the gateway endpoints and the Timestream endpoint (no other route exists)',
+      'HTTPS to the gateway endpoints (and the Timestream endpoint, if any): no other route exists',
     );
     this.clusterSecurityGroup.addEgressRule(
       ec2.Peer.anyIpv4(),

@@ -1,12 +1,14 @@
 /**
  * One CloudWatch dashboard and the alarms that page someone (SNS topic, e-mail from the config):
  * ingest rate (rule matches, messages into the buffer), consumer offset lag of both Kafka mappings
- * (Lambda's OffsetLag metric), errors and duration of every function, DLQ depths, and Timestream
- * records rejected by the writer (its Powertools metric).
+ * (Lambda's OffsetLag metric), errors and duration of every function, DLQ depths, and, with the
+ * `timestream` sink only, Timestream records rejected by the writer (its Powertools metric) and
+ * magnetic-store rejection reports (the MatchedEvents metric of TimestreamTimeSeries.rejectionsRule).
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -38,6 +40,11 @@ export interface ObservabilityProps {
   readonly functions: Readonly<Record<string, lambda.IFunction>>;
   /** Functions fed by a Kafka event source mapping. */
   readonly kafkaConsumers: Readonly<Record<string, lambda.IFunction>>;
+  /**
+   * The rule matching Timestream's magnetic-store rejection reports (sink `timestream`).
+   * @default - the sink is not Timestream: no Timestream alarms
+   */
+  readonly timestreamRejections?: events.IRule;
 }
 
 export class Observability extends Construct {
@@ -126,22 +133,50 @@ export class Observability extends Construct {
       });
       return depth;
     });
-    const rejected = new cloudwatch.Metric({
-      namespace: METRICS_NAMESPACE,
-      metricName: TIMESTREAM_REJECTED_METRIC.name,
-      dimensionsMap: { service: TIMESTREAM_REJECTED_METRIC.service },
-      statistic: 'Sum',
-      period: fiveMinutes,
-      label: 'Timestream rejected records',
-    });
-    alarm('TimestreamRejectedRecords', {
-      alarmDescription: 'Timestream rejected records written by the time-series writer',
-      metric: rejected,
-      threshold: 0,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    const timestreamWidgets: cloudwatch.IWidget[] = [];
+    if (props.timestreamRejections) {
+      const rejected = new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: TIMESTREAM_REJECTED_METRIC.name,
+        dimensionsMap: { service: TIMESTREAM_REJECTED_METRIC.service },
+        statistic: 'Sum',
+        period: fiveMinutes,
+        label: 'Timestream rejected records',
+      });
+      alarm('TimestreamRejectedRecords', {
+        alarmDescription: 'Timestream rejected records written by the time-series writer',
+        metric: rejected,
+        threshold: 0,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      // One report object per rejected batch of late (magnetic-store) writes, written asynchronously.
+      const magneticRejections = new cloudwatch.Metric({
+        namespace: 'AWS/Events',
+        metricName: 'MatchedEvents',
+        dimensionsMap: { RuleName: props.timestreamRejections.ruleName },
+        statistic: 'Sum',
+        period: fiveMinutes,
+        label: 'Timestream magnetic-store rejection reports',
+      });
+      alarm('TimestreamMagneticStoreRejections', {
+        alarmDescription:
+          'Timestream rejected magnetic-store (late) records: reports under timestream-rejected/ in the failed-records bucket',
+        metric: magneticRejections,
+        threshold: 0,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      timestreamWidgets.push(
+        new cloudwatch.GraphWidget({
+          title: 'Timestream rejections',
+          left: [rejected, magneticRejections],
+          width: 12,
+        }),
+      );
+    }
 
     const fns = Object.entries(props.functions);
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
@@ -167,7 +202,7 @@ export class Observability extends Construct {
         ],
         [
           new cloudwatch.GraphWidget({ title: 'Dead-letter queue depths', left: dlqDepths, width: 12 }),
-          new cloudwatch.GraphWidget({ title: 'Timestream rejected records', left: [rejected], width: 12 }),
+          ...timestreamWidgets,
         ],
       ],
     });

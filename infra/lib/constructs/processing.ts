@@ -14,7 +14,11 @@
  *
  * Placement: both functions produce to Kafka themselves (enrich to iot.enriched/alerts/dlq, the writer
  * rejected records to iot.dlq), so both must reach the brokers and run in the VPC; the mappings'
- * pollers would not need it. The writer reaches Timestream through the cell's interface endpoint.
+ * pollers would not need it. The writer reaches its sink through the VPC's DynamoDB gateway endpoint
+ * (sink `dynamodb`) or the Timestream cell's interface endpoint (sink `timestream`).
+ *
+ * The topics exist before a mapping polls them: this stack deploys after the Stateful stack, whose
+ * SSM parameters (read here) are written only once the topics resource has succeeded.
  */
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -34,15 +38,16 @@ import { IotFunction, LAMBDA_ENTRIES } from './iot-function.js';
 import { grantKafkaAccess } from './kafka-access.js';
 import type { Network } from './network.js';
 import type { Registry } from './registry.js';
-import type { Stream } from './stream.js';
-import type { TimeSeries } from './timeseries.js';
+import type { StreamEndpoint } from './stream.js';
+import type { TimeSeriesSink } from './timeseries.js';
 
 export interface ProcessingProps {
   readonly config: EnvironmentConfig;
   readonly network: Network;
-  readonly stream: Stream;
+  /** Read from SSM at deploy time (streamEndpointFromParameters), not a cross-stack export. */
+  readonly stream: StreamEndpoint;
   readonly registry: Registry;
-  readonly timeSeries: TimeSeries;
+  readonly timeSeries: TimeSeriesSink;
   /** On-failure destination of both mappings (StatefulStack.failedRecordsBucketExport). */
   readonly failedRecordsBucket: { readonly arn: string; readonly exportName: string };
   readonly logRetention: logs.RetentionDays;
@@ -97,19 +102,16 @@ export class Processing extends Construct {
       ...common,
       entry: LAMBDA_ENTRIES.timeseriesWriter,
       serviceName: 'timeseries-writer',
-      description: 'iot.enriched to Timestream (multi-measure records, 100 per WriteRecords call)',
+      description: `iot.enriched to the time-series sink (${timeSeries.sink})`,
       vpc: network.vpc,
       vpcSubnets: network.isolatedSubnets,
       securityGroups: [network.kafkaClientSecurityGroup],
       environment: {
         [ENV.kafkaBootstrapBrokers]: stream.bootstrapBrokers,
-        [ENV.timestreamDatabase]: timeSeries.databaseName,
-        [ENV.timestreamTable]: timeSeries.tableName,
-        [ENV.timestreamIngestEndpoint]: network.timestreamIngestUrl,
         [ENV.registryRefreshSeconds]: String(config.registryRefreshSeconds),
       },
     });
-    timeSeries.grantWrite(this.timeseriesWriter.function);
+    timeSeries.bindWriter(this.timeseriesWriter.function);
     registry.bind(this.timeseriesWriter.function, {
       deviceTypes: ['dynamodb:Scan'],
       pipelineStats: ['dynamodb:UpdateItem'],
@@ -174,8 +176,6 @@ export class Processing extends Construct {
         ],
       },
     });
-    // Topics must exist before a mapping polls them.
-    mapping.node.addDependency(stream.topics);
 
     // What the mapping itself needs, on the function's role (Lambda developer guide, MSK permissions).
     fn.addToRolePolicy(

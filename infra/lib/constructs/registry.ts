@@ -102,25 +102,38 @@ export class Registry extends Construct {
   }
 
   private createTable(key: TableKey, declaration: TableDeclaration, props: RegistryProps): dynamodb.Table {
-    // The construct ID is the declaration's key: it fixes the logical ID (pinned by a test).
-    const table = new dynamodb.Table(this, key, {
-      partitionKey: toAttribute(declaration.partitionKey),
-      sortKey: declaration.sortKey ? toAttribute(declaration.sortKey) : undefined,
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      timeToLiveAttribute: declaration.timeToLiveAttribute,
-      deletionProtection: false,
-      removalPolicy: props.removalPolicy,
-    });
-    for (const index of declaration.globalSecondaryIndexes ?? []) {
-      table.addGlobalSecondaryIndex({
-        indexName: index.indexName,
-        partitionKey: toAttribute(index.partitionKey),
-        sortKey: index.sortKey ? toAttribute(index.sortKey) : undefined,
-        ...toProjection(index.projection),
-      });
-    }
-    return table;
+    return declaredTable(this, key, declaration, props.removalPolicy);
   }
+}
+
+/**
+ * A table from its shared declaration: on demand, point-in-time recovery, AWS managed encryption, the
+ * declared TTL attribute and indexes. The construct ID is the declaration's key: it fixes the logical
+ * ID (pinned by a test).
+ */
+export function declaredTable(
+  scope: Construct,
+  key: string,
+  declaration: TableDeclaration,
+  removalPolicy: RemovalPolicy,
+): dynamodb.Table {
+  const table = new dynamodb.Table(scope, key, {
+    partitionKey: toAttribute(declaration.partitionKey),
+    sortKey: declaration.sortKey ? toAttribute(declaration.sortKey) : undefined,
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    encryption: dynamodb.TableEncryption.AWS_MANAGED,
+    timeToLiveAttribute: declaration.timeToLiveAttribute,
+    deletionProtection: false,
+    removalPolicy,
+  });
+  for (const index of declaration.globalSecondaryIndexes ?? []) {
+    table.addGlobalSecondaryIndex({
+      indexName: index.indexName,
+      partitionKey: toAttribute(index.partitionKey),
+      sortKey: index.sortKey ? toAttribute(index.sortKey) : undefined,
+      ...toProjection(index.projection),
+    });
+  }
+  return table;
 }

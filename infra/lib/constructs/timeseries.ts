@@ -1,35 +1,134 @@
 /**
- * Amazon Timestream for LiveAnalytics: one database and one table, memory and magnetic retention from
- * the configuration, magnetic store writes on (late data is accepted), and rejected magnetic-store
- * records reported to an S3 bucket. LiveAnalytics accepts no new AWS customers since 2025-06-20: an
- * account that never used it fails at `AWS::Timestream::Database` (see README, "Deploy to AWS").
+ * The environment's time-series sink (`timeseries.sink` in cdk.json), behind one small interface the
+ * functions bind to (`bindWriter`, `bindReader`: env vars and least-privilege grants in one call):
+ *
+ * - `DynamoTimeSeries` (sink `dynamodb`, the default): the three on-demand tables of TIMESERIES_TABLES
+ *   (functions/shared/tables.ts), TTL on their declared attributes, point-in-time recovery like the
+ *   registry, reached from the VPC through its DynamoDB gateway endpoint. No idle cost.
+ * - `TimestreamTimeSeries` (sink `timestream`): Amazon Timestream for LiveAnalytics, one database and
+ *   one table, memory and magnetic retention from the configuration, magnetic store writes on (late
+ *   data is accepted), rejected magnetic-store records reported to an S3 bucket. Those reports are
+ *   written asynchronously, so an EventBridge rule matches each report object the bucket receives
+ *   (S3 EventBridge notifications; no polling) and its MatchedEvents metric carries an alarm
+ *   (Observability). LiveAnalytics accepts no new AWS customers since 2025-06-20: only accounts that
+ *   used it before can deploy this sink
+ *   (https://docs.aws.amazon.com/timestream/latest/developerguide/AmazonTimestreamForLiveAnalytics-availability-change.html).
  */
 import type { RemovalPolicy } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as timestream from 'aws-cdk-lib/aws-timestream';
 import { Construct } from 'constructs';
+import { ENV } from '../../../functions/lambda/environment.js';
+import {
+  type TableDeclaration,
+  TIMESERIES_TABLE_NAME_ENV,
+  TIMESERIES_TABLES,
+  type TimeseriesTableKey,
+} from '../../../functions/shared/tables.js';
+import type { TimeseriesSinkName } from '../../../functions/shared/timeseries-sink.js';
 import { acknowledge } from '../nag.js';
+import { declaredTable } from './registry.js';
 
-export interface TimeSeriesProps {
+/** A function the sink can bind to: sets env vars, receives grants. */
+export type BindableFunction = { addEnvironment(name: string, value: string): unknown } & iam.IGrantable;
+
+export interface TimeSeriesSink {
+  readonly sink: TimeseriesSinkName;
+  /** The time-series writer: store points (and whatever the sink keeps beside them). */
+  bindWriter(fn: BindableFunction): void;
+  /** The API: query latest values, raw ranges and aggregates. */
+  bindReader(fn: BindableFunction): void;
+}
+
+type DynamoAction = `dynamodb:${string}`;
+
+export interface DynamoTimeSeriesProps {
+  readonly removalPolicy: RemovalPolicy;
+}
+
+export class DynamoTimeSeries extends Construct implements TimeSeriesSink {
+  public readonly sink = 'dynamodb' as const;
+  public readonly tables: Readonly<Record<TimeseriesTableKey, dynamodb.Table>>;
+
+  constructor(scope: Construct, id: string, props: DynamoTimeSeriesProps) {
+    super(scope, id);
+    const entries = Object.entries(TIMESERIES_TABLES) as [TimeseriesTableKey, TableDeclaration][];
+    this.tables = Object.fromEntries(
+      entries.map(([key, declaration]) => [key, declaredTable(this, key, declaration, props.removalPolicy)]),
+    ) as Record<TimeseriesTableKey, dynamodb.Table>;
+  }
+
+  /** The actions of the writer's adapter (functions/adapters/dynamodb/timeseries/), table by table. */
+  bindWriter(fn: BindableFunction): void {
+    this.bind(fn, {
+      timeseriesPoints: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      timeseriesLatest: ['dynamodb:UpdateItem'],
+      timeseriesRollups: ['dynamodb:DeleteItem'],
+    });
+  }
+
+  bindReader(fn: BindableFunction): void {
+    this.bind(fn, {
+      timeseriesPoints: ['dynamodb:Query'],
+      timeseriesLatest: ['dynamodb:Query'],
+      timeseriesRollups: ['dynamodb:Query'],
+    });
+  }
+
+  /** The hourly rollup: reads an hour of points, writes the hour's aggregates. */
+  bindRollup(fn: BindableFunction): void {
+    this.bind(fn, {
+      timeseriesPoints: ['dynamodb:Query'],
+      timeseriesRollups: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
+    });
+  }
+
+  /** Sets TIMESERIES_SINK and each table's name variable; grants exactly `access` per table. */
+  private bind(
+    fn: BindableFunction,
+    access: Partial<Record<TimeseriesTableKey, readonly DynamoAction[]>>,
+  ): void {
+    fn.addEnvironment(ENV.timeseriesSink, this.sink);
+    for (const [key, actions] of Object.entries(access) as [TimeseriesTableKey, DynamoAction[]][]) {
+      const table = this.tables[key];
+      fn.addEnvironment(TIMESERIES_TABLE_NAME_ENV[key], table.tableName);
+      fn.grantPrincipal.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: [...actions], resources: [table.tableArn] }),
+      );
+    }
+  }
+}
+
+export interface TimestreamTimeSeriesProps {
   readonly memoryRetentionHours: number;
   readonly magneticRetentionDays: number;
+  /** Receives the rejected-record reports; must send its events to EventBridge. */
   readonly rejectedRecordsBucket: s3.IBucket;
+  /** The cell's ingest endpoint inside the VPC (Network.timestreamIngestUrl). */
+  readonly ingestUrl: string;
   readonly removalPolicy: RemovalPolicy;
 }
 
 /** Prefix of the rejected-record reports in the bucket. */
 export const REJECTED_RECORDS_PREFIX = 'timestream-rejected/';
 
-export class TimeSeries extends Construct {
+export class TimestreamTimeSeries extends Construct implements TimeSeriesSink {
+  public readonly sink = 'timestream' as const;
   public readonly database: timestream.CfnDatabase;
   public readonly table: timestream.CfnTable;
   public readonly databaseName: string;
   public readonly tableName: string;
   public readonly tableArn: string;
+  public readonly ingestUrl: string;
+  /** Matches every rejected-record report written to the bucket (its MatchedEvents metric is alarmed). */
+  public readonly rejectionsRule: events.Rule;
 
-  constructor(scope: Construct, id: string, props: TimeSeriesProps) {
+  constructor(scope: Construct, id: string, props: TimestreamTimeSeriesProps) {
     super(scope, id);
+    this.ingestUrl = props.ingestUrl;
     this.database = new timestream.CfnDatabase(this, 'Database', {});
     this.database.applyRemovalPolicy(props.removalPolicy);
     acknowledge(this.database, [
@@ -41,7 +140,7 @@ export class TimeSeries extends Construct {
       {
         id: 'CloudFormation-Validate::W3697',
         reason:
-          'Timestream for LiveAnalytics is in maintenance mode (no new customers since 2025-06-20); the README says which accounts can deploy it, and the sink is a port with other adapters.',
+          'Timestream for LiveAnalytics is in maintenance mode (no new customers since 2025-06-20); it is an opt-in sink for accounts that have it, DynamoDB is the default.',
       },
     ]);
     this.databaseName = this.database.ref;
@@ -71,23 +170,41 @@ export class TimeSeries extends Construct {
     ]);
     this.tableName = this.table.attrName;
     this.tableArn = this.table.attrArn;
+
+    // S3 "Object Created" events of the report prefix (Amazon S3 user guide, "Using EventBridge").
+    // No target: the rule's MatchedEvents metric is the signal.
+    this.rejectionsRule = new events.Rule(this, 'RejectedRecordsRule', {
+      description: 'Timestream magnetic-store rejected-record reports written to the failed-records bucket',
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
+        detail: {
+          bucket: { name: [props.rejectedRecordsBucket.bucketName] },
+          object: { key: [{ prefix: REJECTED_RECORDS_PREFIX }] },
+        },
+      },
+    });
   }
 
-  grantWrite(grantee: iam.IGrantable): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
+  bindWriter(fn: BindableFunction): void {
+    fn.addEnvironment(ENV.timeseriesSink, this.sink);
+    fn.addEnvironment(ENV.timestreamDatabase, this.databaseName);
+    fn.addEnvironment(ENV.timestreamTable, this.tableName);
+    fn.addEnvironment(ENV.timestreamIngestEndpoint, this.ingestUrl);
+    fn.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['timestream:WriteRecords'], resources: [this.tableArn] }),
     );
-    grantDescribeEndpoints(grantee);
+    grantDescribeEndpoints(fn);
   }
 
-  grantQuery(grantee: iam.IGrantable): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['timestream:Select'],
-        resources: [this.tableArn],
-      }),
+  bindReader(fn: BindableFunction): void {
+    fn.addEnvironment(ENV.timeseriesSink, this.sink);
+    fn.addEnvironment(ENV.timestreamDatabase, this.databaseName);
+    fn.addEnvironment(ENV.timestreamTable, this.tableName);
+    fn.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['timestream:Select'], resources: [this.tableArn] }),
     );
-    grantDescribeEndpoints(grantee);
+    grantDescribeEndpoints(fn);
   }
 }
 
