@@ -75,6 +75,7 @@ describe('KafkaStreamProducer', () => {
     const [sent] = fake.sends;
     expect(sent?.topic).toBe('iot.raw');
     expect(sent?.acks).toBe(-1);
+    expect(sent?.compression).toBe(kafkajs.CompressionTypes.GZIP);
     expect(sent?.messages.map((m) => m.key)).toEqual(['env-00001', 'meter-00001']);
     expect(sent?.messages[0]).toMatchObject({
       headers: { mqtt_topic: 'dt/x/env-00001/telemetry' },

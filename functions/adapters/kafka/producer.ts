@@ -18,11 +18,19 @@
  * written before the connection dropped can appear twice. The consumers are idempotent (at-least-once
  * delivery everywhere), which is why one retry is safe.
  */
-import type { Kafka, Message, Producer } from 'kafkajs';
+import kafkajs, { type Kafka, type Message, type Producer } from 'kafkajs';
 import type { StreamProducer, StreamRecord } from '../../ports/stream.js';
 
 /** Kafka's `acks=all`. */
 const ACKS_ALL = -1;
+
+/**
+ * Record batches are gzip-compressed (built into KafkaJS; the Lambda event source and KafkaJS consumers
+ * decompress). MSK Serverless bills bytes in and out, and an enriched message repeats its registry
+ * metadata: `npm run cost` measured 5,085 -> 247 bytes per enriched record and 649 -> 93 per raw one in
+ * the simulator fleet's batches, the enriched stream's MSK cost at 1,000 msg/s from $1,867 to $91 a month.
+ */
+const COMPRESSION = kafkajs.CompressionTypes.GZIP;
 
 /** Below the 15-minute lifetime of the MSK IAM token (and so of the broker's session). */
 export const DEFAULT_MAX_CONNECTION_AGE_MS = 10 * 60_000;
@@ -114,7 +122,7 @@ export class KafkaStreamProducer implements StreamProducer {
   private async sendOnce(topic: string, messages: Message[]): Promise<void> {
     const producer = await this.connected();
     try {
-      await producer.send({ topic, acks: ACKS_ALL, messages });
+      await producer.send({ topic, acks: ACKS_ALL, compression: COMPRESSION, messages });
     } catch (error) {
       // A broken connection must not be reused by the next invocation.
       await this.reset();
