@@ -199,7 +199,10 @@ export class DynamoTimeseriesSink implements TimeseriesSink {
     for (const p of points) {
       const key = `${p.deviceId}\u0000${p.kind}`;
       let measures = byItem.get(key);
-      if (!measures) byItem.set(key, (measures = new Map()));
+      if (!measures) {
+        measures = new Map();
+        byItem.set(key, measures);
+      }
       const known = measures.get(p.measure);
       if (!known || p.time > known.time)
         measures.set(p.measure, { measure: p.measure, value: p.value, time: p.time, quality: p.quality });
