@@ -75,7 +75,9 @@ describe('time-series Lambdas on the DynamoDB sink', () => {
     const sink = new DynamoTimeseriesSink({
       client,
       tables,
-      onConsumedCapacity: (c) => void (units += c.units),
+      onConsumedCapacity: (c) => {
+        units += c.units;
+      },
     });
     const handler = createTimeseriesWriterLambda({
       sink,
