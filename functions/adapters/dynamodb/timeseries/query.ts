@@ -109,8 +109,6 @@ const isRollupStats = (value: unknown): value is RollupStats =>
 export const isValidRollup = (item: Item): boolean =>
   typeof item[ROLLED_GENERATION] === 'number' && item[ROLLED_GENERATION] === (item[GENERATION] ?? 0);
 
-const isQuality = (value: unknown): value is RawPoint['quality'] => value === 'GOOD' || value === 'SUSPECT';
-
 export interface DynamoTimeseriesQueryOptions {
   /** A document client from `timeseriesDocumentClient` (layout.ts). */
   readonly client: DynamoDBDocumentClient;
@@ -143,12 +141,15 @@ export class DynamoTimeseriesQuery implements TimeseriesQuery {
       (item) => {
         for (const [name, stored] of Object.entries(item)) {
           if (!isMeasureAttribute(name)) continue;
-          const { v, t, q } = (stored ?? {}) as { v?: unknown; t?: unknown; q?: unknown };
-          if (typeof t !== 'number' || !isQuality(q)) continue;
+          // [value, time] or [value, time, 'SUSPECT'] (sink.ts, LatestEntry).
+          if (!Array.isArray(stored)) continue;
+          const [v, t, suspect] = stored as unknown[];
+          if (typeof t !== 'number') continue;
           if (typeof v !== 'number' && typeof v !== 'boolean' && typeof v !== 'string') continue;
+          const quality = suspect === 'SUSPECT' ? 'SUSPECT' : 'GOOD';
           const measure = measureOf(name);
           const known = latest.get(measure);
-          if (!known || t > known.time) latest.set(measure, { measure, value: v, time: t, quality: q });
+          if (!known || t > known.time) latest.set(measure, { measure, value: v, time: t, quality });
         }
         return true;
       },

@@ -86,6 +86,16 @@ const checkPoint = (point: TimeSeriesPoint, index: number) => {
   timeKey(point.time);
 };
 
+/**
+ * A latest value as stored: `[value, time]`, or `[value, time, 'SUSPECT']`. A list rather than a map
+ * `{v, t, q}`: a breaker's telemetry item (25 measures) stays under 1 KB, so one write unit per update.
+ */
+export type LatestEntry = [LatestCandidate['value'], number] | [LatestCandidate['value'], number, 'SUSPECT'];
+const latestEntry = (c: LatestCandidate): LatestEntry =>
+  c.quality === 'SUSPECT' ? [c.value, c.time, 'SUSPECT'] : [c.value, c.time];
+const latestTime = (stored: unknown): number | undefined =>
+  Array.isArray(stored) && typeof stored[1] === 'number' ? stored[1] : undefined;
+
 /** Splits a list into chunks of `size`. */
 const chunks = <T>(items: readonly T[], size: number): T[][] => {
   const out: T[][] = [];
@@ -240,16 +250,16 @@ export class DynamoTimeseriesSink implements TimeseriesSink {
             TableName: this.tables.latest,
             Key: key,
             ConsistentRead: true,
-            ProjectionExpression: pending.map((_, i) => `#m${i}.#t`).join(', '),
-            ExpressionAttributeNames: {
-              '#t': 't',
-              ...Object.fromEntries(pending.map((c, i) => [`#m${i}`, measureAttribute(c.measure)])),
-            },
+            // Whole entries: a projected list element comes back as a one-element list.
+            ProjectionExpression: pending.map((_, i) => `#m${i}`).join(', '),
+            ExpressionAttributeNames: Object.fromEntries(
+              pending.map((c, i) => [`#m${i}`, measureAttribute(c.measure)]),
+            ),
           }),
         );
         pending = pending.filter((c) => {
-          const stored = Item?.[measureAttribute(c.measure)] as { t?: unknown } | undefined;
-          return typeof stored?.t !== 'number' || stored.t < c.time;
+          const stored = latestTime(Item?.[measureAttribute(c.measure)]);
+          return stored === undefined || stored < c.time;
         });
       }
     }
@@ -259,16 +269,16 @@ export class DynamoTimeseriesSink implements TimeseriesSink {
     key: Record<string, string>,
     candidates: readonly LatestCandidate[],
   ): UpdateCommandInput {
-    const names: Record<string, string> = { '#t': 't' };
+    const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
     const sets: string[] = [];
     const conditions: string[] = [];
     candidates.forEach((c, i) => {
       names[`#m${i}`] = measureAttribute(c.measure);
-      values[`:v${i}`] = { v: c.value, t: c.time, q: c.quality };
+      values[`:v${i}`] = latestEntry(c);
       values[`:t${i}`] = c.time;
       sets.push(`#m${i} = :v${i}`);
-      conditions.push(`(attribute_not_exists(#m${i}) OR #m${i}.#t < :t${i})`);
+      conditions.push(`(attribute_not_exists(#m${i}) OR #m${i}[1] < :t${i})`);
     });
     return {
       TableName: this.tables.latest,
