@@ -14,6 +14,17 @@ import {
 import type { EnrichedMessage } from '../../functions/core/contract/messages.js';
 import { processMessage } from '../../functions/core/process-message.js';
 import { compileRegistry } from '../../functions/core/registry.js';
+import {
+  BREAKER_ID,
+  breakerTelemetry,
+  breakerTrends,
+  eventMessage,
+  PROCESSED_AT,
+  RECEIVED_AT,
+  statusMessage,
+  type TestMessage,
+  TIMESTAMP,
+} from '../../functions/core/test-support/messages.js';
 import { toTimeSeriesPoints } from '../../functions/core/timeseries.js';
 import type { TimeseriesQuery, TimeseriesSink } from '../../functions/ports/timeseries.js';
 import { seedRegistry } from '../../registry-data/index.js';
@@ -259,6 +270,49 @@ describe.each(Object.keys(SUBJECTS))('the time-series port on %s', (name) => {
     expect(
       await query.series({ deviceId: 'env-b', measure: 'temperature', from: H0, to: NOW, limit: 10 }),
     ).toEqual([]);
+  });
+
+  it('stores every kind of message, numbers, booleans and text, once when redelivered', async () => {
+    const { query } = await open();
+    const enrich = (message: TestMessage) => {
+      const outcome = processMessage(
+        JSON.stringify(message),
+        { receivedAt: RECEIVED_AT, processedAt: PROCESSED_AT },
+        { registry, service: 'test', serviceVersion: '0' },
+      );
+      if (outcome.kind !== 'enriched') throw new Error(`not enriched: ${outcome.rejection.reason}`);
+      return outcome.message;
+    };
+    const messages = [
+      breakerTelemetry(),
+      breakerTelemetry({
+        timestamp: '2026-11-23T10:00:05.000Z',
+        measurements: { voltage: { phase_a: 121.3 } },
+      }),
+      breakerTrends(),
+      statusMessage(),
+      eventMessage(),
+    ].map(enrich);
+    const points = messages.flatMap(toTimeSeriesPoints);
+
+    // Per message and concurrently, as several batches would, then the whole lot again.
+    await Promise.all(messages.map((message) => write(subject, [message])));
+    await write(subject, messages);
+
+    expect(await query.count()).toBe(points.length);
+    const byMeasure = new Map((await query.latest(BREAKER_ID)).map((v) => [v.measure, v]));
+    expect(byMeasure.size).toBe(new Set(points.map((p) => p.measure)).size);
+    expect(byMeasure.get('voltage.phase_a')).toEqual({
+      measure: 'voltage.phase_a',
+      value: 121.3,
+      time: Date.parse('2026-11-23T10:00:05.000Z'),
+      quality: 'GOOD',
+    });
+    expect(byMeasure.get('voltage.phase_a.count')?.value).toBe(60);
+    expect(byMeasure.get('protection.arc_fault_detected')?.value).toBe(false);
+    expect(byMeasure.get('status.online')).toMatchObject({ value: true, time: Date.parse(TIMESTAMP) });
+    expect(byMeasure.get('status.firmware_version')?.value).toBe('2.1.0');
+    expect(byMeasure.get('event.type')?.value).toBe('trip');
   });
 
   it('refuses an invalid device id before any query', async () => {
