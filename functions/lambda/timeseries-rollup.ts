@@ -2,9 +2,9 @@
  * Lambda entry: hourly rollups of the DynamoDB time-series sink (only where TIMESERIES_SINK is
  * `dynamodb`). An EventBridge schedule, recommended `cron(5 * * * ? *)` (five minutes past every hour,
  * so the last minutes' messages of the hour just closed are in), invokes it with a Scheduled Event;
- * it rolls up, for every device seen in the last ROLLUP_HOURS + 1 hours (a Scan of the devices table),
- * the ROLLUP_HOURS hours closed last and any hour of the past week whose rollup late data invalidated
- * (functions/adapters/dynamodb/timeseries/rollup.ts).
+ * it rolls up, for every device seen in the last 3 hours (a Scan of the devices table), the 2 hours
+ * closed last and any hour of the past week whose rollup late data invalidated (ROLLUP_HOURS and
+ * REPAIR_HOURS in functions/adapters/dynamodb/timeseries/rollup.ts).
  *
  * The job is an optimisation, never a source of truth: the query adapter computes any hour without a
  * valid rollup from its points. Each run is idempotent (a valid rollup is left alone), so the async
@@ -32,8 +32,6 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import {
   DynamoTimeseriesRollups,
-  devicesSeenSince,
-  HOUR_MS,
   type RollupRunSummary,
   timeseriesDocumentClient,
 } from '../adapters/dynamodb/timeseries/index.js';
@@ -47,9 +45,6 @@ import {
   traceClient,
 } from './observability.js';
 
-/** Closed hours recomputed on every run: the last one, and the one before for its stragglers. */
-export const ROLLUP_HOURS = 2;
-
 export interface TimeseriesRollupLambdaOptions {
   readonly client: DynamoDBDocumentClient;
   readonly tables: { readonly points: string; readonly rollups: string; readonly devices: string };
@@ -59,16 +54,14 @@ export interface TimeseriesRollupLambdaOptions {
 
 export function createTimeseriesRollupLambda(options: TimeseriesRollupLambdaOptions) {
   const { logger, metrics } = options.observability;
-  const now = options.now ?? Date.now;
   const rollups = new DynamoTimeseriesRollups({
     client: options.client,
     tables: { points: options.tables.points, rollups: options.tables.rollups },
-    now,
+    devicesTable: options.tables.devices,
+    ...(options.now ? { now: options.now } : {}),
   });
   return async (_event: ScheduledEvent): Promise<RollupRunSummary> => {
-    const since = now() - (ROLLUP_HOURS + 1) * HOUR_MS;
-    const devices = await devicesSeenSince(options.client, options.tables.devices, since);
-    const summary = await rollups.rollupClosedHours(devices, { hours: ROLLUP_HOURS });
+    const summary = await rollups.rollupDevicesSeen();
     metrics.addMetric('RollupDevices', MetricUnit.Count, summary.devices);
     metrics.addMetric('RollupsWritten', MetricUnit.Count, summary.written);
     metrics.addMetric('RollupsFailed', MetricUnit.Count, summary.failed.length);

@@ -9,8 +9,6 @@ import {
   DynamoTimeseriesQuery,
   DynamoTimeseriesRollups,
   DynamoTimeseriesSink,
-  devicesSeenSince,
-  HOUR_MS,
   timeseriesDocumentClient,
 } from '../../functions/adapters/dynamodb/timeseries/index.js';
 import { createTimeseriesWriterHandler } from '../../functions/handlers/timeseries-writer.js';
@@ -18,8 +16,6 @@ import { ensureTimeseriesTables, localTimeseriesTableNames } from '../dynamodb/i
 import type { TimeseriesWorker } from './worker-host.js';
 import { writtenNote, writtenSummaries } from './written.js';
 
-/** Closed hours the local job recomputes each run (as functions/lambda/timeseries-rollup.ts does). */
-const ROLLUP_HOURS = 2;
 /** Locally the job runs more often than hourly, so a short session sees a rollup. */
 export const DEFAULT_LOCAL_ROLLUP_INTERVAL_MS = 5 * 60_000;
 
@@ -44,12 +40,11 @@ export async function startDynamoTimeseries(options: DynamoTimeseriesOptions): P
   };
   const sink = new DynamoTimeseriesSink({ client, tables });
   const query = new DynamoTimeseriesQuery({ client, tables });
-  const rollups = new DynamoTimeseriesRollups({ client, tables });
+  // The same run the scheduled Lambda makes (functions/lambda/timeseries-rollup.ts).
+  const rollups = new DynamoTimeseriesRollups({ client, tables, devicesTable: options.devicesTable });
 
   const runRollups = async () => {
-    const since = Date.now() - (ROLLUP_HOURS + 1) * HOUR_MS;
-    const devices = await devicesSeenSince(client, options.devicesTable, since);
-    const summary = await rollups.rollupClosedHours(devices, { hours: ROLLUP_HOURS });
+    const summary = await rollups.rollupDevicesSeen();
     if (summary.written > 0 || summary.failed.length > 0)
       options.log(
         `rollups: ${summary.written} written, ${summary.unchanged} unchanged, ${summary.failed.length} failed over ${summary.devices} devices`,

@@ -14,6 +14,8 @@ export {
 export {
   DynamoTimeseriesRollups,
   devicesSeenSince,
+  REPAIR_HOURS,
+  ROLLUP_HOURS,
   type RollupOptions,
   type RollupRunSummary,
 } from './rollup.js';

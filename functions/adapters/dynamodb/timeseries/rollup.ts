@@ -45,10 +45,16 @@ const MAX_POINT_PAGES = 100;
 const ROLLUP_ATTEMPTS = 3;
 /** Device-hours rolled up concurrently. */
 const ROLLUP_CONCURRENCY = 8;
+/** Closed hours recomputed on every run: the last one, and the one before for its stragglers. */
+export const ROLLUP_HOURS = 2;
+/** How far back a run looks for rollups invalidated by late data. */
+export const REPAIR_HOURS = 7 * 24;
 
 export interface RollupOptions {
   readonly client: DynamoDBDocumentClient;
   readonly tables: Pick<TimeseriesTableNamesOf, 'points' | 'rollups'>;
+  /** The devices table (`lastSeen`), for `rollupDevicesSeen`. */
+  readonly devicesTable?: string;
   readonly now?: () => number;
 }
 
@@ -66,10 +72,20 @@ export class DynamoTimeseriesRollups {
   private readonly tables: RollupOptions['tables'];
   private readonly now: () => number;
 
-  constructor(options: RollupOptions) {
+  constructor(private readonly options: RollupOptions) {
     this.client = options.client;
     this.tables = options.tables;
     this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * One run of the scheduled job: the devices seen in the last ROLLUP_HOURS + 1 hours (the devices
+   * table), each rolled up by `rollupClosedHours`.
+   */
+  async rollupDevicesSeen(): Promise<RollupRunSummary> {
+    if (!this.options.devicesTable) throw new Error('rollupDevicesSeen needs the devices table');
+    const since = this.now() - (ROLLUP_HOURS + 1) * HOUR_MS;
+    return this.rollupClosedHours(await devicesSeenSince(this.client, this.options.devicesTable, since));
   }
 
   /**
@@ -141,8 +157,8 @@ export class DynamoTimeseriesRollups {
     deviceIds: readonly string[],
     options: { readonly hours?: number; readonly repairHours?: number } = {},
   ): Promise<RollupRunSummary> {
-    const hours = options.hours ?? 2;
-    const repairHours = options.repairHours ?? 7 * 24;
+    const hours = options.hours ?? ROLLUP_HOURS;
+    const repairHours = options.repairHours ?? REPAIR_HOURS;
     const lastClosed = hourStart(this.now()) - HOUR_MS;
     const work: { deviceId: string; hour: number }[] = [];
     await forEachLimited(deviceIds, ROLLUP_CONCURRENCY, async (deviceId) => {
