@@ -130,16 +130,20 @@ export class DynamoTimeseriesSink implements TimeseriesSink {
     }
     const retentionOf = (deviceId: string) => retention.get(deviceId) ?? DEFAULT_RETENTION_DAYS;
 
-    // Points, grouped per item (device, time).
-    const items = new Map<string, TimeSeriesPoint[]>();
+    // Points, grouped per item (device, time), each measure once: a batch may hold a message twice, and
+    // one update expression cannot set an attribute twice (DynamoDB refuses overlapping paths).
+    const items = new Map<string, Map<string, TimeSeriesPoint>>();
     for (const point of stored) {
       const key = `${point.deviceId}\u0000${point.time}`;
-      const group = items.get(key);
-      if (group) group.push(point);
-      else items.set(key, [point]);
+      let group = items.get(key);
+      if (!group) {
+        group = new Map();
+        items.set(key, group);
+      }
+      if (!group.has(point.measure)) group.set(point.measure, point);
     }
     const pointUpdates = [...items.values()].flatMap((group) =>
-      chunks(group, MEASURES_PER_UPDATE).map((part) =>
+      chunks([...group.values()], MEASURES_PER_UPDATE).map((part) =>
         this.pointUpdate(part, retentionOf((part[0] as TimeSeriesPoint).deviceId)),
       ),
     );

@@ -172,6 +172,14 @@ describe('DynamoTimeseriesSink', () => {
     expect(byTable(tables.rollups)).toBe(1);
   });
 
+  it('stores a batch that holds the same points twice once', async () => {
+    const points = [point(), point({ measure: 'humidity', value: 40 })];
+
+    await sink.write([...points, ...points]);
+
+    expect(await query.count()).toBe(2);
+  });
+
   it('drops a BAD point rather than storing it', async () => {
     await sink.write([point({ quality: 'BAD' as never })]);
 
