@@ -18,7 +18,8 @@
  *     records are reported as batch item failures, so the event source retries them and then hands
  *     them to its on-failure destination; the reason is logged.
  * The DynamoDB sink rejects nothing for good (its items stay far below 400 KB; a conflicting value
- * keeps the first one written, as DuckDB does). Nothing rejected is dropped silently either way. The
+ * keeps the first one written, as DuckDB does), except points stamped before 1970, which no sort key
+ * can hold: they are logged and counted (TimeseriesUnstorablePoints) and stay in the enriched stream. Nothing rejected is dropped silently either way. The
  * stats also get the latency histogram (device timestamp to written) of the batch's telemetry: one
  * UpdateItem per minute bucket per batch.
  *
@@ -275,6 +276,14 @@ function dynamoSink(): ReadySinkDependencies {
     // Measured, not estimated: the figure the cost model's write units per message can be checked against.
     onConsumedCapacity: ({ units }) => {
       writeUnits += units;
+    },
+    onUnstorableTime: (points) => {
+      observability.metrics.addMetric('TimeseriesUnstorablePoints', MetricUnit.Count, points.length);
+      observability.logger.warn('points with a time DynamoDB keys cannot hold were not stored', {
+        deviceId: points[0]?.deviceId,
+        time: points[0]?.time,
+        points: points.length,
+      });
     },
   });
   return {

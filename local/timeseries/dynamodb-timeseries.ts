@@ -38,7 +38,14 @@ export async function startDynamoTimeseries(options: DynamoTimeseriesOptions): P
     latest: names.timeseriesLatest,
     rollups: names.timeseriesRollups,
   };
-  const sink = new DynamoTimeseriesSink({ client, tables });
+  const sink = new DynamoTimeseriesSink({
+    client,
+    tables,
+    onUnstorableTime: (points) =>
+      options.log(
+        `time series: ${points.length} point(s) with a time before 1970 not stored (${points[0]?.deviceId})`,
+      ),
+  });
   const query = new DynamoTimeseriesQuery({ client, tables });
   // The same run the scheduled Lambda makes (functions/lambda/timeseries-rollup.ts).
   const rollups = new DynamoTimeseriesRollups({ client, tables, devicesTable: options.devicesTable });

@@ -36,6 +36,7 @@ import {
   GENERATION,
   HOUR_MS,
   hourStart,
+  MAX_KEY_TIME,
   measureAttribute,
   PK,
   SK,
@@ -69,6 +70,11 @@ export interface DynamoTimeseriesSinkOptions {
   readonly onConsumedCapacity?: (capacity: ConsumedCapacity) => void;
   /** Told of each latest update refused because the item was already as new (not an error). */
   readonly onStaleLatest?: () => void;
+  /**
+   * Told of points not stored because their time is before 1970 or past the key range (a device clock
+   * gone wrong; their messages stay in the enriched stream). Without it they would fail every retry.
+   */
+  readonly onUnstorableTime?: (points: readonly TimeSeriesPoint[]) => void;
 }
 
 interface LatestCandidate {
@@ -83,8 +89,10 @@ const checkPoint = (point: TimeSeriesPoint, index: number) => {
     throw new RangeError(`points[${index}].deviceId is not a valid device id`);
   if (!TIMESERIES_MEASURE_PATTERN.test(point.measure))
     throw new RangeError(`points[${index}].measure is not a valid measure`);
-  timeKey(point.time);
 };
+
+/** A time a sort key can hold: the core keeps a stale timestamp (SUSPECT), even one before 1970. */
+const isKeyTime = (time: number) => Number.isSafeInteger(time) && time >= 0 && time <= MAX_KEY_TIME;
 
 /**
  * A latest value as stored: `[value, time]`, or `[value, time, 'SUSPECT']`. A list rather than a map
@@ -121,7 +129,11 @@ export class DynamoTimeseriesSink implements TimeseriesSink {
    */
   async write(points: readonly TimeSeriesPoint[], messages: readonly EnrichedMessage[] = []): Promise<void> {
     points.forEach(checkPoint);
-    const stored = points.filter((p) => p.quality === 'GOOD' || p.quality === 'SUSPECT');
+    const unstorable = points.filter((p) => !isKeyTime(p.time));
+    if (unstorable.length > 0) this.options.onUnstorableTime?.(unstorable);
+    const stored = points.filter(
+      (p) => (p.quality === 'GOOD' || p.quality === 'SUSPECT') && isKeyTime(p.time),
+    );
     if (stored.length === 0) return;
     const retention = new Map<string, number>();
     for (const message of messages) {

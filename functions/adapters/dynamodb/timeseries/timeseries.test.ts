@@ -180,6 +180,21 @@ describe('DynamoTimeseriesSink', () => {
     expect(await query.count()).toBe(2);
   });
 
+  it('reports a point stamped before 1970 instead of failing the batch, and stores the others', async () => {
+    const unstorable: TimeSeriesPoint[] = [];
+    const reporting = new DynamoTimeseriesSink({
+      client,
+      tables,
+      onUnstorableTime: (p) => unstorable.push(...p),
+    });
+    const old = point({ time: Date.parse('1969-12-31T23:00:00.000Z') });
+
+    await reporting.write([old, point()]);
+
+    expect(unstorable).toEqual([old]);
+    expect(await query.count()).toBe(1);
+  });
+
   it('drops a BAD point rather than storing it', async () => {
     await sink.write([point({ quality: 'BAD' as never })]);
 
