@@ -4,7 +4,8 @@
  *   MQTT (aedes) -> ingest rule -> SQS-shaped batches -> ingest-bridge handler -> iot.raw (local log,
  *   or a Kafka cluster with --kafka-brokers)
  *   iot.raw -> enrich handler -> iot.enriched / iot.alerts / iot.dlq
- *   iot.enriched -> time-series writer handler -> DuckDB; device bookkeeping -> dynalite
+ *   iot.enriched -> time-series writer handler -> DuckDB (or, with `timeseries: 'dynamodb'`, the AWS
+ *   DynamoDB sink over dynalite, its rollup job on a timer); device bookkeeping -> dynalite
  *   iot.dlq, iot.alerts -> inspector samples and alerts -> dynalite; iot.raw, iot.enriched -> the
  *   newest record of each partition twice a second -> inspector samples (log/tail-sampler.ts)
  *   HTTP (API Gateway v2 events) -> API handler; dashboard files at /
@@ -42,7 +43,7 @@ import { startHttpServer } from './http-server.js';
 import { startMqttIngest } from './mqtt-ingest.js';
 import { PipelineStats } from './stats.js';
 import { openKafkaStream, openLocalLogStream, type StreamConsumer } from './stream-backend.js';
-import { startTimeseriesWorker } from './timeseries/index.js';
+import { startDynamoTimeseries, startTimeseriesWorker } from './timeseries/index.js';
 
 export const SERVICE_VERSION = '0.1.0';
 /**
@@ -84,7 +85,17 @@ export interface LocalPlatformOptions {
   readonly deviceBookkeepingMs?: number;
   /** Bootstrap brokers (`host:port`) of a Kafka cluster to use instead of the local log. */
   readonly kafkaBrokers?: readonly string[];
+  /**
+   * The time-series store: `duckdb` (default, embedded) or `dynamodb` (the AWS DynamoDB sink over
+   * dynalite, to try the AWS path on a laptop).
+   */
+  readonly timeseries?: LocalTimeseriesStore;
+  /** With `dynamodb`: how often the hourly rollup job runs (default every 5 minutes). */
+  readonly rollupIntervalMs?: number;
 }
+
+export const LOCAL_TIMESERIES_STORES = ['duckdb', 'dynamodb'] as const;
+export type LocalTimeseriesStore = (typeof LOCAL_TIMESERIES_STORES)[number];
 
 export interface LocalPlatform {
   readonly mqttUrl: string;
@@ -183,9 +194,20 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     );
     onClose('registry-refresh', async () => clearInterval(refresh));
 
-    // DuckDB and the time-series writer handler run on a worker thread (see timeseries/worker.ts).
-    const timeseries = await startTimeseriesWorker({ path: join(dataDir, 'timeseries.duckdb') });
+    // DuckDB and the time-series writer handler run on a worker thread (see timeseries/worker.ts);
+    // the DynamoDB sink on this thread, its tables in the dynalite above.
+    const timeseriesStore = options.timeseries ?? 'duckdb';
+    const timeseries =
+      timeseriesStore === 'dynamodb'
+        ? await startDynamoTimeseries({
+            client: dynamo.client,
+            devicesTable: tables.devices,
+            log,
+            ...(options.rollupIntervalMs ? { rollupIntervalMs: options.rollupIntervalMs } : {}),
+          })
+        : await startTimeseriesWorker({ path: join(dataDir, 'timeseries.duckdb') });
     onClose('timeseries', () => timeseries.close());
+    log(`time series: ${timeseriesStore === 'dynamodb' ? 'DynamoDB sink (dynalite)' : 'DuckDB'}`);
 
     // The stream: the local log, or a real Kafka cluster with --kafka-brokers (same handlers either way).
     const pipeline = options.kafkaBrokers
@@ -409,7 +431,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         ...stats.snapshot(windowMinutes, totals()),
         pipeline: {
           consumerLag: sum(consumers.map((c) => c.stats().lag)),
-          storedPoints: await timeseries.count(),
+          // DuckDB counts its rows cheaply; the DynamoDB sink would Scan every item (as in AWS, left out).
+          ...(timeseriesStore === 'duckdb' ? { storedPoints: await timeseries.count() } : {}),
           latencyMs: stats.latencyPercentiles(windowMinutes),
         },
       }),

@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseBrokers } from '../functions/adapters/kafka/client.js';
-import { startLocalPlatform } from './runtime.js';
+import { LOCAL_TIMESERIES_STORES, type LocalTimeseriesStore, startLocalPlatform } from './runtime.js';
 
 const USAGE = `Usage: npm start -- [options]
 
@@ -14,6 +14,8 @@ const USAGE = `Usage: npm start -- [options]
   --broker URL        use this MQTT broker instead of the embedded one (e.g. mqtt://127.0.0.1:1884)
   --http-port N       API and dashboard port on 127.0.0.1 (default 3000)
   --kafka-brokers L   use this Kafka cluster (host:port,...) instead of the local log
+  --timeseries STORE  time-series store: duckdb (default, embedded) or dynamodb (the AWS DynamoDB
+                      sink over the local dynalite, hourly rollups on a 5-minute timer)
   --devices N         simulated devices (default 8, two of each type)
   --no-simulator      no simulated fleet: only real devices publish
   --status-every S    seconds between status lines (default 5)
@@ -35,6 +37,7 @@ const OPTIONS = {
   'mqtt-port': { type: 'string' },
   broker: { type: 'string' },
   'kafka-brokers': { type: 'string' },
+  timeseries: { type: 'string', default: 'duckdb' },
   'http-port': { type: 'string' },
   devices: { type: 'string' },
   'no-simulator': { type: 'boolean', default: false },
@@ -64,7 +67,13 @@ async function main(): Promise<number> {
     const devices = values['no-simulator'] ? 0 : Number(values.devices ?? 8);
     if (!Number.isInteger(devices) || devices < 0 || devices > 10_000)
       throw new Error(`--devices must be 0 to 10000, got "${values.devices}"`);
+    const timeseries = values.timeseries as LocalTimeseriesStore;
+    if (!LOCAL_TIMESERIES_STORES.includes(timeseries))
+      throw new Error(
+        `--timeseries must be one of ${LOCAL_TIMESERIES_STORES.join(', ')}, got "${values.timeseries}"`,
+      );
     platform = await startLocalPlatform({
+      timeseries,
       dataDir: resolve(values['data-dir']),
       reset: values.reset,
       mqttPort: port('mqtt-port', values['mqtt-port'], 1883),

@@ -1,13 +1,16 @@
 /**
  * Lambda entry: the HTTP API. API Gateway HTTP API (payload 2.0) -> the shared handler
- * (functions/handlers/api.ts) over the DynamoDB stores, Timestream for telemetry reads and the
- * pipeline-stats table for /api/stats. Write routes (API_ROUTES `write: true`) sit behind API
+ * (functions/handlers/api.ts) over the DynamoDB stores, the environment's time-series sink for
+ * telemetry reads (TIMESERIES_SINK, read at cold start: the DynamoDB sink's tables or Timestream) and
+ * the pipeline-stats table for /api/stats. Write routes (API_ROUTES `write: true`) sit behind API
  * Gateway's Cognito JWT authorizer; the handler also refuses a write without verified claims.
  *
  * Env vars read:
  *   DEVICE_TYPES_TABLE, APPLICATIONS_TABLE, DEVICES_TABLE, MESSAGES_TABLE, ALERTS_TABLE,
  *   PIPELINE_STATS_TABLE      table names                                                 required
- *   TIMESTREAM_DATABASE, TIMESTREAM_TABLE   the telemetry table                           required
+ *   TIMESERIES_SINK           dynamodb | timestream                                        required
+ *   with dynamodb: TIMESERIES_POINTS_TABLE, TIMESERIES_LATEST_TABLE, TIMESERIES_ROLLUPS_TABLE required
+ *   with timestream: TIMESTREAM_DATABASE, TIMESTREAM_TABLE   the telemetry table          required
  *   PLATFORM_VERSION          reported by /api/health and the OpenAPI document            required
  *   REGISTRY_REFRESH_SECONDS  re-read period of the types (device status, dimensions)     optional
  *   AWS_REGION                set by Lambda                                               required
@@ -20,8 +23,9 @@
  *   DynamoDB messages table and its index byDevice: dynamodb:Query
  *   DynamoDB alerts table and its indexes byRaisedAt, bySeverity: dynamodb:Query
  *   DynamoDB pipeline stats table: dynamodb:Query
- *   Timestream: timestream:Select on the telemetry table; timestream:DescribeEndpoints (resource *,
- *     the SDK's endpoint discovery)
+ *   with dynamodb: time-series points table, latest table and rollups table: dynamodb:Query (each)
+ *   with timestream: timestream:Select on the telemetry table; timestream:DescribeEndpoints
+ *     (resource *, the SDK's endpoint discovery)
  *   X-Ray: xray:PutTraceSegments, xray:PutTelemetryRecords
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -39,11 +43,19 @@ import {
   DynamoPipelineStatsStore,
   devicesSeenFromDevicesTable,
 } from '../adapters/dynamodb/pipeline-stats.js';
+import { DynamoTimeseriesQuery, timeseriesDocumentClient } from '../adapters/dynamodb/timeseries/index.js';
 import { TimestreamTimeseriesQuery } from '../adapters/timestream/query.js';
 import type { DeviceType } from '../core/contract/registry.js';
 import { type ApiDependencies, createApiHandler, toDeviceSummary } from '../handlers/api.js';
+import type { TimeseriesQuery } from '../ports/timeseries.js';
 import type { TableNames } from '../shared/tables.js';
-import { AWS_REGION_ENV, readRegistryRefreshMs, readTableNames } from './config.js';
+import {
+  AWS_REGION_ENV,
+  readRegistryRefreshMs,
+  readTableNames,
+  readTimeseriesSink,
+  readTimeseriesTableNames,
+} from './config.js';
 import { ENV, requireEnv } from './environment.js';
 import { createObservability, instrument, type Observability, traceClient } from './observability.js';
 import { Refreshing } from './support.js';
@@ -51,15 +63,23 @@ import { Refreshing } from './support.js';
 /** Reporting interval assumed for a device whose type is not (or no longer) registered. */
 const DEFAULT_REPORTING_INTERVAL_MS = 60_000;
 
-export interface ApiLambdaOptions {
+/** Telemetry reads: Timestream (the query adapter is built here), or a ready port (the DynamoDB sink's). */
+export type ApiTimeseriesOptions =
+  | {
+      readonly timestream: TimestreamQueryClient;
+      readonly timestreamDatabase: string;
+      readonly timestreamTable: string;
+    }
+  | { readonly timeseries: TimeseriesQuery };
+
+export type ApiLambdaOptions = ApiBaseOptions & ApiTimeseriesOptions;
+
+interface ApiBaseOptions {
   readonly dynamo: DynamoDBDocumentClient;
-  readonly timestream: TimestreamQueryClient;
   readonly tables: Pick<
     TableNames,
     'deviceTypes' | 'applications' | 'devices' | 'messages' | 'alerts' | 'pipelineStats'
   >;
-  readonly timestreamDatabase: string;
-  readonly timestreamTable: string;
   readonly version: string;
   readonly observability: Observability;
   /** How long the registered types are cached (device status and dimension names). */
@@ -119,14 +139,17 @@ export function createApiLambdaDependencies(options: ApiLambdaOptions): ApiDepen
         return device ? summary(device) : undefined;
       },
     },
-    timeseries: new TimestreamTimeseriesQuery({
-      client: options.timestream,
-      database: options.timestreamDatabase,
-      table: options.timestreamTable,
-      dimensionNames: async () => [
-        ...new Set([...(await types.current()).values()].flatMap((t) => t.dimensions)),
-      ],
-    }),
+    timeseries:
+      'timeseries' in options
+        ? options.timeseries
+        : new TimestreamTimeseriesQuery({
+            client: options.timestream,
+            database: options.timestreamDatabase,
+            table: options.timestreamTable,
+            dimensionNames: async () => [
+              ...new Set([...(await types.current()).values()].flatMap((t) => t.dimensions)),
+            ],
+          }),
     messages: { recent: (stage, query) => samples.recent(stage, query) },
     // Measured per-minute counters written by the bridge, enrich and time-series writer functions,
     // latency percentiles at the histogram's bucket resolution. Consumer lag and stored points are
@@ -161,16 +184,36 @@ export function createApiLambda(options: ApiLambdaOptions) {
 
 const observability = createObservability('iot-cloud-api');
 const region = requireEnv(AWS_REGION_ENV);
+const dynamoClient = traceClient(observability, new DynamoDBClient({ region }));
+
+function timeseriesReads(): ApiTimeseriesOptions {
+  if (readTimeseriesSink() === 'dynamodb') {
+    const names = readTimeseriesTableNames(['timeseriesPoints', 'timeseriesLatest', 'timeseriesRollups']);
+    return {
+      timeseries: new DynamoTimeseriesQuery({
+        client: timeseriesDocumentClient(dynamoClient),
+        tables: {
+          points: names.timeseriesPoints,
+          latest: names.timeseriesLatest,
+          rollups: names.timeseriesRollups,
+        },
+      }),
+    };
+  }
+  return {
+    timestream: traceClient(observability, new TimestreamQueryClient({ region })),
+    timestreamDatabase: requireEnv(ENV.timestreamDatabase),
+    timestreamTable: requireEnv(ENV.timestreamTable),
+  };
+}
 
 export const handler: (
   event: APIGatewayProxyEventV2,
   context?: Context,
 ) => Promise<APIGatewayProxyStructuredResultV2> = createApiLambda({
-  dynamo: documentClient(traceClient(observability, new DynamoDBClient({ region }))),
-  timestream: traceClient(observability, new TimestreamQueryClient({ region })),
+  dynamo: documentClient(dynamoClient),
+  ...timeseriesReads(),
   tables: readTableNames(['deviceTypes', 'applications', 'devices', 'messages', 'alerts', 'pipelineStats']),
-  timestreamDatabase: requireEnv(ENV.timestreamDatabase),
-  timestreamTable: requireEnv(ENV.timestreamTable),
   version: requireEnv(ENV.platformVersion),
   registryRefreshMs: readRegistryRefreshMs(),
   observability,

@@ -25,11 +25,16 @@ const ENTRIES = {
     load: () => import('./timeseries-writer.js'),
     required: [
       'AWS_REGION',
+      'TIMESERIES_SINK',
       'TIMESTREAM_DATABASE',
       'TIMESTREAM_TABLE',
       'DEVICE_TYPES_TABLE',
       'PIPELINE_STATS_TABLE',
     ],
+  },
+  'timeseries-rollup': {
+    load: () => import('./timeseries-rollup.js'),
+    required: ['AWS_REGION', 'TIMESERIES_POINTS_TABLE', 'TIMESERIES_ROLLUPS_TABLE', 'DEVICES_TABLE'],
   },
   'seed-registry-resource': {
     load: () => import('./seed-registry-resource.js'),
@@ -86,6 +91,44 @@ describe('Lambda entries at cold start', () => {
     await expect(import('./timeseries-writer.js')).rejects.toThrow(
       /TIMESTREAM_INGEST_ENDPOINT must be an https URL/,
     );
+  });
+
+  describe('with the dynamodb time-series sink', () => {
+    const TIMESTREAM_ONLY = ['TIMESTREAM_DATABASE', 'TIMESTREAM_TABLE', 'TIMESTREAM_INGEST_ENDPOINT'];
+
+    for (const entry of ['timeseries-writer', 'api'] as const) {
+      const load = () => (entry === 'api' ? import('./api.js') : import('./timeseries-writer.js'));
+
+      it(`${entry} loads without any Timestream variable`, async () => {
+        stubEnvironment(undefined, { TIMESERIES_SINK: 'dynamodb' });
+        for (const name of TIMESTREAM_ONLY) vi.stubEnv(name, '');
+        if (entry === 'timeseries-writer') vi.stubEnv('DEVICE_TYPES_TABLE', '');
+
+        const module = await load();
+
+        expect(typeof module.handler).toBe('function');
+      });
+
+      for (const variable of [
+        'TIMESERIES_POINTS_TABLE',
+        'TIMESERIES_LATEST_TABLE',
+        'TIMESERIES_ROLLUPS_TABLE',
+      ]) {
+        it(`${entry} fails naming ${variable} when it is missing`, async () => {
+          stubEnvironment(variable, { TIMESERIES_SINK: 'dynamodb' });
+
+          await expect(load()).rejects.toThrow(new RegExp(`${variable} is not set`));
+        });
+      }
+    }
+
+    it('refuses a sink that is not one of the declared ones, naming the variable', async () => {
+      stubEnvironment(undefined, { TIMESERIES_SINK: 'influxdb' });
+
+      await expect(import('./timeseries-writer.js')).rejects.toThrow(
+        /TIMESERIES_SINK must be one of dynamodb, timestream, got "influxdb"/,
+      );
+    });
   });
 
   it('rejects a malformed broker list, naming the variable and the broker', async () => {

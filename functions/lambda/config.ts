@@ -5,7 +5,18 @@
  */
 import { parseBrokers } from '../adapters/kafka/client.js';
 import { REGISTRY_REFRESH_SECONDS } from '../shared/registry-refresh.js';
-import { TABLE_NAME_ENV, type TableKey } from '../shared/tables.js';
+import {
+  TABLE_NAME_ENV,
+  type TableKey,
+  TIMESERIES_TABLE_NAME_ENV,
+  type TimeseriesTableKey,
+  type TimeseriesTableNames,
+} from '../shared/tables.js';
+import {
+  isTimeseriesSinkName,
+  TIMESERIES_SINKS,
+  type TimeseriesSinkName,
+} from '../shared/timeseries-sink.js';
 import { ENV, requireEnv } from './environment.js';
 
 /** The region Lambda runs in (set by the Lambda runtime itself). */
@@ -17,6 +28,27 @@ export function readTableNames<K extends TableKey>(
 ): Record<K, string> {
   const names = {} as Record<K, string>;
   for (const key of keys) names[key] = requireEnv(TABLE_NAME_ENV[key], env);
+  return names;
+}
+
+/** The environment's time-series sink (TIMESERIES_SINK): required, one of TIMESERIES_SINKS. */
+export function readTimeseriesSink(env: NodeJS.ProcessEnv = process.env): TimeseriesSinkName {
+  const value = requireEnv(ENV.timeseriesSink, env);
+  if (!isTimeseriesSinkName(value)) {
+    throw new Error(
+      `environment variable ${ENV.timeseriesSink} must be one of ${TIMESERIES_SINKS.join(', ')}, got "${value}"`,
+    );
+  }
+  return value;
+}
+
+/** The DynamoDB time-series sink's table names (TIMESERIES_POINTS_TABLE, ...), each required. */
+export function readTimeseriesTableNames<K extends TimeseriesTableKey>(
+  keys: readonly K[],
+  env: NodeJS.ProcessEnv = process.env,
+): Pick<TimeseriesTableNames, K> {
+  const names = {} as Record<K, string>;
+  for (const key of keys) names[key] = requireEnv(TIMESERIES_TABLE_NAME_ENV[key], env);
   return names;
 }
 

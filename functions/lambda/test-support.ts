@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
 import type { KafkaEvent, KafkaEventRecord, StreamProducer, StreamRecord } from '../ports/stream.js';
-import { TABLE_NAME_ENV } from '../shared/tables.js';
+import { TABLE_NAME_ENV, TIMESERIES_TABLE_NAME_ENV } from '../shared/tables.js';
 import { ENV } from './environment.js';
 import { createObservability, type Observability } from './observability.js';
 
@@ -11,11 +11,16 @@ import { createObservability, type Observability } from './observability.js';
 export const LAMBDA_ENV: Readonly<Record<string, string>> = {
   AWS_REGION: 'eu-west-1',
   [ENV.kafkaBootstrapBrokers]: 'boot-abc123.c2.kafka-serverless.eu-west-1.amazonaws.com:9098',
+  // The Timestream sink here: its variables are the superset. Tests of the DynamoDB sink override it.
+  [ENV.timeseriesSink]: 'timestream',
   [ENV.timestreamDatabase]: 'iot-cloud-dev',
   [ENV.timestreamTable]: 'telemetry',
   [ENV.platformVersion]: '0.1.0-test',
   [ENV.registryRefreshSeconds]: '60',
   ...Object.fromEntries(Object.entries(TABLE_NAME_ENV).map(([key, name]) => [name, `test-${key}`])),
+  ...Object.fromEntries(
+    Object.entries(TIMESERIES_TABLE_NAME_ENV).map(([key, name]) => [name, `test-${key}`]),
+  ),
   // Tests read no logs: keep the output readable.
   POWERTOOLS_LOG_LEVEL: 'SILENT',
   POWERTOOLS_DEV: 'false',

@@ -1,6 +1,8 @@
 /**
- * The time-series port: Timestream for LiveAnalytics in AWS, an embedded DuckDB store locally. Writes
- * are idempotent on (device, measure, time), so an at-least-once redelivery never counts twice.
+ * The time-series port: in AWS the environment's sink (DynamoDB tables by default, Timestream for
+ * LiveAnalytics where the account has it), locally an embedded DuckDB store (or the DynamoDB sink over
+ * dynalite). Writes are idempotent on (device, measure, time), so an at-least-once redelivery never
+ * counts twice. `local/timeseries/contract.test.ts` holds DuckDB and DynamoDB to the same answers.
  */
 import type { EnrichedMessage, QualityVerdict } from '../core/contract/messages.js';
 import type { TimeSeriesPoint } from '../core/timeseries.js';
@@ -9,7 +11,8 @@ export interface TimeseriesSink {
   /**
    * Stores `points`, the flat points of `messages`. A point store (DuckDB) keeps the points; a store
    * of one record per message (Timestream's multi-measure records, built by the core's
-   * `toTimestreamRecords`) builds its records from the messages instead.
+   * `toTimestreamRecords`) builds its records from the messages instead; the DynamoDB sink writes the
+   * points and reads each device's retention from its message.
    */
   write(points: readonly TimeSeriesPoint[], messages: readonly EnrichedMessage[]): Promise<void>;
 }

@@ -209,14 +209,16 @@ export function createTableInput(name: string, declaration: TableDeclaration): C
  * The DynamoDB time-series sink (the default sink in AWS, `--timeseries dynamodb` locally over
  * dynalite). Separate from TABLES: these tables exist only in an environment whose sink is `dynamodb`.
  * Item layouts and the idempotency argument are documented in `functions/adapters/dynamodb/timeseries/`.
- * - timeseriesPoints: one item per (device, message time): PK `deviceId`, SK `sk` (time-ordered,
- *   fixed-width, so a range of time is a `BETWEEN`); the message's readings as attributes; TTL on
- *   `expiresAt` from the device type's `retentionDays`. Re-writing a point puts identical content.
- * - timeseriesLatest: the newest value of each measure of a device: PK `deviceId`, SK `sk`; a write is
- *   conditional on being newer than what the item holds, so an old or redelivered point never wins.
- * - timeseriesRollups: hourly aggregates (avg, min, max, count) per device and hour, all measures in one
- *   item: PK `deviceId`, SK `sk` (the hour); computed from the hour's points and overwritten whole,
- *   so recomputing is idempotent; TTL on `expiresAt`.
+ * - timeseriesPoints: one item per (device, message time): PK `deviceId`, SK `sk` (epoch ms zero-padded
+ *   to 15 digits, so a range of time is a `BETWEEN`); the readings as `m:<measure>` attributes, merged
+ *   with `if_not_exists` (the first value of a (device, measure, time) stays, re-writing changes
+ *   nothing); TTL on `expiresAt` from the device type's `retentionDays`.
+ * - timeseriesLatest: the newest value of each measure of a device: PK `deviceId`, SK `sk` = the message
+ *   kind (one item per device and kind); a write is conditional on each measure being newer than what
+ *   the item holds, so an old or redelivered point never wins.
+ * - timeseriesRollups: hourly aggregates (count, sum, min, max) per device and hour, all measures in one
+ *   item: PK `deviceId`, SK `sk` (the hour's start); computed from the hour's points and written whole
+ *   (recomputing is idempotent), fenced by a generation the writer bumps on late data; TTL on `expiresAt`.
  */
 export const TIMESERIES_TABLES = {
   timeseriesPoints: {

@@ -9,10 +9,30 @@ import {
   ListTablesCommand,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
-import { createTableInput, TABLES, type TableKey, type TableNames } from '../../functions/shared/tables.js';
+import {
+  createTableInput,
+  TABLES,
+  type TableDeclaration,
+  type TableNames,
+  TIMESERIES_TABLES,
+  type TimeseriesTableNames,
+} from '../../functions/shared/tables.js';
 
 /** Returns the names of the tables it created. */
-export async function ensureTables(client: DynamoDBClient, names: TableNames): Promise<string[]> {
+export const ensureTables = (client: DynamoDBClient, names: TableNames): Promise<string[]> =>
+  ensureDeclaredTables(client, TABLES, names);
+
+/** The DynamoDB time-series sink's tables (`--timeseries dynamodb`); returns the names it created. */
+export const ensureTimeseriesTables = (
+  client: DynamoDBClient,
+  names: TimeseriesTableNames,
+): Promise<string[]> => ensureDeclaredTables(client, TIMESERIES_TABLES, names);
+
+async function ensureDeclaredTables<K extends string>(
+  client: DynamoDBClient,
+  declarations: Readonly<Record<K, TableDeclaration>>,
+  names: Readonly<Record<K, string>>,
+): Promise<string[]> {
   const existing = new Set<string>();
   let start: string | undefined;
   do {
@@ -22,11 +42,11 @@ export async function ensureTables(client: DynamoDBClient, names: TableNames): P
   } while (start);
 
   const created: string[] = [];
-  for (const key of Object.keys(TABLES) as TableKey[]) {
+  for (const key of Object.keys(declarations) as K[]) {
     const name = names[key];
     if (existing.has(name)) continue;
     try {
-      await client.send(new CreateTableCommand(createTableInput(name, TABLES[key])));
+      await client.send(new CreateTableCommand(createTableInput(name, declarations[key])));
       created.push(name);
     } catch (error) {
       // Created by someone else in between: that is what we wanted.

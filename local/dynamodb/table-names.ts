@@ -1,5 +1,5 @@
 /** Physical table names of the local runtime (in AWS, CDK generates them). */
-import type { TableKey, TableNames } from '../../functions/shared/tables.js';
+import type { TableKey, TableNames, TimeseriesTableNames } from '../../functions/shared/tables.js';
 
 const SUFFIXES: Readonly<Record<TableKey, string>> = {
   deviceTypes: 'device-types',
@@ -19,5 +19,14 @@ export function localTableNames(prefix = 'iotcloud'): TableNames {
     messages: `${prefix}-${SUFFIXES.messages}`,
     alerts: `${prefix}-${SUFFIXES.alerts}`,
     pipelineStats: `${prefix}-${SUFFIXES.pipelineStats}`,
+  };
+}
+
+/** `{prefix}-timeseries-points`, `-latest`, `-rollups`: the DynamoDB time-series sink's tables. */
+export function localTimeseriesTableNames(prefix = 'iotcloud'): TimeseriesTableNames {
+  return {
+    timeseriesPoints: `${prefix}-timeseries-points`,
+    timeseriesLatest: `${prefix}-timeseries-latest`,
+    timeseriesRollups: `${prefix}-timeseries-rollups`,
   };
 }

@@ -7,5 +7,6 @@ export {
   MEASURE_PATTERN,
   MIN_BUCKET_MS,
 } from './duckdb-store.js';
+export { DEFAULT_LOCAL_ROLLUP_INTERVAL_MS, startDynamoTimeseries } from './dynamodb-timeseries.js';
 export { startTimeseriesWorker, type TimeseriesWorker } from './worker-host.js';
 export type { WrittenSummary } from './worker-protocol.js';

@@ -19,6 +19,7 @@ import type {
   WriteResult,
   WrittenSummary,
 } from './worker-protocol.js';
+import { writtenNote, writtenSummaries } from './written.js';
 
 const data = workerData as TimeseriesWorkerData;
 const store = await DuckDbTimeseriesStore.open({ path: data.path });
@@ -49,25 +50,13 @@ function write(event: KafkaEvent): Promise<WriteResult> {
   let written: WrittenSummary[] = [];
   const handler = createTimeseriesWriterHandler({
     sink: store,
-    note: (message): WrittenNote => ({
-      deviceId: message.device_id,
-      deviceType: message.device_metadata.device_type,
-      receivedAt: Date.parse(message.enrichment_info.received_at),
-      ...(message.event_type === 'telemetry' ? { deviceTime: Date.parse(message.timestamp) } : {}),
-      ...(message.event_type === 'status' ? { online: message.status.online } : {}),
-    }),
+    note: writtenNote,
     // Called once the points are committed.
     onWritten: (notes) => {
-      const committedAt = Date.now();
-      written = notes.map(({ deviceTime, ...summary }) =>
-        deviceTime === undefined ? summary : { ...summary, latencyMs: committedAt - deviceTime },
-      );
+      written = writtenSummaries(notes, Date.now());
     },
   });
   return handler(event).then((response) => ({ response, written }));
 }
-
-/** A written message's summary, with the device's own time (telemetry) for the latency. */
-type WrittenNote = Omit<WrittenSummary, 'latencyMs'> & { readonly deviceTime?: number };
 
 serveRequests((request) => run(request as unknown as TimeseriesRequest), 'ready');
