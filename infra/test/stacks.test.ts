@@ -618,16 +618,12 @@ describe('time-series sink: dynamodb (the default of every environment)', () => 
     });
   }
 
-  it('lets the writer put points, update latest values and delete rollups, nothing more', () => {
+  it('lets the writer update points and latest values and invalidate rollups, nothing more', () => {
     const writer = 'ProcessingTimeseriesWriterFunction';
 
-    expect(actionsOn(writer, 'timeseriesPoints')).toEqual([
-      'dynamodb:BatchWriteItem',
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-    ]);
-    expect(actionsOn(writer, 'timeseriesLatest')).toEqual(['dynamodb:UpdateItem']);
-    expect(actionsOn(writer, 'timeseriesRollups')).toEqual(['dynamodb:DeleteItem']);
+    expect(actionsOn(writer, 'timeseriesPoints')).toEqual(['dynamodb:UpdateItem']);
+    expect(actionsOn(writer, 'timeseriesLatest')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect(actionsOn(writer, 'timeseriesRollups')).toEqual(['dynamodb:UpdateItem']);
   });
 
   it('lets the API query the three tables only', () => {
@@ -643,7 +639,7 @@ describe('time-series sink: dynamodb (the default of every environment)', () => 
     expect(Object.keys(variables)).toEqual(expect.arrayContaining(Object.values(TIMESERIES_TABLE_NAME_ENV)));
   });
 
-  it('lets the rollup query points and devices and write rollups only', () => {
+  it('lets the rollup query points, scan devices and write rollups only', () => {
     const rollup = 'TimeSeriesRollupHandlerFunction';
     const onDevices = policyStatements(env.platformTemplate)
       .filter(({ policy }) => policy.startsWith(rollup))
@@ -651,10 +647,13 @@ describe('time-series sink: dynamodb (the default of every environment)', () => 
       .filter((statement) => JSON.stringify(statement.Resource).includes('Registrydevices'));
 
     expect(actionsOn(rollup, 'timeseriesPoints')).toEqual(['dynamodb:Query']);
-    expect(actionsOn(rollup, 'timeseriesRollups')).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:PutItem']);
+    expect(actionsOn(rollup, 'timeseriesRollups')).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+    ]);
     expect(actionsOn(rollup, 'timeseriesLatest')).toEqual([]);
     expect(onDevices.flatMap((statement) => asArray(statement.Action as string[])).sort()).toEqual([
-      'dynamodb:Query',
       'dynamodb:Scan',
     ]);
   });

@@ -45,7 +45,7 @@ export class TimeSeriesRollup extends Construct {
       // unreserved pool may not drop below 10), and an overlapping run would only redo the same hours.
     });
     // Devices are listed from the registry (Query on the type index, or Scan), points queried per device.
-    props.registry.bind(this.handler.function, { devices: ['dynamodb:Query', 'dynamodb:Scan'] });
+    props.registry.bind(this.handler.function, { devices: ['dynamodb:Scan'] });
     props.timeSeries.bindRollup(this.handler.function);
 
     this.schedule = new events.Rule(this, 'Schedule', {

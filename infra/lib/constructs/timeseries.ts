@@ -64,9 +64,12 @@ export class DynamoTimeSeries extends Construct implements TimeSeriesSink {
   /** The actions of the writer's adapter (functions/adapters/dynamodb/timeseries/), table by table. */
   bindWriter(fn: BindableFunction): void {
     this.bind(fn, {
-      timeseriesPoints: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-      timeseriesLatest: ['dynamodb:UpdateItem'],
-      timeseriesRollups: ['dynamodb:DeleteItem'],
+      // Points merge measure by measure (if_not_exists), so UpdateItem, never a whole-item Put.
+      timeseriesPoints: ['dynamodb:UpdateItem'],
+      // A refused conditional update (an older point) reads what is stored to retry with the rest.
+      timeseriesLatest: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
+      // Late data bumps the hour's rollup generation (ADD gen 1), so the next rollup run recomputes it.
+      timeseriesRollups: ['dynamodb:UpdateItem'],
     });
   }
 
@@ -82,7 +85,8 @@ export class DynamoTimeSeries extends Construct implements TimeSeriesSink {
   bindRollup(fn: BindableFunction): void {
     this.bind(fn, {
       timeseriesPoints: ['dynamodb:Query'],
-      timeseriesRollups: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
+      // Reads the hour's generation, writes the aggregates only if it has not moved (a conditional Put).
+      timeseriesRollups: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
     });
   }
 
