@@ -85,7 +85,10 @@ describe('estimateMonthlyCost', () => {
     expect(line(busy, 'ingestBridge requests').quantity).toBeCloseTo(2 * SECONDS_PER_MONTH, 3);
     expect(line(busy, 'data in, iot.enriched').usd).toBeCloseTo(((messages * 1000) / GIB) * 0.1, 6);
     expect(line(busy, 'data out, iot.enriched').usd).toBeCloseTo(((messages * 1000) / GIB) * 0.05, 6);
-    expect(line(busy, 'time-series sink writes').usd).toBeCloseTo((messages * 2 * 0.625) / 1e6, 6);
+    expect(line(busy, 'time-series sink writes').usd).toBeCloseTo(
+      (messages * ASSUMPTIONS.dynamodbSinkUnitsPerMessage.writeUnits * 0.625) / 1e6,
+      6,
+    );
     expect(line(busy, 'messages').usd).toBeCloseTo(messages / 1e6, 6);
     // 10 msg/s at one message per device every 10 s is 100 devices, connected all month.
     expect(busy.devices).toBeCloseTo(100, 9);
