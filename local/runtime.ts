@@ -41,7 +41,12 @@ import { ensureTables, localTableNames, seedRegistry, startDynamoWriteWorker } f
 import { startHttpServer } from './http-server.js';
 import { startMqttIngest } from './mqtt-ingest.js';
 import { PipelineStats } from './stats.js';
-import { openKafkaStream, openLocalLogStream, type StreamConsumer } from './stream-backend.js';
+import {
+  type LogRetention,
+  openKafkaStream,
+  openLocalLogStream,
+  type StreamConsumer,
+} from './stream-backend.js';
 import { startTimeseriesWorker } from './timeseries/index.js';
 
 export const SERVICE_VERSION = '0.1.0';
@@ -84,6 +89,8 @@ export interface LocalPlatformOptions {
   readonly deviceBookkeepingMs?: number;
   /** Bootstrap brokers (`host:port`) of a Kafka cluster to use instead of the local log. */
   readonly kafkaBrokers?: readonly string[];
+  /** Retention of the local log (defaults in local/log/local-log.ts). */
+  readonly logRetention?: LogRetention;
 }
 
 export interface LocalPlatform {
@@ -190,7 +197,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     // The stream: the local log, or a real Kafka cluster with --kafka-brokers (same handlers either way).
     const pipeline = options.kafkaBrokers
       ? await openKafkaStream(options.kafkaBrokers, (message) => log(`kafka: ${message}`))
-      : await openLocalLogStream(dataDir, (message) => log(`log: ${message}`));
+      : await openLocalLogStream(dataDir, (message) => log(`log: ${message}`), options.logRetention);
     onClose('log', () => pipeline.close());
     const stream = pipeline.producer;
     log(`stream: ${pipeline.description}`);

@@ -259,7 +259,9 @@ class PartitionLog {
     }
     if (stored.kind === 'ok') {
       if (stored.endOffset !== segment.endOffset) {
-        throw damaged(`its index ends at offset ${stored.endOffset}, the next segment starts at ${segment.endOffset}`);
+        throw damaged(
+          `its index ends at offset ${stored.endOffset}, the next segment starts at ${segment.endOffset}`,
+        );
       }
       segment.index = stored.index;
     }
@@ -336,12 +338,19 @@ class PartitionLog {
   }
 
   /** Reads the records [offset, min(end, segment end)) of one segment into `records`; returns where it stopped. */
-  private async readSegment(segment: Segment, offset: number, end: number, records: LogRecord[]): Promise<number> {
+  private async readSegment(
+    segment: Segment,
+    offset: number,
+    end: number,
+    records: LogRecord[],
+  ): Promise<number> {
     const index = await this.indexOf(segment);
     const upto = Math.min(end, segment.endOffset);
     const entry = index.floor(offset - segment.baseOffset);
     const stop =
-      upto < segment.endOffset ? (index.ceilingPosition(upto - segment.baseOffset) ?? segment.size) : segment.size;
+      upto < segment.endOffset
+        ? (index.ceilingPosition(upto - segment.baseOffset) ?? segment.size)
+        : segment.size;
     const data = Buffer.allocUnsafe(stop - entry.position);
     await readExactly(segment.handle, data, entry.position);
     let position = 0;
@@ -402,7 +411,9 @@ class PartitionLog {
         this.config.fsync,
       );
     }
-    await Promise.all(segments.map((segment) => (segment.readers === 0 ? segment.handle.close() : undefined)));
+    await Promise.all(
+      segments.map((segment) => (segment.readers === 0 ? segment.handle.close() : undefined)),
+    );
     for (const segment of segments) segment.deleted = true;
   }
 
@@ -430,7 +441,11 @@ class PartitionLog {
     while (this.segments.length > 1) {
       const oldest = at(this.segments, 0, 'segment');
       const reason =
-        now - oldest.lastAppendMs > retentionMs ? 'time' : total - oldest.size >= retentionBytes ? 'size' : undefined;
+        now - oldest.lastAppendMs > retentionMs
+          ? 'time'
+          : total - oldest.size >= retentionBytes
+            ? 'size'
+            : undefined;
       if (reason === undefined) break;
       if (oldest.endOffset > keepFrom) {
         heldForConsumers = true;
@@ -735,14 +750,18 @@ export class LocalLog implements StreamProducer {
       throw new RangeError(`segmentBytes must be in (0, ${MAX_SEGMENT_BYTES}], got ${this.segmentBytes}`);
     }
     this.retentionMs = positiveOrInfinity(options.retentionMs ?? DEFAULT_RETENTION_MS, 'retentionMs');
-    this.retentionBytes = positiveOrInfinity(options.retentionBytes ?? DEFAULT_RETENTION_BYTES, 'retentionBytes');
+    this.retentionBytes = positiveOrInfinity(
+      options.retentionBytes ?? DEFAULT_RETENTION_BYTES,
+      'retentionBytes',
+    );
     this.retentionWaitsForConsumers = options.retentionWaitsForConsumers ?? true;
     this.segmentMs = positiveOrInfinity(
       options.segmentMs ?? Math.min(DEFAULT_SEGMENT_MS, this.retentionMs),
       'segmentMs',
     );
     this.retentionCheckMs = options.retentionCheckMs ?? DEFAULT_RETENTION_CHECK_MS;
-    if (!(this.retentionCheckMs >= 0)) throw new RangeError(`retentionCheckMs must be >= 0, got ${this.retentionCheckMs}`);
+    if (!(this.retentionCheckMs >= 0))
+      throw new RangeError(`retentionCheckMs must be >= 0, got ${this.retentionCheckMs}`);
     this.now = options.now ?? Date.now;
     this.maxRecordBytes = Math.min(options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES, MAX_FRAME_BODY_BYTES);
     this.fsync = options.fsync ?? true;
@@ -768,7 +787,12 @@ export class LocalLog implements StreamProducer {
               topic,
               partition,
               path.join(dir, String(partition)),
-              { segmentBytes: this.segmentBytes, segmentMs: this.segmentMs, fsync: this.fsync, now: this.now },
+              {
+                segmentBytes: this.segmentBytes,
+                segmentMs: this.segmentMs,
+                fsync: this.fsync,
+                now: this.now,
+              },
               (appended) => this.notify(topic, appended),
             ),
           );
@@ -947,7 +971,8 @@ export class LocalLog implements StreamProducer {
     const partitions = this.partitionsOf(topic);
     return partitions.map((partition) => {
       let lowest = Number.POSITIVE_INFINITY;
-      for (const group of groups) lowest = Math.min(lowest, store.get(group, topic).get(partition.partition) ?? 0);
+      for (const group of groups)
+        lowest = Math.min(lowest, store.get(group, topic).get(partition.partition) ?? 0);
       return lowest;
     });
   }

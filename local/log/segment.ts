@@ -21,7 +21,9 @@ export class OffsetBeforeLogStartError extends RangeError {
     readonly offset: number,
     readonly logStartOffset: number,
   ) {
-    super(`offset ${offset} of ${topic}-${partition} was deleted by retention; the log starts at ${logStartOffset}`);
+    super(
+      `offset ${offset} of ${topic}-${partition} was deleted by retention; the log starts at ${logStartOffset}`,
+    );
     this.name = 'OffsetBeforeLogStartError';
   }
 }
@@ -191,7 +193,11 @@ export type IndexFileRead =
   | { readonly kind: 'other-size'; readonly indexedSize: number };
 
 /** The index and end offset of a segment from its index file, if it is intact and for `fileSize` bytes. */
-export async function readIndexFile(file: string, baseOffset: number, fileSize: number): Promise<IndexFileRead> {
+export async function readIndexFile(
+  file: string,
+  baseOffset: number,
+  fileSize: number,
+): Promise<IndexFileRead> {
   const unusable = { kind: 'unusable' } as const;
   let data: Buffer;
   try {
