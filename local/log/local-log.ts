@@ -405,11 +405,15 @@ class PartitionLog {
     const active = this.segments.at(-1);
     const segments = this.segments.splice(0);
     if (active?.index && this.failure === undefined) {
-      await writeFileAtomic(
-        indexFileOf(active.file),
-        encodeIndexFile(active.baseOffset, active.endOffset, active.size, active.index),
-        this.config.fsync,
-      );
+      try {
+        await writeFileAtomic(
+          indexFileOf(active.file),
+          encodeIndexFile(active.baseOffset, active.endOffset, active.size, active.index),
+          this.config.fsync,
+        );
+      } catch {
+        // Only an optimisation: without it the next open scans the active segment.
+      }
     }
     await Promise.all(
       segments.map((segment) => (segment.readers === 0 ? segment.handle.close() : undefined)),
