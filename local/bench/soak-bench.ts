@@ -8,7 +8,10 @@
  * Usage: npm run bench:soak [-- --minutes 30 --rate 2000 --devices 200 --warmup-minutes 5
  *        --heap-snapshot-dir DIR]
  * (--heap-snapshot-dir: the platform writes a V8 heap snapshot there at the end of the warm-up and at the
- * end of the run, for comparing what stayed.)
+ * end of the run, for comparing what stayed. Writing one stops the platform for seconds and raises its
+ * RSS for good, so a run with snapshots shows where memory goes, not the curve.)
+ * At a rate the machine cannot sustain, memory follows the backlog (messages acknowledged by the broker
+ * and waiting for the log, consumer lag), not a leak: the lines show raw total and consumer lag for that.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
