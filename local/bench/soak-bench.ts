@@ -101,11 +101,15 @@ async function startPlatform(dataDir: string, probeFile: string): Promise<Platfo
   });
 }
 
-async function vmRss(pid: number): Promise<number> {
+/** VmRSS and its parts: anonymous memory (heaps, native allocations) and mapped files (page cache). */
+async function vmRss(pid: number): Promise<{ total: number; anon: number; file: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kilobytes = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
-  if (kilobytes === undefined) throw new Error(`no VmRSS in /proc/${pid}/status`);
-  return Number(kilobytes) * 1024;
+  const field = (name: string) => {
+    const kilobytes = new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, 'm').exec(status)?.[1];
+    if (kilobytes === undefined) throw new Error(`no ${name} in /proc/${pid}/status`);
+    return Number(kilobytes) * 1024;
+  };
+  return { total: field('VmRSS'), anon: field('RssAnon'), file: field('RssFile') };
 }
 
 interface ProbeLine {
@@ -154,14 +158,15 @@ const rssSamples: [number, number][] = [];
 console.log(
   `soak: ${RATE} msg/s from ${DEVICES} devices for ${MINUTES} min (warm-up ${WARMUP_MINUTES} min), platform pid ${pid}`,
 );
-console.log('minute  RSS MB  heap used MB  external MB  raw total  consumer lag');
+console.log('minute  RSS MB (anon  file)  heap used MB  external MB  raw total  consumer lag');
 const sample = async (minute: number) => {
   const rss = await vmRss(pid);
   const probe = (await probeLines(probeFile)).at(-1);
   const snapshot = await stats(platform.httpUrl);
-  rssSamples.push([minute, rss]);
+  rssSamples.push([minute, rss.total]);
   console.log(
-    `${String(minute).padStart(6)}  ${mb(rss).padStart(6)}  ${mb(probe?.heapUsed ?? 0).padStart(12)}  ` +
+    `${String(minute).padStart(6)}  ${mb(rss.total).padStart(6)} (${mb(rss.anon).padStart(4)}  ${mb(rss.file).padStart(4)})  ` +
+      `${mb(probe?.heapUsed ?? 0).padStart(12)}  ` +
       `${mb(probe?.external ?? 0).padStart(11)}  ${String(snapshot.totals.raw).padStart(9)}  ${snapshot.pipeline?.consumerLag}`,
   );
 };
