@@ -42,7 +42,12 @@ import { ensureTables, localTableNames, seedRegistry, startDynamoWriteWorker } f
 import { startHttpServer } from './http-server.js';
 import { startMqttIngest } from './mqtt-ingest.js';
 import { PipelineStats } from './stats.js';
-import { openKafkaStream, openLocalLogStream, type StreamConsumer } from './stream-backend.js';
+import {
+  type LogRetention,
+  openKafkaStream,
+  openLocalLogStream,
+  type StreamConsumer,
+} from './stream-backend.js';
 import { startDynamoTimeseries, startTimeseriesWorker } from './timeseries/index.js';
 
 export const SERVICE_VERSION = '0.1.0';
@@ -92,6 +97,8 @@ export interface LocalPlatformOptions {
   readonly timeseries?: LocalTimeseriesStore;
   /** With `dynamodb`: how often the hourly rollup job runs (default every 5 minutes). */
   readonly rollupIntervalMs?: number;
+  /** Retention of the local log (defaults in local/log/local-log.ts). */
+  readonly logRetention?: LogRetention;
 }
 
 export const LOCAL_TIMESERIES_STORES = ['duckdb', 'dynamodb'] as const;
@@ -212,7 +219,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     // The stream: the local log, or a real Kafka cluster with --kafka-brokers (same handlers either way).
     const pipeline = options.kafkaBrokers
       ? await openKafkaStream(options.kafkaBrokers, (message) => log(`kafka: ${message}`))
-      : await openLocalLogStream(dataDir, (message) => log(`log: ${message}`));
+      : await openLocalLogStream(dataDir, (message) => log(`log: ${message}`), options.logRetention);
     onClose('log', () => pipeline.close());
     const stream = pipeline.producer;
     log(`stream: ${pipeline.description}`);

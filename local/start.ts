@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseBrokers } from '../functions/adapters/kafka/client.js';
+import { DEFAULT_RETENTION_BYTES, DEFAULT_RETENTION_MS } from './log/index.js';
 import { LOCAL_TIMESERIES_STORES, type LocalTimeseriesStore, startLocalPlatform } from './runtime.js';
 
 const USAGE = `Usage: npm start -- [options]
@@ -19,6 +20,11 @@ const USAGE = `Usage: npm start -- [options]
   --devices N         simulated devices (default 8, two of each type)
   --no-simulator      no simulated fleet: only real devices publish
   --status-every S    seconds between status lines (default 5)
+  --log-retention-hours H   local log: delete a partition's segments older than this
+                      (default ${DEFAULT_RETENTION_MS / 3_600_000}); 0: keep forever
+  --log-retention-bytes B   local log: keep at most about this much per partition
+                      (default ${DEFAULT_RETENTION_BYTES}, 1 GiB); 0: no limit. Segments a consumer
+                      group has not committed past are kept either way (they grow its lag instead)
   --api-token TOKEN   API writes need "Authorization: Bearer TOKEN" (or set IOT_CLOUD_API_TOKEN);
                       without one, writes are open to anyone who can reach the port
 `;
@@ -29,6 +35,15 @@ function port(name: string, value: string | undefined, fallback: number): number
   if (!Number.isInteger(number) || number < 0 || number > 65535)
     throw new Error(`--${name} must be a port number, got "${value}"`);
   return number;
+}
+
+/** A retention option in `unit`s: undefined for the default, 0 for none (Infinity). */
+function retention(name: string, value: string | undefined, unit: number): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!(Number.isFinite(number) && number >= 0))
+    throw new Error(`--${name} must be a number >= 0, got "${value}"`);
+  return number === 0 ? Number.POSITIVE_INFINITY : number * unit;
 }
 
 const OPTIONS = {
@@ -43,6 +58,8 @@ const OPTIONS = {
   'no-simulator': { type: 'boolean', default: false },
   'status-every': { type: 'string' },
   'api-token': { type: 'string' },
+  'log-retention-hours': { type: 'string' },
+  'log-retention-bytes': { type: 'string' },
   help: { type: 'boolean', default: false },
 } as const;
 
@@ -84,6 +101,10 @@ async function main(): Promise<number> {
         ? {}
         : { kafkaBrokers: parseBrokers(values['kafka-brokers']) }),
       simulatedDevices: devices,
+      logRetention: {
+        retentionMs: retention('log-retention-hours', values['log-retention-hours'], 3_600_000),
+        retentionBytes: retention('log-retention-bytes', values['log-retention-bytes'], 1),
+      },
       ...(apiToken ? { apiToken } : {}),
       log: (line) => print(`  ${line}`),
     });

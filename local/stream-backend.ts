@@ -47,11 +47,18 @@ export interface PipelineStream {
   close(): Promise<void>;
 }
 
+/** Retention of the local log per partition (see LocalLogOptions). */
+export interface LogRetention {
+  readonly retentionMs?: number;
+  readonly retentionBytes?: number;
+}
+
 export async function openLocalLogStream(
   dataDir: string,
   warn: (message: string) => void,
+  retention: LogRetention = {},
 ): Promise<PipelineStream> {
-  const stream = new LocalLog({ dataDir: join(dataDir, 'log'), onWarning: warn });
+  const stream = new LocalLog({ dataDir: join(dataDir, 'log'), onWarning: warn, ...retention });
   await stream.open();
   return {
     description: `local log in ${join(dataDir, 'log')}`,

@@ -42,6 +42,7 @@ import {
 import type { LogRecord } from './frame.js';
 import { toKafkaEvent } from './kafka-event.js';
 import type { LocalLog } from './local-log.js';
+import { OffsetBeforeLogStartError } from './segment.js';
 
 export const DEFAULT_BATCH_WINDOW_MS = 50;
 export {
@@ -54,7 +55,7 @@ export {
 
 export interface ConsumerErrorContext {
   readonly consumer: string;
-  readonly stage: 'read' | 'handler' | 'response' | 'dead-letter' | 'commit';
+  readonly stage: 'read' | 'handler' | 'response' | 'dead-letter' | 'commit' | 'retention';
   readonly partitions: readonly number[];
 }
 
@@ -74,6 +75,8 @@ export interface ConsumerStats extends DeliveryStats {
   readonly endOffsets: Readonly<Record<string, number>>;
   /** Sum over partitions of end offset - committed offset. */
   readonly lag: number;
+  /** Records retention deleted before this group committed them (it resumed at the log start). */
+  readonly skippedByRetention: number;
 }
 
 interface PartitionState {
@@ -124,6 +127,7 @@ export class LogConsumer {
   private stopping: Promise<void> | undefined;
   private counters = { invocations: 0, delivered: 0, failed: 0, retried: 0, deadLettered: 0 };
   private lastError: string | undefined;
+  private skippedByRetention = 0;
 
   constructor(
     private readonly log: LocalLog,
@@ -152,9 +156,11 @@ export class LogConsumer {
     if (this.dlqTopic !== false) this.log.partitionCount(this.dlqTopic);
     this.log.attachConsumer(this.group, this.topic, this);
     const ends = this.log.endOffsets(this.topic);
-    const committed = this.log.committedOffsets(this.group, this.topic);
     this.partitions = ends.map((end, partition) => {
-      const offset = Math.min(committed[partition] ?? 0, end);
+      const committed = this.log.committedOffset(this.group, this.topic, partition);
+      // A group that never committed here starts at the log start (Kafka's auto.offset.reset=earliest);
+      // one that committed before it is moved there by skipDeleted, which reports the gap.
+      const offset = Math.min(committed ?? this.log.startOffset(this.topic, partition), end);
       const waitingSince = end > offset ? Date.now() : undefined;
       return {
         partition,
@@ -166,6 +172,7 @@ export class LogConsumer {
         waitingSince,
       };
     });
+    for (const state of this.partitions) this.skipDeleted(state);
     this.state = 'running';
     this.unsubscribe = this.log.onAppend(this.topic, (partition) => {
       const state = this.partitions[partition];
@@ -213,6 +220,7 @@ export class LogConsumer {
       committed,
       endOffsets,
       lag,
+      skippedByRetention: this.skippedByRetention,
       lastError: this.lastError,
     };
   }
@@ -222,7 +230,8 @@ export class LogConsumer {
     const s = this.stats();
     return (
       `${s.name} [${s.topic}]: delivered ${s.delivered}, failed ${s.failed}, retried ${s.retried}, ` +
-      `dead-lettered ${s.deadLettered}, lag ${s.lag}`
+      `dead-lettered ${s.deadLettered}, lag ${s.lag}` +
+      (s.skippedByRetention > 0 ? `, ${s.skippedByRetention} skipped (deleted by retention)` : '')
     );
   }
 
@@ -286,6 +295,7 @@ export class LogConsumer {
       for (let i = 0; i < count; i++) {
         const state = this.partitions[(this.cursor + i) % count];
         if (!state || state.inFlight) continue;
+        this.skipDeleted(state);
         const head = state.pending[0];
         const work = head
           ? head.end - head.start
@@ -366,8 +376,12 @@ export class LogConsumer {
         })),
       );
     } catch (error) {
-      this.report(error, 'read', partitionsOf(parts));
-      for (const part of parts) this.requeue(part.state, [part.slice], retryDelay(this.controls, 1));
+      // Records retention deleted under the read: skipDeleted moves the partition on at the next pump.
+      const deleted = error instanceof OffsetBeforeLogStartError;
+      if (!deleted) this.report(error, 'read', partitionsOf(parts));
+      for (const part of parts) {
+        this.requeue(part.state, [part.slice], deleted ? 0 : retryDelay(this.controls, 1));
+      }
       return;
     }
 
@@ -435,6 +449,35 @@ export class LogConsumer {
       }
     }
     this.requeue(state, plan.requeue, plan.delayMs);
+  }
+
+  /**
+   * A partition whose committed offset retention deleted (possible when retention does not wait for
+   * consumers, or for a group taken as gone) resumes at the log start, as Kafka's
+   * auto.offset.reset=earliest; the gap is reported and counted. Only for a partition with no batch in
+   * flight.
+   */
+  private skipDeleted(state: PartitionState): void {
+    const start = this.log.startOffset(this.topic, state.partition);
+    if (state.committed >= start) return;
+    const skipped = start - state.committed;
+    this.skippedByRetention += skipped;
+    this.report(
+      new Error(
+        `offsets ${state.committed}-${start - 1} of ${this.topic}-${state.partition} (${skipped} records) were deleted ` +
+          `by retention before group ${this.group} committed them; it resumes at ${start}`,
+      ),
+      'retention',
+      [state.partition],
+    );
+    state.pending = state.pending.flatMap((slice) =>
+      slice.end <= start ? [] : [{ ...slice, start: Math.max(slice.start, start) }],
+    );
+    state.position = Math.max(state.position, start);
+    state.committed = start;
+    this.log
+      .commitOffsets(this.group, this.topic, new Map([[state.partition, start]]))
+      .catch((error: unknown) => this.report(error, 'commit', [state.partition]));
   }
 
   /** Puts slices back at the head of the partition's queue (they hold its lowest offsets). */

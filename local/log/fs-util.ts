@@ -48,11 +48,11 @@ export function isErrno(error: unknown, code: string): boolean {
  * Replaces `file` atomically: writes a temp file next to it, fsyncs it, renames it over `file` and
  * fsyncs the directory, so a crash leaves the old or the new content, never a mix.
  */
-export async function writeFileAtomic(file: string, content: string, fsync: boolean): Promise<void> {
+export async function writeFileAtomic(file: string, content: string | Buffer, fsync: boolean): Promise<void> {
   const temp = `${file}.tmp`;
   const handle = await open(temp, 'w');
   try {
-    await handle.writeFile(content, 'utf8');
+    await handle.writeFile(content);
     if (fsync) await handle.sync();
   } finally {
     await handle.close();

@@ -34,6 +34,15 @@ export {
   toKafkaEvent,
   toKafkaEventRecord,
 } from './kafka-event.js';
-export { LocalLog, type LocalLogOptions, type PartitionStatus } from './local-log.js';
+export {
+  DEFAULT_RETENTION_BYTES,
+  DEFAULT_RETENTION_MS,
+  type DeletedSegment,
+  LocalLog,
+  type LocalLogOptions,
+  OffsetBeforeLogStartError,
+  type PartitionStatus,
+  type RetentionResult,
+} from './local-log.js';
 export { murmur2, partitionForKey } from './partitioner.js';
 export { TailSampler, type TailSamplerOptions } from './tail-sampler.js';

@@ -68,6 +68,11 @@ export class OffsetStore {
     }
   }
 
+  /** The groups that have committed offsets on `topic`. */
+  groupsOf(topic: string): string[] {
+    return [...this.groups.values()].filter((state) => state.topics.has(topic)).map((state) => state.group);
+  }
+
   /** Committed offsets of `group` on `topic`, by partition (absent: nothing committed). */
   get(group: string, topic: string): ReadonlyMap<number, number> {
     return this.groups.get(group)?.topics.get(topic) ?? new Map();
