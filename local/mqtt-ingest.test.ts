@@ -110,6 +110,38 @@ describe('local MQTT ingest', () => {
     }
   });
 
+  it('keeps a persistent session on an external broker: a restart gets what arrived while it was down', async () => {
+    const broker = await startAedes();
+    const events: SQSEvent[] = [];
+    const options = {
+      externalBroker: broker.url,
+      sessionClientId: 'iot-cloud-ingest-test',
+      bridge: recordingBridge(events),
+      deadLetter: noDeadLetters,
+    };
+    try {
+      const first = await startMqttIngest(options);
+      await first.close();
+      await publish(broker.url, [
+        ['dt/smart_meter/m-offline/telemetry', '{"n":1}'],
+        ['dt/smart_meter/m-offline/telemetry', '{"n":2}'],
+      ]);
+
+      const second = await startMqttIngest(options);
+      try {
+        await waitUntil(() => envelopes(events).length === 2, 'the messages the broker kept');
+        expect(envelopes(events).map((e) => Buffer.from(e.payload, 'base64').toString())).toEqual([
+          '{"n":1}',
+          '{"n":2}',
+        ]);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await broker.close();
+    }
+  });
+
   it('names the MQTT port when it is already taken', async () => {
     const first = await startMqttIngest({
       port: 0,
