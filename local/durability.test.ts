@@ -195,6 +195,9 @@ describe('local durability: an acknowledged publish is stored exactly once', () 
       // Nothing stored that was never published.
       expect(Math.max(...stored)).toBeLessThan(nextSeq.get(deviceId) ?? 0);
       expect(acked.length).toBeGreaterThan(0);
+      // The device's counter is exact too: derived from what is stored, whatever the crashes did.
+      const device = await getJson(`${platform.httpUrl}/api/devices/${deviceId}`);
+      expect(device.messageCount, `${deviceId}: messageCount`).toBe(stored.length);
     }
     platform.child.kill('SIGINT');
     expect(await platform.exited).toEqual({ code: 0, signal: null });

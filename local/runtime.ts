@@ -389,6 +389,15 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       (registry.types.get(typeId)?.definition.updateFrequencySeconds ?? 60) * 1000;
     const toSummary = (device: DeviceRecord) =>
       toDeviceSummary(device, reportingIntervalMs(device.deviceType));
+    // A device's message count is derived from the points stored, not from the bookkeeping's running
+    // count: that one is written every few seconds apart from the consumers' offsets, so a crash made
+    // it drift (lost increments, or redelivered batches counted twice); the store is idempotent.
+    const withStoredCounts = async (devices: readonly DeviceRecord[]) => {
+      const counts = await timeseries.messageCounts(devices.map((d) => d.deviceId));
+      return devices.map((device) =>
+        toSummary({ ...device, messageCount: counts.get(device.deviceId) ?? 0 }),
+      );
+    };
 
     let lastStuckDetail: string | undefined;
     const api = createApiHandler({
@@ -403,13 +412,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         list: async (query) => {
           const page = await deviceStore.listDevices(query);
           return {
-            items: page.items.map(toSummary),
+            items: await withStoredCounts(page.items),
             ...(page.nextCursor ? { cursor: page.nextCursor } : {}),
           };
         },
         get: async (deviceId) => {
           const device = await deviceStore.getDevice(deviceId);
-          return device ? toSummary(device) : undefined;
+          return device ? (await withStoredCounts([device]))[0] : undefined;
         },
       },
       timeseries,
