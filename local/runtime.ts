@@ -229,7 +229,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
     // Device bookkeeping leaves the hot path: one update per device every few seconds, and a last one
     // on stop.
-    // Counts follow delivery (at least once), so a redelivered batch counts again, as documented.
+    // Its counts follow delivery (at least once); the API shows counts derived from the store instead
+    // (withStoredCounts below), which stay exact across a crash.
     const flushSeen = async () => {
       if (seen.size === 0) return;
       const updates = [...seen.entries()].map(([deviceId, u]) => ({
