@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IOT_CORE_MAX_PAYLOAD_BYTES } from '../functions/shared/aws-limits.js';
 import { waitUntil } from '../simulator/transports/test-broker.js';
 import { type LocalPlatform, startLocalPlatform } from './runtime.js';
 
@@ -38,6 +39,17 @@ async function deviceWithCount(deviceId: string, count: number) {
   return device;
 }
 
+/** The newest inspector sample of a dead letter with this reason (samples are written asynchronously). */
+async function waitForDeadLetter(reason: string) {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const items = (await api('/api/messages?stage=dlq&limit=50')).body.items ?? [];
+    const found = items.map((item) => item.body as { reason: string }).find((body) => body.reason === reason);
+    if (found || Date.now() > deadline) return found;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 async function publish(messages: [string, string | Buffer][]) {
   const client = await mqtt.connectAsync(platform.mqttUrl, { clientId: 'integration-test-device' });
   for (const [topic, payload] of messages) await client.publishAsync(topic, payload, { qos: 1 });
@@ -68,7 +80,8 @@ const GOOD: [string, string][] = [
 ];
 const BAD: [string, string | Buffer][] = [
   ['dt/smart_meter/meter-it-2/telemetry', '{"device_id":"meter-it-2",'],
-  ['dt/smart_meter/meter-it-3/telemetry', Buffer.alloc(130 * 1024, 0x20)],
+  // A topic kind that is not an event type: the bridge dead-letters it (INVALID_TOPIC).
+  ['dt/smart_meter/meter-it-3/gossip', meterTelemetry(1)],
   [
     'dt/gizmo_type/gizmo-1/telemetry',
     JSON.stringify({
@@ -103,7 +116,7 @@ describe('the local platform, end to end over MQTT and HTTP', () => {
       30_000,
     );
 
-    expect(platform.status()).toMatchObject({ received: 7, raw: 7, enriched: 3, dlq: 4, alerts: 1 });
+    expect(platform.status()).toMatchObject({ received: 7, raw: 6, enriched: 3, dlq: 4, alerts: 1 });
   });
 
   it('shows the device with its latest values and the count of its messages', async () => {
@@ -120,12 +133,7 @@ describe('the local platform, end to end over MQTT and HTTP', () => {
     const dlq = await api('/api/messages?stage=dlq&limit=10');
 
     const reasons = (dlq.body.items ?? []).map((item) => (item.body as { reason: string }).reason).sort();
-    expect(reasons).toEqual([
-      'INVALID_DEVICE_ID',
-      'INVALID_JSON',
-      'PAYLOAD_TOO_LARGE',
-      'UNKNOWN_DEVICE_TYPE',
-    ]);
+    expect(reasons).toEqual(['INVALID_DEVICE_ID', 'INVALID_JSON', 'INVALID_TOPIC', 'UNKNOWN_DEVICE_TYPE']);
     const truncated = (dlq.body.items ?? []).find(
       (item) => (item.body as { reason: string }).reason === 'INVALID_JSON',
     );
@@ -141,10 +149,53 @@ describe('the local platform, end to end over MQTT and HTTP', () => {
     const stats = await api('/api/stats?window=15m');
 
     expect(stats.body).toMatchObject({
-      totals: { raw: 7, enriched: 3, dlq: 4, alerts: 1 },
+      totals: { raw: 6, enriched: 3, dlq: 4, alerts: 1 },
       byDeviceType: { smart_meter: 2, environmental_sensor: 1 },
       quality: { GOOD: 3 },
-      dlqReasons: { INVALID_JSON: 1, PAYLOAD_TOO_LARGE: 1, UNKNOWN_DEVICE_TYPE: 1, INVALID_DEVICE_ID: 1 },
+      dlqReasons: { INVALID_JSON: 1, INVALID_TOPIC: 1, UNKNOWN_DEVICE_TYPE: 1, INVALID_DEVICE_ID: 1 },
+    });
+  });
+
+  it("refuses a publish over IoT Core's 128 KB by disconnecting the device, and stores its next message", async () => {
+    const before = platform.status();
+    const device = await mqtt.connectAsync(platform.mqttUrl, {
+      clientId: 'oversized-device',
+      reconnectPeriod: 0,
+    });
+    const disconnected = new Promise<void>((resolve) => device.once('close', () => resolve()));
+    void device
+      .publishAsync(
+        'dt/smart_meter/meter-it-1/telemetry',
+        Buffer.alloc(IOT_CORE_MAX_PAYLOAD_BYTES + 1, 0x20),
+        {
+          qos: 1,
+        },
+      )
+      .catch(() => undefined);
+    await disconnected;
+    device.end(true);
+
+    await publish([['dt/smart_meter/meter-it-1/telemetry', meterTelemetry(1001.5, 15)]]);
+    await waitUntil(
+      () => platform.status().lag === 0 && platform.status().enriched > before.enriched,
+      'the next message',
+    );
+
+    expect(platform.status()).toMatchObject({ received: before.received + 1, raw: before.raw + 1 });
+    const health = await api('/api/health');
+    expect(health.body).toMatchObject({ status: 'ok', components: { ingest: 'ok', enrich: 'ok' } });
+  });
+
+  it('dead-letters a publish on a topic of the wrong shape, with the reason', async () => {
+    const before = platform.status();
+
+    await publish([['devices/meter-it-1/telemetry', meterTelemetry(1)]]);
+
+    expect(platform.status()).toMatchObject({ dlq: before.dlq + 1, raw: before.raw });
+    const dlq = await waitForDeadLetter('TOPIC_NOT_ROUTED');
+    expect(dlq).toMatchObject({
+      stage: 'ingest-rule',
+      source: { mqtt_topic: 'devices/meter-it-1/telemetry' },
     });
   });
 
@@ -168,8 +219,8 @@ describe('the local platform, end to end over MQTT and HTTP', () => {
       enriched: before.status.enriched + 1,
       dlq: before.status.dlq,
     });
-    const device = await deviceWithCount('meter-it-1', 3);
-    expect(device.body).toMatchObject({ messageCount: 3 });
+    const device = await deviceWithCount('meter-it-1', 4);
+    expect(device.body).toMatchObject({ messageCount: 4 });
     const points = (await api('/api/devices/meter-it-1/telemetry?measure=energy&from=2000-01-01T00:00:00Z'))
       .body.points as unknown[];
     expect(points).toHaveLength((before.points.points as unknown[]).length + 1);

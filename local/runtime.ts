@@ -14,6 +14,7 @@
  * time-series writer handler, and dynalite with the high-rate DynamoDB writes, run on one worker
  * thread each (timeseries/worker.ts, dynamodb/write-worker.ts), so a 2-core machine uses both cores.
  */
+import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DASHBOARD_DIST_DIR } from '../dashboard/dist-dir.js';
@@ -257,7 +258,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
     // Device bookkeeping leaves the hot path: one update per device every few seconds, and a last one
     // on stop.
-    // Counts follow delivery (at least once), so a redelivered batch counts again, as documented.
+    // Its counts follow delivery (at least once); the API shows counts derived from the store instead
+    // (withStoredCounts below), which stay exact across a crash.
     const flushSeen = async () => {
       if (seen.size === 0) return;
       const updates = [...seen.entries()].map(([deviceId, u]) => ({
@@ -331,6 +333,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       };
 
     const consumers: StreamConsumer[] = [];
+    const consumerNames = new Map<StreamConsumer, string>();
     const reportConsumerError = (error: unknown, context: { consumer: string; stage: string }) =>
       log(`${context.consumer} ${context.stage}: ${String(error)}`);
     const consume = async (
@@ -343,19 +346,19 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       // The pipeline stages take big batches (MSK event source mappings allow up to 10,000 records):
       // fewer commits and fsyncs per record under load. Their window is short, since a record waits
       // for it at each stage; the inspector's samples can wait longer in fewer, larger batches.
-      consumers.push(
-        await pipeline.subscribe({
-          topic,
-          group,
-          name,
-          handler,
-          batchSize: 500,
-          batchWindowMs: bestEffort ? INSPECTOR_BATCH_WINDOW_MS : PIPELINE_BATCH_WINDOW_MS,
-          // Inspector samples are best effort: they need no dead-letter topic of their own.
-          ...(bestEffort ? { dlqTopic: false as const } : {}),
-          onError: reportConsumerError,
-        }),
-      );
+      const consumer = await pipeline.subscribe({
+        topic,
+        group,
+        name,
+        handler,
+        batchSize: 500,
+        batchWindowMs: bestEffort ? INSPECTOR_BATCH_WINDOW_MS : PIPELINE_BATCH_WINDOW_MS,
+        // Inspector samples are best effort: they need no dead-letter topic of their own.
+        ...(bestEffort ? { dlqTopic: false as const } : {}),
+        onError: reportConsumerError,
+      });
+      consumers.push(consumer);
+      consumerNames.set(consumer, name);
     };
     onClose('consumers', async () => {
       await Promise.all(consumers.map((c) => c.stop()));
@@ -369,30 +372,36 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     // Raw and enriched records are only sampled: on the local log, read just the newest records.
     for (const stage of ['raw', 'enriched'] as const) {
       const name = `inspector-${stage}`;
-      if (pipeline.sampleNewest)
-        consumers.push(
-          pipeline.sampleNewest({
-            topic: TOPICS[stage],
-            name,
-            intervalMs: INSPECTOR_SAMPLE_INTERVAL_MS,
-            handler: inspector(stage),
-            onError: reportConsumerError,
-          }),
-        );
-      else await consume(TOPICS[stage], inspectorGroup(stage), name, inspector(stage), true);
+      if (pipeline.sampleNewest) {
+        const sampler = pipeline.sampleNewest({
+          topic: TOPICS[stage],
+          name,
+          intervalMs: INSPECTOR_SAMPLE_INTERVAL_MS,
+          handler: inspector(stage),
+          onError: reportConsumerError,
+        });
+        consumers.push(sampler);
+        consumerNames.set(sampler, name);
+      } else await consume(TOPICS[stage], inspectorGroup(stage), name, inspector(stage), true);
     }
     await consume(TOPICS.dlq, inspectorGroup('dlq'), 'inspector-dlq', inspector('dlq'), true);
     await consume(TOPICS.alerts, inspectorGroup('alerts'), 'inspector-alerts', inspector('alerts'), true);
 
-    // MQTT in: embedded aedes or an external broker, through the ingest rule, to the bridge.
+    // MQTT in: embedded aedes or an external broker, through the ingest rule, to the bridge. A
+    // publish is acknowledged once the bridge's append is durable (see mqtt-ingest.ts).
     const ingest = await startMqttIngest({
       bridge: async (event) => {
         const response = await bridge(event);
         stats.recordRaw(event.Records.length - response.batchItemFailures.length);
         return response;
       },
+      deadLetter: (records) => stream.send(TOPICS.dlq, records),
       ...(options.externalBroker
-        ? { externalBroker: options.externalBroker }
+        ? {
+            externalBroker: options.externalBroker,
+            // One persistent session per data directory: a restart on it gets what the broker kept.
+            sessionClientId: `iot-cloud-ingest-${createHash('sha256').update(dataDir).digest('hex').slice(0, 6)}`,
+          }
         : { port: options.mqttPort ?? 1883 }),
       onError: (error) => log(`ingest: ${error.message}`),
     });
@@ -410,7 +419,17 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       (registry.types.get(typeId)?.definition.updateFrequencySeconds ?? 60) * 1000;
     const toSummary = (device: DeviceRecord) =>
       toDeviceSummary(device, reportingIntervalMs(device.deviceType));
+    // A device's message count is derived from the points stored, not from the bookkeeping's running
+    // count: that one is written every few seconds apart from the consumers' offsets, so a crash made
+    // it drift (lost increments, or redelivered batches counted twice); the store is idempotent.
+    const withStoredCounts = async (devices: readonly DeviceRecord[]) => {
+      const counts = await timeseries.messageCounts(devices.map((d) => d.deviceId));
+      return devices.map((device) =>
+        toSummary({ ...device, messageCount: counts.get(device.deviceId) ?? 0 }),
+      );
+    };
 
+    let lastStuckDetail: string | undefined;
     const api = createApiHandler({
       version: SERVICE_VERSION,
       registry: registryStore,
@@ -423,13 +442,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         list: async (query) => {
           const page = await deviceStore.listDevices(query);
           return {
-            items: page.items.map(toSummary),
+            items: await withStoredCounts(page.items),
             ...(page.nextCursor ? { cursor: page.nextCursor } : {}),
           };
         },
         get: async (deviceId) => {
           const device = await deviceStore.getDevice(deviceId);
-          return device ? toSummary(device) : undefined;
+          return device ? (await withStoredCounts([device]))[0] : undefined;
         },
       },
       timeseries,
@@ -444,19 +463,29 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         },
       }),
       health: async () => {
+        const ingestHealth = ingest.health();
         const components: Record<string, 'ok' | 'degraded'> = {
           broker: 'ok',
+          // A publish that waits for the stream too long, or that the bridge refused.
+          ingest: ingestHealth.state === 'ok' ? 'ok' : 'degraded',
           log: 'ok',
           timeseries: 'ok',
           registry: 'ok',
         };
+        if (ingestHealth.state === 'stuck' && ingestHealth.detail !== lastStuckDetail)
+          log(`health: ingest is stuck: ${ingestHealth.detail}`);
+        lastStuckDetail = ingestHealth.state === 'stuck' ? ingestHealth.detail : undefined;
         try {
           await registryStore.getDeviceType('smart_breaker');
         } catch {
           components.registry = 'degraded';
         }
-        for (const consumer of consumers)
-          if (consumer.stats().state !== 'running') components.log = 'degraded';
+        // Each pipeline stage by name, so the answer says which one is stuck.
+        for (const consumer of consumers) {
+          const running = consumer.stats().state === 'running';
+          components[consumerNames.get(consumer) ?? 'consumer'] = running ? 'ok' : 'degraded';
+          if (!running) components.log = 'degraded';
+        }
         return components;
       },
     });

@@ -7,6 +7,14 @@ import { parseBrokers } from '../functions/adapters/kafka/client.js';
 import { DEFAULT_RETENTION_BYTES, DEFAULT_RETENTION_MS } from './log/index.js';
 import { LOCAL_TIMESERIES_STORES, type LocalTimeseriesStore, startLocalPlatform } from './runtime.js';
 
+/** The longest a stop may take before the process exits without finishing the drain. */
+const STOP_TIMEOUT_SECONDS = 30;
+/**
+ * Ctrl+C reaches every process of the group, and npm forwards it to this one too: a second signal
+ * within this time is the same Ctrl+C, not a second one.
+ */
+const SAME_SIGNAL_MS = 1000;
+
 const USAGE = `Usage: npm start -- [options]
 
   --data-dir DIR      where the log, registry and time series live (default .iotcloud)
@@ -27,6 +35,11 @@ const USAGE = `Usage: npm start -- [options]
                       group has not committed past are kept either way (they grow its lag instead)
   --api-token TOKEN   API writes need "Authorization: Bearer TOKEN" (or set IOT_CLOUD_API_TOKEN);
                       without one, writes are open to anyone who can reach the port
+
+Stopping: Ctrl+C (SIGINT) or SIGTERM refuses new publishes, stores and acknowledges the ones in flight,
+drains the pipeline and commits offsets, within ${STOP_TIMEOUT_SECONDS} s; past that, or on a second
+Ctrl+C, it exits at once. Either way every acknowledged (PUBACK) message is already in the log, and the
+next start resumes from the committed offsets.
 `;
 
 function port(name: string, value: string | undefined, fallback: number): number {
@@ -131,24 +144,40 @@ async function main(): Promise<number> {
     );
   }, everyMs);
 
-  // Ctrl+C reaches every process of the group, so a signal can arrive twice: the first one starts
-  // the drain, later ones are acknowledged and ignored until it is done.
-  let stopping = false;
+  // The first signal starts the drain; a second one (not the echo of the first, see SAME_SIGNAL_MS)
+  // exits at once. Acknowledged messages are durable before their PUBACK, so that loses none of them:
+  // consumers resume from their committed offsets and the store ignores what it already has.
+  let stoppingSince: number | undefined;
   await new Promise<void>((resolveStop) => {
     const onSignal = () => {
-      if (stopping) return print('still stopping: waiting for in-flight batches...');
-      stopping = true;
-      resolveStop();
+      if (stoppingSince === undefined) {
+        stoppingSince = Date.now();
+        return resolveStop();
+      }
+      if (Date.now() - stoppingSince < SAME_SIGNAL_MS) return;
+      print('second signal: exiting now; every acknowledged message is in the log');
+      process.exit(130);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
   clearInterval(status);
-  print('stopping: draining in-flight batches and committing offsets...');
+  print(
+    `stopping (at most ${STOP_TIMEOUT_SECONDS} s): storing in-flight publishes, draining, committing offsets...`,
+  );
+  const overdue = setTimeout(() => {
+    print(
+      `the stop took longer than ${STOP_TIMEOUT_SECONDS} s: exiting now; every acknowledged message is in the log`,
+    );
+    process.exit(1);
+  }, STOP_TIMEOUT_SECONDS * 1000);
+  overdue.unref();
+  const stopStarted = Date.now();
   await platform.stop();
+  clearTimeout(overdue);
   const final = platform.status();
   print(
-    `stopped cleanly: raw ${final.raw}, enriched ${final.enriched}, dlq ${final.dlq}, alerts ${final.alerts}`,
+    `stopped cleanly in ${Date.now() - stopStarted} ms: raw ${final.raw}, enriched ${final.enriched}, dlq ${final.dlq}, alerts ${final.alerts}`,
   );
   return 0;
 }

@@ -2,10 +2,11 @@
  * First gate for every incoming payload: bytes in, either a checked JSON object or a typed rejection.
  * Nothing here throws to the caller: hostile input is a normal outcome, not an exception.
  */
+import { IOT_CORE_MAX_PAYLOAD_BYTES } from '../shared/aws-limits.js';
 import type { RejectionReason } from './contract/messages.js';
 
 /** AWS IoT Core's own message size limit: anything larger cannot have come through IoT Core. */
-export const MAX_PAYLOAD_BYTES = 128 * 1024;
+export const MAX_PAYLOAD_BYTES = IOT_CORE_MAX_PAYLOAD_BYTES;
 
 /** Our contract nests at most three levels (message > measurements > group); 16 leaves ample room. */
 export const MAX_NESTING_DEPTH = 16;

@@ -79,6 +79,27 @@ describe('ingest bridge', () => {
     expect(Buffer.from(dlq?.original_base64 ?? '', 'base64').toString()).toBe('not an envelope');
   });
 
+  it('dead-letters an envelope whose topic has a malformed id or a kind that is not an event type', async () => {
+    const producer = new MemoryProducer();
+    const envelope = (topic: string) => ({
+      messageId: topic,
+      body: JSON.stringify({ payload: 'e30=', topic, received_at: NOW }),
+      attributes: { SentTimestamp: String(NOW) },
+    });
+    const event = {
+      Records: [envelope('dt/smart_meter/bad id!/telemetry'), envelope('dt/smart_meter/m-1/gossip')],
+    };
+
+    await createIngestBridgeHandler({ producer, now: () => NOW })(event as unknown as typeof sqsEvent);
+
+    const letters = producer.values('iot.dlq').map((v) => JSON.parse(v) as DlqRecord);
+    expect(letters.map((l) => [l.reason, l.source?.mqtt_topic])).toEqual([
+      ['INVALID_TOPIC', 'dt/smart_meter/bad id!/telemetry'],
+      ['INVALID_TOPIC', 'dt/smart_meter/m-1/gossip'],
+    ]);
+    expect(producer.sent.get('iot.raw')).toBeUndefined();
+  });
+
   it('reports every record as failed when producing fails, so SQS redelivers them', async () => {
     const response = await createIngestBridgeHandler({ producer: new MemoryProducer(true) })(sqsEvent);
 

@@ -10,7 +10,9 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { DEVICE_ID_PATTERN } from '../core/contract/identifiers.js';
+import { EVENT_TYPES } from '../core/contract/messages.js';
 import { toDlqRecord } from '../core/dlq.js';
+import { parseTopic } from '../core/envelope.js';
 import type { StreamProducer, StreamRecord } from '../ports/stream.js';
 import type { IngestEnvelope } from '../shared/iot-rules.js';
 import { TOPICS } from '../shared/stream.js';
@@ -34,6 +36,22 @@ const keyFor = (envelope: IngestEnvelope): string =>
   envelope.device_id !== undefined && DEVICE_ID_PATTERN.test(envelope.device_id)
     ? envelope.device_id
     : 'unknown';
+
+const EVENT_TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
+
+/**
+ * Why a device topic cannot be trusted, or undefined when it can: the topic is bound to the thing by
+ * its IoT policy, and enrich checks the payload's device id against it, so a topic whose type, id or
+ * kind is malformed would skip that check.
+ */
+function topicProblem(topic: string): string | undefined {
+  const info = parseTopic(topic);
+  if (!info)
+    return `topic "${topic.slice(0, 256)}" is not dt/{deviceType}/{deviceId}/{kind} with a valid type and id`;
+  if (!EVENT_TYPE_SET.has(info.kind))
+    return `topic kind "${info.kind.slice(0, 64)}" is not one of ${EVENT_TYPES.join(', ')}`;
+  return undefined;
+}
 
 export function createIngestBridgeHandler(dependencies: IngestBridgeDependencies) {
   const now = dependencies.now ?? Date.now;
@@ -64,6 +82,19 @@ export function createIngestBridgeHandler(dependencies: IngestBridgeDependencies
         continue;
       }
       const envelope = parsed.data;
+      const problem = topicProblem(envelope.topic);
+      if (problem !== undefined) {
+        const dlq = toDlqRecord({
+          rejection: { reason: 'INVALID_TOPIC', detail: problem },
+          original: Buffer.from(envelope.payload, 'base64'),
+          receivedAt: envelope.received_at,
+          failedAt: now(),
+          stage: 'ingest-bridge',
+          source: { mqttTopic: envelope.topic },
+        });
+        deadLetters.push({ key: 'unknown', value: Buffer.from(JSON.stringify(dlq)) });
+        continue;
+      }
       raw.push({
         key: keyFor(envelope),
         value: Buffer.from(envelope.payload, 'base64'),

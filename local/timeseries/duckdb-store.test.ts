@@ -47,6 +47,30 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+describe('DuckDbTimeseriesStore message counts', () => {
+  it('counts each message of a device once: one per kind and time, however often it was written', async () => {
+    const store = await openStore();
+    const message = (time: number) => [point({ time }), point({ time, measure: 'frequency', value: 60 })];
+    await store.write([
+      ...message(T0),
+      ...message(T0 + 1000),
+      point({ time: T0, kind: 'status', measure: 'status.online', value: true, valueType: 'BOOLEAN' }),
+    ]);
+    await store.write(message(T0 + 1000)); // a redelivered message
+    await store.write([point({ deviceId: 'breaker-002', time: T0 })]);
+
+    const counts = await store.messageCounts(['breaker-001', 'breaker-002', 'breaker-003']);
+
+    expect(Object.fromEntries(counts)).toEqual({ 'breaker-001': 3, 'breaker-002': 1 });
+  });
+
+  it('refuses a device id that is not one before it reaches SQL', async () => {
+    const store = await openStore();
+
+    await expect(store.messageCounts(["x' OR 1=1 --"])).rejects.toThrow(RangeError);
+  });
+});
+
 describe('DuckDbTimeseriesStore writes', () => {
   it('stores a batch written twice once (at-least-once delivery)', async () => {
     const store = await openStore();

@@ -322,6 +322,24 @@ export class DuckDbTimeseriesStore implements TimeseriesSink, TimeseriesQuery {
     }));
   }
 
+  /**
+   * Messages stored per device: distinct (time, kind) among its points, since a message is one device,
+   * one kind and one device timestamp. Derived from the points, so it is exact whatever was redelivered
+   * or lost in a crash (the store is idempotent on its key); devices without points are left out.
+   */
+  async messageCounts(deviceIds: readonly string[]): Promise<Map<string, number>> {
+    for (const deviceId of deviceIds) checkIdentifier('deviceId', deviceId, DEVICE_ID_PATTERN);
+    const counts = new Map<string, number>();
+    if (deviceIds.length === 0) return counts;
+    const placeholders = deviceIds.map((_, i) => `$${i + 1}`).join(', ');
+    const rows = await this.read(
+      `SELECT device_id, count(DISTINCT (time, kind)) AS n FROM points WHERE device_id IN (${placeholders}) GROUP BY device_id`,
+      [...deviceIds],
+    );
+    for (const row of rows) counts.set(String(row.device_id), toNumber(row.n, 'n'));
+    return counts;
+  }
+
   async count(): Promise<number> {
     const [row] = await this.read('SELECT count(*) AS n FROM points', []);
     return row ? toNumber(row.n, 'n') : 0;

@@ -22,6 +22,8 @@ import type {
 export interface TimeseriesWorker extends TimeseriesQuery {
   /** The time-series writer handler, run in the worker; `onWritten` hears of each message it stored. */
   writer(onWritten: (summary: WrittenSummary) => void): KafkaHandler;
+  /** Messages stored per device, derived from the points (see DuckDbTimeseriesStore.messageCounts). */
+  messageCounts(deviceIds: readonly string[]): Promise<Map<string, number>>;
   /** Waits for the calls in flight, checkpoints and closes DuckDB, ends the thread. */
   close(): Promise<void>;
 }
@@ -41,6 +43,7 @@ export async function startTimeseriesWorker(options: TimeseriesWorkerData): Prom
     series: (query: SeriesQuery) => call<RawPoint[]>({ op: 'series', query }),
     buckets: (query) => call<BucketPoint[]>({ op: 'buckets', query }),
     count: () => call<number>({ op: 'count' }),
+    messageCounts: (deviceIds) => call<Map<string, number>>({ op: 'messageCounts', deviceIds }),
     close: () => rpc.close({ op: 'close' } satisfies TimeseriesRequest),
   };
 }

@@ -31,4 +31,5 @@ export type TimeseriesRequest =
   | { readonly op: 'series'; readonly query: SeriesQuery }
   | { readonly op: 'buckets'; readonly query: SeriesQuery & { readonly bucketMs: number } }
   | { readonly op: 'count' }
+  | { readonly op: 'messageCounts'; readonly deviceIds: readonly string[] }
   | { readonly op: 'close' };

@@ -40,6 +40,8 @@ function run(request: TimeseriesRequest): Promise<unknown> {
       return store.buckets(request.query);
     case 'count':
       return store.count();
+    case 'messageCounts':
+      return store.messageCounts(request.deviceIds);
     case 'close':
       return store.close().then(() => undefined);
   }

@@ -287,6 +287,10 @@ export const PIPELINE_FAILURE_REASONS = [
   'INVALID_ENVELOPE',
   /** A record that kept failing in a consumer past its retries. */
   'PROCESSING_FAILED',
+  /** A publish on a topic no ingest rule matches (not `dt/{deviceType}/{deviceId}/{kind}`). */
+  'TOPIC_NOT_ROUTED',
+  /** A device topic whose type, id or kind is not a valid one. */
+  'INVALID_TOPIC',
 ] as const;
 export type PipelineFailureReason = (typeof PIPELINE_FAILURE_REASONS)[number];
 
