@@ -67,7 +67,10 @@ function environmental(
 
 interface Subject {
   readonly sink: TimeseriesSink;
-  readonly query: TimeseriesQuery;
+  /** With the local runtime's per-device message counts (derived from the points). */
+  readonly query: TimeseriesQuery & {
+    messageCounts(deviceIds: readonly string[]): Promise<Map<string, number>>;
+  };
   /** The DynamoDB sink's hourly job; DuckDB has none (it aggregates on read). */
   rollup(deviceId: string): Promise<void>;
   close(): Promise<void>;
@@ -243,6 +246,17 @@ describe.each(Object.keys(SUBJECTS))('the time-series port on %s', (name) => {
     expect(await query.count()).toBe(count);
     expect(afterRewrite).toEqual(buckets);
     expect(await hourly(query, 'env-a')).toEqual(buckets);
+  });
+
+  it('counts each stored message of a device once, however often it was written', async () => {
+    const { query } = await open();
+    const batch = ramp('env-a', H0, H0 + HOUR, 5 * MINUTE);
+    await write(subject, batch);
+    await write(subject, batch.slice(0, 4));
+
+    const counts = await query.messageCounts(['env-a', 'env-none']);
+
+    expect([...counts]).toEqual([['env-a', batch.length]]);
   });
 
   it('counts a late point into its closed hour, rolled up or not', async () => {

@@ -80,6 +80,7 @@ export async function startDynamoTimeseries(options: DynamoTimeseriesOptions): P
     series: (q) => query.series(q),
     buckets: (q) => query.buckets(q),
     count: () => query.count(),
+    messageCounts: (deviceIds) => query.messageCounts(deviceIds),
     close: async () => {
       clearInterval(timer);
       await rollupRun;

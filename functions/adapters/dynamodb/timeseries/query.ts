@@ -157,6 +157,40 @@ export class DynamoTimeseriesQuery implements TimeseriesQuery {
     return [...latest.values()].sort((a, b) => (a.measure < b.measure ? -1 : a.measure > b.measure ? 1 : 0));
   }
 
+  /**
+   * Messages stored per device: its unexpired point items, one per (device, message time), counted
+   * with `Select: COUNT`. Derived from the points, so exact across redelivery and crashes. It reads a
+   * device's whole partition (read units for every item): for the local runtime and tests, never a
+   * Lambda route (in AWS the devices table keeps a running count).
+   */
+  async messageCounts(deviceIds: readonly string[]): Promise<Map<string, number>> {
+    for (const deviceId of deviceIds) checkPattern('deviceId', deviceId, DEVICE_ID_PATTERN);
+    const nowSeconds = Math.floor(this.now() / 1000);
+    const counts = new Map<string, number>();
+    for (const deviceId of deviceIds) {
+      let count = 0;
+      let startKey: Item | undefined;
+      do {
+        const output = await this.client.send(
+          new QueryCommand({
+            TableName: this.tables.points,
+            KeyConditionExpression: '#pk = :device',
+            // TTL deletes within days, not at once (isExpired).
+            FilterExpression: 'attribute_not_exists(#exp) OR #exp > :now',
+            ExpressionAttributeNames: { '#pk': PK, '#exp': EXPIRES_AT },
+            ExpressionAttributeValues: { ':device': deviceId, ':now': nowSeconds },
+            Select: 'COUNT',
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        count += output.Count ?? 0;
+        startKey = output.LastEvaluatedKey;
+      } while (startKey);
+      if (count > 0) counts.set(deviceId, count);
+    }
+    return counts;
+  }
+
   async series(query: SeriesQuery): Promise<RawPoint[]> {
     checkQuery(query);
     const points: RawPoint[] = [];
