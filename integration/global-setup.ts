@@ -21,7 +21,9 @@ export default async function setup(project: TestProject) {
   if (kafka.status === 'rejected' || moto.status === 'rejected') {
     if (kafka.status === 'fulfilled') await kafka.value.stop(true);
     if (moto.status === 'fulfilled') await moto.value.stop(true);
-    const reasons = [kafka, moto].flatMap((result) => (result.status === 'rejected' ? [String(result.reason)] : []));
+    const reasons = [kafka, moto].flatMap((result) =>
+      result.status === 'rejected' ? [String(result.reason)] : [],
+    );
     throw new Error(`integration peers did not start: ${reasons.join('; ')}`);
   }
   const broker: KafkaBroker = kafka.value;
@@ -34,7 +36,8 @@ export default async function setup(project: TestProject) {
   project.provide('awsEndpoint', aws.endpoint);
 
   return async () => {
-    const failed = project.vitest.state.getCountOfFailedTests() > 0 || process.env.KEEP_INTEGRATION_LOGS === '1';
+    const failed =
+      project.vitest.state.getCountOfFailedTests() > 0 || process.env.KEEP_INTEGRATION_LOGS === '1';
     await Promise.all([broker.stop(failed), aws.stop(failed)]);
     if (failed) console.log(`integration peers' logs kept: ${broker.logFile} and ${aws.logFile}`);
   };

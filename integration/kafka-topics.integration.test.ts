@@ -12,7 +12,8 @@ import { LAMBDA_ENV, silentObservability } from '../functions/lambda/test-suppor
 
 const { ConfigResourceTypes } = kafkajs;
 const brokers = inject('kafkaBrokers');
-const CLUSTER_ARN = 'arn:aws:kafka:eu-west-1:123456789012:cluster/iot-cloud/abcd1234-ab12-cd34-ef56-abcdef123456-s1';
+const CLUSTER_ARN =
+  'arn:aws:kafka:eu-west-1:123456789012:cluster/iot-cloud/abcd1234-ab12-cd34-ef56-abcdef123456-s1';
 
 let createStreamTopicsResource: typeof import('../functions/lambda/stream-topics-resource.js').createStreamTopicsResource;
 let inspector: Admin;
@@ -119,7 +120,11 @@ describe('stream topics custom resource on Apache Kafka', () => {
       retentionMs: '86400000',
       retentionIsDefault: false,
     });
-    expect(await describeTopic(alerts)).toMatchObject({ partitions: 2, replicas: [1], retentionIsDefault: true });
+    expect(await describeTopic(alerts)).toMatchObject({
+      partitions: 2,
+      replicas: [1],
+      retentionIsDefault: true,
+    });
   });
 
   it('grows partitions and changes retention on Update, and a repeated Update changes nothing', async () => {
@@ -158,7 +163,12 @@ describe('stream topics custom resource on Apache Kafka', () => {
     const kept = unique('it.kept');
     const dropped = unique('it.dropped');
     const resource = topicsResource();
-    await resource(event('Create', [{ name: kept, partitions: 1 }, { name: dropped, partitions: 1 }]));
+    await resource(
+      event('Create', [
+        { name: kept, partitions: 1 },
+        { name: dropped, partitions: 1 },
+      ]),
+    );
 
     await resource(event('Delete', [{ name: kept, partitions: 1 }]));
     await resource(event('Delete', [{ name: dropped, partitions: 1 }], { DeleteTopicsOnDelete: 'true' }));

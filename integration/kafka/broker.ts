@@ -154,15 +154,19 @@ export async function startKafkaBroker(): Promise<KafkaBroker> {
   const formatStarted = performance.now();
   await run(
     'java',
-    javaCommand('kafka.tools.StorageTool', [
-      'format',
-      '--cluster-id',
-      // Any 22-character base64url id; a fixed one keeps the command reproducible.
-      'aW90LWNsb3VkLXRlc3RzAA',
-      '--config',
-      'server.properties',
-      '--ignore-formatted',
-    ], [`-Dkafka.logs.dir=${dir}`]),
+    javaCommand(
+      'kafka.tools.StorageTool',
+      [
+        'format',
+        '--cluster-id',
+        // Any 22-character base64url id; a fixed one keeps the command reproducible.
+        'aW90LWNsb3VkLXRlc3RzAA',
+        '--config',
+        'server.properties',
+        '--ignore-formatted',
+      ],
+      [`-Dkafka.logs.dir=${dir}`],
+    ),
     dir,
   );
   const formatMs = performance.now() - formatStarted;
