@@ -84,7 +84,7 @@ async function startConsumer(
   return consumer.start();
 }
 
-const valueOf = (record: KafkaEventRecord) => Buffer.from(record.value, 'base64').toString('utf8');
+const textOf = (record: KafkaEventRecord) => Buffer.from(record.value, 'base64').toString('utf8');
 
 /** The group's committed offset per partition (-1: none). */
 async function committed(group: string, topic: string): Promise<Map<number, number>> {
@@ -177,7 +177,7 @@ describe('KafkaGroupConsumer on Apache Kafka', () => {
       { topic, dlqTopic, group, batchSize: 8, maximumRetryAttempts: 1 },
       async (records) => {
         invocations.push(records.map((r) => r.offset));
-        if (records.some((record) => valueOf(record) === 'poison')) throw new Error('cannot parse record');
+        if (records.some((record) => textOf(record) === 'poison')) throw new Error('cannot parse record');
         for (const record of records) handled.add(record.offset);
         return undefined;
       },
@@ -210,7 +210,7 @@ describe('KafkaGroupConsumer on Apache Kafka', () => {
     const seen: { member: string; partition: number; value: string }[] = [];
     const member = (name: string) => async (records: readonly KafkaEventRecord[]) => {
       for (const record of records)
-        seen.push({ member: name, partition: record.partition, value: valueOf(record) });
+        seen.push({ member: name, partition: record.partition, value: textOf(record) });
       return undefined;
     };
     await startConsumer({ topic, dlqTopic, group }, member('a'));

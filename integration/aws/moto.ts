@@ -1,15 +1,18 @@
 /**
- * moto's AWS API server (moto_server from integration/aws/requirements.txt, installed into
- * .venv-integration by scripts/test-integration.sh) on an OS-picked port, for the integration tier.
- * One server holds every service; the tests point the SDK clients at it with `endpoint`.
+ * moto's AWS API server (moto from integration/aws/requirements.txt, installed into .venv-integration
+ * by scripts/test-integration.sh) on an OS-picked port, for the integration tier, started through
+ * serve_moto.py (moto_server's start-up with one request at a time: see there why). One server holds
+ * every service; the tests point the SDK clients at it with `endpoint`.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePort, REPO_ROOT } from '../kafka/broker.js';
 
-export const MOTO_SERVER = join(REPO_ROOT, '.venv-integration', 'bin', 'moto_server');
+const PYTHON = join(REPO_ROOT, '.venv-integration', 'bin', 'python');
+const SERVE_MOTO = fileURLToPath(new URL('./serve_moto.py', import.meta.url));
 const READY_DEADLINE_MS = 60_000;
 
 export interface MotoServer {
@@ -21,8 +24,8 @@ export interface MotoServer {
 }
 
 export function motoUnavailableReason(): string | undefined {
-  if (!existsSync(MOTO_SERVER))
-    return `no ${MOTO_SERVER} (npm run test:integration installs moto into .venv-integration)`;
+  if (!existsSync(PYTHON))
+    return `no ${PYTHON} (npm run test:integration installs moto into .venv-integration)`;
   return undefined;
 }
 
@@ -35,7 +38,7 @@ export async function startMotoServer(): Promise<MotoServer> {
   const endpoint = `http://127.0.0.1:${port}`;
   const log = openSync(logFile, 'a');
   const started = performance.now();
-  const server = spawn(MOTO_SERVER, ['-H', '127.0.0.1', '-p', String(port)], {
+  const server = spawn(PYTHON, [SERVE_MOTO, String(port)], {
     stdio: ['ignore', log, log],
   });
   const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));

@@ -13,9 +13,7 @@ export async function createTopic(admin: Admin, config: ITopicConfig): Promise<v
   await admin.createTopics({ waitForLeaders: true, topics: [config] });
 }
 
-export interface ReadMessage extends KafkaMessage {
-  readonly partition: number;
-}
+export type ReadMessage = KafkaMessage & { readonly partition: number };
 
 /** Polls `condition` until it holds, failing after `timeoutMs` with `what` in the message. */
 export async function waitFor<T>(
