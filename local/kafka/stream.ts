@@ -14,6 +14,8 @@ import { KafkaGroupConsumer } from './consumer.js';
 
 export const LOCAL_KAFKA_CLIENT_ID = 'iot-cloud-local';
 const OFFSETS_REFRESH_MS = 2000;
+/** How long a start waits for the topics it just created to answer offset requests. */
+const NEW_TOPIC_LEADERS_MS = 15_000;
 
 export interface KafkaStreamOptions {
   readonly brokers: readonly string[];
@@ -34,6 +36,24 @@ async function highWatermarkTotals(admin: Admin): Promise<Map<string, number>> {
   return totals;
 }
 
+/**
+ * Retries `task` while it fails with an error KafkaJS marks retriable, up to `withinMs`. A topic just
+ * created answers ListOffsets with NOT_LEADER_OR_FOLLOWER until its leader has taken over (seen on
+ * Apache Kafka 4.4 within milliseconds of CreateTopics returning), and KafkaJS's fetchTopicOffsets
+ * gives up at once on any error but an unknown topic.
+ */
+export async function retryRetriable<T>(task: () => Promise<T>, withinMs: number, pauseMs = 200): Promise<T> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    try {
+      return await task();
+    } catch (error) {
+      if ((error as { retriable?: unknown }).retriable !== true || Date.now() >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  }
+}
+
 export async function connectKafkaStream(options: KafkaStreamOptions): Promise<PipelineStream> {
   const kafka = options.kafka ?? createKafka({ brokers: options.brokers, clientId: LOCAL_KAFKA_CLIENT_ID });
   const admin = kafka.admin();
@@ -47,7 +67,7 @@ export async function connectKafkaStream(options: KafkaStreamOptions): Promise<P
       admin,
       Object.entries(TOPIC_PARTITIONS).map(([name, partitions]) => ({ name, partitions })),
     );
-    totals = await highWatermarkTotals(admin);
+    totals = await retryRetriable(() => highWatermarkTotals(admin), NEW_TOPIC_LEADERS_MS);
   } catch (error) {
     await admin.disconnect().catch(() => undefined);
     throw new Error(
