@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { freePort, REPO_ROOT } from './kafka/broker.js';
+import { REPO_ROOT } from './kafka/broker.js';
 import { waitFor } from './kafka/support.js';
 
 const brokers = inject('kafkaBrokers');
@@ -27,9 +27,11 @@ interface Platform {
   output(): string;
 }
 
+/**
+ * Starts `npm start` on ports the OS picks (port 0), read from its start-up lines as bench:e2e does: a
+ * port probed free here could be taken by the platform's own DynamoDB listener before it binds it.
+ */
 async function startPlatform(): Promise<Platform> {
-  const mqttPort = await freePort();
-  const httpPort = await freePort();
   const child = spawn(
     'npm',
     [
@@ -41,9 +43,9 @@ async function startPlatform(): Promise<Platform> {
       '--data-dir',
       dataDir,
       '--mqtt-port',
-      String(mqttPort),
+      '0',
       '--http-port',
-      String(httpPort),
+      '0',
       '--no-simulator',
       '--status-every',
       '60',
@@ -58,19 +60,20 @@ async function startPlatform(): Promise<Platform> {
   child.stderr?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
   });
+  const urls = () => ({
+    httpUrl: /API\s+(http:\/\/\S+)\/api\/health/.exec(output)?.[1],
+    mqttUrl: /MQTT\s+(mqtt:\/\/\S+)/.exec(output)?.[1],
+  });
   await waitFor(
     'the platform to start',
     () => output,
-    (text) => text.includes('IoT Cloud is running locally') || child.exitCode !== null,
+    () => (urls().httpUrl !== undefined && urls().mqttUrl !== undefined) || child.exitCode !== null,
     120_000,
   );
-  if (child.exitCode !== null) throw new Error(`npm start exited ${child.exitCode}:\n${output}`);
-  return {
-    process: child,
-    mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
-    httpUrl: `http://127.0.0.1:${httpPort}`,
-    output: () => output,
-  };
+  const { httpUrl, mqttUrl } = urls();
+  if (child.exitCode !== null || !httpUrl || !mqttUrl)
+    throw new Error(`npm start exited ${child.exitCode}:\n${output}`);
+  return { process: child, mqttUrl, httpUrl, output: () => output };
 }
 
 async function stopPlatform(platform: Platform): Promise<string> {
