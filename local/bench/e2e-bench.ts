@@ -207,7 +207,8 @@ async function benchmark(backend: string, streamArguments: readonly string[]): P
   const { httpUrl, mqttUrl: url } = platform;
   try {
     // A Kafka cluster keeps its topics across runs: count from what they already hold.
-    const baseline = (await stats(httpUrl)).totals.raw;
+    const start = (await stats(httpUrl)).totals;
+    const baseline = start.raw;
     // 1. Latency at a fixed rate, measured in the minute that begins after the warm-up (or a warm-up alone).
     const measured = values['skip-latency']
       ? { after: await warmUpOnly(url, httpUrl, baseline), latency: undefined }
@@ -241,7 +242,7 @@ async function benchmark(backend: string, streamArguments: readonly string[]): P
       `throughput: ${fmt(burst.delivery.acked)} messages from ${DEVICES} devices published at ${fmt(burst.ratePerSecond)} msg/s; ` +
         `all queryable after ${((finished - started) / 1000).toFixed(1)} s (publishing took ${((published - started) / 1000).toFixed(1)} s): ` +
         `sustained ${fmt(sustained)} msg/s end to end (target >= 5,000); ` +
-        `${fmt(done.pipeline?.storedPoints ?? 0)} points stored, ${fmt(done.totals.alerts)} alerts, ${done.totals.dlq - measured.after.totals.dlq} dead letters`,
+        `${fmt(done.pipeline?.storedPoints ?? 0)} points stored, ${fmt(done.totals.alerts - start.alerts)} alerts, ${done.totals.dlq - start.dlq} dead letters in this run`,
     );
     return {
       backend,
