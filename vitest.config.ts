@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-const EXCLUDE = ['node_modules/**', 'cdk.out/**', 'dist/**', '.iotcloud/**'];
+// integration/: the real-peer tier, run by npm run test:integration (vitest.integration.config.ts).
+const EXCLUDE = ['node_modules/**', 'cdk.out/**', 'dist/**', '.iotcloud/**', 'integration/**', '.cache/**'];
 
 export default defineConfig({
   test: {

@@ -10,7 +10,9 @@
  *  2. Throughput: 50,000 messages from 100 devices as fast as the broker takes them; sustained rate =
  *     messages / (first publish -> the last one queryable in the store, no consumer lag left).
  * Usage: npm run bench:e2e [-- --messages 50000 --devices 100 --latency-seconds 20 --cpu-prof-dir DIR
- *        --progress --skip-latency]
+ *        --progress --skip-latency --kafka-brokers host:port,...]
+ * (--kafka-brokers: both phases run twice in one invocation, first on the local log, then with the
+ * platform on that Kafka cluster (`npm start -- --kafka-brokers`), and the two are printed side by side.)
  * (--skip-latency: the warm-up only, then the throughput phase, for quicker comparisons of throughput.)
  * (--cpu-prof-dir: the platform process writes a V8 CPU profile there when it stops; --progress: every
  * half second of the throughput phase, how far each stage has got, to see which one lags.)
@@ -32,8 +34,10 @@ const { values } = parseArgs({
     'cpu-prof-dir': { type: 'string' },
     progress: { type: 'boolean', default: false },
     'skip-latency': { type: 'boolean', default: false },
+    'kafka-brokers': { type: 'string' },
   },
 });
+const KAFKA_BROKERS = values['kafka-brokers'];
 const MESSAGES = Number(values.messages);
 const DEVICES = Number(values.devices);
 const LATENCY_SECONDS = Number(values['latency-seconds']);
@@ -66,12 +70,13 @@ interface Platform {
  * Starts the platform on ports the OS picks (port 0) and reads them from its start-up lines: a port
  * probed free here could be taken by the platform's own DynamoDB listener before the platform binds it.
  */
-async function startPlatform(dataDir: string): Promise<Platform> {
+async function startPlatform(dataDir: string, streamArguments: readonly string[]): Promise<Platform> {
   const child = spawn(
     process.execPath,
     [
       ...(values['cpu-prof-dir'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof-dir']] : []),
       ...npmStartArguments(),
+      ...streamArguments,
       '--no-simulator',
       '--reset',
       '--data-dir',
@@ -135,7 +140,27 @@ const pacedFleet = (url: string, signal: AbortSignal) =>
     signal,
   });
 
-async function measureLatency(url: string, httpUrl: string): Promise<StatsSnapshot> {
+interface LatencyFigures {
+  readonly p50?: number;
+  readonly p99?: number;
+  readonly samples: number;
+}
+
+interface BackendFigures {
+  readonly backend: string;
+  readonly latency?: LatencyFigures;
+  readonly published: number;
+  readonly publishRate: number;
+  readonly publishSeconds: number;
+  readonly queryableSeconds: number;
+  readonly sustained: number;
+}
+
+async function measureLatency(
+  url: string,
+  httpUrl: string,
+  baseline: number,
+): Promise<{ after: StatsSnapshot; latency: LatencyFigures }> {
   const measuredMinute = Math.ceil((Date.now() + WARMUP_MS + CONNECT_ALLOWANCE_MS) / MINUTE_MS) * MINUTE_MS;
   await sleep(measuredMinute - WARMUP_MS - CONNECT_ALLOWANCE_MS - Date.now());
   const fleetStarted = Date.now();
@@ -143,7 +168,7 @@ async function measureLatency(url: string, httpUrl: string): Promise<StatsSnapsh
     url,
     AbortSignal.timeout(measuredMinute + LATENCY_SECONDS * 1000 - Date.now()),
   );
-  const afterPaced = await drained(httpUrl, paced.delivery.acked);
+  const afterPaced = await drained(httpUrl, baseline + paced.delivery.acked);
   const measured = await stats(httpUrl, '1m');
   if (Date.now() >= measuredMinute + MINUTE_MS) throw new Error('the measured minute ended before the drain');
   const warmupSeconds = (measuredMinute - fleetStarted - paced.connectMs) / 1000;
@@ -155,58 +180,111 @@ async function measureLatency(url: string, httpUrl: string): Promise<StatsSnapsh
       `p50 ${latency?.p50} ms, p99 ${latency?.p99} ms over ${fmt(latency?.samples ?? 0)} telemetry messages (device timestamp -> queryable in DuckDB; target p99 <= 250 ms); ` +
       `whole run, start-up included: p50 ${whole?.p50} ms, p99 ${whole?.p99} ms over ${fmt(whole?.samples ?? 0)}`,
   );
-  return afterPaced;
+  return {
+    after: afterPaced,
+    latency: {
+      ...(latency?.p50 === undefined || latency.p50 === null ? {} : { p50: latency.p50 }),
+      ...(latency?.p99 === undefined || latency.p99 === null ? {} : { p99: latency.p99 }),
+      samples: latency?.samples ?? 0,
+    },
+  };
 }
 
 /** --skip-latency: the same warm-up, without waiting for a minute to begin or measuring. */
-async function warmUpOnly(url: string, httpUrl: string): Promise<StatsSnapshot> {
+async function warmUpOnly(url: string, httpUrl: string, baseline: number): Promise<StatsSnapshot> {
   const paced = await pacedFleet(url, AbortSignal.timeout(WARMUP_MS + CONNECT_ALLOWANCE_MS));
   console.log(
     `warm-up: ${fmt(paced.delivery.acked)} messages at 1,000 msg/s, latency not measured (--skip-latency)`,
   );
-  return drained(httpUrl, paced.delivery.acked);
+  return drained(httpUrl, baseline + paced.delivery.acked);
 }
 
-const dataDir = await mkdtemp(join(tmpdir(), 'iotcloud-e2e-'));
-const platform = await startPlatform(dataDir);
-const { httpUrl, mqttUrl: url } = platform;
-try {
-  // 1. Latency at a fixed rate, measured in the minute that begins after the warm-up (or a warm-up alone).
-  const afterPaced = values['skip-latency']
-    ? await warmUpOnly(url, httpUrl)
-    : await measureLatency(url, httpUrl);
+/** Both phases on one platform process, started with `streamArguments` (none: the local log). */
+async function benchmark(backend: string, streamArguments: readonly string[]): Promise<BackendFigures> {
+  console.log(`== ${backend}`);
+  const dataDir = await mkdtemp(join(tmpdir(), 'iotcloud-e2e-'));
+  const platform = await startPlatform(dataDir, streamArguments);
+  const { httpUrl, mqttUrl: url } = platform;
+  try {
+    // A Kafka cluster keeps its topics across runs: count from what they already hold.
+    const start = (await stats(httpUrl)).totals;
+    const baseline = start.raw;
+    // 1. Latency at a fixed rate, measured in the minute that begins after the warm-up (or a warm-up alone).
+    const measured = values['skip-latency']
+      ? { after: await warmUpOnly(url, httpUrl, baseline), latency: undefined }
+      : await measureLatency(url, httpUrl, baseline);
 
-  // 2. Sustained throughput, as fast as the broker takes messages.
-  const before = afterPaced.totals.raw;
-  const started = Date.now();
-  // Progress lines are only informative: a look that fails (an answer still due as the platform stops)
-  // is skipped rather than left as an unhandled rejection.
-  const progress = values.progress
-    ? setInterval(() => printProgress(httpUrl, started).catch(() => undefined), 500)
-    : undefined;
-  const burst = await runFleet({
-    fleet: createSimulatedFleet({
-      devices: DEVICES,
-      seed: 8,
-      startTime: Date.now(),
-      schedule: { mode: 'rate', messagesPerSecond: 20_000 },
-    }),
-    transport: createTransport({ kind: 'mqtt', url, protocolVersion: 4, connectionMode: 'per-device' }),
-    realTime: false,
-    count: MESSAGES,
-  });
-  const published = Date.now();
-  const done = await drained(httpUrl, before + burst.delivery.acked);
-  const finished = Date.now();
-  clearInterval(progress);
-  console.log(
-    `throughput: ${fmt(burst.delivery.acked)} messages from ${DEVICES} devices published at ${fmt(burst.ratePerSecond)} msg/s; ` +
-      `all queryable after ${((finished - started) / 1000).toFixed(1)} s (publishing took ${((published - started) / 1000).toFixed(1)} s): ` +
-      `sustained ${fmt((burst.delivery.acked * 1000) / (finished - started))} msg/s end to end (target >= 5,000); ` +
-      `${fmt(done.pipeline?.storedPoints ?? 0)} points stored, ${fmt(done.totals.alerts)} alerts, ${done.totals.dlq} dead letters`,
+    // 2. Sustained throughput, as fast as the broker takes messages.
+    const before = measured.after.totals.raw;
+    const started = Date.now();
+    // Progress lines are only informative: a look that fails (an answer still due as the platform stops)
+    // is skipped rather than left as an unhandled rejection.
+    const progress = values.progress
+      ? setInterval(() => printProgress(httpUrl, started).catch(() => undefined), 500)
+      : undefined;
+    const burst = await runFleet({
+      fleet: createSimulatedFleet({
+        devices: DEVICES,
+        seed: 8,
+        startTime: Date.now(),
+        schedule: { mode: 'rate', messagesPerSecond: 20_000 },
+      }),
+      transport: createTransport({ kind: 'mqtt', url, protocolVersion: 4, connectionMode: 'per-device' }),
+      realTime: false,
+      count: MESSAGES,
+    });
+    const published = Date.now();
+    const done = await drained(httpUrl, before + burst.delivery.acked);
+    const finished = Date.now();
+    clearInterval(progress);
+    const sustained = (burst.delivery.acked * 1000) / (finished - started);
+    console.log(
+      `throughput: ${fmt(burst.delivery.acked)} messages from ${DEVICES} devices published at ${fmt(burst.ratePerSecond)} msg/s; ` +
+        `all queryable after ${((finished - started) / 1000).toFixed(1)} s (publishing took ${((published - started) / 1000).toFixed(1)} s): ` +
+        `sustained ${fmt(sustained)} msg/s end to end (target >= 5,000); ` +
+        `${fmt(done.pipeline?.storedPoints ?? 0)} points stored, ${fmt(done.totals.alerts - start.alerts)} alerts, ${done.totals.dlq - start.dlq} dead letters in this run`,
+    );
+    return {
+      backend,
+      ...(measured.latency ? { latency: measured.latency } : {}),
+      published: burst.delivery.acked,
+      publishRate: burst.ratePerSecond,
+      publishSeconds: (published - started) / 1000,
+      queryableSeconds: (finished - started) / 1000,
+      sustained,
+    };
+  } finally {
+    platform.process.kill('SIGTERM');
+    await new Promise((resolve) => platform.process.once('exit', resolve));
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+const results = [await benchmark('local log', [])];
+if (KAFKA_BROKERS) {
+  results.push(await benchmark(`Kafka at ${KAFKA_BROKERS}`, ['--kafka-brokers', KAFKA_BROKERS]));
+  console.log('\nside by side (one run):');
+  const rows = [
+    [
+      'stream',
+      'latency p50 / p99 (ms)',
+      'published (msg/s)',
+      'publishing (s)',
+      'all queryable (s)',
+      'sustained (msg/s)',
+    ],
+    ...results.map((r) => [
+      r.backend,
+      r.latency ? `${r.latency.p50 ?? '-'} / ${r.latency.p99 ?? '-'}` : 'not measured',
+      fmt(r.publishRate),
+      r.publishSeconds.toFixed(1),
+      r.queryableSeconds.toFixed(1),
+      fmt(r.sustained),
+    ]),
+  ];
+  const widths = (rows[0] as string[]).map((_, column) =>
+    Math.max(...rows.map((row) => String(row[column]).length)),
   );
-} finally {
-  platform.process.kill('SIGTERM');
-  await new Promise((resolve) => platform.process.once('exit', resolve));
-  await rm(dataDir, { recursive: true, force: true });
+  for (const row of rows)
+    console.log(`  ${row.map((cell, column) => String(cell).padEnd(widths[column] ?? 0)).join('  ')}`);
 }

@@ -1,7 +1,7 @@
 import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { TOPIC_PARTITIONS, TOPICS } from '../../functions/shared/stream.js';
-import { connectKafkaStream } from './stream.js';
+import { connectKafkaStream, retryRetriable } from './stream.js';
 
 /** KafkaJS's admin, producer and consumer, mocked: what the stream asks of the cluster. */
 function fakeKafka() {
@@ -78,6 +78,42 @@ describe('connectKafkaStream (KafkaJS mocked)', () => {
       'consumer.disconnect',
       'admin.disconnect',
     ]);
+  });
+
+  it('waits for a topic it just created to get its leader before reading its offsets', async () => {
+    const { kafka } = fakeKafka();
+    const admin = kafka.admin();
+    const fetchTopicOffsets = admin.fetchTopicOffsets.bind(admin);
+    let refusals = 2;
+    // What Apache Kafka answers right after CreateTopics, and KafkaJS passes on without retrying.
+    admin.fetchTopicOffsets = async (topic: string) => {
+      if (refusals-- > 0)
+        throw Object.assign(new Error('This server is not the leader for that topic-partition'), {
+          retriable: true,
+          type: 'NOT_LEADER_FOR_PARTITION',
+        });
+      return fetchTopicOffsets(topic);
+    };
+
+    const stream = await connectKafkaStream({
+      brokers: ['b1:9092'],
+      onWarning: () => {},
+      kafka: { ...kafka, admin: () => admin },
+    });
+
+    expect(stream.endOffsetTotal(TOPICS.raw)).toBe(12);
+    await stream.close();
+  });
+
+  it('gives up at once on an error that is not retriable', async () => {
+    let attempts = 0;
+    const refused = retryRetriable(async () => {
+      attempts++;
+      throw new Error('SASL authentication failed');
+    }, 10_000);
+
+    await expect(refused).rejects.toThrow('SASL authentication failed');
+    expect(attempts).toBe(1);
   });
 
   it('names the cluster when it cannot be reached', async () => {

@@ -1,9 +1,14 @@
 /**
  * For the integration tests: one dynalite per test file (in memory, free port) and a fresh set of
  * tables per test, under a unique prefix, so tests never see each other's items.
+ *
+ * The integration tier (npm run test:integration) runs the same test files against moto's DynamoDB
+ * instead: its globalSetup provides `awsEndpoint`, and then no dynalite is started.
  */
 import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { inject } from 'vitest';
 import {
   ensureTables,
   type LocalDynamo,
@@ -21,8 +26,25 @@ export interface TestDynamo {
   close(): Promise<void>;
 }
 
+/** A DynamoDB API server someone else runs (the integration tier's moto): close only ends the client. */
+function connectDynamo(endpoint: string): LocalDynamo {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
+  return {
+    endpoint,
+    port: Number(new URL(endpoint).port),
+    client,
+    close: async () => client.destroy(),
+  };
+}
+
 export async function startTestDynamo(): Promise<TestDynamo> {
-  const local = await startDynalite();
+  // Undefined outside the integration tier (vitest.config.ts provides nothing).
+  const awsEndpoint: string | undefined = inject('awsEndpoint');
+  const local = awsEndpoint ? connectDynamo(awsEndpoint) : await startDynalite();
   return {
     local,
     client: documentClient(local.client),
