@@ -3,6 +3,7 @@
  * bridge handler on it, against a real Apache Kafka broker over PLAINTEXT (the same client factory
  * as MSK's IAM mode, without SASL and TLS).
  */
+import { randomBytes } from 'node:crypto';
 import type { SQSEvent } from 'aws-lambda';
 import type { Admin, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -131,9 +132,12 @@ describe('KafkaStreamProducer on Apache Kafka', () => {
       configEntries: [{ name: 'max.message.bytes', value: '1024' }],
     });
 
-    await expect(
-      newProducer().send(topic, [record('k', 'small'), record('k', 'x'.repeat(4096))]),
-    ).rejects.toThrow(/larger than|too large|MESSAGE_TOO_LARGE/i);
+    // Random bytes: the producer gzips its batches and the broker checks the compressed size, so a
+    // repetitive value of 4 KiB would pass.
+    const incompressible: StreamRecord = { key: 'k', value: randomBytes(4096) };
+    await expect(newProducer().send(topic, [record('k', 'small'), incompressible])).rejects.toThrow(
+      /larger than|too large|MESSAGE_TOO_LARGE/i,
+    );
 
     expect(await readTopic(kafka, topic)).toEqual([]);
   });
@@ -199,14 +203,12 @@ describe('ingest bridge on Apache Kafka', () => {
   });
 
   it('reports every message of the batch failed when the broker refuses the produce', async () => {
-    // The broker's default max.message.bytes is 1 MiB: a payload past it is refused (MESSAGE_TOO_LARGE).
+    // The broker's default max.message.bytes is 1 MiB: a payload past it, even gzipped (random bytes),
+    // is refused (MESSAGE_TOO_LARGE).
     const bridge = createIngestBridgeHandler({ producer: newProducer() });
 
     const response = await bridge(
-      sqsEvent([
-        envelope('meter-00003', Buffer.from('{}')),
-        envelope('meter-00004', Buffer.alloc(1_200_000, 0x20)),
-      ]),
+      sqsEvent([envelope('meter-00003', Buffer.from('{}')), envelope('meter-00004', randomBytes(1_200_000))]),
     );
 
     expect(response.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(['m-0', 'm-1']);

@@ -34,8 +34,6 @@ afterAll(async () => {
 /** The resource as the Lambda composes it, but with a plain (non-IAM) admin client to the test broker. */
 function topicsResource() {
   return createStreamTopicsResource({
-    // GetBootstrapBrokers is MSK's control plane: it answers the test broker's address.
-    kafkaControl: { send: async () => ({ BootstrapBrokerStringSaslIam: brokers }) } as never,
     connectAdmin: async (list): Promise<ConnectedAdmin> => {
       const admin = createKafka({ brokers: list, clientId: 'integration-topics-resource' }).admin();
       await admin.connect();
@@ -48,17 +46,21 @@ function topicsResource() {
 let eventCount = 0;
 function event(
   requestType: 'Create' | 'Update' | 'Delete',
-  topics: readonly { name: string; partitions: number; retentionMs?: number }[],
+  topics: readonly { name: string; partitions: number; retentionMs?: number; replicationFactor?: number }[],
   extra: Record<string, string> = {},
 ): CloudFormationCustomResourceEvent {
   eventCount += 1;
   const ResourceProperties = {
     ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:topics',
     ClusterArn: CLUSTER_ARN,
+    // In AWS, read from GetBootstrapBrokers at deploy time; here, the test broker.
+    BootstrapBrokers: brokers,
     // CloudFormation passes every property as a string.
     Topics: topics.map((topic) => ({
       Name: topic.name,
       Partitions: String(topic.partitions),
+      // The stack declares 3 (MSK Serverless); a single test broker can hold 1.
+      ReplicationFactor: String(topic.replicationFactor ?? 1),
       ...(topic.retentionMs === undefined ? {} : { RetentionMs: String(topic.retentionMs) }),
     })),
     ...extra,
@@ -98,7 +100,7 @@ async function describeTopic(name: string) {
 const unique = (base: string) => `${base}.${process.pid}.${Date.now().toString(36)}`;
 
 describe('stream topics custom resource on Apache Kafka', () => {
-  it('creates each declared topic with its partitions, retention and the cluster-default replication', async () => {
+  it('creates each declared topic with its partitions, retention and replication factor', async () => {
     const raw = unique('it.raw');
     const alerts = unique('it.alerts');
 
@@ -115,7 +117,7 @@ describe('stream topics custom resource on Apache Kafka', () => {
     ]);
     expect(await describeTopic(raw)).toEqual({
       partitions: 6,
-      // One broker: the cluster default (MSK Serverless fixes 3 itself).
+      // The declared replication factor, 1: one replica on the one broker.
       replicas: [1],
       retentionMs: '86400000',
       retentionIsDefault: false,
@@ -144,6 +146,16 @@ describe('stream topics custom resource on Apache Kafka', () => {
       { topic: name, action: 'unchanged', partitions: 4 },
     ]);
     expect(await describeTopic(name)).toEqual(afterFirst);
+  });
+
+  it('fails the deploy when the cluster cannot hold the declared replication factor', async () => {
+    const name = unique('it.rf3');
+
+    const attempt = topicsResource()(event('Create', [{ name, partitions: 1, replicationFactor: 3 }]));
+
+    // One broker cannot hold 3 replicas: the broker refuses, and the resource must not fall back to less.
+    await expect(attempt).rejects.toThrow(/INVALID_REPLICATION_FACTOR/);
+    expect(await inspector.listTopics()).not.toContain(name);
   });
 
   it('keeps a topic whole when an Update asks for fewer partitions', async () => {

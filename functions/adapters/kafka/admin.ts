@@ -83,6 +83,20 @@ export function checkTopicSpecs(specs: readonly TopicSpec[]): void {
 const retentionEntries = (spec: TopicSpec) =>
   spec.retentionMs === undefined ? [] : [{ name: 'retention.ms', value: String(spec.retentionMs) }];
 
+/**
+ * KafkaJS reports refused topics as "Topic creation errors" with the broker's answer per topic in
+ * `errors`: the deploy's failure reason should say which topic and why (a real broker refusing a
+ * replication factor showed only the summary).
+ */
+function withTopicErrors(error: unknown): unknown {
+  const errors = (error as { errors?: unknown }).errors;
+  if (!(error instanceof Error) || !Array.isArray(errors) || errors.length === 0) return error;
+  const details = errors.map((entry: { topic?: unknown; type?: unknown; message?: unknown }) =>
+    [entry.topic, entry.type, entry.message].filter((part) => typeof part === 'string').join(': '),
+  );
+  return new Error(`${error.message}: ${details.join('; ')}`, { cause: error });
+}
+
 /** Brings the cluster's topics to `specs`, idempotently; returns what it did per topic. */
 export async function ensureTopics(
   admin: TopicAdminClient,
@@ -95,15 +109,19 @@ export async function ensureTopics(
   const changes: TopicChange[] = [];
 
   if (missing.length > 0) {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((spec) => ({
-        topic: spec.name,
-        numPartitions: spec.partitions,
-        ...(spec.replicationFactor === undefined ? {} : { replicationFactor: spec.replicationFactor }),
-        configEntries: retentionEntries(spec),
-      })),
-    });
+    await admin
+      .createTopics({
+        waitForLeaders: true,
+        topics: missing.map((spec) => ({
+          topic: spec.name,
+          numPartitions: spec.partitions,
+          ...(spec.replicationFactor === undefined ? {} : { replicationFactor: spec.replicationFactor }),
+          configEntries: retentionEntries(spec),
+        })),
+      })
+      .catch((error: unknown) => {
+        throw withTopicErrors(error);
+      });
     for (const spec of missing)
       changes.push({ topic: spec.name, action: 'created', partitions: spec.partitions });
   }
