@@ -8,15 +8,13 @@
  * then restarted on the same directory. At the end every device's stored points are read through the
  * telemetry API: each acknowledged message is there, and no message is there twice.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PlatformProcess, startPlatformProcess } from './bench/platform-process.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DEVICES = 6;
 /** QoS 1 publishes each device keeps in flight: a burst, well past what one fsync covers. */
 const IN_FLIGHT = 40;
@@ -24,53 +22,8 @@ const BASE_TIME = Date.now() - 30 * 60_000;
 /** Message `seq` of a device is stamped BASE_TIME + seq * 10 ms: one energy point per message. */
 const STEP_MS = 10;
 
-interface RunningPlatform {
-  readonly child: ChildProcess;
-  readonly mqttUrl: string;
-  readonly httpUrl: string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output(): string;
-}
-
-async function startPlatform(dataDir: string): Promise<RunningPlatform> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(ROOT, 'local/start.ts'),
-      '--no-simulator',
-      '--data-dir',
-      dataDir,
-      '--mqtt-port',
-      '0',
-      '--http-port',
-      '0',
-      '--status-every',
-      '3600',
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const mqttUrl = /MQTT\s+(mqtt:\/\/\S+)/.exec(output)?.[1];
-    const httpUrl = /API\s+(http:\/\/\S+)\/api\/health/.exec(output)?.[1];
-    if (mqttUrl && httpUrl) return { child, mqttUrl, httpUrl, exited, output: () => output };
-    if (child.exitCode !== null || Date.now() > deadline)
-      throw new Error(`the platform did not start:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+/** Both outputs kept, to show what the platform said when an expectation fails. */
+const startPlatform = (dataDir: string) => startPlatformProcess({ dataDir, stderr: 'capture' });
 
 const telemetry = (deviceId: string, seq: number) =>
   JSON.stringify({
@@ -143,7 +96,7 @@ async function drained(httpUrl: string): Promise<void> {
 }
 
 let dataDir: string;
-let platform: RunningPlatform | undefined;
+let platform: PlatformProcess | undefined;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'iotcloud-durability-'));

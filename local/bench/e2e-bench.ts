@@ -1,30 +1,10 @@
-/**
- * End-to-end benchmark (npm run bench:e2e). The platform runs as its own process, as `npm start` runs
- * it (no simulator, empty temporary data directory); a simulated fleet publishes to it over MQTT from
- * this process.
- *  1. Latency: 100 devices at a fixed 1,000 msg/s: a warm-up of at least 5 s, then 20 s measured; the
- *     platform measures, per telemetry message, device timestamp -> points committed in the store, and
- *     /api/stats gives p50 and p99 per window of whole minutes. So the warm-up ends as a minute begins,
- *     the measured part is that minute's (window=1m), and the whole run's figure, start-up included,
- *     is printed too (window=60m).
- *  2. Throughput: 50,000 messages from 100 devices as fast as the broker takes them; sustained rate =
- *     messages / (first publish -> the last one queryable in the store, no consumer lag left).
- * Usage: npm run bench:e2e [-- --messages 50000 --devices 100 --latency-seconds 20 --cpu-prof-dir DIR
- *        --progress --skip-latency --kafka-brokers host:port,...]
- * (--kafka-brokers: both phases run twice in one invocation, first on the local log, then with the
- * platform on that Kafka cluster (`npm start -- --kafka-brokers`), and the two are printed side by side.)
- * (--skip-latency: the warm-up only, then the throughput phase, for quicker comparisons of throughput.)
- * (--cpu-prof-dir: the platform process writes a V8 CPU profile there when it stops; --progress: every
- * half second of the throughput phase, how far each stage has got, to see which one lags.)
- */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StatsSnapshot } from '../../functions/handlers/api.js';
 import { createSimulatedFleet, createTransport, runFleet } from '../../simulator/index.js';
+import { startPlatformProcess } from './platform-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -50,59 +30,13 @@ const MINUTE_MS = 60_000;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
-/** What `npm start` runs after `node` (package.json), so the benchmark measures what users run. */
-function npmStartArguments(): string[] {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    scripts: { start: string };
-  };
-  const [command, ...args] = manifest.scripts.start.trim().split(/\s+/);
-  if (command !== 'node') throw new Error(`npm start runs "${command}", not node: update the benchmark`);
-  return args;
-}
-
-interface Platform {
-  readonly process: ChildProcess;
-  readonly httpUrl: string;
-  readonly mqttUrl: string;
-}
-
-/**
- * Starts the platform on ports the OS picks (port 0) and reads them from its start-up lines: a port
- * probed free here could be taken by the platform's own DynamoDB listener before the platform binds it.
- */
-async function startPlatform(dataDir: string, streamArguments: readonly string[]): Promise<Platform> {
-  const child = spawn(
-    process.execPath,
-    [
-      ...(values['cpu-prof-dir'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof-dir']] : []),
-      ...npmStartArguments(),
-      ...streamArguments,
-      '--no-simulator',
-      '--reset',
-      '--data-dir',
-      dataDir,
-      '--mqtt-port',
-      '0',
-      '--http-port',
-      '0',
-      '--status-every',
-      '3600',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  return new Promise<Platform>((resolve, reject) => {
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const httpUrl = /API\s+(http:\/\/\S+)\/api\/health/.exec(output)?.[1];
-      const mqttUrl = /MQTT\s+(mqtt:\/\/\S+)/.exec(output)?.[1];
-      if (httpUrl && mqttUrl) resolve({ process: child, httpUrl, mqttUrl });
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`the platform exited (${code}) before it was ready:\n${output}`)),
-    );
+/** The platform as its own process, with the command `npm start` runs (`--reset`: a fresh data dir). */
+const startPlatform = (dataDir: string, streamArguments: readonly string[]) =>
+  startPlatformProcess({
+    dataDir,
+    nodeFlags: values['cpu-prof-dir'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof-dir']] : [],
+    platformArguments: [...streamArguments, '--reset'],
   });
-}
 
 async function stats(httpUrl: string, window = '60m'): Promise<StatsSnapshot> {
   const response = await fetch(`${httpUrl}/api/stats?window=${window}`);
@@ -254,8 +188,8 @@ async function benchmark(backend: string, streamArguments: readonly string[]): P
       sustained,
     };
   } finally {
-    platform.process.kill('SIGTERM');
-    await new Promise((resolve) => platform.process.once('exit', resolve));
+    platform.child.kill('SIGTERM');
+    await new Promise((resolve) => platform.child.once('exit', resolve));
     await rm(dataDir, { recursive: true, force: true });
   }
 }

@@ -1,26 +1,10 @@
-/**
- * Soak benchmark (npm run bench:soak): does the platform's memory have a ceiling? The platform runs as
- * its own process, as `npm start` runs it (no simulator, empty temporary data directory), and a
- * simulated fleet publishes to it over MQTT at a steady rate. Every minute it prints the platform's
- * RSS (/proc/<pid>/status VmRSS: the whole process, worker threads included) and its main thread's V8
- * heap (process.memoryUsage() reported by memory-probe.ts, loaded into the platform with --import); at
- * the end, the least-squares slope of both after the warm-up, in MB per minute.
- * Usage: npm run bench:soak [-- --minutes 30 --rate 2000 --devices 200 --warmup-minutes 5
- *        --heap-snapshot-dir DIR]
- * (--heap-snapshot-dir: the platform writes a V8 heap snapshot there at the end of the warm-up and at the
- * end of the run, for comparing what stayed. Writing one stops the platform for seconds and raises its
- * RSS for good, so a run with snapshots shows where memory goes, not the curve.)
- * At a rate the machine cannot sustain, memory follows the backlog (messages acknowledged by the broker
- * and waiting for the log, consumer lag), not a leak: the lines show raw total and consumer lag for that.
- */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StatsSnapshot } from '../../functions/handlers/api.js';
 import { createSimulatedFleet, createTransport, runFleet } from '../../simulator/index.js';
+import { startPlatformProcess } from './platform-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,62 +28,17 @@ const PROBE_MS = 10_000;
 const MB = 1024 * 1024;
 const mb = (bytes: number) => (bytes / MB).toFixed(0);
 
-function npmStartArguments(): string[] {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    scripts: { start: string };
-  };
-  const [command, ...args] = manifest.scripts.start.trim().split(/\s+/);
-  if (command !== 'node') throw new Error(`npm start runs "${command}", not node: update the benchmark`);
-  return args;
-}
-
-interface Platform {
-  readonly process: ChildProcess;
-  readonly httpUrl: string;
-  readonly mqttUrl: string;
-}
-
-async function startPlatform(dataDir: string, probeFile: string): Promise<Platform> {
-  const args = npmStartArguments();
-  const script = args.pop() ?? '';
-  const snapshotDir = values['heap-snapshot-dir'];
-  const child = spawn(
-    process.execPath,
-    [
-      ...(snapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`] : []),
-      ...args,
-      '--import',
-      new URL('./memory-probe.ts', import.meta.url).href,
-      script,
-      '--no-simulator',
-      '--reset',
-      '--data-dir',
-      dataDir,
-      '--mqtt-port',
-      '0',
-      '--http-port',
-      '0',
-      '--status-every',
-      '3600',
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, SOAK_PROBE_FILE: probeFile, SOAK_PROBE_MS: String(PROBE_MS) },
-    },
-  );
-  return new Promise<Platform>((resolve, reject) => {
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const httpUrl = /API\s+(http:\/\/\S+)\/api\/health/.exec(output)?.[1];
-      const mqttUrl = /MQTT\s+(mqtt:\/\/\S+)/.exec(output)?.[1];
-      if (httpUrl && mqttUrl) resolve({ process: child, httpUrl, mqttUrl });
-    });
-    child.once('exit', (code) =>
-      reject(new Error(`the platform exited (${code}) before it was ready:\n${output}`)),
-    );
+/** The platform as its own process, as `npm start` runs it, with the memory probe loaded first. */
+const startPlatform = (dataDir: string, probeFile: string) =>
+  startPlatformProcess({
+    dataDir,
+    nodeFlags: values['heap-snapshot-dir']
+      ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${values['heap-snapshot-dir']}`]
+      : [],
+    preload: [new URL('./memory-probe.ts', import.meta.url).href],
+    platformArguments: ['--reset'],
+    env: { ...process.env, SOAK_PROBE_FILE: probeFile, SOAK_PROBE_MS: String(PROBE_MS) },
   });
-}
 
 /** VmRSS and its parts: anonymous memory (heaps, native allocations) and mapped files (page cache). */
 async function vmRss(pid: number): Promise<{ total: number; anon: number; file: number }> {
@@ -151,7 +90,7 @@ function slope(points: readonly (readonly [number, number])[]): number {
 const dataDir = await mkdtemp(join(tmpdir(), 'iotcloud-soak-'));
 const probeFile = join(dataDir, 'memory-probe.jsonl');
 const platform = await startPlatform(join(dataDir, 'platform'), probeFile);
-const pid = platform.process.pid;
+const pid = platform.child.pid;
 if (pid === undefined) throw new Error('the platform has no pid');
 const started = Date.now();
 const rssSamples: [number, number][] = [];
@@ -171,7 +110,7 @@ const sample = async (minute: number) => {
   );
 };
 const snapshot = () => {
-  if (values['heap-snapshot-dir']) platform.process.kill('SIGUSR2');
+  if (values['heap-snapshot-dir']) platform.child.kill('SIGUSR2');
 };
 
 try {
@@ -211,7 +150,7 @@ try {
       `(${mb(Math.min(...heap.map(([, y]) => y)))}-${mb(Math.max(...heap.map(([, y]) => y)))} MB)`,
   );
 } finally {
-  platform.process.kill('SIGTERM');
-  await new Promise((resolve) => platform.process.once('exit', resolve));
+  platform.child.kill('SIGTERM');
+  await new Promise((resolve) => platform.child.once('exit', resolve));
   await rm(dataDir, { recursive: true, force: true });
 }

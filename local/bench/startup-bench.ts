@@ -8,13 +8,13 @@
  * crash after appends leaves it stale, so that start scans the active segments: crash recovery.)
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CONSUMER_GROUPS, TOPICS } from '../../functions/shared/stream.js';
 import { LocalLog } from '../log/index.js';
+import { platformCommand, RUNNING_LINE } from './platform-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,15 +26,6 @@ const { values } = parseArgs({
 });
 const FILL_BYTES = Number(values['fill-mb']) * 1024 * 1024;
 const RUNS = Number(values.runs);
-
-function npmStartArguments(): string[] {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    scripts: { start: string };
-  };
-  const [command, ...args] = manifest.scripts.start.trim().split(/\s+/);
-  if (command !== 'node') throw new Error(`npm start runs "${command}", not node: update the benchmark`);
-  return args;
-}
 
 /** Writes about FILL_BYTES of records to raw and enriched, then commits both groups to the end. */
 async function fill(dataDir: string): Promise<void> {
@@ -88,18 +79,7 @@ function startOnce(dataDir: string): Promise<number> {
   const started = performance.now();
   const child = spawn(
     process.execPath,
-    [
-      ...npmStartArguments(),
-      '--no-simulator',
-      '--data-dir',
-      dataDir,
-      '--mqtt-port',
-      '0',
-      '--http-port',
-      '0',
-      '--status-every',
-      '3600',
-    ],
+    platformCommand({ dataDir }),
     // stderr only matters if it fails (the AWS SDK warns about the Node version on every start).
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -112,7 +92,7 @@ function startOnce(dataDir: string): Promise<number> {
     });
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      if (ready === undefined && output.includes('IoT Cloud is running locally')) {
+      if (ready === undefined && output.includes(RUNNING_LINE)) {
         ready = performance.now() - started;
       }
       // A SIGTERM right after the start-up lines was seen to kill it before its handler ran (and then

@@ -5,13 +5,12 @@
  * signal to its exit is printed, with its exit code and its own "stopped cleanly" line.
  * Usage: npm run bench:stop [-- --devices 20 --in-flight 40 --after 5000 --runs 3]
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
+import { startPlatformProcess } from './platform-process.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,41 +24,12 @@ const DEVICES = Number(values.devices);
 const IN_FLIGHT = Number(values['in-flight']);
 const AFTER = Number(values.after);
 const RUNS = Number(values.runs);
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 async function run(): Promise<string> {
   const dataDir = await mkdtemp(join(tmpdir(), 'iotcloud-stop-bench-'));
-  const child = spawn(
-    process.execPath,
-    [
-      '--max-semi-space-size=64',
-      '--import',
-      'tsx',
-      join(ROOT, 'local/start.ts'),
-      '--no-simulator',
-      '--data-dir',
-      dataDir,
-      '--mqtt-port',
-      '0',
-      '--http-port',
-      '0',
-      '--status-every',
-      '3600',
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let mqttUrl: string | undefined;
-  while (!mqttUrl) {
-    if (child.exitCode !== null) throw new Error(`the platform did not start:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    mqttUrl = /MQTT\s+(mqtt:\/\/\S+)/.exec(output)?.[1];
-  }
-  const url = mqttUrl;
+  const platform = await startPlatformProcess({ dataDir });
+  const { child, mqttUrl: url } = platform;
+  const exited = platform.exited.then(({ code }) => code);
   let acked = 0;
   let signalledAt = 0;
   const clients = Array.from({ length: DEVICES }, (_, d) => {
@@ -96,7 +66,7 @@ async function run(): Promise<string> {
   const stopMs = Date.now() - signalledAt;
   for (const client of clients) client.end(true);
   await rm(dataDir, { recursive: true, force: true });
-  const stopped = /stopped cleanly[^\n]*/.exec(output)?.[0] ?? '(no "stopped cleanly" line)';
+  const stopped = /stopped cleanly[^\n]*/.exec(platform.output())?.[0] ?? '(no "stopped cleanly" line)';
   return `SIGINT after ${AFTER} PUBACKs (${acked} in all): exit ${code} ${stopMs} ms after the signal; ${stopped}`;
 }
 
