@@ -540,8 +540,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         stopped ??= (async () => {
           simulation.abort();
           await simulationRun;
-          // Stop taking messages and drain the consumers first, then snapshot, then close the stores.
-          await closeParts(['http', 'ingest', 'consumers']);
+          // Refuse new publishes and requests together (the HTTP close may wait out its grace period
+          // for slow clients: the broker must not take publishes meanwhile), then drain the consumers,
+          // snapshot, and close the stores.
+          await Promise.all([closeParts(['ingest']), closeParts(['http'])]);
+          await closeParts(['consumers']);
           finalStatus = currentStatus();
           await closeParts(['bookkeeping', 'log', 'timeseries', 'registry-refresh', 'registry']);
         })();
