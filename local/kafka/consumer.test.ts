@@ -91,7 +91,10 @@ const message = (offset: number, deviceId = 'env-001', body = `{"n":${offset}}`)
     headers: { received_at: Buffer.from('1700000000000'), mqtt_topic: 'dt/env/env-001/telemetry' },
   }) as KafkaMessage;
 
-async function started(handler: KafkaHandler, extra: { batchSize?: number } = {}) {
+async function started(
+  handler: KafkaHandler,
+  extra: { batchSize?: number; knownHighWatermark?: (partition: number) => number | undefined } = {},
+) {
   const kafka = new FakeKafka();
   const producer = new FakeProducer();
   const consumer = await new KafkaGroupConsumer({
@@ -163,6 +166,19 @@ describe('KafkaGroupConsumer (KafkaJS consumer mocked)', () => {
     expect(kafka.commits).toEqual([[{ topic: TOPICS.raw, partition: 0, offset: '3' }]]);
     expect(resolved).toEqual(['2']);
     expect(consumer.stats().lag).toBe(0);
+  });
+
+  it('counts records the cluster holds past its last fetch in the lag', async () => {
+    const highWatermarks = new Map([[0, 3]]);
+    const { kafka, consumer } = await started(async () => ({ batchItemFailures: [] }), {
+      knownHighWatermark: (partition) => highWatermarks.get(partition),
+    });
+    await kafka.deliver(0, [message(0), message(1), message(2)], 3);
+
+    // Produced since the fetch: the fetched batch's watermark (3) no longer tells.
+    highWatermarks.set(0, 10);
+
+    expect(consumer.stats().lag).toBe(7);
   });
 
   it('commits nothing for a batch whose handler keeps throwing until its records are dead-lettered', async () => {

@@ -44,6 +44,8 @@ export interface KafkaGroupConsumerOptions extends EventSourceMappingOptions {
   /** Partitions handled at once (default 6, the pipeline topics' partition count). */
   readonly partitionsConsumedConcurrently?: number;
   readonly onError?: (error: unknown, context: KafkaConsumerErrorContext) => void;
+  /** The cluster's newest high watermark of a partition, where the caller reads them (for the lag). */
+  readonly knownHighWatermark?: (partition: number) => number | undefined;
 }
 
 export interface KafkaConsumerStats extends DeliveryStats {
@@ -131,8 +133,10 @@ export class KafkaGroupConsumer {
 
   stats(): KafkaConsumerStats {
     let lag = 0;
-    for (const { committed, highWatermark } of this.partitions.values())
-      lag += Math.max(0, highWatermark - committed);
+    for (const [partition, { committed, highWatermark }] of this.partitions) {
+      const known = this.options.knownHighWatermark?.(partition) ?? 0;
+      lag += Math.max(0, Math.max(highWatermark, known) - committed);
+    }
     return {
       name: this.name,
       group: this.group,
