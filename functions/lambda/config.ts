@@ -22,14 +22,21 @@ import { ENV, requireEnv } from './environment.js';
 /** The region Lambda runs in (set by the Lambda runtime itself). */
 export const AWS_REGION_ENV = 'AWS_REGION';
 
-export function readTableNames<K extends TableKey>(
+/** Each key's physical name, read from its variable in `variables`; a missing one fails by name. */
+function readNames<K extends string>(
   keys: readonly K[],
-  env: NodeJS.ProcessEnv = process.env,
+  variables: Readonly<Record<K, string>>,
+  env: NodeJS.ProcessEnv,
 ): Record<K, string> {
   const names = {} as Record<K, string>;
-  for (const key of keys) names[key] = requireEnv(TABLE_NAME_ENV[key], env);
+  for (const key of keys) names[key] = requireEnv(variables[key], env);
   return names;
 }
+
+export const readTableNames = <K extends TableKey>(
+  keys: readonly K[],
+  env: NodeJS.ProcessEnv = process.env,
+): Record<K, string> => readNames(keys, TABLE_NAME_ENV, env);
 
 /** The environment's time-series sink (TIMESERIES_SINK): required, one of TIMESERIES_SINKS. */
 export function readTimeseriesSink(env: NodeJS.ProcessEnv = process.env): TimeseriesSinkName {
@@ -43,14 +50,10 @@ export function readTimeseriesSink(env: NodeJS.ProcessEnv = process.env): Timese
 }
 
 /** The DynamoDB time-series sink's table names (TIMESERIES_POINTS_TABLE, ...), each required. */
-export function readTimeseriesTableNames<K extends TimeseriesTableKey>(
+export const readTimeseriesTableNames = <K extends TimeseriesTableKey>(
   keys: readonly K[],
   env: NodeJS.ProcessEnv = process.env,
-): Pick<TimeseriesTableNames, K> {
-  const names = {} as Record<K, string>;
-  for (const key of keys) names[key] = requireEnv(TIMESERIES_TABLE_NAME_ENV[key], env);
-  return names;
-}
+): Pick<TimeseriesTableNames, K> => readNames(keys, TIMESERIES_TABLE_NAME_ENV, env);
 
 export function readBrokers(env: NodeJS.ProcessEnv = process.env): string[] {
   const value = requireEnv(ENV.kafkaBootstrapBrokers, env);
