@@ -77,6 +77,10 @@ const OPTIONS = {
 } as const;
 
 async function main(): Promise<number> {
+  // The AWS SDK warns, once per thread, that its releases after January 2027 need Node 22. Locally it
+  // only talks to the embedded dynalite, so that notice is not the user's business here (issue 17).
+  // Set before any client exists; worker threads inherit it.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
   try {
     ({ values } = parseArgs({
