@@ -9,7 +9,7 @@ import { ensureTopics } from '../../functions/adapters/kafka/admin.js';
 import { createKafka } from '../../functions/adapters/kafka/client.js';
 import { KafkaStreamProducer } from '../../functions/adapters/kafka/producer.js';
 import { TOPIC_PARTITIONS } from '../../functions/shared/stream.js';
-import type { PipelineStream } from '../stream-backend.js';
+import type { PipelineStream } from '../pipeline-stream.js';
 import { KafkaGroupConsumer } from './consumer.js';
 
 export const LOCAL_KAFKA_CLIENT_ID = 'iot-cloud-local';

@@ -22,7 +22,7 @@
  * `--kafka-brokers` (local/kafka/consumer.ts).
  */
 
-import type { KafkaHandler } from '../../functions/ports/stream.js';
+import type { KafkaHandler, StreamRecord } from '../../functions/ports/stream.js';
 import {
   type DeliveryStats,
   deadLetterRecords,
@@ -41,8 +41,25 @@ import {
 } from './delivery.js';
 import type { LogRecord } from './frame.js';
 import { toKafkaEvent } from './kafka-event.js';
-import type { LocalLog } from './local-log.js';
 import { OffsetBeforeLogStartError } from './segment.js';
+
+/**
+ * What a consumer needs of the log it reads (LocalLog implements it). Declared here, not imported, so
+ * the log and its consumer do not import each other.
+ */
+export interface ConsumerLog {
+  partitionCount(topic: string): number;
+  endOffset(topic: string, partition: number): number;
+  endOffsets(topic: string): number[];
+  startOffset(topic: string, partition: number): number;
+  read(topic: string, partition: number, fromOffset: number, maxRecords: number): Promise<LogRecord[]>;
+  committedOffset(group: string, topic: string, partition: number): number | undefined;
+  commitOffsets(group: string, topic: string, offsets: ReadonlyMap<number, number>): Promise<void>;
+  onAppend(topic: string, listener: (partition: number) => void): () => void;
+  attachConsumer(group: string, topic: string, consumer: LogConsumer): void;
+  detachConsumer(group: string, topic: string, consumer: LogConsumer): void;
+  send(topic: string, records: readonly StreamRecord[]): Promise<void>;
+}
 
 export const DEFAULT_BATCH_WINDOW_MS = 50;
 export {
@@ -130,7 +147,7 @@ export class LogConsumer {
   private skippedByRetention = 0;
 
   constructor(
-    private readonly log: LocalLog,
+    private readonly log: ConsumerLog,
     options: LogConsumerOptions,
   ) {
     const settings = resolveDeliverySettings(options);

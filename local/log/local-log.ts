@@ -33,7 +33,7 @@ import { type FileHandle, mkdir, open, readdir, readFile, rm, writeFile } from '
 import path from 'node:path';
 import type { StreamProducer, StreamRecord } from '../../functions/ports/stream.js';
 import { TOPIC_PARTITIONS } from '../../functions/shared/stream.js';
-import { LogConsumer, type LogConsumerOptions } from './consumer.js';
+import { type ConsumerLog, LogConsumer, type LogConsumerOptions } from './consumer.js';
 import {
   type LogRecord,
   MAX_FRAME_BODY_BYTES,
@@ -707,7 +707,7 @@ function validateRecord(record: StreamRecord, index: number): void {
   }
 }
 
-export class LocalLog implements StreamProducer {
+export class LocalLog implements StreamProducer, ConsumerLog {
   readonly dataDir: string;
   private readonly topicConfig: ReadonlyMap<string, number>;
   private readonly segmentBytes: number;
