@@ -50,6 +50,11 @@ export interface TableDeclaration {
   readonly globalSecondaryIndexes?: readonly GlobalSecondaryIndexDeclaration[];
   /** Epoch-seconds number attribute that DynamoDB TTL deletes on; readers also filter on it. */
   readonly timeToLiveAttribute?: string;
+  /**
+   * A DynamoDB stream of new item images (AWS only: dynalite has none, the local runtime reads the
+   * topic instead). The alerts table's feeds the notifier (issue 15).
+   */
+  readonly stream?: 'NEW_IMAGE';
 }
 
 /** TTL attribute names (epoch seconds). dynalite has no TTL: readers filter expired items out. */
@@ -126,6 +131,8 @@ export const TABLES = {
       },
     ],
     timeToLiveAttribute: TTL_ATTRIBUTES.alerts,
+    // Notifications (issue 15): the notifier Lambda reads alert INSERTs from this stream.
+    stream: 'NEW_IMAGE',
   },
   pipelineStats: {
     partitionKey: { name: 'day', type: 'S' },
