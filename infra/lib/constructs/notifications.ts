@@ -20,9 +20,10 @@
  *   is sized from it.
  */
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -88,9 +89,19 @@ export class Notifications extends Construct {
       // No vpc: it must reach the internet (see above).
     });
     const fn = this.handler.function;
-    // Exactly the actions the entry's header lists (functions/lambda/notifier.ts).
+    // Exactly the actions the entry's header lists (functions/lambda/notifier.ts). Publishing to a topic
+    // encrypted with a customer-managed key needs GenerateDataKey and Decrypt on that key; CDK's
+    // grantPublish (and SqsDlq's grantSendMessages) would add kms:GenerateDataKey* and kms:ReEncrypt*.
     props.registry.bind(fn, { notifications: ['dynamodb:Query', 'dynamodb:PutItem'] });
-    this.topic.grantPublish(fn);
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.topic.topicArn] }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [props.key.keyArn],
+      }),
+    );
 
     fn.addEventSource(
       new DynamoEventSource(props.registry.tables.alerts, {
@@ -100,7 +111,7 @@ export class Notifications extends Construct {
         retryAttempts: NOTIFIER_RETRY_ATTEMPTS,
         // Past a day the stream has dropped the record anyway (24 h retention).
         maxRecordAge: Duration.hours(6),
-        onFailure: new SqsDlq(this.failureQueue),
+        onFailure: exactSqsDestination(this.failureQueue),
         filters: [
           lambda.FilterCriteria.filter({
             eventName: lambda.FilterRule.isEqual('INSERT'),
@@ -115,4 +126,27 @@ export class Notifications extends Construct {
       }),
     );
   }
+}
+
+/**
+ * The on-failure destination with exactly the grant it needs: the event source mapping sends with the
+ * function's role (sqs:SendMessage, and the key for an encrypted queue).
+ */
+function exactSqsDestination(queue: sqs.Queue): lambda.IEventSourceDlq {
+  return {
+    bind: (_mapping, target) => {
+      target.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
+      );
+      if (queue.encryptionMasterKey) {
+        target.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+            resources: [queue.encryptionMasterKey.keyArn],
+          }),
+        );
+      }
+      return { destination: queue.queueArn };
+    },
+  };
 }
