@@ -82,7 +82,8 @@ describe('ingest', () => {
   it('encrypts every queue with the customer-managed key', () => {
     const queues = Object.values(resourcesOf(env.platformTemplate, 'AWS::SQS::Queue'));
 
-    expect(queues).toHaveLength(3);
+    // Buffer, its dead-letter queue, the rule's error queue, and the notifier's failure queue (issue 15).
+    expect(queues).toHaveLength(4);
     for (const queue of queues) {
       expect(queue.Properties?.KmsMasterKeyId).toEqual({
         'Fn::GetAtt': [expect.stringMatching(/^QueueKey/), 'Arn'],
@@ -492,7 +493,8 @@ describe('functions', () => {
   it('sets the Powertools service name and metrics namespace on every project function', () => {
     const functions = projectFunctions();
 
-    expect(functions).toHaveLength(7);
+    // ... the notifier (issue 15) among them.
+    expect(functions).toHaveLength(8);
     for (const properties of functions) {
       const variables = (properties.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(variables.POWERTOOLS_SERVICE_NAME).toEqual(expect.any(String));
@@ -562,6 +564,8 @@ describe('stateful logical IDs', () => {
     Registrymessages009F7260: 'AWS::DynamoDB::Table',
     RegistryalertsE87A0FA5: 'AWS::DynamoDB::Table',
     RegistrypipelineStats462868C2: 'AWS::DynamoDB::Table',
+    // Notification channels and deliveries (issue 15).
+    Registrynotifications831F546F: 'AWS::DynamoDB::Table',
   };
 
   it('keeps the logical ID of every stateful resource', () => {
@@ -798,7 +802,9 @@ describe('stream: deploy path without the MSK API endpoint', () => {
     ];
 
     expect(imports.length).toBeGreaterThan(0);
-    for (const imported of imports) expect(imported).not.toMatch(/Stream|Cluster|Broker|Topics/);
+    // The alerts table's DynamoDB stream (the notifier's source, issue 15) is no Kafka stream.
+    const kafka = imports.filter((imported) => !/Registryalerts\w*StreamArn/.test(imported));
+    for (const imported of kafka) expect(imported).not.toMatch(/Stream|Cluster|Broker|Topics/);
   });
 
   it('points the mappings and producers at the SSM-resolved cluster and brokers', () => {
