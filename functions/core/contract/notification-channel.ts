@@ -83,13 +83,15 @@ export type StoredNotificationChannel = NotificationChannel & {
 
 /**
  * What GET answers: the definition without its secrets. A Slack webhook URL is itself a credential,
- * so it is shown only by its host; a webhook URL is shown (its `secret` is not).
+ * so it is shown only by its host; a webhook URL is shown without its query string (where tokens
+ * usually ride), and its `secret` never.
  */
 export const PublicNotificationChannel = z.looseObject({
   channelId: ChannelId,
   type: z.enum(['webhook', 'slack', 'sns']),
   url: z.string().optional(),
   urlHost: z.string().optional(),
+  urlQueryHidden: z.boolean().optional(),
   secretSet: z.boolean().optional(),
   minSeverity: NotificationSeverity,
   deviceTypes: z.array(z.string()).optional(),
@@ -106,8 +108,16 @@ export function publicChannel(channel: StoredNotificationChannel): PublicNotific
     updatedAt: channel.updatedAt,
   };
   switch (channel.type) {
-    case 'webhook':
-      return { ...common, url: channel.url, secretSet: channel.secret !== undefined };
+    case 'webhook': {
+      // A query string often carries a token (`?code=...`): shown without it.
+      const url = new URL(channel.url);
+      return {
+        ...common,
+        url: `${url.origin}${url.pathname}`,
+        ...(url.search ? { urlQueryHidden: true } : {}),
+        secretSet: channel.secret !== undefined,
+      };
+    }
     case 'slack':
       return { ...common, urlHost: new URL(channel.url).host, secretSet: true };
     case 'sns':

@@ -91,6 +91,15 @@ describe('notification channels API', () => {
     expect(list.body.items).toHaveLength(1);
   });
 
+  it('shows a webhook URL without its query string (tokens ride there)', async () => {
+    const { put } = api();
+
+    const answer = await put('teams', { ...webhook, url: 'https://hooks.example.com/iot?code=s3cr3t' });
+
+    expect(answer.body).toMatchObject({ url: 'https://hooks.example.com/iot', urlQueryHidden: true });
+    expect(JSON.stringify(answer.body)).not.toContain('s3cr3t');
+  });
+
   it('shows a Slack channel by its host only (the URL is the credential)', async () => {
     const { put } = api();
 
