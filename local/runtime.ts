@@ -26,12 +26,18 @@ import {
   DynamoRegistryStore,
   documentClient,
 } from '../functions/adapters/dynamodb/index.js';
+import { DynamoNotificationChannelStore } from '../functions/adapters/dynamodb/notification-channels.js';
+import { checkTarget } from '../functions/adapters/notifications/guarded-http.js';
+import { createChannelSenders } from '../functions/adapters/notifications/senders.js';
 import type { Alert, Application } from '../functions/core/index.js';
 import { type CompiledRegistry, compileRegistry } from '../functions/core/index.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../functions/core/notifications.js';
+import { LOCAL_URL_POLICY } from '../functions/core/url-policy.js';
 import { createApiHandler, toDeviceSummary } from '../functions/handlers/api.js';
 import { createEnrichHandler } from '../functions/handlers/enrich.js';
 import { createIngestBridgeHandler } from '../functions/handlers/ingest-bridge.js';
 import { eachRecord, recordValue } from '../functions/handlers/kafka-records.js';
+import { createNotifier } from '../functions/handlers/notifier.js';
 import type { DeviceRecord, MessageStage } from '../functions/ports/registry.js';
 import type { KafkaEvent, KafkaHandler } from '../functions/ports/stream.js';
 import { REGISTRY_REFRESH_SECONDS } from '../functions/shared/registry-refresh.js';
@@ -100,6 +106,8 @@ export interface LocalPlatformOptions {
   readonly rollupIntervalMs?: number;
   /** Retention of the local log (defaults in local/log/local-log.ts). */
   readonly logRetention?: LogRetention;
+  /** Notification retries (issue 15; default DEFAULT_RETRY_POLICY); tests shorten the waits. */
+  readonly notificationRetry?: RetryPolicy;
 }
 
 export const LOCAL_TIMESERIES_STORES = ['duckdb', 'dynamodb'] as const;
@@ -387,6 +395,32 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     await consume(TOPICS.dlq, inspectorGroup('dlq'), 'inspector-dlq', inspector('dlq'), true);
     await consume(TOPICS.alerts, inspectorGroup('alerts'), 'inspector-alerts', inspector('alerts'), true);
 
+    // ----- notifications (issue 15) -----------------------------------------------------------------
+    // Its own consumer group on iot.alerts, so the alert path never waits on a receiver. Locally http
+    // and private addresses are allowed (receivers on this machine are the point of testing);
+    // link-local and metadata addresses never are. No SNS here: sns channels are refused at PUT.
+    const notificationChannels = new DynamoNotificationChannelStore({
+      client,
+      tableName: tables.notifications,
+    });
+    const notificationRetry = options.notificationRetry ?? DEFAULT_RETRY_POLICY;
+    const notifier = createNotifier({
+      channels: notificationChannels,
+      senders: createChannelSenders({
+        policy: LOCAL_URL_POLICY,
+        attemptTimeoutMs: notificationRetry.attemptTimeoutMs,
+      }),
+      retry: notificationRetry,
+      // A channel edit applies to the next batch.
+      channelCacheMs: 0,
+      onDelivery: (delivery) => {
+        if (delivery.status === 'failed')
+          log(`notifier: ${delivery.channelId} gave up on ${delivery.alertId}: ${delivery.lastError ?? ''}`);
+      },
+      onSkipped: (reason) => log(`notifier: ${reason}`),
+    });
+    await consume(TOPICS.alerts, CONSUMER_GROUPS.notifier, 'notifier', notifier.kafkaHandler);
+
     // MQTT in: embedded aedes or an external broker, through the ingest rule, to the bridge. A
     // publish is acknowledged once the bridge's append is durable (see mqtt-ingest.ts).
     const ingest = await startMqttIngest({
@@ -438,6 +472,14 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       auth: options.apiToken ? { mode: 'bearer', token: options.apiToken } : { mode: 'open' },
       onError: (error, route) =>
         log(`api ${route}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+      // Notification channels (issue 15): URLs checked with the local policy (resolved, as at delivery).
+      notifications: {
+        store: notificationChannels,
+        checkUrl: async (url) => {
+          await checkTarget(url, LOCAL_URL_POLICY);
+        },
+        snsAvailable: false,
+      },
       devices: {
         list: async (query) => {
           const page = await deviceStore.listDevices(query);

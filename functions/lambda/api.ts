@@ -7,7 +7,7 @@
  *
  * Env vars read:
  *   DEVICE_TYPES_TABLE, APPLICATIONS_TABLE, DEVICES_TABLE, MESSAGES_TABLE, ALERTS_TABLE,
- *   PIPELINE_STATS_TABLE      table names                                                 required
+ *   PIPELINE_STATS_TABLE, NOTIFICATIONS_TABLE   table names                               required
  *   TIMESERIES_SINK           dynamodb | timestream                                        required
  *   with dynamodb: TIMESERIES_POINTS_TABLE, TIMESERIES_LATEST_TABLE, TIMESERIES_ROLLUPS_TABLE required
  *   with timestream: TIMESTREAM_DATABASE, TIMESTREAM_TABLE   the telemetry table          required
@@ -23,6 +23,8 @@
  *   DynamoDB messages table and its index byDevice: dynamodb:Query
  *   DynamoDB alerts table and its indexes byRaisedAt, bySeverity: dynamodb:Query
  *   DynamoDB pipeline stats table: dynamodb:Query
+ *   DynamoDB notifications table: dynamodb:GetItem, PutItem, DeleteItem, Query, BatchWriteItem
+ *   DNS: resolves notification channel URLs at PUT (the SSRF check, strict policy)
  *   with dynamodb: time-series points table, latest table and rollups table: dynamodb:Query (each)
  *   with timestream: timestream:Select on the telemetry table; timestream:DescribeEndpoints
  *     (resource *, the SDK's endpoint discovery)
@@ -39,13 +41,16 @@ import {
   DynamoRegistryStore,
   documentClient,
 } from '../adapters/dynamodb/index.js';
+import { DynamoNotificationChannelStore } from '../adapters/dynamodb/notification-channels.js';
 import {
   DynamoPipelineStatsStore,
   devicesSeenFromDevicesTable,
 } from '../adapters/dynamodb/pipeline-stats.js';
 import { DynamoTimeseriesQuery, timeseriesDocumentClient } from '../adapters/dynamodb/timeseries/index.js';
+import { checkTarget } from '../adapters/notifications/guarded-http.js';
 import { TimestreamTimeseriesQuery } from '../adapters/timestream/query.js';
 import type { DeviceType } from '../core/contract/registry.js';
+import { STRICT_URL_POLICY } from '../core/url-policy.js';
 import { type ApiDependencies, createApiHandler, toDeviceSummary } from '../handlers/api.js';
 import type { TimeseriesQuery } from '../ports/timeseries.js';
 import type { TableNames } from '../shared/tables.js';
@@ -78,7 +83,7 @@ interface ApiBaseOptions {
   readonly dynamo: DynamoDBDocumentClient;
   readonly tables: Pick<
     TableNames,
-    'deviceTypes' | 'applications' | 'devices' | 'messages' | 'alerts' | 'pipelineStats'
+    'deviceTypes' | 'applications' | 'devices' | 'messages' | 'alerts' | 'pipelineStats' | 'notifications'
   >;
   readonly version: string;
   readonly observability: Observability;
@@ -172,6 +177,15 @@ export function createApiLambdaDependencies(options: ApiLambdaOptions): ApiDepen
     },
     onError: (error, route) =>
       options.observability.logger.error(`unhandled error on ${route}`, error as Error),
+    // Notification channels (issue 15): AWS refuses http and private addresses; the stack always owns
+    // the topic sns channels publish to (infra/lib/constructs/notifications.ts).
+    notifications: {
+      store: new DynamoNotificationChannelStore({ client: dynamo, tableName: tables.notifications, now }),
+      checkUrl: async (url) => {
+        await checkTarget(url, STRICT_URL_POLICY);
+      },
+      snsAvailable: true,
+    },
   };
 }
 
@@ -213,7 +227,15 @@ export const handler: (
 ) => Promise<APIGatewayProxyStructuredResultV2> = createApiLambda({
   dynamo: documentClient(dynamoClient),
   ...timeseriesReads(),
-  tables: readTableNames(['deviceTypes', 'applications', 'devices', 'messages', 'alerts', 'pipelineStats']),
+  tables: readTableNames([
+    'deviceTypes',
+    'applications',
+    'devices',
+    'messages',
+    'alerts',
+    'pipelineStats',
+    'notifications',
+  ]),
   version: requireEnv(ENV.platformVersion),
   registryRefreshMs: readRegistryRefreshMs(),
   observability,

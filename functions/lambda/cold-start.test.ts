@@ -44,6 +44,11 @@ const ENTRIES = {
     load: () => import('./stream-topics-resource.js'),
     required: ['AWS_REGION'],
   },
+  // Notifications (issue 15).
+  notifier: {
+    load: () => import('./notifier.js'),
+    required: ['AWS_REGION', 'NOTIFICATIONS_TABLE', 'NOTIFICATION_TOPIC_ARN'],
+  },
 } as const;
 
 function stubEnvironment(without?: string, overrides: Record<string, string> = {}) {

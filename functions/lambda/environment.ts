@@ -26,6 +26,8 @@ export const ENV = {
   /** Powertools: service name and metrics namespace. */
   powertoolsServiceName: 'POWERTOOLS_SERVICE_NAME',
   powertoolsMetricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+  /** Notifications (issue 15): the stack's SNS topic that `sns` channels publish to. */
+  notificationTopicArn: 'NOTIFICATION_TOPIC_ARN',
 } as const;
 
 /** Reads a required variable; a missing one is a deployment bug, reported by name at cold start. */

@@ -17,6 +17,8 @@ export const LAMBDA_ENV: Readonly<Record<string, string>> = {
   [ENV.timestreamTable]: 'telemetry',
   [ENV.platformVersion]: '0.1.0-test',
   [ENV.registryRefreshSeconds]: '60',
+  // Notifications (issue 15).
+  [ENV.notificationTopicArn]: 'arn:aws:sns:eu-west-1:123456789012:test-notifications',
   ...Object.fromEntries(Object.entries(TABLE_NAME_ENV).map(([key, name]) => [name, `test-${key}`])),
   ...Object.fromEntries(
     Object.entries(TIMESERIES_TABLE_NAME_ENV).map(([key, name]) => [name, `test-${key}`]),

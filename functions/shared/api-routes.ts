@@ -35,6 +35,12 @@ export const API_ROUTES: readonly ApiRoute[] = [
   read('/api/messages'),
   read('/api/stats'),
   read('/api/alerts'),
+  // ----- notification channels (issue 15) -------------------------------------------------------
+  read('/api/notification-channels'),
+  read('/api/notification-channels/{channelId}'),
+  write('PUT', '/api/notification-channels/{channelId}'),
+  write('DELETE', '/api/notification-channels/{channelId}'),
+  read('/api/notification-channels/{channelId}/deliveries'),
 ];
 
 /** The router's syntax for the same path (`:name` segments). */

@@ -22,6 +22,8 @@ export const TOPIC_PARTITIONS: Readonly<Record<TopicName, number>> = {
 export const CONSUMER_GROUPS = {
   enrich: 'iot-cloud-enrich',
   timeseriesWriter: 'iot-cloud-timeseries-writer',
+  // Notifications (issue 15): the local notifier's group on iot.alerts (AWS reads the alerts table's stream).
+  notifier: 'iot-cloud-notifier',
 } as const;
 
 /**

@@ -17,6 +17,7 @@
  *   `{deviceId}#{stage}`; TTL on `expiresAt` (epoch seconds).
  * - alerts: PK `deviceId`, SK `{raisedAt ISO}#{alertId}`; GSI `byRaisedAt` on a constant partition for
  *   the newest alerts overall, GSI `bySeverity`; TTL on `expiresAt`.
+ * - notifications (issue 15, see the block below TABLES' entries): channels and their deliveries.
  * - pipelineStats: measured per-minute counters for `/api/stats` in AWS; PK `day` (`YYYY-MM-DD`), SK
  *   `minute` (`YYYY-MM-DDTHH:MMZ`), so a window of up to a day is at most two Queries; TTL on
  *   `expiresAt`.
@@ -49,6 +50,11 @@ export interface TableDeclaration {
   readonly globalSecondaryIndexes?: readonly GlobalSecondaryIndexDeclaration[];
   /** Epoch-seconds number attribute that DynamoDB TTL deletes on; readers also filter on it. */
   readonly timeToLiveAttribute?: string;
+  /**
+   * A DynamoDB stream of new item images (AWS only: dynalite has none, the local runtime reads the
+   * topic instead). The alerts table's feeds the notifier (issue 15).
+   */
+  readonly stream?: 'NEW_IMAGE';
 }
 
 /** TTL attribute names (epoch seconds). dynalite has no TTL: readers filter expired items out. */
@@ -56,6 +62,7 @@ export const TTL_ATTRIBUTES = {
   messages: 'expiresAt',
   alerts: 'expiresAt',
   pipelineStats: 'expiresAt',
+  notifications: 'expiresAt',
 } as const;
 
 export const INDEX_NAMES = {
@@ -124,11 +131,24 @@ export const TABLES = {
       },
     ],
     timeToLiveAttribute: TTL_ATTRIBUTES.alerts,
+    // Notifications (issue 15): the notifier Lambda reads alert INSERTs from this stream.
+    stream: 'NEW_IMAGE',
   },
   pipelineStats: {
     partitionKey: { name: 'day', type: 'S' },
     sortKey: { name: 'minute', type: 'S' },
     timeToLiveAttribute: TTL_ATTRIBUTES.pipelineStats,
+  },
+  // ----- notification channels (issue 15) -------------------------------------------------------
+  // Two item kinds, no index (functions/adapters/dynamodb/notification-channels.ts):
+  //   channel  { pk: 'channel', sk: channelId, body (JSON, secret included), updatedAt }: a handful of
+  //            items in one partition, so listing them is one Query, never a Scan;
+  //   delivery { pk: 'delivery#{channelId}', sk: '{event time ISO}#{alertId}', body, expiresAt }: newest
+  //            first is a backwards Query; TTL bounds the record (readers filter expired ones).
+  notifications: {
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    timeToLiveAttribute: TTL_ATTRIBUTES.notifications,
   },
 } as const satisfies Record<string, TableDeclaration>;
 
@@ -145,6 +165,7 @@ export const TABLE_NAME_ENV: Readonly<Record<TableKey, string>> = {
   messages: 'MESSAGES_TABLE',
   alerts: 'ALERTS_TABLE',
   pipelineStats: 'PIPELINE_STATS_TABLE',
+  notifications: 'NOTIFICATIONS_TABLE',
 };
 
 const TABLE_NAME_PATTERN = /^[a-zA-Z0-9_.-]{3,255}$/;

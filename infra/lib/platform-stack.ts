@@ -16,6 +16,7 @@ import { accessLogsBucket } from './constructs/buckets.js';
 import { DashboardHosting } from './constructs/dashboard-hosting.js';
 import { Devices } from './constructs/devices.js';
 import { Ingest } from './constructs/ingest.js';
+import { Notifications } from './constructs/notifications.js';
 import { Observability } from './constructs/observability.js';
 import { Processing } from './constructs/processing.js';
 import { streamEndpointFromParameters } from './constructs/stream.js';
@@ -38,6 +39,8 @@ export class PlatformStack extends Stack {
   public readonly observability: Observability;
   /** Sink `dynamodb` only. */
   public readonly rollup?: TimeSeriesRollup;
+  /** Notification channels' notifier and SNS topic (issue 15). */
+  public readonly notifications: Notifications;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
@@ -78,6 +81,14 @@ export class PlatformStack extends Stack {
       logRetention,
       removalPolicy,
     });
+    // ----- notifications (issue 15): the notifier on the alerts table's stream, the SNS topic ---------
+    this.notifications = new Notifications(this, 'Notifications', {
+      registry: stateful.registry,
+      key,
+      platformVersion: config.platformVersion,
+      logRetention,
+      removalPolicy,
+    });
     this.api = new Api(this, 'Api', {
       config,
       registry: stateful.registry,
@@ -114,6 +125,7 @@ export class PlatformStack extends Stack {
         Enrich: this.processing.enrich.function,
         TimeseriesWriter: this.processing.timeseriesWriter.function,
         Api: this.api.handler.function,
+        Notifier: this.notifications.handler.function,
         ...(this.rollup ? { TimeseriesRollup: this.rollup.handler.function } : {}),
       },
       kafkaConsumers: {
@@ -150,6 +162,10 @@ export class PlatformStack extends Stack {
       description: 'The account-wide IoT data endpoint (CloudFormation has no attribute for it)',
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.observability.alarmTopic.topicArn });
+    new CfnOutput(this, 'NotificationTopicArn', {
+      value: this.notifications.topic.topicArn,
+      description: 'sns notification channels publish here: subscribe e-mail or other endpoints to it',
+    });
 
     acknowledgeStackSingletons(this);
   }

@@ -82,7 +82,8 @@ describe('ingest', () => {
   it('encrypts every queue with the customer-managed key', () => {
     const queues = Object.values(resourcesOf(env.platformTemplate, 'AWS::SQS::Queue'));
 
-    expect(queues).toHaveLength(3);
+    // Buffer, its dead-letter queue, the rule's error queue, and the notifier's failure queue (issue 15).
+    expect(queues).toHaveLength(4);
     for (const queue of queues) {
       expect(queue.Properties?.KmsMasterKeyId).toEqual({
         'Fn::GetAtt': [expect.stringMatching(/^QueueKey/), 'Arn'],
@@ -492,7 +493,8 @@ describe('functions', () => {
   it('sets the Powertools service name and metrics namespace on every project function', () => {
     const functions = projectFunctions();
 
-    expect(functions).toHaveLength(7);
+    // ... the notifier (issue 15) among them.
+    expect(functions).toHaveLength(8);
     for (const properties of functions) {
       const variables = (properties.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(variables.POWERTOOLS_SERVICE_NAME).toEqual(expect.any(String));
@@ -562,6 +564,8 @@ describe('stateful logical IDs', () => {
     Registrymessages009F7260: 'AWS::DynamoDB::Table',
     RegistryalertsE87A0FA5: 'AWS::DynamoDB::Table',
     RegistrypipelineStats462868C2: 'AWS::DynamoDB::Table',
+    // Notification channels and deliveries (issue 15).
+    Registrynotifications831F546F: 'AWS::DynamoDB::Table',
   };
 
   it('keeps the logical ID of every stateful resource', () => {
@@ -798,7 +802,9 @@ describe('stream: deploy path without the MSK API endpoint', () => {
     ];
 
     expect(imports.length).toBeGreaterThan(0);
-    for (const imported of imports) expect(imported).not.toMatch(/Stream|Cluster|Broker|Topics/);
+    // The alerts table's DynamoDB stream (the notifier's source, issue 15) is no Kafka stream.
+    const kafka = imports.filter((imported) => !/Registryalerts\w*StreamArn/.test(imported));
+    for (const imported of kafka) expect(imported).not.toMatch(/Stream|Cluster|Broker|Topics/);
   });
 
   it('points the mappings and producers at the SSM-resolved cluster and brokers', () => {
@@ -808,5 +814,106 @@ describe('stream: deploy path without the MSK API endpoint', () => {
     )?.[0];
 
     expect(mappingOf(TOPICS.raw).EventSourceArn).toEqual({ Ref: clusterParameter });
+  });
+});
+
+// ----- notifications (issue 15) ------------------------------------------------------------------
+describe('notifications', () => {
+  const notifierId = () => {
+    const [id] = logicalIdsWith(env.platformTemplate, 'AWS::Lambda::Function', 'notification channels');
+    if (!id) throw new Error('no notifier function');
+    return id;
+  };
+  const streamMapping = () => {
+    const mapping = Object.values(resourcesOf(env.platformTemplate, 'AWS::Lambda::EventSourceMapping'))
+      .map((resource) => resource.Properties ?? {})
+      .find((properties) => JSON.stringify(properties.FunctionName).includes(notifierId()));
+    if (!mapping) throw new Error('no event source mapping for the notifier');
+    return mapping;
+  };
+  const notifierStatements = () =>
+    policyStatements(env.platformTemplate)
+      .filter(({ policy }) => policy.startsWith('NotificationsHandler'))
+      .map(({ statement }) => statement);
+
+  it('streams new images of the alerts table', () => {
+    env.statefulTemplate.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: TABLES.alerts.partitionKey.name, KeyType: 'HASH' },
+        { AttributeName: TABLES.alerts.sortKey.name, KeyType: 'RANGE' },
+      ],
+      StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+    });
+  });
+
+  it('runs the notifier outside the VPC, so it reaches receivers on the internet', () => {
+    const notifier = resourcesOf(env.platformTemplate, 'AWS::Lambda::Function')[notifierId()];
+
+    expect(notifier?.Properties?.VpcConfig).toBeUndefined();
+  });
+
+  it('invokes the notifier for INSERTs of alert items only', () => {
+    const patterns = (streamMapping().FilterCriteria as { Filters: { Pattern: string }[] }).Filters.map((f) =>
+      JSON.parse(f.Pattern),
+    );
+
+    expect(patterns).toEqual([
+      {
+        eventName: ['INSERT'],
+        dynamodb: { NewImage: { alertId: { S: [{ exists: true }] }, body: { S: [{ exists: true }] } } },
+      },
+    ]);
+  });
+
+  it('retries a failing batch a bounded number of times, bisecting, then sends it to the failure queue', () => {
+    const mapping = streamMapping();
+
+    expect(mapping).toMatchObject({
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 3,
+      BatchSize: 10,
+      StartingPosition: 'LATEST',
+    });
+    expect(JSON.stringify(mapping.DestinationConfig)).toMatch(/NotificationsFailureQueue/);
+  });
+
+  it('gives the notifier the table, the topic and its key, with exact actions and no wildcard', () => {
+    const statements = notifierStatements();
+    const actions = statements.flatMap((s) => asArray(s.Action as string | string[]));
+
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+        'sns:Publish',
+        'kms:GenerateDataKey',
+        'kms:Decrypt',
+      ]),
+    );
+    expect(actions.filter((action) => action.endsWith('*') && !action.startsWith('xray:'))).toEqual([]);
+    expect(actions).not.toContain('dynamodb:Scan');
+    expect(actions).not.toContain('dynamodb:DeleteItem');
+  });
+
+  it('owns an encrypted topic that refuses plain-text publishing', () => {
+    env.platformTemplate.hasResourceProperties('AWS::SNS::Topic', {
+      DisplayName: 'IoT Cloud alert notifications',
+      KmsMasterKeyId: Match.anyValue(),
+    });
+    env.platformTemplate.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: Match.objectLike({
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      }),
+    });
+  });
+
+  it('passes the table and the topic to the notifier through the shared variable names', () => {
+    const variables = functionVariables(env.platformTemplate, /notification channels/);
+
+    expect(Object.keys(variables)).toEqual(
+      expect.arrayContaining([TABLE_NAME_ENV.notifications, ENV.notificationTopicArn]),
+    );
   });
 });

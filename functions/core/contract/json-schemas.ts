@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { Alert, CONTRACT_VERSION, DlqRecord, EnrichedMessage, RawMessage } from './messages.js';
+import { NotificationChannel } from './notification-channel.js';
 import { AlertRuleSet, Application, DeviceType } from './registry.js';
 
 export const SCHEMA_BASE_URI = 'https://schemas.iot-cloud.dev';
@@ -17,6 +18,8 @@ const CONTRACT_SCHEMAS = {
   'enriched-message': EnrichedMessage,
   'dlq-record': DlqRecord,
   alert: Alert,
+  // Notification channels (issue 15): registry data, edited through /api/notification-channels.
+  'notification-channel': NotificationChannel,
 } as const;
 
 export type ContractSchemaName = keyof typeof CONTRACT_SCHEMAS;

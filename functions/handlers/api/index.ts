@@ -15,6 +15,7 @@ import type { AlertStore, MessageStage, RegistryStore } from '../../ports/regist
 import type { TimeseriesQuery } from '../../ports/timeseries.js';
 import { API_ROUTES, type ApiRoute, routerPath } from '../../shared/api-routes.js';
 import { ApiError, errorResponse, errorResult, fromDomainError, jsonResponse } from './errors.js';
+import { type NotificationChannelsApi, notificationChannelRoutes } from './notification-channels.js';
 import { buildOpenApiDocument } from './openapi.js';
 import {
   type ApiAuth,
@@ -46,6 +47,7 @@ import {
 export type { MessageStage } from '../../ports/registry.js';
 export { MISSED_REPORTS_OFFLINE, toDeviceSummary } from './devices.js';
 export { ApiError } from './errors.js';
+export type { NotificationChannelsApi } from './notification-channels.js';
 export { buildOpenApiDocument } from './openapi.js';
 export { type ApiAuth, MAX_REQUEST_BODY_BYTES } from './request.js';
 export type { StatsSnapshot } from './responses.js';
@@ -77,6 +79,8 @@ export interface ApiDependencies {
   /** Told about every 5xx (a bug or an outage), with the error. */
   readonly onError?: (error: unknown, route: string) => void;
   readonly now?: () => number;
+  /** Notification channels (issue 15); absent = those routes answer 503 NOT_CONFIGURED. */
+  readonly notifications?: NotificationChannelsApi;
 }
 
 type Handler = (reqCtx: RequestContext) => Promise<Response>;
@@ -297,6 +301,14 @@ export function createApiHandler(dependencies: ApiDependencies) {
       });
       return jsonResponse(200, { items });
     },
+
+    // ----- notification channels (issue 15, ./notification-channels.ts) ----------------------------
+    ...Object.fromEntries(
+      Object.entries(notificationChannelRoutes(dependencies.notifications)).map(([key, handle]) => [
+        key,
+        (reqCtx: RequestContext) => handle({ params: reqCtx.params, event: eventOf(reqCtx) }),
+      ]),
+    ),
   };
 
   const declared = new Set(API_ROUTES.map(keyOf));

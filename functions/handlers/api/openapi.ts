@@ -5,8 +5,14 @@
  */
 import { z } from 'zod';
 import { Alert } from '../../core/contract/messages.js';
+import { NotificationChannel, PublicNotificationChannel } from '../../core/contract/notification-channel.js';
 import { Application } from '../../core/contract/registry.js';
 import { API_ROUTES, type ApiRoute } from '../../shared/api-routes.js';
+import {
+  DeliveriesQuery,
+  NotificationChannelList,
+  NotificationDeliveryList,
+} from './notification-channels.js';
 import { MAX_REQUEST_BODY_BYTES } from './request.js';
 import {
   AlertList,
@@ -65,6 +71,12 @@ const COMPONENTS = {
   // Shared by AlertList; named here so it becomes its own component, not an anonymous shared one.
   Alert,
   OpenApiDocument: z.looseObject({ openapi: z.string() }),
+  // Notification channels (issue 15).
+  NotificationChannelList,
+  // Shared by the list; named so it becomes its own component.
+  PublicNotificationChannel,
+  NotificationChannel,
+  NotificationDeliveryList,
 } satisfies Record<string, z.ZodType>;
 type ComponentName = keyof typeof COMPONENTS;
 
@@ -157,6 +169,29 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: 'Alerts raised, newest first',
     query: AlertsQuery,
     success: ok(200, 'AlertList', 'alerts'),
+  },
+  // ----- notification channels (issue 15) -------------------------------------------------------
+  'GET /api/notification-channels': {
+    summary: 'Notification channels (secrets never shown: secretSet instead)',
+    success: ok(200, 'NotificationChannelList', 'the channels, by id'),
+  },
+  'GET /api/notification-channels/{channelId}': {
+    summary: 'One notification channel (secrets never shown)',
+    success: ok(200, 'PublicNotificationChannel', 'the channel'),
+  },
+  'PUT /api/notification-channels/{channelId}': {
+    summary: 'Create or replace a channel; its URL is checked against SSRF (400 naming url when refused)',
+    body: 'NotificationChannel',
+    success: ok(200, 'PublicNotificationChannel', 'replaced (201 when created); the channel without secrets'),
+  },
+  'DELETE /api/notification-channels/{channelId}': {
+    summary: 'Remove a channel and its deliveries record',
+    success: ok(204, undefined, 'removed'),
+  },
+  'GET /api/notification-channels/{channelId}/deliveries': {
+    summary: "A channel's deliveries, newest first, each with its attempts and last error",
+    query: DeliveriesQuery,
+    success: ok(200, 'NotificationDeliveryList', 'deliveries'),
   },
 };
 

@@ -4,6 +4,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { InMemoryNotificationChannelStore } from '../../adapters/notifications/in-memory-channel-store.js';
+import { checkUrlForm, LOCAL_URL_POLICY } from '../../core/url-policy.js';
 import { NotFoundError } from '../../ports/registry.js';
 import { API_ROUTES } from '../../shared/api-routes.js';
 import { type ApiDependencies, createApiHandler } from '../api.js';
@@ -34,6 +36,14 @@ const dependencies: ApiDependencies = {
   }),
   health: async () => ({ registry: 'ok' }),
   onError: (error) => failures.push(error),
+  notifications: {
+    store: new InMemoryNotificationChannelStore(),
+    // Unit tests touch no network: the URL's form only (resolution is tested in guarded-http.test.ts).
+    checkUrl: async (url) => {
+      checkUrlForm(url, LOCAL_URL_POLICY);
+    },
+    snsAvailable: false,
+  },
 };
 const handler = createApiHandler(dependencies);
 

@@ -10,6 +10,7 @@ import {
   TYPE_ID_PATTERN,
 } from '../../core/contract/identifiers.js';
 import { Alert } from '../../core/contract/messages.js';
+import { CHANNEL_ID_PATTERN } from '../../core/contract/notification-channel.js';
 import {
   AlertRule,
   Application,
@@ -34,6 +35,8 @@ export const PATH_PARAMETERS: Record<string, z.ZodType> = {
   typeId: z.string().regex(TYPE_ID_PATTERN),
   id: z.uuid().describe('Application id.'),
   deviceId: z.string().regex(DEVICE_ID_PATTERN),
+  // Notification channels (issue 15).
+  channelId: z.string().regex(CHANNEL_ID_PATTERN),
 };
 
 // ---------------------------------------------------------------------------------------------------

@@ -95,6 +95,14 @@ export class Api extends Construct {
       messages: ['dynamodb:Query'],
       alerts: ['dynamodb:Query'],
       pipelineStats: ['dynamodb:Query'],
+      // Notification channels (issue 15): channel items, deliveries, and deleting a channel's record.
+      notifications: [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:Query',
+        'dynamodb:BatchWriteItem',
+      ],
     });
     props.timeSeries.bindReader(this.handler.function);
 

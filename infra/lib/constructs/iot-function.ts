@@ -27,6 +27,8 @@ export const LAMBDA_ENTRIES = {
   streamTopicsResource: 'functions/lambda/stream-topics-resource.ts',
   seedRegistryResource: 'functions/lambda/seed-registry-resource.ts',
   api: 'functions/lambda/api.ts',
+  // Notifications (issue 15).
+  notifier: 'functions/lambda/notifier.ts',
 } as const;
 
 export interface IotFunctionProps {

@@ -124,6 +124,8 @@ export function declaredTable(
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
     encryption: dynamodb.TableEncryption.AWS_MANAGED,
     timeToLiveAttribute: declaration.timeToLiveAttribute,
+    // Enabling a stream on an existing table is an in-place update (no replacement).
+    ...(declaration.stream === 'NEW_IMAGE' ? { stream: dynamodb.StreamViewType.NEW_IMAGE } : {}),
     deletionProtection: false,
     removalPolicy,
   });
