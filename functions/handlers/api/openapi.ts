@@ -27,6 +27,11 @@ import {
   MessageList,
   MessagesQuery,
   PATH_PARAMETERS,
+  PayloadPreview,
+  DraftTypePreview,
+  PreviewBody,
+  PreviewFate,
+  PreviewFateCounts,
   Stats,
   StatsQuery,
   Telemetry,
@@ -65,6 +70,13 @@ const COMPONENTS = {
   // Shared by AlertList; named here so it becomes its own component, not an anonymous shared one.
   Alert,
   OpenApiDocument: z.looseObject({ openapi: z.string() }),
+  // Issue 14: dry runs.
+  PreviewBody,
+  PayloadPreview,
+  DraftTypePreview,
+  // Used twice each (before and after): named, or they become an anonymous shared definition.
+  PreviewFate,
+  PreviewFateCounts,
 } satisfies Record<string, z.ZodType>;
 type ComponentName = keyof typeof COMPONENTS;
 
@@ -157,6 +169,22 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: 'Alerts raised, newest first',
     query: AlertsQuery,
     success: ok(200, 'AlertList', 'alerts'),
+  },
+  // ----- issue 14 -----
+  'POST /api/preview': {
+    summary: 'Dry run: what ingest and enrich would do with a payload on a topic; stores nothing',
+    body: 'PreviewBody',
+    success: ok(200, 'PayloadPreview', 'the enriched message or the rejection, alerts and points it would give'),
+  },
+  'POST /api/device-types/{typeId}/preview': {
+    summary: 'Dry run of a draft definition (validated like a PUT) on the type’s recently kept messages',
+    body: 'DeviceTypeBody',
+    success: ok(200, 'DraftTypePreview', 'how many verdicts would change, with each changed message'),
+  },
+  'GET /api/applications/by-device-type/{type}': {
+    summary: 'Applications registered for a device type (same answer as ?deviceType=)',
+    query: ApplicationsQuery.omit({ deviceType: true }),
+    success: ok(200, 'ApplicationList', 'applications, by name'),
   },
 };
 
