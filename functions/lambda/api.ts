@@ -33,6 +33,7 @@ import { TimestreamQueryClient } from '@aws-sdk/client-timestream-query';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import {
+  DynamoAlertStateStore,
   DynamoAlertStore,
   DynamoDeviceStore,
   DynamoMessageSampleStore,
@@ -58,7 +59,7 @@ import {
 } from './config.js';
 import { ENV, requireEnv } from './environment.js';
 import { createObservability, instrument, type Observability, traceClient } from './observability.js';
-import { Refreshing } from './support.js';
+import { loadCompiledRegistry, Refreshing } from './support.js';
 
 /** Reporting interval assumed for a device whose type is not (or no longer) registered. */
 const DEFAULT_REPORTING_INTERVAL_MS = 60_000;
@@ -108,6 +109,15 @@ export function createApiLambdaDependencies(options: ApiLambdaOptions): ApiDepen
         error: String(error),
       }),
   });
+  const compiledRegistry = new Refreshing({
+    load: () => loadCompiledRegistry(registry),
+    refreshMs: options.registryRefreshMs,
+    now,
+    onRefreshError: (error) =>
+      options.observability.logger.warn('registry refresh failed, keeping the previous registry', {
+        error: String(error),
+      }),
+  });
   const reportingIntervalMs = async (typeId: string) =>
     ((await types.current()).get(typeId)?.updateFrequencySeconds ?? DEFAULT_REPORTING_INTERVAL_MS / 1000) *
     1000;
@@ -151,6 +161,12 @@ export function createApiLambdaDependencies(options: ApiLambdaOptions): ApiDepen
             ],
           }),
     messages: { recent: (stage, query) => samples.recent(stage, query) },
+    // Issue 14: dry runs compile the registry as the enrich Lambda does (same loader, same refresh
+    // period) and only read the alert condition state (a Query on the alerts table, already granted).
+    preview: {
+      registry: () => compiledRegistry.current(),
+      alertState: new DynamoAlertStateStore({ client: dynamo, tableName: tables.alerts }),
+    },
     // Measured per-minute counters written by the bridge, enrich and time-series writer functions,
     // latency percentiles at the histogram's bucket resolution. Consumer lag and stored points are
     // not measured here in AWS (MSK's and Timestream's own metrics show them), so they are left out.

@@ -562,7 +562,7 @@ export const applicationView: View = (root, context) => {
       withError('description', 'Description', description),
       withError('version', 'Version', version, 'Semantic version, e.g. 1.2.0.'),
       withError('platform', 'Platform', platform),
-      withError('category', 'Category', category, 'Lower snake case, e.g. energy_monitoring.'),
+      withError('category', 'Category', category, 'Free text up to 50 characters, e.g. Monitoring.'),
       creating ? null : withError('status', 'Status', status),
       h(
         'div',
