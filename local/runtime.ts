@@ -238,7 +238,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
           deviceId: message.device_id,
           body: message,
         })
-        .catch((error: unknown) => log(`inspector enriched: a flagged sample write failed: ${String(error)}`));
+        .catch((error: unknown) =>
+          log(`inspector enriched: a flagged sample write failed: ${String(error)}`),
+        );
     };
 
     // Handlers: the same factories the Lambda entry points use.

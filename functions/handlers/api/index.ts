@@ -17,7 +17,13 @@ import { API_ROUTES, type ApiRoute, routerPath } from '../../shared/api-routes.j
 import { IOT_CORE_MAX_PAYLOAD_BYTES } from '../../shared/aws-limits.js';
 import { ApiError, errorResponse, errorResult, fromDomainError, jsonResponse } from './errors.js';
 import { buildOpenApiDocument } from './openapi.js';
-import { currentRegistry, type PreviewDependencies, previewDraftType, previewPayload, withDraftType } from './preview.js';
+import {
+  currentRegistry,
+  type PreviewDependencies,
+  previewDraftType,
+  previewPayload,
+  withDraftType,
+} from './preview.js';
 import {
   type ApiAuth,
   applicationIdParam,
@@ -309,7 +315,9 @@ export function createApiHandler(dependencies: ApiDependencies) {
     'POST /api/preview': async (reqCtx) => {
       const body = parseBody(PreviewBody, eventOf(reqCtx));
       // A string is the raw bytes (as text); any other JSON value is sent as its JSON text.
-      const bytes = Buffer.from(typeof body.payload === 'string' ? body.payload : JSON.stringify(body.payload));
+      const bytes = Buffer.from(
+        typeof body.payload === 'string' ? body.payload : JSON.stringify(body.payload),
+      );
       if (bytes.length > IOT_CORE_MAX_PAYLOAD_BYTES) {
         throw new ApiError(413, 'PAYLOAD_TOO_LARGE', 'IoT Core refuses MQTT payloads over 128 KB', [
           { field: 'payload', message: `${bytes.length} bytes, at most ${IOT_CORE_MAX_PAYLOAD_BYTES}` },

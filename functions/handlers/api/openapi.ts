@@ -21,6 +21,7 @@ import {
   DeviceTypeBody,
   DeviceTypeFull,
   DeviceTypeSummary,
+  DraftTypePreview,
   ErrorBody,
   Health,
   itemsOf,
@@ -28,7 +29,6 @@ import {
   MessagesQuery,
   PATH_PARAMETERS,
   PayloadPreview,
-  DraftTypePreview,
   PreviewBody,
   PreviewFate,
   PreviewFateCounts,
@@ -174,7 +174,11 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
   'POST /api/preview': {
     summary: 'Dry run: what ingest and enrich would do with a payload on a topic; stores nothing',
     body: 'PreviewBody',
-    success: ok(200, 'PayloadPreview', 'the enriched message or the rejection, alerts and points it would give'),
+    success: ok(
+      200,
+      'PayloadPreview',
+      'the enriched message or the rejection, alerts and points it would give',
+    ),
   },
   'POST /api/device-types/{typeId}/preview': {
     summary: 'Dry run of a draft definition (validated like a PUT) on the type’s recently kept messages',

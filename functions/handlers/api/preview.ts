@@ -60,7 +60,11 @@ interface RunInput {
 }
 
 /** Ingest's topic check, then the core entry point: exactly the path of a published message. */
-export function runPipeline(registry: CompiledRegistry, input: RunInput, serviceVersion: string): PipelineRun {
+export function runPipeline(
+  registry: CompiledRegistry,
+  input: RunInput,
+  serviceVersion: string,
+): PipelineRun {
   if (input.topic !== undefined) {
     const problem = topicProblem(input.topic);
     if (problem) {
@@ -144,7 +148,8 @@ export async function previewPayload(input: {
     input.serviceVersion,
   );
   const topic = input.topic === undefined ? {} : { topic: input.topic };
-  if (run.kind === 'rejected') return { outcome: 'rejected', stored: false, ...topic, rejection: run.rejection };
+  if (run.kind === 'rejected')
+    return { outcome: 'rejected', stored: false, ...topic, rejection: run.rejection };
 
   const { outcome } = run;
   let stored = new Map<string, ConditionState>();
@@ -322,7 +327,11 @@ export function withDraftType(
   if (!compiled) throw new Error(`draft type "${draft.typeId}" did not compile`);
   const types = new Map(current.types);
   types.set(draft.typeId, compiled);
-  return { ...current, types, typeList: [...types.values()].sort((a, b) => a.typeId.localeCompare(b.typeId)) };
+  return {
+    ...current,
+    types,
+    typeList: [...types.values()].sort((a, b) => a.typeId.localeCompare(b.typeId)),
+  };
 }
 
 export async function previewDraftType(input: {
