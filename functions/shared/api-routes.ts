@@ -41,7 +41,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   // payload of at most IoT Core's 128 KB: it reveals nothing the public reads do not (registry,
   // alerts), costs about one enrichment, so it is open like the reads (the dashboard's "try a
   // payload" works signed out). The draft type preview runs a caller-supplied definition, replaying
-  // up to 600 kept messages through it twice: it is the step before a PUT, taken by whoever may PUT,
+  // up to 1,500 kept messages through it twice: it is the step before a PUT, taken by whoever may PUT,
   // so it needs the write token (no unauthenticated caller can make the API compile definitions or
   // spend that CPU).
   { method: 'POST', path: '/api/preview', write: false },

@@ -37,8 +37,8 @@ export interface PreviewDependencies {
 /** Stamped on `enrichment_info.service` of a previewed message: it was never really enriched. */
 export const PREVIEW_SERVICE = 'iot-cloud-preview';
 
-/** Kept samples of each stage a draft preview replays at most (the inspector's newest). */
-export const DRAFT_REPLAY_PER_STAGE = 200;
+/** Kept samples of each stage a draft preview replays at most: the newest, as many as the sample store answers in one call. */
+export const DRAFT_REPLAY_PER_STAGE = 500;
 
 export type PreviewRejection = {
   readonly stage: 'ingest' | 'enrich';
