@@ -27,12 +27,13 @@ beforeAll(async () => {
     simulatedDevices: 0,
     apiToken: TOKEN,
   });
-});
+  // Start-up takes a few seconds, more on a loaded machine.
+}, 120_000);
 
 afterAll(async () => {
   await platform?.stop();
   await rm(dataDir, { recursive: true, force: true });
-});
+}, 60_000);
 
 interface Answer {
   status: number;
