@@ -58,6 +58,8 @@ describe.skipIf(!browserTestsEnabled())(
         httpPort: 0,
         dashboardDir,
         simulatedDevices: 0,
+        // Bookkeeping more often than the default 5 s, so the device page finds the device soon.
+        deviceBookkeepingMs: 200,
       });
       // Missing its required strikes: flagged, so the inspector keeps it for sure.
       const client = await mqtt.connectAsync(platform.mqttUrl, { clientId: 'preview-e2e' });
@@ -143,6 +145,17 @@ describe.skipIf(!browserTestsEnabled())(
       const row = page.locator('.quality-table tr', { hasText: 'rs485.temperature' });
       await row.waitFor();
       expect(await row.textContent()).toContain('23.0 °C (wire 00E6)');
+    });
+
+    it('the device page shows the stored hex reading decoded, with its unit', async () => {
+      await page.evaluate(() => {
+        location.hash = '#/devices/f2-e2e-1';
+      });
+
+      const row = page.locator('tr', { hasText: 'rs485.temperature' }).first();
+      await row.waitFor();
+      const cells = await row.locator('td').allTextContents();
+      expect(cells.slice(0, 3)).toEqual(['rs485.temperature', '23.0', '°C']);
       expect(consoleErrors).toEqual([]);
     });
   },

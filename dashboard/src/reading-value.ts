@@ -3,7 +3,8 @@
  * reading (an RS-485 hex register `00E6` is `23.0 °C`), with the registry's unit, the wire value
  * named beside it. Plain text: callers put it in text nodes.
  */
-import type { EnrichedMessage } from './api-types.js';
+import type { EnrichedMessage, ReadingDefinition } from './api-types.js';
+import { labelled } from './measurements.js';
 
 /** Units that name a kind of value rather than a quantity: shown without a unit. */
 const UNITLESS = new Set(['state', 'text', '']);
@@ -35,4 +36,18 @@ export function readingText(message: EnrichedMessage | undefined, path: string):
   }
   if (wire === undefined) return '';
   return withUnit(typeof wire === 'object' ? JSON.stringify(wire) : String(wire));
+}
+
+/** Decimals of a scale factor (`0.1` -> 1, `1` -> 0). */
+const scaleDecimals = (scale: number): number => /\.(\d+)$/.exec(String(scale))?.[1]?.length ?? 0;
+
+/**
+ * A stored value of a reading (the device page's latest values): a decoded register with the
+ * decimals its scale gives (`23` of an `int16 * 0.1` register is `23.0`), anything else as
+ * `labelled` shows it.
+ */
+export function storedValueText(reading: ReadingDefinition | undefined, value: unknown): string {
+  if (reading?.encoding && typeof value === 'number')
+    return value.toFixed(scaleDecimals(reading.encoding.scale));
+  return labelled(reading, value);
 }
