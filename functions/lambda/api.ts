@@ -12,7 +12,8 @@
  *   with dynamodb: TIMESERIES_POINTS_TABLE, TIMESERIES_LATEST_TABLE, TIMESERIES_ROLLUPS_TABLE required
  *   with timestream: TIMESTREAM_DATABASE, TIMESTREAM_TABLE   the telemetry table          required
  *   PLATFORM_VERSION          reported by /api/health and the OpenAPI document            required
- *   REGISTRY_REFRESH_SECONDS  re-read period of the types (device status, dimensions)     optional
+ *   REGISTRY_REFRESH_SECONDS  re-read period of the types (device status, dimensions) and of
+ *                             the compiled registry the previews run on                   optional
  *   AWS_REGION                set by Lambda                                               required
  *   POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL         optional
  * AWS resources and actions used:
@@ -21,7 +22,8 @@
  *     dynamodb:Scan, dynamodb:BatchGetItem, dynamodb:BatchWriteItem; its index byDeviceType: dynamodb:Query
  *   DynamoDB devices table: dynamodb:GetItem, dynamodb:Scan; its index byTypeLastSeen: dynamodb:Query
  *   DynamoDB messages table and its index byDevice: dynamodb:Query
- *   DynamoDB alerts table and its indexes byRaisedAt, bySeverity: dynamodb:Query
+ *   DynamoDB alerts table and its indexes byRaisedAt, bySeverity: dynamodb:Query (the table: alerts,
+ *     and the alert condition state the previews read)
  *   DynamoDB pipeline stats table: dynamodb:Query
  *   with dynamodb: time-series points table, latest table and rollups table: dynamodb:Query (each)
  *   with timestream: timestream:Select on the telemetry table; timestream:DescribeEndpoints
