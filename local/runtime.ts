@@ -29,7 +29,7 @@ import {
 import { DynamoNotificationChannelStore } from '../functions/adapters/dynamodb/notification-channels.js';
 import { checkTarget } from '../functions/adapters/notifications/guarded-http.js';
 import { createChannelSenders } from '../functions/adapters/notifications/senders.js';
-import type { Alert, Application } from '../functions/core/index.js';
+import type { Alert, Application, EnrichedMessage } from '../functions/core/index.js';
 import { type CompiledRegistry, compileRegistry } from '../functions/core/index.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../functions/core/notifications.js';
 import { LOCAL_URL_POLICY } from '../functions/core/url-policy.js';
@@ -235,6 +235,22 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
     const stats = new PipelineStats();
 
+    // Issue 14: nothing flagged is out of sight. Every enriched message whose verdict is not GOOD is
+    // kept for the inspector (told by the enrich handler once produced; the sample store bounds each
+    // device's samples); the sampler below leaves them to this path, so none is kept twice.
+    const keepFlagged = (message: EnrichedMessage) => {
+      dynamo
+        .addSample('enriched', {
+          id: `enriched.${createHash('sha256').update(message.enrichment_info.message_id).digest('hex').slice(0, 32)}`,
+          time: Date.parse(message.enrichment_info.received_at),
+          deviceId: message.device_id,
+          body: message,
+        })
+        .catch((error: unknown) =>
+          log(`inspector enriched: a flagged sample write failed: ${String(error)}`),
+        );
+    };
+
     // Handlers: the same factories the Lambda entry points use.
     const bridge = createIngestBridgeHandler({ producer: stream });
     const enrich = createEnrichHandler({
@@ -245,7 +261,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       // On its own log this process is the stream's only consumer, so a mirror of the alert state
       // saves a worker round trip per batch; a shared Kafka group must read the table every batch.
       alertState: options.kafkaBrokers ? dynamo.alertState : new CachedAlertStateStore(dynamo.alertState),
-      onOutcome: (outcome) => stats.recordOutcome(outcome),
+      onOutcome: (outcome) => {
+        stats.recordOutcome(outcome);
+        if (outcome.flagged) keepFlagged(outcome.flagged);
+      },
       onSuppressedAlerts: (count) => stats.recordSuppressedAlerts(count),
     });
 
@@ -292,11 +311,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
     // The inspector: samples of each stage, every alert. Every alert is stored in the alerts table
     // anyway, so its samples are as sparse as raw and enriched ones (at 100/s they were a fifth of the
-    // DynamoDB worker's requests in bench:e2e); dead letters keep a generous rate, each one matters.
+    // DynamoDB worker's requests in bench:e2e); dead letters are all kept, each one matters.
+    // Issue 14: every dead letter is kept (the sample store bounds each device's).
     const sampleAllowed: Record<MessageStage, () => boolean> = {
       raw: sampler(20),
       enriched: sampler(20),
-      dlq: sampler(100),
+      dlq: () => true,
       alerts: sampler(20),
     };
     const inspector =
@@ -317,6 +337,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
             body = { payload_base64: record.value };
           }
           if (stage === 'alerts') alerts.push(body as Alert);
+          // Flagged enriched messages are all kept by keepFlagged (above), under their own id.
+          if (stage === 'enriched' && (body as Partial<EnrichedMessage>).data_quality?.verdict !== 'GOOD')
+            continue;
           // Enrich rejections are counted from its outcomes; other stages' dead letters are counted here.
           if (stage === 'dlq') {
             const letter = body as { stage?: string; reason?: string };
@@ -495,6 +518,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       },
       timeseries,
       messages: { recent: (stage, query) => samples.recent(stage, query) },
+      // Issue 14: dry runs use the enrich handler's own registry and only read the alert state.
+      preview: { registry: async () => registry, alertState: dynamo.alertState },
       stats: async (windowMinutes) => ({
         ...stats.snapshot(windowMinutes, totals()),
         pipeline: {

@@ -15,7 +15,7 @@
  */
 
 import { type ConditionState, decideAlerts, type RuleEvaluation } from '../core/alert-state.js';
-import type { Alert } from '../core/contract/messages.js';
+import type { Alert, EnrichedMessage } from '../core/contract/messages.js';
 import type { DeviceLookup } from '../core/detect.js';
 import { toDlqRecord } from '../core/dlq.js';
 import { processMessage } from '../core/process-message.js';
@@ -60,6 +60,8 @@ export interface EnrichOutcomeSummary {
   /** Alerts raised by this message (onsets only). */
   readonly alerts: number;
   readonly time: number;
+  /** Issue 14: the enriched message when its verdict is not GOOD (kept for the inspector). */
+  readonly flagged?: EnrichedMessage;
 }
 
 export function createEnrichHandler(dependencies: EnrichDependencies) {
@@ -109,6 +111,7 @@ export function createEnrichHandler(dependencies: EnrichDependencies) {
             verdict: outcome.message.data_quality.verdict,
             alerts: 0, // the raised count, known once decided (below)
             time: processedAt,
+            ...(outcome.message.data_quality.verdict === 'GOOD' ? {} : { flagged: outcome.message }),
           });
           summaryMessageIds.set(summaries.length - 1, outcome.message.enrichment_info.message_id);
         } else {

@@ -42,9 +42,9 @@ const EVENT_TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
 /**
  * Why a device topic cannot be trusted, or undefined when it can: the topic is bound to the thing by
  * its IoT policy, and enrich checks the payload's device id against it, so a topic whose type, id or
- * kind is malformed would skip that check.
+ * kind is malformed would skip that check. Exported for the API's preview (functions/handlers/api/preview.ts).
  */
-function topicProblem(topic: string): string | undefined {
+export function topicProblem(topic: string): string | undefined {
   const info = parseTopic(topic);
   if (!info)
     return `topic "${topic.slice(0, 256)}" is not dt/{deviceType}/{deviceId}/{kind} with a valid type and id`;

@@ -12,7 +12,8 @@
  *   with dynamodb: TIMESERIES_POINTS_TABLE, TIMESERIES_LATEST_TABLE, TIMESERIES_ROLLUPS_TABLE required
  *   with timestream: TIMESTREAM_DATABASE, TIMESTREAM_TABLE   the telemetry table          required
  *   PLATFORM_VERSION          reported by /api/health and the OpenAPI document            required
- *   REGISTRY_REFRESH_SECONDS  re-read period of the types (device status, dimensions)     optional
+ *   REGISTRY_REFRESH_SECONDS  re-read period of the types (device status, dimensions) and of
+ *                             the compiled registry the previews run on                   optional
  *   AWS_REGION                set by Lambda                                               required
  *   POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL         optional
  * AWS resources and actions used:
@@ -21,7 +22,8 @@
  *     dynamodb:Scan, dynamodb:BatchGetItem, dynamodb:BatchWriteItem; its index byDeviceType: dynamodb:Query
  *   DynamoDB devices table: dynamodb:GetItem, dynamodb:Scan; its index byTypeLastSeen: dynamodb:Query
  *   DynamoDB messages table and its index byDevice: dynamodb:Query
- *   DynamoDB alerts table and its indexes byRaisedAt, bySeverity: dynamodb:Query
+ *   DynamoDB alerts table and its indexes byRaisedAt, bySeverity: dynamodb:Query (the table: alerts,
+ *     and the alert condition state the previews read)
  *   DynamoDB pipeline stats table: dynamodb:Query
  *   DynamoDB notifications table: dynamodb:GetItem, PutItem, DeleteItem, Query, BatchWriteItem
  *   DNS: resolves notification channel URLs at PUT (the SSRF check, strict policy)
@@ -35,6 +37,7 @@ import { TimestreamQueryClient } from '@aws-sdk/client-timestream-query';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import {
+  DynamoAlertStateStore,
   DynamoAlertStore,
   DynamoDeviceStore,
   DynamoMessageSampleStore,
@@ -63,7 +66,7 @@ import {
 } from './config.js';
 import { ENV, requireEnv } from './environment.js';
 import { createObservability, instrument, type Observability, traceClient } from './observability.js';
-import { Refreshing } from './support.js';
+import { loadCompiledRegistry, Refreshing } from './support.js';
 
 /** Reporting interval assumed for a device whose type is not (or no longer) registered. */
 const DEFAULT_REPORTING_INTERVAL_MS = 60_000;
@@ -113,6 +116,15 @@ export function createApiLambdaDependencies(options: ApiLambdaOptions): ApiDepen
         error: String(error),
       }),
   });
+  const compiledRegistry = new Refreshing({
+    load: () => loadCompiledRegistry(registry),
+    refreshMs: options.registryRefreshMs,
+    now,
+    onRefreshError: (error) =>
+      options.observability.logger.warn('registry refresh failed, keeping the previous registry', {
+        error: String(error),
+      }),
+  });
   const reportingIntervalMs = async (typeId: string) =>
     ((await types.current()).get(typeId)?.updateFrequencySeconds ?? DEFAULT_REPORTING_INTERVAL_MS / 1000) *
     1000;
@@ -156,6 +168,12 @@ export function createApiLambdaDependencies(options: ApiLambdaOptions): ApiDepen
             ],
           }),
     messages: { recent: (stage, query) => samples.recent(stage, query) },
+    // Issue 14: dry runs compile the registry as the enrich Lambda does (same loader, same refresh
+    // period) and only read the alert condition state (a Query on the alerts table, already granted).
+    preview: {
+      registry: () => compiledRegistry.current(),
+      alertState: new DynamoAlertStateStore({ client: dynamo, tableName: tables.alerts }),
+    },
     // Measured per-minute counters written by the bridge, enrich and time-series writer functions,
     // latency percentiles at the histogram's bucket resolution. Consumer lag and stored points are
     // not measured here in AWS (MSK's and Timestream's own metrics show them), so they are left out.

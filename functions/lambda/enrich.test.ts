@@ -10,7 +10,7 @@ import {
   type SeenUpdate,
   ValidationError,
 } from '../ports/registry.js';
-import { LAMBDA_ENV, MemoryProducer, mskRawEvent, silentObservability } from './test-support.js';
+import { LAMBDA_ENV, MemoryProducer, mskEvent, mskRawEvent, silentObservability } from './test-support.js';
 
 const NOW = Date.parse('2026-11-23T12:00:01.000Z');
 const registry = compileRegistry(seedRegistry);
@@ -120,6 +120,35 @@ describe('enrich Lambda on an MSK event', () => {
     expect(byStage('enriched')).toHaveLength(2);
     expect(byStage('dlq')[0]?.deviceId).toBe('meter-00001');
     expect(byStage('alerts')[0]?.deviceId).toBe('env-00002');
+  });
+
+  it('keeps every flagged message and every dead letter, past the per-batch sample (issue 14)', async () => {
+    // Prepare: 12 GOOD, 20 BAD (humidity out of range) and 30 unparseable records in one batch.
+    const { handler, samples } = setup();
+    const reading = (i: number, humidity: number) =>
+      JSON.stringify({
+        device_id: 'env-00001',
+        event_type: 'telemetry',
+        timestamp: new Date(NOW - 60_000 + i * 100).toISOString(),
+        measurements: { temperature: 21, humidity, pressure: 1010 },
+      });
+    const values = [
+      ...Array.from({ length: 12 }, (_, i) => reading(i, 40)),
+      ...Array.from({ length: 20 }, (_, i) => reading(100 + i, 150)),
+      ...Array.from({ length: 30 }, (_, i) => `{"broken": ${i}`),
+    ];
+
+    // Act
+    await handler(mskEvent('iot.raw', 0, values));
+
+    // Assess
+    const enriched = samples
+      .filter(([stage]) => stage === 'enriched')
+      .map(([, s]) => s.body as EnrichedMessage);
+    const flagged = enriched.filter((m) => m.data_quality.verdict !== 'GOOD');
+    expect(flagged).toHaveLength(20);
+    expect(enriched.length - flagged.length).toBeLessThanOrEqual(5);
+    expect(samples.filter(([stage]) => stage === 'dlq')).toHaveLength(30);
   });
 
   it('throws when producing fails, so the event source retries the batch, and writes no bookkeeping', async () => {

@@ -41,7 +41,8 @@
  *     actions of the AWSLambdaMSKExecutionRole managed policy, which has Resource "*")
  *   DynamoDB: dynamodb:Scan (device types and applications tables: the registry); dynamodb:UpdateItem
  *     (devices); dynamodb:PutItem, dynamodb:GetItem, dynamodb:Query (alerts: alerts, their claims and
- *     the alert condition state); dynamodb:PutItem (messages);
+ *     the alert condition state); dynamodb:PutItem, dynamodb:Query, dynamodb:BatchWriteItem (messages:
+ *     samples, and trimming each device's to its newest);
  *     dynamodb:UpdateItem (pipeline stats)
  *   X-Ray: xray:PutTraceSegments, xray:PutTelemetryRecords
  *   In the VPC: the AWSLambdaVPCAccessExecutionRole ENI actions.
@@ -58,6 +59,7 @@ import {
   documentClient,
 } from '../adapters/dynamodb/index.js';
 import { DynamoPipelineStatsStore, StatsBatch } from '../adapters/dynamodb/pipeline-stats.js';
+import { forEachLimited } from '../adapters/dynamodb/support.js';
 import { createKafka } from '../adapters/kafka/client.js';
 import { KafkaStreamProducer } from '../adapters/kafka/producer.js';
 import { isDeviceId, MESSAGE_ID_PATTERN } from '../core/contract/identifiers.js';
@@ -87,13 +89,19 @@ import {
 } from './observability.js';
 import { loadCompiledRegistry, parseJson, RecordingProducer, Refreshing } from './support.js';
 
-/** Inspector samples per stage per batch: the inspector shows the latest few hundred, not every message. */
+/**
+ * Inspector samples per stage per batch: the inspector shows the latest few hundred, not every message.
+ * Issue 14: nothing flagged is out of sight, so enriched messages whose verdict is not GOOD and every
+ * dead letter are kept besides these (the sample store bounds each device's samples).
+ */
 export const SAMPLES_PER_BATCH: Readonly<Record<MessageStage, number>> = {
   raw: 5,
   enriched: 5,
   dlq: 25,
   alerts: 25,
 };
+/** Sample writes in flight at once: a batch of rejections may hold thousands. */
+const SAMPLE_WRITE_CONCURRENCY = 16;
 
 export interface EnrichLambdaDependencies {
   readonly producer: StreamProducer;
@@ -167,8 +175,10 @@ export function createEnrichLambda(dependencies: EnrichLambdaDependencies) {
     const views = await Promise.allSettled([
       dependencies.stats.flush(statsOf(outcomes)),
       ...deviceUpdates(enriched).map((update) => dependencies.devices.recordSeen(update)),
-      ...samplesOf(event, enriched, producer.sent(TOPICS.dlq), alerts).map(([stage, sample]) =>
-        dependencies.samples.add(stage, sample),
+      forEachLimited(
+        samplesOf(event, enriched, producer.sent(TOPICS.dlq), alerts),
+        SAMPLE_WRITE_CONCURRENCY,
+        ([stage, sample]) => dependencies.samples.add(stage, sample),
       ),
     ]);
     const failedViews = views.filter((result) => result.status === 'rejected');
@@ -246,7 +256,11 @@ function samplesOf(
       },
     ]);
   }
-  for (const message of enriched.slice(0, SAMPLES_PER_BATCH.enriched)) {
+  // The first few of the batch, and every flagged one (issue 14).
+  const keptEnriched = enriched.filter(
+    (message, index) => index < SAMPLES_PER_BATCH.enriched || message.data_quality.verdict !== 'GOOD',
+  );
+  for (const message of keptEnriched) {
     samples.push([
       'enriched',
       {
@@ -257,7 +271,8 @@ function samplesOf(
       },
     ]);
   }
-  for (const letter of deadLetters.slice(0, SAMPLES_PER_BATCH.dlq)) {
+  // Every dead letter (issue 14); SAMPLES_PER_BATCH.dlq no longer caps them.
+  for (const letter of deadLetters) {
     const body = parseJson(letter.value) as { failed_at?: string } | undefined;
     samples.push([
       'dlq',

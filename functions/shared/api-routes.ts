@@ -41,6 +41,20 @@ export const API_ROUTES: readonly ApiRoute[] = [
   write('PUT', '/api/notification-channels/{channelId}'),
   write('DELETE', '/api/notification-channels/{channelId}'),
   read('/api/notification-channels/{channelId}/deliveries'),
+
+  // ----- issue 14: dry runs and the app registry's prototype-compatible alias --------------------
+  // A preview stores and publishes nothing. POST /api/preview runs the current registry on one
+  // payload of at most IoT Core's 128 KB: it reveals nothing the public reads do not (registry,
+  // alerts), costs about one enrichment, so it is open like the reads (the dashboard's "try a
+  // payload" works signed out). The draft type preview runs a caller-supplied definition, replaying
+  // up to 1,500 kept messages through it twice: it is the step before a PUT, taken by whoever may PUT,
+  // so it needs the write token (no unauthenticated caller can make the API compile definitions or
+  // spend that CPU).
+  { method: 'POST', path: '/api/preview', write: false },
+  write('POST', '/api/device-types/{typeId}/preview'),
+  // The prototype's registry call (GET /api/applications/by-device-type/{type}); same answer as
+  // GET /api/applications?deviceType={type}.
+  read('/api/applications/by-device-type/{type}'),
 ];
 
 /** The router's syntax for the same path (`:name` segments). */

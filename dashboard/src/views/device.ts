@@ -14,7 +14,8 @@ import type {
 } from '../api-types.js';
 import { type TimeChart, timeChart } from '../chart.js';
 import { field, h, replace, select } from '../dom.js';
-import { isChartable, labelled, readingsOf } from '../measurements.js';
+import { isChartable, readingsOf } from '../measurements.js';
+import { storedValueText } from '../reading-value.js';
 import {
   empty,
   errorState,
@@ -213,7 +214,7 @@ export const deviceView: View = (root, context) => {
         ['Measurement', 'Value', 'Unit', 'Quality', 'Time'],
         subset.map((row) => [
           row.measure,
-          labelled(readings.get(row.measure), row.value),
+          storedValueText(readings.get(row.measure), row.value),
           row.unit ?? '',
           qualityBadge(row.quality),
           timeAgo(row.time),

@@ -6,6 +6,7 @@
 import { DEVICE_ID_PATTERN } from '../../../functions/core/contract/identifiers.js';
 import type { DlqRecord, EnrichedMessage, MessageSample, MessageStage } from '../api-types.js';
 import { field, h, replace, select } from '../dom.js';
+import { readingText } from '../reading-value.js';
 import {
   empty,
   errorState,
@@ -270,7 +271,7 @@ export const inspectorView: View = (root, context) => {
                 .sort(([, a], [, b]) => rank(b.verdict) - rank(a.verdict))
                 .map(([path, reading]) => [
                   path,
-                  readingValue(enriched?.body as EnrichedMessage, path),
+                  readingText(enriched?.body as EnrichedMessage, path),
                   qualityBadge(reading.verdict),
                   (reading.reasons ?? []).join(', '),
                 ]),
@@ -339,21 +340,6 @@ export const inspectorView: View = (root, context) => {
     h('section', { className: 'card' }, detail),
   );
 };
-
-/** A reading as the device sent it (`voltage.phase_a` inside its group), with the registry's unit. */
-function readingValue(message: EnrichedMessage | undefined, path: string): string {
-  if (!message || !('measurements' in message)) return '';
-  const [key = '', component] = path.split('.');
-  const entry = (message.measurements as Record<string, unknown>)[key];
-  const value =
-    component !== undefined && typeof entry === 'object' && entry !== null
-      ? (entry as Record<string, unknown>)[component]
-      : entry;
-  if (value === undefined) return '';
-  const unit = message.measurement_metadata?.[path]?.unit;
-  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
-  return unit && unit !== 'state' && unit !== 'text' ? `${text} ${unit}` : text;
-}
 
 const noSelection = () =>
   h('p', { className: 'muted' }, 'Choose a message above (Inspect) to see it in full.');

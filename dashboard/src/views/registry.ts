@@ -24,6 +24,7 @@ import {
   timeAgo,
 } from '../ui.js';
 import type { View } from '../view.js';
+import { previewDraft, tryPayloadPanel } from './preview-panel.js';
 
 const PLATFORMS = [
   ['web', 'Web'],
@@ -234,6 +235,8 @@ export const registryView: View = (root, context) => {
       h('div', { className: 'toolbar' }, field('Device type', typeSelect), field('Status', statusSelect)),
       apps,
     ),
+    // Issue 14: a dry run of one payload.
+    tryPayloadPanel(context),
   );
   void loadTypes();
   void loadApps();
@@ -286,6 +289,29 @@ export const deviceTypeView: View = (root, context) => {
     const errors = h('div', { id: 'device-type-errors', role: 'alert' });
     editor.setAttribute('aria-describedby', errors.id);
     const save = h('button', { type: 'submit' }, 'Save definition');
+    // Issue 14: the draft's effect on the type's recently kept messages, before saving it.
+    const previewButton = h(
+      'button',
+      { type: 'button', className: 'secondary', id: 'device-type-preview' },
+      'Preview verdicts',
+    );
+    const previewResult = h('div', { aria: { live: 'polite' } });
+    previewButton.addEventListener('click', () => {
+      let draft: unknown;
+      try {
+        draft = JSON.parse(editor.value);
+      } catch (error) {
+        replace(
+          previewResult,
+          h('p', { className: 'form-error' }, `Not valid JSON: ${(error as Error).message}`),
+        );
+        return;
+      }
+      previewButton.disabled = true;
+      void previewDraft(context, typeId, draft, previewResult).finally(() => {
+        previewButton.disabled = false;
+      });
+    });
     const form = h(
       'form',
       { className: 'editor' },
@@ -295,7 +321,8 @@ export const deviceTypeView: View = (root, context) => {
         'Saved as a new version; the enrichment picks it up on its next registry refresh.',
       ),
       errors,
-      h('div', { className: 'form-actions' }, save),
+      h('div', { className: 'form-actions' }, save, previewButton),
+      previewResult,
     );
     form.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -562,7 +589,7 @@ export const applicationView: View = (root, context) => {
       withError('description', 'Description', description),
       withError('version', 'Version', version, 'Semantic version, e.g. 1.2.0.'),
       withError('platform', 'Platform', platform),
-      withError('category', 'Category', category, 'Lower snake case, e.g. energy_monitoring.'),
+      withError('category', 'Category', category, 'Free text up to 50 characters, e.g. Monitoring.'),
       creating ? null : withError('status', 'Status', status),
       h(
         'div',

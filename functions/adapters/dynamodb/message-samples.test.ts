@@ -120,3 +120,51 @@ describe('message samples', () => {
     await expect(store.recent('raw', { limit: 0 })).rejects.toBeInstanceOf(ValidationError);
   });
 });
+
+describe('message samples bounded per device (issue 14)', () => {
+  it('keeps only the newest of a device, in each stage, leaving other devices alone', async () => {
+    // Prepare: at most 5 per device and stage, trimmed at every add.
+    const bounded = new DynamoMessageSampleStore({
+      client: dynamo.client,
+      tableName: tables.messages,
+      keepPerDevice: 5,
+      trimEvery: 1,
+      now: () => now,
+    });
+    await bounded.add('enriched', { id: 'other', time: T0, deviceId: 'dev-2', body: 0 });
+    await bounded.add('dlq', { id: 'letter', time: T0, deviceId: 'dev-1', body: 0 });
+
+    // Act: 12 flagged samples of dev-1, out of time order.
+    for (const i of [3, 0, 11, 7, 1, 9, 2, 10, 4, 8, 6, 5]) {
+      await bounded.add('enriched', { id: `m${i}`, time: T0 + i * 1000, deviceId: 'dev-1', body: i });
+    }
+
+    // Assess
+    const kept = await bounded.recent('enriched', { deviceId: 'dev-1', limit: 50 });
+    expect(kept.map((s) => s.id)).toEqual(['m11', 'm10', 'm9', 'm8', 'm7']);
+    expect((await bounded.recent('enriched', { deviceId: 'dev-2', limit: 50 })).map((s) => s.id)).toEqual([
+      'other',
+    ]);
+    expect((await bounded.recent('dlq', { deviceId: 'dev-1', limit: 50 })).map((s) => s.id)).toEqual([
+      'letter',
+    ]);
+  });
+
+  it('trims once every `trimEvery` adds, so the bound overshoots by less than that', async () => {
+    const bounded = new DynamoMessageSampleStore({
+      client: dynamo.client,
+      tableName: tables.messages,
+      keepPerDevice: 3,
+      trimEvery: 4,
+      now: () => now,
+    });
+    const sizes: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      await bounded.add('dlq', { id: `d${i}`, time: T0 + i, deviceId: 'dev-1', body: i });
+      sizes.push((await bounded.recent('dlq', { deviceId: 'dev-1', limit: 50 })).length);
+    }
+
+    expect(Math.max(...sizes)).toBeLessThan(3 + 4);
+    expect(sizes.at(-1)).toBe(3);
+  });
+});

@@ -14,6 +14,12 @@
  *
  * Every sample of a stage lands in one partition (about 1,000 writes/s at most): the writer is meant
  * to sample (the inspector needs the latest few hundred, not every message).
+ *
+ * Bounded per device (issue 14: every flagged message and every rejection is kept, so one noisy device
+ * must not fill the table): after a device's samples of a stage grew by `trimEvery` in this store
+ * instance, the ones past its newest `keepPerDevice` are deleted (one Query of their keys on `byDevice`,
+ * then batch deletes). Several writers (Lambda instances) each trim on their own, so a device holds at
+ * most `keepPerDevice` plus `trimEvery` per writer between trims, and the 24 h expiry bounds the rest.
  */
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
@@ -38,7 +44,16 @@ export interface MessageSampleStoreOptions {
   /** Bodies larger than this (UTF-8 bytes of their JSON) are replaced by a placeholder. Default 300 KB. */
   readonly maxBodyBytes?: number;
   readonly now?: () => number;
+  /** Samples of one device in one stage kept at most (its newest). Default INSPECTOR_KEEP_PER_DEVICE. */
+  readonly keepPerDevice?: number;
+  /** A device's samples of a stage are trimmed once this many were added by this store. Default 10. */
+  readonly trimEvery?: number;
 }
+
+/** Newest samples kept per device and stage: the inspector lists at most 200 of a device at once. */
+export const INSPECTOR_KEEP_PER_DEVICE = 200;
+/** Devices whose adds since their last trim are remembered at most (an odd fleet cannot grow it). */
+const MAX_TRACKED_DEVICES = 100_000;
 
 export const MAX_SAMPLE_QUERY = 500;
 /** Items read at most per `recent` call, so a filter that matches little stays bounded. */
@@ -79,8 +94,14 @@ export class DynamoMessageSampleStore implements MessageSampleStore {
   private readonly ttlSeconds: number;
   private readonly maxBodyBytes: number;
   private readonly now: () => number;
+  private readonly keepPerDevice: number;
+  private readonly trimEvery: number;
+  /** `{deviceId}#{stage}` -> samples added since its last trim. */
+  private readonly addsSinceTrim = new Map<string, number>();
 
   constructor(options: MessageSampleStoreOptions) {
+    this.keepPerDevice = options.keepPerDevice ?? INSPECTOR_KEEP_PER_DEVICE;
+    this.trimEvery = options.trimEvery ?? 10;
     this.client = options.client;
     this.tableName = options.tableName;
     this.ttlSeconds = options.ttlSeconds ?? 24 * 3600;
@@ -129,6 +150,50 @@ export class DynamoMessageSampleStore implements MessageSampleStore {
         },
       }),
     );
+    if (sample.deviceId !== undefined) await this.trimIfDue(`${sample.deviceId}#${stage}`);
+  }
+
+  private async trimIfDue(deviceStage: string): Promise<void> {
+    const added = (this.addsSinceTrim.get(deviceStage) ?? 0) + 1;
+    if (added < this.trimEvery) {
+      if (this.addsSinceTrim.size >= MAX_TRACKED_DEVICES) this.addsSinceTrim.clear();
+      this.addsSinceTrim.set(deviceStage, added);
+      return;
+    }
+    this.addsSinceTrim.delete(deviceStage);
+    await this.trimDevice(deviceStage);
+  }
+
+  /** Deletes a device's samples of a stage past its newest `keepPerDevice`; returns how many. */
+  async trimDevice(deviceStage: string): Promise<number> {
+    let kept = 0;
+    const doomed: { stage: string; sk: string }[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: INDEX_NAMES.messagesByDevice,
+          KeyConditionExpression: 'deviceStage = :deviceStage',
+          ExpressionAttributeValues: { ':deviceStage': deviceStage },
+          ProjectionExpression: '#stage, sk',
+          ExpressionAttributeNames: { '#stage': 'stage' },
+          ScanIndexForward: false,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (kept < this.keepPerDevice) kept++;
+        else doomed.push({ stage: String(item.stage), sk: String(item.sk) });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    await batchWrite(
+      this.client,
+      this.tableName,
+      doomed.map((Key) => ({ DeleteRequest: { Key } })),
+    );
+    return doomed.length;
   }
 
   async recent(

@@ -166,7 +166,13 @@ export const Application = z
     version: z.string().regex(/^\d+\.\d+\.\d+$/),
     developer: z.string().min(1).max(100),
     contactEmail: z.email().describe('Private: never copied into messages or list responses.'),
-    category: z.string().regex(/^[a-z][a-z0-9_]{0,49}$/),
+    // Issue 14: free text, as in the prototype's app registry ("Monitoring" is valid).
+    category: z
+      .string()
+      .min(1)
+      .max(50)
+      .regex(/^\P{Cc}+$/u, 'must be text without control characters')
+      .describe('Free text, 1-50 characters, e.g. "Monitoring".'),
     platform: ApplicationPlatform,
     deviceTypes: z.array(TypeId).describe('Exact device-type ids; each must exist in the registry.'),
     status: ApplicationStatus,

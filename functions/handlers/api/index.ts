@@ -8,20 +8,29 @@
 import { ParameterValidationError, Router } from '@aws-lambda-powertools/event-handler/http';
 import type { RequestContext } from '@aws-lambda-powertools/event-handler/types';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { DeviceType } from '../../core/contract/registry.js';
+import type { Application, DeviceType } from '../../core/contract/registry.js';
 import { RegistryError } from '../../core/errors.js';
 import { compileRegistry } from '../../core/registry.js';
 import type { AlertStore, MessageStage, RegistryStore } from '../../ports/registry.js';
 import type { TimeseriesQuery } from '../../ports/timeseries.js';
 import { API_ROUTES, type ApiRoute, routerPath } from '../../shared/api-routes.js';
+import { IOT_CORE_MAX_PAYLOAD_BYTES } from '../../shared/aws-limits.js';
 import { ApiError, errorResponse, errorResult, fromDomainError, jsonResponse } from './errors.js';
 import { type NotificationChannelsApi, notificationChannelRoutes } from './notification-channels.js';
 import { buildOpenApiDocument } from './openapi.js';
+import {
+  currentRegistry,
+  type PreviewDependencies,
+  previewDraftType,
+  previewPayload,
+  withDraftType,
+} from './preview.js';
 import {
   type ApiAuth,
   applicationIdParam,
   authorizeWrite,
   deviceIdParam,
+  deviceTypeParam,
   ifMatchVersion,
   parseBody,
   parseQuery,
@@ -40,6 +49,7 @@ import {
   DevicesQuery,
   DeviceTypeBody,
   MessagesQuery,
+  PreviewBody,
   StatsQuery,
   TelemetryQuery,
 } from './schemas.js';
@@ -49,6 +59,7 @@ export { MISSED_REPORTS_OFFLINE, toDeviceSummary } from './devices.js';
 export { ApiError } from './errors.js';
 export type { NotificationChannelsApi } from './notification-channels.js';
 export { buildOpenApiDocument } from './openapi.js';
+export type { PreviewDependencies } from './preview.js';
 export { type ApiAuth, MAX_REQUEST_BODY_BYTES } from './request.js';
 export type { StatsSnapshot } from './responses.js';
 export type { DeviceSummary } from './schemas.js';
@@ -81,6 +92,8 @@ export interface ApiDependencies {
   readonly now?: () => number;
   /** Notification channels (issue 15); absent = those routes answer 503 NOT_CONFIGURED. */
   readonly notifications?: NotificationChannelsApi;
+  /** Issue 14: what the dry runs read (./preview.ts); left out, they compile the registry from the store. */
+  readonly preview?: PreviewDependencies;
 }
 
 type Handler = (reqCtx: RequestContext) => Promise<Response>;
@@ -309,6 +322,74 @@ export function createApiHandler(dependencies: ApiDependencies) {
         (reqCtx: RequestContext) => handle({ params: reqCtx.params, event: eventOf(reqCtx) }),
       ]),
     ),
+    // ----- issue 14: dry runs (./preview.ts) and the by-device-type alias --------------------------
+    'POST /api/preview': async (reqCtx) => {
+      const body = parseBody(PreviewBody, eventOf(reqCtx));
+      // A string is the raw bytes (as text); any other JSON value is sent as its JSON text.
+      const bytes = Buffer.from(
+        typeof body.payload === 'string' ? body.payload : JSON.stringify(body.payload),
+      );
+      if (bytes.length > IOT_CORE_MAX_PAYLOAD_BYTES) {
+        throw new ApiError(413, 'PAYLOAD_TOO_LARGE', 'IoT Core refuses MQTT payloads over 128 KB', [
+          { field: 'payload', message: `${bytes.length} bytes, at most ${IOT_CORE_MAX_PAYLOAD_BYTES}` },
+        ]);
+      }
+      const preview = dependencies.preview ?? {};
+      return jsonResponse(
+        200,
+        await previewPayload({
+          registry: await currentRegistry(preview, registry),
+          ...(preview.alertState ? { alertState: preview.alertState } : {}),
+          bytes,
+          ...(body.topic === undefined ? {} : { topic: body.topic }),
+          now: now(),
+          serviceVersion: dependencies.version,
+        }),
+      );
+    },
+
+    'POST /api/device-types/{typeId}/preview': async (reqCtx) => {
+      const id = typeIdParam(reqCtx.params.typeId);
+      // Validated like a PUT: the same body schema, path/body agreement and compile check.
+      const {
+        typeId,
+        version: _version,
+        alertRules,
+        updatedAt: _readOnly,
+        ...definition
+      } = parseBody(DeviceTypeBody, eventOf(reqCtx));
+      if (typeId !== undefined && typeId !== id) {
+        throw new ApiError(400, 'INVALID_BODY', 'the body names another device type than the path', [
+          { field: 'typeId', message: `must be "${id}" (the path's type id) or left out` },
+        ]);
+      }
+      const stored = await registry.getDeviceType(id);
+      const draft: DeviceType = { ...definition, typeId: id, version: (stored?.deviceType.version ?? 0) + 1 };
+      const rules = alertRules ?? stored?.alertRules ?? [];
+      checkCompiles(draft, rules);
+      const [current, applications] = await Promise.all([
+        currentRegistry(dependencies.preview ?? {}, registry),
+        registry.listApplications(),
+      ]);
+      return jsonResponse(
+        200,
+        await previewDraftType({
+          typeId: id,
+          current,
+          // List results carry no contact e-mail; the compiled registry copies only public fields.
+          draft: withDraftType(current, draft, rules, applications as unknown as Application[]),
+          recent: (stage, query) => dependencies.messages.recent(stage, query),
+          now: now(),
+          serviceVersion: dependencies.version,
+        }),
+      );
+    },
+
+    'GET /api/applications/by-device-type/{type}': async (reqCtx) => {
+      const deviceType = deviceTypeParam(reqCtx.params.type);
+      const query = parseQuery(ApplicationsQuery.omit({ deviceType: true }), eventOf(reqCtx));
+      return jsonResponse(200, { items: await registry.listApplications({ ...query, deviceType }) });
+    },
   };
 
   const declared = new Set(API_ROUTES.map(keyOf));

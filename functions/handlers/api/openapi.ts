@@ -27,12 +27,17 @@ import {
   DeviceTypeBody,
   DeviceTypeFull,
   DeviceTypeSummary,
+  DraftTypePreview,
   ErrorBody,
   Health,
   itemsOf,
   MessageList,
   MessagesQuery,
   PATH_PARAMETERS,
+  PayloadPreview,
+  PreviewBody,
+  PreviewFate,
+  PreviewFateCounts,
   Stats,
   StatsQuery,
   Telemetry,
@@ -77,6 +82,13 @@ const COMPONENTS = {
   PublicNotificationChannel,
   NotificationChannel,
   NotificationDeliveryList,
+  // Issue 14: dry runs.
+  PreviewBody,
+  PayloadPreview,
+  DraftTypePreview,
+  // Used twice each (before and after): named, or they become an anonymous shared definition.
+  PreviewFate,
+  PreviewFateCounts,
 } satisfies Record<string, z.ZodType>;
 type ComponentName = keyof typeof COMPONENTS;
 
@@ -192,6 +204,26 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: "A channel's deliveries, newest first, each with its attempts and last error",
     query: DeliveriesQuery,
     success: ok(200, 'NotificationDeliveryList', 'deliveries'),
+  },
+  // ----- issue 14 -----
+  'POST /api/preview': {
+    summary: 'Dry run: what ingest and enrich would do with a payload on a topic; stores nothing',
+    body: 'PreviewBody',
+    success: ok(
+      200,
+      'PayloadPreview',
+      'the enriched message or the rejection, alerts and points it would give',
+    ),
+  },
+  'POST /api/device-types/{typeId}/preview': {
+    summary: 'Dry run of a draft definition (validated like a PUT) on the type’s recently kept messages',
+    body: 'DeviceTypeBody',
+    success: ok(200, 'DraftTypePreview', 'how many verdicts would change, with each changed message'),
+  },
+  'GET /api/applications/by-device-type/{type}': {
+    summary: 'Applications registered for a device type (same answer as ?deviceType=)',
+    query: ApplicationsQuery.omit({ deviceType: true }),
+    success: ok(200, 'ApplicationList', 'applications, by name'),
   },
 };
 

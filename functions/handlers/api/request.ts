@@ -146,6 +146,8 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 
 export const deviceIdParam = pathIdentifier('deviceId', DEVICE_ID_PATTERN, 'device id');
 export const typeIdParam = pathIdentifier('typeId', TYPE_ID_PATTERN, 'device type id');
+/** Issue 14: the prototype-compatible `/api/applications/by-device-type/{type}`. */
+export const deviceTypeParam = pathIdentifier('type', TYPE_ID_PATTERN, 'device type id');
 export const applicationIdParam = pathIdentifier('id', UUID_PATTERN, 'application id (a uuid)');
 
 /** `If-Match: "3"` (or `W/"3"`, or `3`) -> 3; absent -> undefined; anything else is a 400. */

@@ -37,6 +37,8 @@ export const PATH_PARAMETERS: Record<string, z.ZodType> = {
   deviceId: z.string().regex(DEVICE_ID_PATTERN),
   // Notification channels (issue 15).
   channelId: z.string().regex(CHANNEL_ID_PATTERN),
+  // Issue 14: GET /api/applications/by-device-type/{type}.
+  type: z.string().regex(TYPE_ID_PATTERN).describe('Exact device-type id.'),
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -232,3 +234,97 @@ export const DeviceList = z.strictObject({
 });
 
 export const AlertList = itemsOf(Alert);
+
+// ---------------------------------------------------------------------------------------------------
+// Issue 14: dry runs (functions/handlers/api/preview.ts) and the by-device-type alias.
+
+export const PreviewBody = z.strictObject({
+  topic: z
+    .string()
+    .min(1)
+    .max(256)
+    .optional()
+    .describe('The MQTT topic it would be published on (e.g. `dt/smart_breaker/breaker-001/telemetry`).'),
+  // Any JSON value (the body is parsed JSON, so nothing else can arrive); not z.json(), whose
+  // recursive schema the OpenAPI document cannot name.
+  payload: z
+    .unknown()
+    .refine((value) => value !== undefined, 'required')
+    .describe(
+      'The payload: a JSON value (sent as its JSON text), or a string holding the raw bytes as text. At most IoT Core’s 128 KB.',
+    ),
+});
+
+const PreviewRejection = z.strictObject({
+  stage: z.enum(['ingest', 'enrich']),
+  reason: z.string(),
+  detail: z.string(),
+  path: z.string().optional(),
+  deviceId: z.string().optional(),
+});
+
+const ReadingVerdicts = z.record(
+  z.string(),
+  z.looseObject({ verdict: z.enum(['GOOD', 'SUSPECT', 'BAD']), reasons: z.array(z.string()).optional() }),
+);
+
+export const PayloadPreview = z
+  .strictObject({
+    outcome: z.enum(['enriched', 'rejected']),
+    stored: z.literal(false),
+    topic: z.string().optional(),
+    rejection: PreviewRejection.optional(),
+    deviceId: z.string().optional(),
+    deviceType: z.string().optional(),
+    verdict: z.enum(['GOOD', 'SUSPECT', 'BAD']).optional(),
+    readings: ReadingVerdicts.optional(),
+    message: z.looseObject({}).optional().describe('The enriched message, as iot.enriched would carry it.'),
+    alerts: z
+      .strictObject({
+        wouldRaise: z.array(Alert),
+        continuing: z.array(z.string()),
+        notMatched: z.array(z.string()),
+        alertStateKnown: z.boolean(),
+      })
+      .optional(),
+    timeseries: z.array(z.looseObject({ measure: z.string(), time: z.string() })).optional(),
+  })
+  .describe('What the pipeline would do with the payload; nothing was stored or published.');
+
+export const PreviewFate = z.strictObject({
+  verdict: z.enum(['GOOD', 'SUSPECT', 'BAD', 'REJECTED']),
+  deviceType: z.string().optional(),
+  reason: z.string().optional(),
+});
+export const PreviewFateCounts = z.strictObject({
+  GOOD: z.number().int(),
+  SUSPECT: z.number().int(),
+  BAD: z.number().int(),
+  REJECTED: z.number().int(),
+});
+
+export const DraftTypePreview = z
+  .strictObject({
+    typeId: TypeId,
+    stored: z.literal(false),
+    replayed: z.number().int(),
+    ofType: z.number().int(),
+    changed: z.number().int(),
+    unchanged: z.number().int(),
+    before: PreviewFateCounts,
+    after: PreviewFateCounts,
+    changes: z.array(
+      z.strictObject({
+        messageId: z.string(),
+        deviceId: z.string().optional(),
+        sample: z.strictObject({ stage: z.string(), id: z.string() }),
+        receivedAt: z.string(),
+        before: PreviewFate,
+        after: PreviewFate,
+        readings: z.array(
+          z.strictObject({ path: z.string(), before: z.string().nullable(), after: z.string().nullable() }),
+        ),
+      }),
+    ),
+  })
+  .describe('How the draft would change the verdicts of the type’s recently kept messages.');

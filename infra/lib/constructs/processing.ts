@@ -90,7 +90,8 @@ export class Processing extends Construct {
       applications: ['dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:Query'],
       devices: ['dynamodb:UpdateItem'],
       alerts: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query'],
-      messages: ['dynamodb:PutItem'],
+      // Query and BatchWriteItem: each device's samples are trimmed to its newest (issue 14).
+      messages: ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'],
       pipelineStats: ['dynamodb:UpdateItem'],
     });
     grantKafkaAccess(this.enrich.function, stream.arns, {
