@@ -98,6 +98,15 @@ const probeFile = join(dataDir, 'memory-probe.jsonl');
 const platform = await startPlatform(join(dataDir, 'platform'), probeFile);
 const pid = platform.child.pid;
 if (pid === undefined) throw new Error('the platform has no pid');
+// Interrupted, the bench stops the platform (it is its own process and would outlive the bench).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    platform.child.kill('SIGTERM');
+    void platform.exited
+      .then(() => rm(dataDir, { recursive: true, force: true }))
+      .finally(() => process.exit(130));
+  });
+}
 const started = Date.now();
 const rssSamples: [number, number][] = [];
 console.log(
@@ -156,15 +165,42 @@ try {
   const run = await fleetDone;
   snapshot();
   const afterWarmup = rssSamples.filter(([minute]) => minute >= WARMUP_MINUTES);
-  const heap = (await probeLines(probeFile))
-    .map((line) => [(line.time - started) / MINUTE_MS, line.heapUsed] as [number, number])
-    .filter(([minute]) => minute >= WARMUP_MINUTES);
+  const lines = (await probeLines(probeFile))
+    .map((line) => ({ minute: (line.time - started) / MINUTE_MS, line }))
+    .filter(({ minute }) => minute >= WARMUP_MINUTES);
+  /** Slope and range of one series of the probe's lines after the warm-up. */
+  const trend = (name: string, pick: (line: ProbeLine) => number | undefined) => {
+    const points = lines.flatMap(({ minute, line }) => {
+      const bytes = pick(line);
+      return bytes === undefined ? [] : [[minute, bytes] as [number, number]];
+    });
+    if (points.length < 2) return `${name} n/a`;
+    const ys = points.map(([, y]) => y);
+    return `${name} ${slope(points).toFixed(2)} MB/min (${mb(Math.min(...ys))}-${mb(Math.max(...ys))} MB)`;
+  };
+  const workerNames = [...new Set(lines.flatMap(({ line }) => line.workers.map((worker) => worker.what)))];
+  const ofWorker = (line: ProbeLine, what: string) => line.workers.find((worker) => worker.what === what);
   console.log(
     `published ${run.delivery.acked} messages at ${run.ratePerSecond.toFixed(0)} msg/s; ` +
       `after the ${WARMUP_MINUTES} min warm-up: RSS slope ${slope(afterWarmup).toFixed(2)} MB/min ` +
-      `(${mb(Math.min(...afterWarmup.map(([, y]) => y)))}-${mb(Math.max(...afterWarmup.map(([, y]) => y)))} MB), ` +
-      `main-thread heap slope ${slope(heap).toFixed(2)} MB/min ` +
-      `(${mb(Math.min(...heap.map(([, y]) => y)))}-${mb(Math.max(...heap.map(([, y]) => y)))} MB)`,
+      `(${mb(Math.min(...afterWarmup.map(([, y]) => y)))}-${mb(Math.max(...afterWarmup.map(([, y]) => y)))} MB)`,
+  );
+  console.log(
+    `  slopes after the warm-up (probe every ${PROBE_MS / 1000} s): ${[
+      trend('main heap used', (line) => line.heapUsed),
+      trend('main heap committed', (line) => line.heapCommitted),
+      ...workerNames.map((what) =>
+        trend(`${shortName(what)} heap committed`, (line) => ofWorker(line, what)?.heapCommitted),
+      ),
+      ...workerNames
+        .filter((what) => lines.some(({ line }) => ofWorker(line, what)?.native))
+        .map((what) =>
+          trend(`${shortName(what)} native`, (line) => {
+            const native = ofWorker(line, what)?.native;
+            return native && Object.values(native).reduce((sum, bytes) => sum + bytes, 0);
+          }),
+        ),
+    ].join('; ')}`,
   );
 } finally {
   platform.child.kill('SIGTERM');
