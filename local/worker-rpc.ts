@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, Worker } from 'node:worker_threads';
 
 interface Reply {
@@ -25,6 +26,48 @@ function bootstrap(file: URL): string {
   const tsxDir = dirname(require.resolve('tsx/package.json'));
   const tsx = pathToFileURL(join(tsxDir, 'dist', 'esm', 'api', 'index.mjs')).href;
   return `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(file.href)}); });`;
+}
+
+/**
+ * A worker thread's own memory: its V8 isolate's heap, the ArrayBuffers and external memory that
+ * isolate holds, and whatever the worker adds about its native parts (DuckDB's buffer manager, say).
+ */
+export interface WorkerMemory {
+  readonly what: string;
+  readonly heapUsed: number;
+  /** Heap the isolate has committed (what it takes of the process's RSS). */
+  readonly heapCommitted: number;
+  readonly external: number;
+  readonly arrayBuffers: number;
+  readonly native?: Readonly<Record<string, number>>;
+}
+
+/** The `op` of a host's request for a WorkerMemory, answered by serveRequests itself. */
+const MEMORY_REQUEST = '__workerMemory';
+
+/** Live workers, so a diagnostic (bench:soak's memory probe) can ask each for its memory. */
+const liveWorkers = new Set<{
+  readonly what: string;
+  readonly worker: Worker;
+  memory(): Promise<WorkerMemory>;
+}>();
+
+/** Every live worker thread's memory, as each measures it in its own isolate. */
+export function workerMemory(): Promise<WorkerMemory[]> {
+  return Promise.all([...liveWorkers].map((live) => live.memory()));
+}
+
+/** Writes a heap snapshot of each live worker thread into `dir`; answers the files written. */
+export async function writeWorkerHeapSnapshots(dir: string, label: string): Promise<string[]> {
+  const { createWriteStream } = await import('node:fs');
+  const { pipeline } = await import('node:stream/promises');
+  const files: string[] = [];
+  for (const live of liveWorkers) {
+    const file = join(dir, `${label}-${live.what.replace(/\W+/g, '-')}.heapsnapshot`);
+    await pipeline(await live.worker.getHeapSnapshot(), createWriteStream(file));
+    files.push(file);
+  }
+  return files;
 }
 
 function toError(error: { name: string; message: string }): Error {
@@ -78,6 +121,14 @@ export async function startWorker(file: URL, workerData: unknown, what: string):
     await worker.terminate();
     throw error;
   }
+  const live = {
+    what,
+    worker,
+    memory: () =>
+      call<Omit<WorkerMemory, 'what'>>({ op: MEMORY_REQUEST }).then((memory) => ({ what, ...memory })),
+  };
+  liveWorkers.add(live);
+  worker.once('exit', () => liveWorkers.delete(live));
   let closing: Promise<void> | undefined;
   return {
     hello,
@@ -107,18 +158,38 @@ export async function startWorker(file: URL, workerData: unknown, what: string):
   };
 }
 
-/** Worker side: answers each request with `handle`'s result; tells the host `hello` first. */
+/** This thread's isolate memory, plus what `native` adds. */
+async function ownMemory(
+  native: (() => Promise<Record<string, number>>) | undefined,
+): Promise<Omit<WorkerMemory, 'what'>> {
+  const usage = process.memoryUsage();
+  const heap = getHeapStatistics();
+  return {
+    heapUsed: heap.used_heap_size,
+    heapCommitted: heap.total_physical_size,
+    external: usage.external,
+    arrayBuffers: usage.arrayBuffers,
+    ...(native ? { native: await native() } : {}),
+  };
+}
+
+/**
+ * Worker side: answers each request with `handle`'s result; tells the host `hello` first. A host's
+ * memory request is answered here (`nativeMemory` adds what the worker knows of its native parts).
+ */
 export function serveRequests(
   handle: (request: { readonly id: number }) => Promise<unknown>,
   hello: unknown,
+  nativeMemory?: () => Promise<Record<string, number>>,
 ): void {
   const port = parentPort;
   if (!port) throw new Error('serveRequests runs in a worker thread');
-  port.on('message', (request: { readonly id: number }) => {
+  port.on('message', (request: { readonly id: number; readonly op?: unknown }) => {
     // The replies keep only the id: a request can be large (a batch of records), and is not held
     // while it is served.
     const id = request.id;
-    handle(request).then(
+    const answer = request.op === MEMORY_REQUEST ? ownMemory(nativeMemory) : handle(request);
+    answer.then(
       (result) => port.postMessage({ id, result } satisfies Reply),
       (error: unknown) =>
         port.postMessage({

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StatsSnapshot } from '../../functions/handlers/api.js';
 import { createSimulatedFleet, createTransport, runFleet } from '../../simulator/index.js';
+import type { WorkerMemory } from '../worker-rpc.js';
 import { startPlatformProcess } from './platform-process.js';
 
 const { values } = parseArgs({
@@ -32,12 +33,15 @@ const mb = (bytes: number) => (bytes / MB).toFixed(0);
 const startPlatform = (dataDir: string, probeFile: string) =>
   startPlatformProcess({
     dataDir,
-    nodeFlags: values['heap-snapshot-dir']
-      ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${values['heap-snapshot-dir']}`]
-      : [],
     preload: [new URL('./memory-probe.ts', import.meta.url).href],
     platformArguments: ['--reset'],
-    env: { ...process.env, SOAK_PROBE_FILE: probeFile, SOAK_PROBE_MS: String(PROBE_MS) },
+    env: {
+      ...process.env,
+      SOAK_PROBE_FILE: probeFile,
+      SOAK_PROBE_MS: String(PROBE_MS),
+      // The probe writes the main thread's and every worker thread's heap snapshot on SIGUSR2.
+      ...(values['heap-snapshot-dir'] ? { SOAK_SNAPSHOT_DIR: values['heap-snapshot-dir'] } : {}),
+    },
   });
 
 /** VmRSS and its parts: anonymous memory (heaps, native allocations) and mapped files (page cache). */
@@ -55,8 +59,10 @@ interface ProbeLine {
   readonly time: number;
   readonly rss: number;
   readonly heapUsed: number;
+  readonly heapCommitted: number;
   readonly external: number;
   readonly arrayBuffers: number;
+  readonly workers: readonly WorkerMemory[];
 }
 
 async function probeLines(file: string): Promise<ProbeLine[]> {
@@ -92,21 +98,41 @@ const probeFile = join(dataDir, 'memory-probe.jsonl');
 const platform = await startPlatform(join(dataDir, 'platform'), probeFile);
 const pid = platform.child.pid;
 if (pid === undefined) throw new Error('the platform has no pid');
+// Interrupted, the bench stops the platform (it is its own process and would outlive the bench).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    platform.child.kill('SIGTERM');
+    void platform.exited
+      .then(() => rm(dataDir, { recursive: true, force: true }))
+      .finally(() => process.exit(130));
+  });
+}
 const started = Date.now();
 const rssSamples: [number, number][] = [];
 console.log(
   `soak: ${RATE} msg/s from ${DEVICES} devices for ${MINUTES} min (warm-up ${WARMUP_MINUTES} min), platform pid ${pid}`,
 );
-console.log('minute  RSS MB (anon  file)  heap used MB  external MB  raw total  consumer lag');
+console.log(
+  'MB: RSS (anon, file) | main thread: heap used/committed, external, arrayBuffers | ' +
+    'each worker: heap used/committed, external | DuckDB (duckdb_memory) | raw total, consumer lag',
+);
+/** A worker's short name in the table: "DynamoDB worker" -> "dynamodb". */
+const shortName = (what: string) => what.split(' ')[0]?.toLowerCase() ?? what;
 const sample = async (minute: number) => {
   const rss = await vmRss(pid);
   const probe = (await probeLines(probeFile)).at(-1);
   const snapshot = await stats(platform.httpUrl);
   rssSamples.push([minute, rss.total]);
+  const workers = (probe?.workers ?? []).map((worker) => {
+    const duckdb = worker.native
+      ? ` duckdb ${mb(Object.values(worker.native).reduce((sum, bytes) => sum + bytes, 0))}`
+      : '';
+    return `${shortName(worker.what)} ${mb(worker.heapUsed)}/${mb(worker.heapCommitted)} ext ${mb(worker.external)}${duckdb}`;
+  });
   console.log(
-    `${String(minute).padStart(6)}  ${mb(rss.total).padStart(6)} (${mb(rss.anon).padStart(4)}  ${mb(rss.file).padStart(4)})  ` +
-      `${mb(probe?.heapUsed ?? 0).padStart(12)}  ` +
-      `${mb(probe?.external ?? 0).padStart(11)}  ${String(snapshot.totals.raw).padStart(9)}  ${snapshot.pipeline?.consumerLag}`,
+    `min ${String(minute).padStart(3)}  RSS ${mb(rss.total).padStart(5)} (${mb(rss.anon)}, ${mb(rss.file)})  ` +
+      `main ${mb(probe?.heapUsed ?? 0)}/${mb(probe?.heapCommitted ?? 0)} ext ${mb(probe?.external ?? 0)} ab ${mb(probe?.arrayBuffers ?? 0)}  ` +
+      `${workers.join('  ')}  raw ${snapshot.totals.raw} lag ${snapshot.pipeline?.consumerLag}`,
   );
 };
 const snapshot = () => {
@@ -139,15 +165,42 @@ try {
   const run = await fleetDone;
   snapshot();
   const afterWarmup = rssSamples.filter(([minute]) => minute >= WARMUP_MINUTES);
-  const heap = (await probeLines(probeFile))
-    .map((line) => [(line.time - started) / MINUTE_MS, line.heapUsed] as [number, number])
-    .filter(([minute]) => minute >= WARMUP_MINUTES);
+  const lines = (await probeLines(probeFile))
+    .map((line) => ({ minute: (line.time - started) / MINUTE_MS, line }))
+    .filter(({ minute }) => minute >= WARMUP_MINUTES);
+  /** Slope and range of one series of the probe's lines after the warm-up. */
+  const trend = (name: string, pick: (line: ProbeLine) => number | undefined) => {
+    const points = lines.flatMap(({ minute, line }) => {
+      const bytes = pick(line);
+      return bytes === undefined ? [] : [[minute, bytes] as [number, number]];
+    });
+    if (points.length < 2) return `${name} n/a`;
+    const ys = points.map(([, y]) => y);
+    return `${name} ${slope(points).toFixed(2)} MB/min (${mb(Math.min(...ys))}-${mb(Math.max(...ys))} MB)`;
+  };
+  const workerNames = [...new Set(lines.flatMap(({ line }) => line.workers.map((worker) => worker.what)))];
+  const ofWorker = (line: ProbeLine, what: string) => line.workers.find((worker) => worker.what === what);
   console.log(
     `published ${run.delivery.acked} messages at ${run.ratePerSecond.toFixed(0)} msg/s; ` +
       `after the ${WARMUP_MINUTES} min warm-up: RSS slope ${slope(afterWarmup).toFixed(2)} MB/min ` +
-      `(${mb(Math.min(...afterWarmup.map(([, y]) => y)))}-${mb(Math.max(...afterWarmup.map(([, y]) => y)))} MB), ` +
-      `main-thread heap slope ${slope(heap).toFixed(2)} MB/min ` +
-      `(${mb(Math.min(...heap.map(([, y]) => y)))}-${mb(Math.max(...heap.map(([, y]) => y)))} MB)`,
+      `(${mb(Math.min(...afterWarmup.map(([, y]) => y)))}-${mb(Math.max(...afterWarmup.map(([, y]) => y)))} MB)`,
+  );
+  console.log(
+    `  slopes after the warm-up (probe every ${PROBE_MS / 1000} s): ${[
+      trend('main heap used', (line) => line.heapUsed),
+      trend('main heap committed', (line) => line.heapCommitted),
+      ...workerNames.map((what) =>
+        trend(`${shortName(what)} heap committed`, (line) => ofWorker(line, what)?.heapCommitted),
+      ),
+      ...workerNames
+        .filter((what) => lines.some(({ line }) => ofWorker(line, what)?.native))
+        .map((what) =>
+          trend(`${shortName(what)} native`, (line) => {
+            const native = ofWorker(line, what)?.native;
+            return native && Object.values(native).reduce((sum, bytes) => sum + bytes, 0);
+          }),
+        ),
+    ].join('; ')}`,
   );
 } finally {
   platform.child.kill('SIGTERM');

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,6 +166,47 @@ describe('DuckDbTimeseriesStore options', () => {
     await expect(DuckDbTimeseriesStore.open({ path: ':memory:', threads: 0 })).rejects.toThrow(/threads/);
     await expect(DuckDbTimeseriesStore.open({ path: ':memory:', threads: 1.5 })).rejects.toThrow(/threads/);
   });
+
+  it('refuses a memory limit under 1 MiB', async () => {
+    await expect(DuckDbTimeseriesStore.open({ path: ':memory:', memoryLimitBytes: 1000 })).rejects.toThrow(
+      /memoryLimitBytes/,
+    );
+  });
+});
+
+describe('DuckDbTimeseriesStore memory', () => {
+  const MB = 1024 * 1024;
+  const total = (byTag: Record<string, number>) =>
+    Object.values(byTag).reduce((sum, bytes) => sum + bytes, 0);
+  /** `count` string points of distinct times from `first`, each value 200 random characters (little to compress). */
+  const noisy = (first: number, count: number) =>
+    Array.from({ length: count }, (_, i) =>
+      point({
+        deviceId: `meter-${String((first + i) % 50).padStart(3, '0')}`,
+        measure: 'note',
+        kind: 'event',
+        time: T0 + first + i,
+        valueType: 'VARCHAR',
+        value: randomBytes(150).toString('base64'),
+      }),
+    );
+
+  it('keeps its memory under the limit while the stored data outgrows it', async () => {
+    // Prepare: a 24 MB ceiling; without one, this data kept 30-41 MB of table blocks in memory.
+    const limit = 24 * MB;
+    const store = await DuckDbTimeseriesStore.open({ path: join(dir, 'ts.duckdb'), memoryLimitBytes: limit });
+    open.push(store);
+    // Act: 25 batches of 5,000 points, about 40 MB once stored.
+    let most = 0;
+    for (let batch = 0; batch < 25; batch++) {
+      await store.write(noisy(batch * 5000, 5000));
+      most = Math.max(most, total(await store.memoryByTag()));
+    }
+    // Assess: every point is stored, and DuckDB never held more than the limit.
+    expect(await store.count()).toBe(125_000);
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(limit);
+  }, 120_000);
 });
 
 describe('DuckDbTimeseriesStore queries', () => {

@@ -5,6 +5,7 @@ import { breakerTelemetry, PROCESSED_AT, RECEIVED_AT } from '../../functions/cor
 import type { KafkaEvent } from '../../functions/ports/stream.js';
 import { TOPICS } from '../../functions/shared/stream.js';
 import { seedRegistry } from '../../registry-data/index.js';
+import { workerMemory } from '../worker-rpc.js';
 import { startTimeseriesWorker, type TimeseriesWorker } from './worker-host.js';
 import type { WrittenSummary } from './worker-protocol.js';
 
@@ -56,5 +57,13 @@ describe('the time-series worker', () => {
 
   it('keeps a RangeError a RangeError across the thread (the API answers those with 400)', async () => {
     await expect(worker.latest('not a device id!')).rejects.toBeInstanceOf(RangeError);
+  });
+
+  it("answers a memory request with its own isolate's heap and DuckDB's memory by tag", async () => {
+    const memory = (await workerMemory()).find((worker) => worker.what === 'time-series worker');
+    expect(memory?.heapUsed).toBeGreaterThan(0);
+    expect(memory?.heapCommitted).toBeGreaterThanOrEqual(memory?.heapUsed ?? Number.POSITIVE_INFINITY);
+    // The points written above live in DuckDB's in-memory table.
+    expect(Object.values(memory?.native ?? {}).reduce((sum, bytes) => sum + bytes, 0)).toBeGreaterThan(0);
   });
 });

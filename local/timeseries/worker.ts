@@ -61,4 +61,8 @@ function write(event: KafkaEvent): Promise<WriteResult> {
   return handler(event).then((response) => ({ response, written }));
 }
 
-serveRequests((request) => run(request as unknown as TimeseriesRequest), 'ready');
+serveRequests(
+  (request) => run(request as unknown as TimeseriesRequest),
+  'ready',
+  () => store.memoryByTag(),
+);
