@@ -44,7 +44,7 @@ export type Transition = 'raised' | 'cleared';
 /** Absent `transition` is a v1 raise (the contract). */
 export const transitionOf = (event: AlertEvent): Transition => event.transition ?? 'raised';
 
-/** Parses one alert event; `undefined` (with the reason) when it is not one. */
+/** Parses one alert event, or says (naming the first bad field) why it is not one. */
 export function parseAlertEvent(value: unknown): { event: AlertEvent } | { error: string } {
   const parsed = AlertEvent.safeParse(value);
   if (parsed.success) return { event: parsed.data as AlertEvent };

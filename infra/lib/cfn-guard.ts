@@ -23,7 +23,7 @@ export const ACCEPTED_GUARD_FINDINGS: Readonly<Record<string, AcceptedControl>> 
   lambda_inside_vpc_check: {
     file: 'ct-lambda-pr-3',
     reason:
-      'Only functions that reach the MSK cluster run in the VPC (the API, seed and CDK provider functions stay out, as the design asks); the control also flags the VPC functions, whose subnet IDs are imported from the stateful stack.',
+      'Only functions that reach the MSK cluster run in the VPC (the API, seed, notifier and CDK provider functions stay out, as the design asks; the notifier must reach the internet); the control also flags the VPC functions, whose subnet IDs are imported from the stateful stack.',
   },
   s3_bucket_default_encryption_kms_check: {
     file: 'ct-s3-pr-10',
@@ -87,7 +87,7 @@ export const ACCEPTED_GUARD_FINDINGS: Readonly<Record<string, AcceptedControl>> 
   sqs_dlq_check: {
     file: 'ct-sqs-pr-1',
     reason:
-      'The flagged queues are the dead-letter destinations themselves (buffer DLQ, IoT rule error queue).',
+      "The flagged queues are the dead-letter destinations themselves (buffer DLQ, IoT rule error queue, the notifier's on-failure queue).",
   },
 };
 
