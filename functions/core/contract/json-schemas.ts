@@ -4,6 +4,7 @@
  * drift from what this module generates.
  */
 import { z } from 'zod';
+import { IngestMapping } from './ingest-mapping.js';
 import { Alert, CONTRACT_VERSION, DlqRecord, EnrichedMessage, RawMessage } from './messages.js';
 import { AlertRuleSet, Application, DeviceType } from './registry.js';
 
@@ -17,6 +18,8 @@ const CONTRACT_SCHEMAS = {
   'enriched-message': EnrichedMessage,
   'dlq-record': DlqRecord,
   alert: Alert,
+  // Issue 14.
+  'ingest-mapping': IngestMapping,
 } as const;
 
 export type ContractSchemaName = keyof typeof CONTRACT_SCHEMAS;
