@@ -100,8 +100,16 @@ describe('selection', () => {
     expect(() => compileMappings([bad])).toThrow(/component/);
   });
 
-  it('refuses a mapping that names an unknown device type', () => {
-    expect(() => registryWith(mapping({ deviceType: 'no_such_type', steps: [] }))).toThrow(/no_such_type/);
+  it('judges a mapping that names an unregistered type like a message that declares one', () => {
+    const registry = registryWith(mapping({ deviceType: 'no_such_type', steps: [] }));
+
+    const outcome = run(registry, 'x/dev-1/telemetry', {
+      timestamp: new Date(NOW).toISOString(),
+      event_type: 'status',
+      status: { online: true },
+    });
+
+    expect(outcome).toMatchObject({ kind: 'rejected', rejection: { reason: 'UNKNOWN_DEVICE_TYPE' } });
   });
 
   it('gives the topic filters in MQTT form for routing and rules', () => {

@@ -316,15 +316,9 @@ export function compileRegistry(input: RegistryInput): CompiledRegistry {
       compileDeviceType(parsed.data, rulesByType.get(parsed.data.typeId) ?? [], input.applications),
     );
   }
+  // A mapping naming a type no longer registered is not an error here (a type can be deleted after
+  // the mapping was stored): its messages are judged like any that declare an unregistered type.
   const mappings = input.ingestMappings?.length ? compileMappings(input.ingestMappings) : EMPTY_MAPPINGS;
-  for (const mapping of mappings.list) {
-    const typeId = mapping.definition.deviceType;
-    if (typeId !== undefined && !types.has(typeId)) {
-      throw new RegistryError(
-        `ingest mapping "${mapping.info.mapping_id}" names unknown device type "${typeId}"`,
-      );
-    }
-  }
   return {
     types,
     typeList: [...types.values()].sort((a, b) => a.typeId.localeCompare(b.typeId)),

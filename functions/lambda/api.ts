@@ -7,7 +7,7 @@
  *
  * Env vars read:
  *   DEVICE_TYPES_TABLE, APPLICATIONS_TABLE, DEVICES_TABLE, MESSAGES_TABLE, ALERTS_TABLE,
- *   PIPELINE_STATS_TABLE      table names                                                 required
+ *   PIPELINE_STATS_TABLE, INGEST_MAPPINGS_TABLE  table names                              required
  *   TIMESERIES_SINK           dynamodb | timestream                                        required
  *   with dynamodb: TIMESERIES_POINTS_TABLE, TIMESERIES_LATEST_TABLE, TIMESERIES_ROLLUPS_TABLE required
  *   with timestream: TIMESTREAM_DATABASE, TIMESTREAM_TABLE   the telemetry table          required
@@ -23,6 +23,7 @@
  *   DynamoDB messages table and its index byDevice: dynamodb:Query
  *   DynamoDB alerts table and its indexes byRaisedAt, bySeverity: dynamodb:Query
  *   DynamoDB pipeline stats table: dynamodb:Query
+ *   DynamoDB ingest mappings table: dynamodb:GetItem, dynamodb:PutItem, dynamodb:DeleteItem, dynamodb:Scan
  *   with dynamodb: time-series points table, latest table and rollups table: dynamodb:Query (each)
  *   with timestream: timestream:Select on the telemetry table; timestream:DescribeEndpoints
  *     (resource *, the SDK's endpoint discovery)
@@ -35,6 +36,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import {
   DynamoAlertStore,
   DynamoDeviceStore,
+  DynamoIngestMappingStore,
   DynamoMessageSampleStore,
   DynamoRegistryStore,
   documentClient,
@@ -79,7 +81,9 @@ interface ApiBaseOptions {
   readonly tables: Pick<
     TableNames,
     'deviceTypes' | 'applications' | 'devices' | 'messages' | 'alerts' | 'pipelineStats'
-  >;
+  > &
+    // Ingest mappings (issue 14); left out, their routes answer 503.
+    Partial<Pick<TableNames, 'ingestMappings'>>;
   readonly version: string;
   readonly observability: Observability;
   /** How long the registered types are cached (device status and dimension names). */
@@ -123,6 +127,15 @@ export function createApiLambdaDependencies(options: ApiLambdaOptions): ApiDepen
   return {
     version: options.version,
     registry,
+    ...(tables.ingestMappings
+      ? {
+          ingestMappings: new DynamoIngestMappingStore({
+            client: dynamo,
+            tableName: tables.ingestMappings,
+            now,
+          }),
+        }
+      : {}),
     alerts,
     auth: { mode: 'jwt' },
     now,
@@ -213,7 +226,15 @@ export const handler: (
 ) => Promise<APIGatewayProxyStructuredResultV2> = createApiLambda({
   dynamo: documentClient(dynamoClient),
   ...timeseriesReads(),
-  tables: readTableNames(['deviceTypes', 'applications', 'devices', 'messages', 'alerts', 'pipelineStats']),
+  tables: readTableNames([
+    'deviceTypes',
+    'applications',
+    'devices',
+    'messages',
+    'alerts',
+    'pipelineStats',
+    'ingestMappings',
+  ]),
   version: requireEnv(ENV.platformVersion),
   registryRefreshMs: readRegistryRefreshMs(),
   observability,

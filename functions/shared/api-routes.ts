@@ -35,6 +35,11 @@ export const API_ROUTES: readonly ApiRoute[] = [
   read('/api/messages'),
   read('/api/stats'),
   read('/api/alerts'),
+  // Ingest mappings (issue 14): declared translations of devices' own payloads.
+  read('/api/ingest-mappings'),
+  read('/api/ingest-mappings/{mappingId}'),
+  write('PUT', '/api/ingest-mappings/{mappingId}'),
+  write('DELETE', '/api/ingest-mappings/{mappingId}'),
 ];
 
 /** The router's syntax for the same path (`:name` segments). */

@@ -8,6 +8,7 @@ const SUFFIXES: Readonly<Record<TableKey, string>> = {
   messages: 'messages',
   alerts: 'alerts',
   pipelineStats: 'pipeline-stats',
+  ingestMappings: 'ingest-mappings',
 };
 
 /** `{prefix}-device-types`, `{prefix}-applications`, ...; tests pass a unique prefix each. */
@@ -19,6 +20,7 @@ export function localTableNames(prefix = 'iotcloud'): TableNames {
     messages: `${prefix}-${SUFFIXES.messages}`,
     alerts: `${prefix}-${SUFFIXES.alerts}`,
     pipelineStats: `${prefix}-${SUFFIXES.pipelineStats}`,
+    ingestMappings: `${prefix}-${SUFFIXES.ingestMappings}`,
   };
 }
 

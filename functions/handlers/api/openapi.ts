@@ -23,6 +23,9 @@ import {
   DeviceTypeSummary,
   ErrorBody,
   Health,
+  IngestMappingBody,
+  IngestMappingFull,
+  IngestMappingSummary,
   itemsOf,
   MessageList,
   MessagesQuery,
@@ -65,6 +68,10 @@ const COMPONENTS = {
   // Shared by AlertList; named here so it becomes its own component, not an anonymous shared one.
   Alert,
   OpenApiDocument: z.looseObject({ openapi: z.string() }),
+  // Ingest mappings (issue 14).
+  IngestMappingList: itemsOf(IngestMappingSummary),
+  IngestMapping: IngestMappingFull,
+  IngestMappingBody,
 } satisfies Record<string, z.ZodType>;
 type ComponentName = keyof typeof COMPONENTS;
 
@@ -157,6 +164,26 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: 'Alerts raised, newest first',
     query: AlertsQuery,
     success: ok(200, 'AlertList', 'alerts'),
+  },
+  // Ingest mappings (issue 14).
+  'GET /api/ingest-mappings': {
+    summary: 'List ingest mappings',
+    success: ok(200, 'IngestMappingList', 'the mappings, by id'),
+  },
+  'GET /api/ingest-mappings/{mappingId}': {
+    summary: 'One ingest mapping',
+    success: ok(200, 'IngestMapping', 'the mapping; ETag is its version'),
+  },
+  'PUT /api/ingest-mappings/{mappingId}': {
+    summary: 'Create or replace an ingest mapping; bumps its version',
+    body: 'IngestMappingBody',
+    success: ok(200, 'IngestMapping', 'replaced (201 when created); ETag is the new version'),
+    conflicts: true,
+    headers: ['If-Match'],
+  },
+  'DELETE /api/ingest-mappings/{mappingId}': {
+    summary: 'Remove an ingest mapping',
+    success: ok(204, undefined, 'removed'),
   },
 };
 

@@ -6,9 +6,11 @@
 import { z } from 'zod';
 import {
   DEVICE_ID_PATTERN,
+  SLUG_PATTERN,
   TIMESERIES_MEASURE_PATTERN,
   TYPE_ID_PATTERN,
 } from '../../core/contract/identifiers.js';
+import { IngestMapping } from '../../core/contract/ingest-mapping.js';
 import { Alert } from '../../core/contract/messages.js';
 import {
   AlertRule,
@@ -34,6 +36,8 @@ export const PATH_PARAMETERS: Record<string, z.ZodType> = {
   typeId: z.string().regex(TYPE_ID_PATTERN),
   id: z.uuid().describe('Application id.'),
   deviceId: z.string().regex(DEVICE_ID_PATTERN),
+  // Ingest mappings (issue 14).
+  mappingId: z.string().regex(SLUG_PATTERN).describe('Ingest mapping id.'),
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -229,3 +233,23 @@ export const DeviceList = z.strictObject({
 });
 
 export const AlertList = itemsOf(Alert);
+
+// ---------------------------------------------------------------------------------------------------
+// Ingest mappings (issue 14).
+
+export const IngestMappingBody = IngestMapping.extend({
+  mappingId: IngestMapping.shape.mappingId.optional(),
+  version: z.number().int().min(1).optional().describe('The version this edit is based on.'),
+  // Read-only, ignored: so a mapping as GET returned it can be edited and sent back as is.
+  updatedAt: z.string().max(64).optional().describe('Read-only; ignored.'),
+});
+
+export const IngestMappingFull = IngestMapping.extend({ updatedAt: z.string() });
+
+export const IngestMappingSummary = z.strictObject({
+  mappingId: z.string(),
+  name: z.string(),
+  version: z.number().int(),
+  topic: z.string().describe('The topic filter that selects it.'),
+  deviceType: z.string().optional(),
+});

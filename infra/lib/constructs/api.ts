@@ -95,6 +95,8 @@ export class Api extends Construct {
       messages: ['dynamodb:Query'],
       alerts: ['dynamodb:Query'],
       pipelineStats: ['dynamodb:Query'],
+      // Ingest mappings (issue 14): list, read, replace (conditional Put) and delete.
+      ingestMappings: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan'],
     });
     props.timeSeries.bindReader(this.handler.function);
 

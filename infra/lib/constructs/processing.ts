@@ -92,6 +92,8 @@ export class Processing extends Construct {
       alerts: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query'],
       messages: ['dynamodb:PutItem'],
       pipelineStats: ['dynamodb:UpdateItem'],
+      // Ingest mappings (issue 14): read with the registry, compiled once per refresh.
+      ingestMappings: ['dynamodb:Scan'],
     });
     grantKafkaAccess(this.enrich.function, stream.arns, {
       consume: { topic: TOPICS.raw, group: CONSUMER_GROUPS.enrich },
