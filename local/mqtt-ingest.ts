@@ -25,8 +25,8 @@ import mqtt from 'mqtt';
 import { toDlqRecord } from '../functions/core/dlq.js';
 import type { StreamRecord } from '../functions/ports/stream.js';
 import { IOT_CORE_MAX_PAYLOAD_BYTES } from '../functions/shared/aws-limits.js';
-import { INGEST_RULE } from '../functions/shared/iot-rules.js';
-import { compileRule } from './rule-runner.js';
+import { INGEST_RULE, mappedTopicRules } from '../functions/shared/iot-rules.js';
+import { type CompiledRule, compileRule } from './rule-runner.js';
 
 export type BridgeHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
 
@@ -58,6 +58,12 @@ export interface MqttIngestOptions {
    */
   readonly maxSubscriberBacklogBytes?: number;
   readonly onError?: (error: Error) => void;
+  /**
+   * Ingest mappings (issue 14): the topic filters the registry's mappings declare, read on
+   * each publish no other rule matches, so a mapping added through the API is routed without a restart
+   * (with an external broker, only the filters known at start are subscribed to).
+   */
+  readonly mappingTopics?: () => readonly string[];
 }
 
 export type IngestHealth = { readonly state: 'ok' } | { readonly state: 'stuck'; readonly detail: string };
@@ -135,6 +141,31 @@ const asError = (error: unknown) => (error instanceof Error ? error : new Error(
 
 export async function startMqttIngest(options: MqttIngestOptions): Promise<MqttIngest> {
   const rule = compileRule(INGEST_RULE);
+  // Ingest mappings (issue 14): the mapped-topic rules, recompiled when the declared filters change.
+  let mapped: { key: string; rules: readonly CompiledRule[] } = { key: '', rules: [] };
+  const mappedRules = (): readonly CompiledRule[] => {
+    const filters = options.mappingTopics?.() ?? [];
+    const key = filters.join('\n');
+    if (key !== mapped.key) {
+      try {
+        mapped = { key, rules: mappedTopicRules(filters).map(compileRule) };
+      } catch (error) {
+        // Overlapping filters: keep routing with the previous rules, and say why.
+        options.onError?.(asError(error));
+        mapped = { key, rules: mapped.rules };
+      }
+    }
+    return mapped.rules;
+  };
+  const evaluate = (input: Parameters<CompiledRule['evaluate']>[0]) => {
+    const envelope = rule.evaluate(input);
+    if (envelope) return envelope;
+    for (const extra of mappedRules()) {
+      const projected = extra.evaluate(input);
+      if (projected) return projected;
+    }
+    return undefined;
+  };
   const batchSize = options.batchSize ?? 100;
   const concurrency = options.concurrency ?? 8;
   const maxAttempts = options.maxAttempts ?? 3;
@@ -270,13 +301,13 @@ export async function startMqttIngest(options: MqttIngestOptions): Promise<MqttI
   const take = (topic: string, payload: Uint8Array, clientId?: string): Promise<void> => {
     if (closed) return Promise.reject(new RefusedPublishError('the platform is stopping'));
     const receivedAt = Date.now();
-    const envelope = rule.evaluate({ topic, payload, receivedAt, ...(clientId ? { clientId } : {}) });
+    const envelope = evaluate({ topic, payload, receivedAt, ...(clientId ? { clientId } : {}) });
     if (!envelope) {
       const pending = deadLetter(
         { topic, payload, receivedAt },
         {
           reason: 'TOPIC_NOT_ROUTED',
-          detail: `no ingest rule matches topic "${topic.slice(0, 256)}" (devices publish to ${INGEST_RULE.topicFilter})`,
+          detail: `no ingest rule matches topic "${topic.slice(0, 256)}" (devices publish to ${[INGEST_RULE.topicFilter, ...mappedRules().map((r) => r.declaration.topicFilter)].join(', ')})`,
         },
       );
       track(pending.catch(() => undefined));
@@ -344,7 +375,10 @@ export async function startMqttIngest(options: MqttIngestOptions): Promise<MqttI
         (error: unknown) => callback(asError(error)),
       );
     };
-    await client.subscribeAsync(INGEST_RULE.topicFilter, { qos: 1 });
+    await client.subscribeAsync(
+      [INGEST_RULE.topicFilter, ...mappedRules().map((r) => r.declaration.topicFilter)],
+      { qos: 1 },
+    );
     return {
       url: options.externalBroker,
       counters,

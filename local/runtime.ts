@@ -22,6 +22,7 @@ import { CachedAlertStateStore } from '../functions/adapters/cached-alert-state.
 import { DynamoAlertStore } from '../functions/adapters/dynamodb/alerts.js';
 import {
   DynamoDeviceStore,
+  DynamoIngestMappingStore,
   DynamoMessageSampleStore,
   DynamoRegistryStore,
   documentClient,
@@ -58,6 +59,17 @@ import {
 import { startDynamoTimeseries, startTimeseriesWorker } from './timeseries/index.js';
 
 export const SERVICE_VERSION = '0.1.0';
+
+/** The topic filters of a compiled registry's ingest mappings, listed once per registry version. */
+const mappingTopicsCache = new WeakMap<CompiledRegistry, readonly string[]>();
+function mappingTopicsOf(registry: CompiledRegistry): readonly string[] {
+  let topics = mappingTopicsCache.get(registry);
+  if (!topics) {
+    topics = (registry.mappings?.list ?? []).map((m) => m.definition.match.topic);
+    mappingTopicsCache.set(registry, topics);
+  }
+  return topics;
+}
 /**
  * Batch windows of the local consumers (see `consume` below). A record waits up to one window at each
  * pipeline stage, so they are short (`npm run bench:e2e` at 1,000 msg/s: p50 from 140 to 70 ms with
@@ -180,16 +192,20 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const registryStore = new DynamoRegistryStore({ client, tables });
     const deviceStore = new DynamoDeviceStore({ client, tableName: tables.devices });
     const samples = new DynamoMessageSampleStore({ client, tableName: tables.messages });
-    const seeded = await seedRegistry({ registry: registryStore }, seedData);
+    // Ingest mappings (issue 14): stored beside the registry, seeded from registry-data/ingest-mappings.
+    const mappingStore = new DynamoIngestMappingStore({ client, tableName: tables.ingestMappings });
+    const seeded = await seedRegistry({ registry: registryStore, ingestMappings: mappingStore }, seedData);
     if (seeded.created.deviceTypes.length > 0)
       log(`seeded the registry: ${seeded.created.deviceTypes.join(', ')}`);
 
     const loadRegistry = async (): Promise<CompiledRegistry> => {
-      const [types, applications] = await Promise.all([
+      const [types, applications, mappings] = await Promise.all([
         registryStore.listDeviceTypes(),
         registryStore.listApplications(),
+        mappingStore.listIngestMappings(),
       ]);
       return compileRegistry({
+        ingestMappings: mappings.map((record) => record.mapping),
         deviceTypes: types.map((t) => t.deviceType),
         alertRules: types.map((t) => ({ deviceType: t.deviceType.typeId, rules: [...t.alertRules] })),
         // The compiled registry copies only public fields; list results carry no contact e-mail.
@@ -461,6 +477,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
           }
         : { port: options.mqttPort ?? 1883 }),
       onError: (error) => log(`ingest: ${error.message}`),
+      // Ingest mappings (issue 14): the topics the current registry's mappings declare are routed too.
+      mappingTopics: () => mappingTopicsOf(registry),
     });
     onClose('ingest', () => ingest.close());
 
@@ -490,6 +508,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const api = createApiHandler({
       version: SERVICE_VERSION,
       registry: registryStore,
+      ingestMappings: mappingStore,
       // The alerts route reads through the same client (writes are the inspector's, above).
       alerts: new DynamoAlertStore({ client, tableName: tables.alerts }),
       auth: options.apiToken ? { mode: 'bearer', token: options.apiToken } : { mode: 'open' },

@@ -55,6 +55,8 @@ export interface EnrichmentInfoInput {
   readonly processedAt: number;
   readonly service: string;
   readonly serviceVersion: string;
+  /** The ingest mapping that translated the payload (issue 14). */
+  readonly mapping?: NonNullable<EnrichmentInfo['mapping']>;
 }
 
 export function buildEnrichmentInfo(input: EnrichmentInfoInput): EnrichmentInfo {
@@ -72,6 +74,7 @@ export function buildEnrichmentInfo(input: EnrichmentInfoInput): EnrichmentInfo 
     detection,
   };
   if (input.originalTimestamp !== undefined) info.original_timestamp = input.originalTimestamp;
+  if (input.mapping !== undefined) info.mapping = input.mapping;
   return info;
 }
 
@@ -111,6 +114,7 @@ export function enrichmentInfoJson(info: EnrichmentInfo): string {
     (info.original_timestamp !== undefined
       ? `,"original_timestamp":${JSON.stringify(info.original_timestamp)}`
       : '') +
+    (info.mapping !== undefined ? `,"mapping":${JSON.stringify(info.mapping)}` : '') +
     '}'
   );
 }

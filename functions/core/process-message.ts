@@ -14,6 +14,7 @@ import {
   type MessageContext,
   type TimestampPolicy,
 } from './envelope.js';
+import { type AppliedMappingInfo, applyMapping, selectMapping } from './ingest-mapping.js';
 import { parsePayload, type Rejection } from './parse.js';
 import type { CompiledRegistry } from './registry.js';
 import { toIsoTime } from './time.js';
@@ -35,9 +36,16 @@ export interface ProcessContext extends MessageContext {
 }
 
 export type ProcessOutcome =
-  | { readonly kind: 'rejected'; readonly rejection: Rejection }
+  | {
+      readonly kind: 'rejected';
+      readonly rejection: Rejection;
+      /** The ingest mapping applied before the rejection, when one was (issue 14). */
+      readonly mapping?: AppliedMappingInfo;
+    }
   | {
       readonly kind: 'enriched';
+      /** The ingest mapping that translated the payload, when one did (issue 14). */
+      readonly mapping?: AppliedMappingInfo;
       readonly deviceId: string;
       readonly deviceType: string;
       readonly message: EnrichedMessage;
@@ -59,9 +67,30 @@ export function processMessage(
   const parsed = parsePayload(payload);
   if (!parsed.ok) return { kind: 'rejected', rejection: parsed.rejection };
 
+  // Ingest mappings (issue 14): a payload in a device family's own format is translated into the
+  // contract first. A registry without mappings, or a topic none selects, costs one cache lookup.
+  let mapping: AppliedMappingInfo | undefined;
+  const mappings = options.registry.mappings;
+  if (mappings !== undefined && mappings.list.length > 0) {
+    const selected = selectMapping(mappings, context.topic, parsed.value);
+    if (selected) {
+      const applied = applyMapping(selected, parsed.value);
+      mapping = applied.info;
+      if (!applied.ok) return { kind: 'rejected', rejection: applied.rejection, mapping };
+    }
+  }
+
   const checked = checkEnvelope(parsed.value, context, options.timestampPolicy ?? DEFAULT_TIMESTAMP_POLICY);
-  if (!checked.ok) return { kind: 'rejected', rejection: checked.rejection };
-  const { message, deviceId, timestamp, topic, originalTimestamp, normalised } = checked.envelope;
+  if (!checked.ok) {
+    if (!mapping) return { kind: 'rejected', rejection: checked.rejection };
+    const rejection = {
+      ...checked.rejection,
+      detail: `${checked.rejection.detail} (after ingest mapping ${mapping.mapping_id}@${mapping.version})`,
+    };
+    return { kind: 'rejected', rejection, mapping };
+  }
+  const { message, deviceId, timestamp, topic, originalTimestamp } = checked.envelope;
+  const normalised = checked.envelope.normalised || mapping !== undefined;
 
   const knownDevice = options.lookupDevice?.(deviceId);
   const detection = detectDeviceType(message, deviceId, topic, options.registry, () => knownDevice);
@@ -88,6 +117,7 @@ export function processMessage(
     processedAt: context.processedAt,
     service: options.service,
     serviceVersion: options.serviceVersion,
+    ...(mapping ? { mapping } : {}),
   });
   const { message: enriched, json } = enrich({
     message,
@@ -106,6 +136,7 @@ export function processMessage(
   });
   return {
     kind: 'enriched',
+    ...(mapping ? { mapping } : {}),
     deviceId,
     deviceType: type.typeId,
     message: enriched,

@@ -20,6 +20,7 @@ import {
 } from './contract/registry.js';
 import { RegistryError } from './errors.js';
 import { describeEncoding } from './hex.js';
+import { type CompiledMappings, compileMappings, EMPTY_MAPPINGS } from './ingest-mapping.js';
 
 export interface CompiledReading {
   readonly path: string;
@@ -122,12 +123,16 @@ export interface CompiledRegistry {
   readonly types: ReadonlyMap<string, CompiledDeviceType>;
   /** Types in a stable order, for detection scoring. */
   readonly typeList: readonly CompiledDeviceType[];
+  /** Ingest mappings (issue 14), compiled with the registry; absent means none. */
+  readonly mappings?: CompiledMappings;
 }
 
 export interface RegistryInput {
   readonly deviceTypes: readonly DeviceTypeDefinition[];
   readonly alertRules: readonly AlertRuleSet[];
   readonly applications: readonly Application[];
+  /** Ingest mappings (issue 14): validated against the contract here, so stored data is checked too. */
+  readonly ingestMappings?: readonly unknown[];
 }
 
 /** Timestream dimension names are limited to 60 bytes; ours are ASCII, so 60 characters. */
@@ -311,5 +316,12 @@ export function compileRegistry(input: RegistryInput): CompiledRegistry {
       compileDeviceType(parsed.data, rulesByType.get(parsed.data.typeId) ?? [], input.applications),
     );
   }
-  return { types, typeList: [...types.values()].sort((a, b) => a.typeId.localeCompare(b.typeId)) };
+  // A mapping naming a type no longer registered is not an error here (a type can be deleted after
+  // the mapping was stored): its messages are judged like any that declare an unregistered type.
+  const mappings = input.ingestMappings?.length ? compileMappings(input.ingestMappings) : EMPTY_MAPPINGS;
+  return {
+    types,
+    typeList: [...types.values()].sort((a, b) => a.typeId.localeCompare(b.typeId)),
+    mappings,
+  };
 }

@@ -27,6 +27,7 @@ import {
   type PresenceBlocks,
   presenceKeyChar,
 } from './registry.js';
+import { convertUnit, isKnownUnit, unitsCompatible } from './units.js';
 
 /** One reading as the rest of the pipeline sees it: path, value (decoded), and verdict. */
 export interface Reading {
@@ -80,6 +81,8 @@ interface LeafCheck {
   readonly verdict: QualityVerdict;
   readonly reason?: ReadingReason;
   readonly value: unknown;
+  /** The value and unit as sent, when the reading was converted to the registry's unit (issue 14). */
+  readonly convertedFrom?: { readonly value: number; readonly unit: string };
 }
 
 /** Shared result for a GOOD reading whose value is its wire value (most readings): no allocation. */
@@ -125,6 +128,38 @@ export function checkReading(reading: CompiledReading, wire: unknown): LeafCheck
   return definition.encoding ? GOOD(value) : GOOD_AS_SENT;
 }
 
+const isNumericReading = (reading: CompiledReading): boolean =>
+  (reading.definition.dataType === 'number' || reading.definition.dataType === 'integer') &&
+  reading.definition.encoding === undefined;
+
+/**
+ * Units as data (issue 14): checks a reading that declares a unit. Its own unit (`units[path]`) must
+ * be the registry's or convert to it, else UNIT_MISMATCH. A group's unit (`units[groupKey]`) applies
+ * to the components it fits and is ignored by the others (a `W` on a power group says nothing about
+ * `reactive` in var); a group unit the units library does not know at all fits nothing and is flagged.
+ */
+export function checkReadingWithUnit(
+  reading: CompiledReading,
+  wire: unknown,
+  units: Readonly<Record<string, string>>,
+  groupKey?: string,
+): LeafCheck {
+  const canonical = reading.definition.unit;
+  const own = units[reading.path];
+  const declared = own ?? (groupKey === undefined ? undefined : units[groupKey]);
+  if (declared === undefined || declared === canonical) return checkReading(reading, wire);
+  const numeric = isNumericReading(reading);
+  if (own === undefined && isKnownUnit(declared) && (!numeric || !unitsCompatible(declared, canonical))) {
+    return checkReading(reading, wire);
+  }
+  if (!numeric) return BAD('UNIT_MISMATCH', wire);
+  if (typeof wire !== 'number') return checkReading(reading, wire);
+  const converted = convertUnit(wire, declared, canonical);
+  if (converted === undefined) return BAD('UNIT_MISMATCH', wire);
+  const check = checkReading(reading, converted);
+  return { ...check, value: converted, convertedFrom: { value: wire, unit: declared } };
+}
+
 function checkTrend(reading: CompiledReading | undefined, stats: TrendStatistics): LeafCheck {
   if (!reading) return { verdict: 'SUSPECT', reason: 'UNKNOWN_MEASUREMENT', value: stats };
   const definition = reading.definition;
@@ -151,6 +186,8 @@ class ReadingCollector {
   verdict: QualityVerdict = 'GOOD';
   presenceKey = '';
   allKnownAndGood = true;
+  /** Readings converted to the registry's unit, by path (issue 14). */
+  converted: Map<string, { readonly value: number; readonly unit: string }> | undefined;
 
   private note(check: LeafCheck, definition: CompiledReading | undefined): void {
     this.scoreSum += VERDICT_SCORE[check.verdict];
@@ -177,6 +214,15 @@ class ReadingCollector {
       this.decoded ??= {};
       this.decoded[path] = check.value;
     }
+    if (check.convertedFrom !== undefined) {
+      this.converted ??= new Map();
+      this.converted.set(path, check.convertedFrom);
+      this.allKnownAndGood = false;
+      if (check.verdict !== 'BAD' && typeof check.value === 'number') {
+        this.decoded ??= {};
+        this.decoded[path] = check.value;
+      }
+    }
   }
 
   unknown(path: string, wire: unknown): void {
@@ -198,6 +244,7 @@ function collectTelemetry(
   measurements: Extract<RawMessage, { event_type: 'telemetry' }>['measurements'],
   type: CompiledDeviceType,
   collector: ReadingCollector,
+  units: Readonly<Record<string, string>> | undefined,
 ): void {
   for (const key in measurements) {
     const value = measurements[key];
@@ -216,7 +263,15 @@ function collectTelemetry(
       for (const component in value) {
         const reading = components.get(component);
         const wire = value[component];
-        if (reading) collector.reading(reading.path, wire, reading, checkReading(reading, wire));
+        if (reading)
+          collector.reading(
+            reading.path,
+            wire,
+            reading,
+            units === undefined
+              ? checkReading(reading, wire)
+              : checkReadingWithUnit(reading, wire, units, key),
+          );
         else collector.unknown(`${key}.${component}`, wire);
       }
     } else {
@@ -225,7 +280,11 @@ function collectTelemetry(
         key,
         value,
         reading,
-        valueIsGroup ? BAD('WRONG_TYPE', value) : checkReading(reading, value),
+        valueIsGroup
+          ? BAD('WRONG_TYPE', value)
+          : units === undefined
+            ? checkReading(reading, value)
+            : checkReadingWithUnit(reading, value, units),
       );
     }
   }
@@ -241,7 +300,7 @@ export function validateMessage(
   let completeness = 1;
 
   if (message.event_type === 'telemetry') {
-    collectTelemetry(message.measurements, type, collector);
+    collectTelemetry(message.measurements, type, collector, message.units);
   } else if (message.event_type === 'trends') {
     for (const path in message.measurements) {
       collector.trend(path, message.measurements[path] as TrendStatistics, type.readings.get(path));
@@ -288,9 +347,14 @@ export function validateMessage(
     for (const r of notable) if (r.reasons) flagged.set(r.path, r);
     for (const t of trends) if (t.reasons) flagged.set(t.path, t);
     qualities = {};
+    const converted = collector.converted;
     const toQuality = (path: string): ReadingQuality => {
       const r = flagged.get(path);
-      return r?.reasons ? { verdict: r.verdict, reasons: [...r.reasons] } : GOOD_READING;
+      const quality: ReadingQuality = r?.reasons
+        ? { verdict: r.verdict, reasons: [...r.reasons] }
+        : GOOD_READING;
+      const from = converted?.get(path);
+      return from === undefined ? quality : { ...quality, converted_from: { ...from } };
     };
     for (const path in presence.measurementMetadata) qualities[path] = toQuality(path);
     for (const r of notable) if (!r.definition) qualities[r.path] = toQuality(r.path);

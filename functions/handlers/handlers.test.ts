@@ -100,6 +100,27 @@ describe('ingest bridge', () => {
     expect(producer.sent.get('iot.raw')).toBeUndefined();
   });
 
+  // Ingest mappings (issue 14): the mapped-topic rules set device_id from the topic and no device_type.
+  it('forwards a mapped-topic envelope keyed by its device id, and dead-letters one whose id is malformed', async () => {
+    const producer = new MemoryProducer();
+    const envelope = (topic: string, deviceId: string) => ({
+      messageId: topic,
+      body: JSON.stringify({ payload: 'e30=', topic, device_id: deviceId, received_at: NOW }),
+      attributes: { SentTimestamp: String(NOW) },
+    });
+    const event = { Records: [envelope('iot/brk-1/raw', 'brk-1'), envelope('iot/bad id!/raw', 'bad id!')] };
+
+    await createIngestBridgeHandler({ producer, now: () => NOW })(event as unknown as typeof sqsEvent);
+
+    expect((producer.sent.get('iot.raw') ?? []).map((r) => [r.key, r.headers?.mqtt_topic])).toEqual([
+      ['brk-1', 'iot/brk-1/raw'],
+    ]);
+    const letters = producer.values('iot.dlq').map((v) => JSON.parse(v) as DlqRecord);
+    expect(letters.map((l) => [l.reason, l.source?.mqtt_topic])).toEqual([
+      ['INVALID_TOPIC', 'iot/bad id!/raw'],
+    ]);
+  });
+
   it('reports every record as failed when producing fails, so SQS redelivers them', async () => {
     const response = await createIngestBridgeHandler({ producer: new MemoryProducer(true) })(sqsEvent);
 

@@ -44,8 +44,18 @@ const EVENT_TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
  * its IoT policy, and enrich checks the payload's device id against it, so a topic whose type, id or
  * kind is malformed would skip that check. Exported for the API's preview (functions/handlers/api/preview.ts).
  */
-export function topicProblem(topic: string): string | undefined {
+export function topicProblem(
+  topic: string,
+  envelope: Pick<IngestEnvelope, 'device_type' | 'device_id'>,
+): string | undefined {
   const info = parseTopic(topic);
+  // Ingest mappings (issue 14): a mapped-topic rule (functions/shared/iot-rules.ts) sets no
+  // device_type and takes device_id from the topic's {deviceId} level, which the policy binds.
+  if (!info && envelope.device_type === undefined && envelope.device_id !== undefined) {
+    return DEVICE_ID_PATTERN.test(envelope.device_id)
+      ? undefined
+      : `topic "${topic.slice(0, 256)}" names no valid device id at its {deviceId} level`;
+  }
   if (!info)
     return `topic "${topic.slice(0, 256)}" is not dt/{deviceType}/{deviceId}/{kind} with a valid type and id`;
   if (!EVENT_TYPE_SET.has(info.kind))
@@ -82,7 +92,7 @@ export function createIngestBridgeHandler(dependencies: IngestBridgeDependencies
         continue;
       }
       const envelope = parsed.data;
-      const problem = topicProblem(envelope.topic);
+      const problem = topicProblem(envelope.topic, envelope);
       if (problem !== undefined) {
         const dlq = toDlqRecord({
           rejection: { reason: 'INVALID_TOPIC', detail: problem },

@@ -7,7 +7,7 @@
  *
  * Env vars read:
  *   DEVICE_TYPES_TABLE, APPLICATIONS_TABLE, DEVICES_TABLE, MESSAGES_TABLE, ALERTS_TABLE,
- *   PIPELINE_STATS_TABLE, NOTIFICATIONS_TABLE   table names                               required
+ *   PIPELINE_STATS_TABLE, NOTIFICATIONS_TABLE, INGEST_MAPPINGS_TABLE   table names         required
  *   TIMESERIES_SINK           dynamodb | timestream                                        required
  *   with dynamodb: TIMESERIES_POINTS_TABLE, TIMESERIES_LATEST_TABLE, TIMESERIES_ROLLUPS_TABLE required
  *   with timestream: TIMESTREAM_DATABASE, TIMESTREAM_TABLE   the telemetry table          required
@@ -27,6 +27,7 @@
  *   DynamoDB pipeline stats table: dynamodb:Query
  *   DynamoDB notifications table: dynamodb:GetItem, PutItem, DeleteItem, Query, BatchWriteItem
  *   DNS: resolves notification channel URLs at PUT (the SSRF check, strict policy)
+ *   DynamoDB ingest mappings table: dynamodb:GetItem, dynamodb:PutItem, dynamodb:DeleteItem, dynamodb:Scan
  *   with dynamodb: time-series points table, latest table and rollups table: dynamodb:Query (each)
  *   with timestream: timestream:Select on the telemetry table; timestream:DescribeEndpoints
  *     (resource *, the SDK's endpoint discovery)
@@ -40,6 +41,7 @@ import {
   DynamoAlertStateStore,
   DynamoAlertStore,
   DynamoDeviceStore,
+  DynamoIngestMappingStore,
   DynamoMessageSampleStore,
   DynamoRegistryStore,
   documentClient,
@@ -87,7 +89,9 @@ interface ApiBaseOptions {
   readonly tables: Pick<
     TableNames,
     'deviceTypes' | 'applications' | 'devices' | 'messages' | 'alerts' | 'pipelineStats' | 'notifications'
-  >;
+  > &
+    // Ingest mappings (issue 14); left out, their routes answer 503.
+    Partial<Pick<TableNames, 'ingestMappings'>>;
   readonly version: string;
   readonly observability: Observability;
   /** How long the registered types are cached (device status and dimension names). */
@@ -140,6 +144,15 @@ export function createApiLambdaDependencies(options: ApiLambdaOptions): ApiDepen
   return {
     version: options.version,
     registry,
+    ...(tables.ingestMappings
+      ? {
+          ingestMappings: new DynamoIngestMappingStore({
+            client: dynamo,
+            tableName: tables.ingestMappings,
+            now,
+          }),
+        }
+      : {}),
     alerts,
     auth: { mode: 'jwt' },
     now,
@@ -253,6 +266,7 @@ export const handler: (
     'alerts',
     'pipelineStats',
     'notifications',
+    'ingestMappings',
   ]),
   version: requireEnv(ENV.platformVersion),
   registryRefreshMs: readRegistryRefreshMs(),

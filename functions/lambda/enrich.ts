@@ -23,7 +23,7 @@
  * Env vars read:
  *   KAFKA_BOOTSTRAP_BROKERS   MSK IAM bootstrap brokers (host:9098,...)                    required
  *   DEVICE_TYPES_TABLE, APPLICATIONS_TABLE, DEVICES_TABLE, MESSAGES_TABLE, ALERTS_TABLE,
- *   PIPELINE_STATS_TABLE      table names                                                 required
+ *   PIPELINE_STATS_TABLE, INGEST_MAPPINGS_TABLE  table names                              required
  *   PLATFORM_VERSION          stamped into enriched messages as the service version        required
  *   REGISTRY_REFRESH_SECONDS  registry re-read period, 1-3600, default 60                  optional
  *   AWS_REGION                set by Lambda; signs the MSK IAM token                       required
@@ -39,7 +39,7 @@
  *     ec2:DescribeVpcs, ec2:DescribeSubnets, ec2:DescribeSecurityGroups (the pollers reach the
  *     private cluster through ENIs, whether or not the function itself is in the VPC; these are the
  *     actions of the AWSLambdaMSKExecutionRole managed policy, which has Resource "*")
- *   DynamoDB: dynamodb:Scan (device types and applications tables: the registry); dynamodb:UpdateItem
+ *   DynamoDB: dynamodb:Scan (device types, applications and ingest mappings tables: the registry); dynamodb:UpdateItem
  *     (devices); dynamodb:PutItem, dynamodb:GetItem, dynamodb:Query (alerts: alerts, their claims and
  *     the alert condition state); dynamodb:PutItem, dynamodb:Query, dynamodb:BatchWriteItem (messages:
  *     samples, and trimming each device's to its newest);
@@ -54,6 +54,7 @@ import {
   DynamoAlertStateStore,
   DynamoAlertStore,
   DynamoDeviceStore,
+  DynamoIngestMappingStore,
   DynamoMessageSampleStore,
   DynamoRegistryStore,
   documentClient,
@@ -308,6 +309,7 @@ const tables = readTableNames([
   'messages',
   'alerts',
   'pipelineStats',
+  'ingestMappings',
 ]);
 const serviceVersion = requireEnv(ENV.platformVersion);
 const refreshMs = readRegistryRefreshMs();
@@ -315,7 +317,11 @@ const kafka = createKafka({ brokers: readBrokers(), clientId: 'iot-cloud-enrich'
 const dynamo = documentClient(traceClient(observability, new DynamoDBClient({ region })));
 const registryStore = new DynamoRegistryStore({ client: dynamo, tables });
 const registry = new Refreshing({
-  load: () => loadCompiledRegistry(registryStore),
+  load: () =>
+    loadCompiledRegistry(
+      registryStore,
+      new DynamoIngestMappingStore({ client: dynamo, tableName: tables.ingestMappings }),
+    ),
   refreshMs,
   onRefreshError: (error) =>
     observability.logger.warn('registry refresh failed; keeping the previous registry', {

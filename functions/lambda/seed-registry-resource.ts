@@ -23,7 +23,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import { type SeedResult, seedRegistry } from '../../local/dynamodb/seed.js';
 import { seedRegistry as bundledSeed, type SeedRegistry } from '../../registry-data/index.js';
-import { DynamoRegistryStore, documentClient } from '../adapters/dynamodb/index.js';
+import { DynamoIngestMappingStore, DynamoRegistryStore, documentClient } from '../adapters/dynamodb/index.js';
+import type { IngestMappingStore } from '../ports/ingest-mappings.js';
 import type { RegistryStore } from '../ports/registry.js';
 import { AWS_REGION_ENV, readTableNames } from './config.js';
 import type { CustomResourceEvent, CustomResourceResponse } from './custom-resource.js';
@@ -34,6 +35,8 @@ export const SEED_PHYSICAL_ID = 'iot-cloud-registry-seed';
 
 export interface SeedRegistryDependencies {
   readonly registry: RegistryStore;
+  /** Ingest mappings (issue 14); left out, none are seeded. */
+  readonly ingestMappings?: IngestMappingStore;
   readonly seed: SeedRegistry;
   readonly observability: Observability;
 }
@@ -45,7 +48,13 @@ export function createSeedRegistryResource(dependencies: SeedRegistryDependencie
       logger.info('keeping the registry data');
       return { PhysicalResourceId: event.PhysicalResourceId };
     }
-    const result: SeedResult = await seedRegistry({ registry: dependencies.registry }, dependencies.seed);
+    const result: SeedResult = await seedRegistry(
+      {
+        registry: dependencies.registry,
+        ...(dependencies.ingestMappings ? { ingestMappings: dependencies.ingestMappings } : {}),
+      },
+      dependencies.seed,
+    );
     logger.info('registry seeded', { ...result });
     return {
       PhysicalResourceId: SEED_PHYSICAL_ID,
@@ -54,6 +63,12 @@ export function createSeedRegistryResource(dependencies: SeedRegistryDependencie
         CreatedApplications: result.created.applications.join(','),
         SkippedDeviceTypes: result.skipped.deviceTypes.join(','),
         SkippedApplications: result.skipped.applications.join(','),
+        ...(result.ingestMappings
+          ? {
+              CreatedIngestMappings: result.ingestMappings.created.join(','),
+              SkippedIngestMappings: result.ingestMappings.skipped.join(','),
+            }
+          : {}),
       },
     };
   };
@@ -62,7 +77,7 @@ export function createSeedRegistryResource(dependencies: SeedRegistryDependencie
 // Composition root: read at cold start (a missing variable fails the init, naming it).
 const observability = createObservability('iot-cloud-registry-seed');
 const region = requireEnv(AWS_REGION_ENV);
-const tables = readTableNames(['deviceTypes', 'applications']);
+const tables = readTableNames(['deviceTypes', 'applications', 'ingestMappings']);
 const client = documentClient(traceClient(observability, new DynamoDBClient({ region })));
 
 export const handler: (event: CustomResourceEvent, context?: Context) => Promise<CustomResourceResponse> =
@@ -70,6 +85,7 @@ export const handler: (event: CustomResourceEvent, context?: Context) => Promise
     observability,
     createSeedRegistryResource({
       registry: new DynamoRegistryStore({ client, tables }),
+      ingestMappings: new DynamoIngestMappingStore({ client, tableName: tables.ingestMappings }),
       seed: bundledSeed,
       observability,
     }),

@@ -5,6 +5,7 @@
  */
 import type { Application } from '../core/contract/registry.js';
 import { type CompiledRegistry, compileRegistry } from '../core/registry.js';
+import type { IngestMappingStore } from '../ports/ingest-mappings.js';
 import type { RegistryStore } from '../ports/registry.js';
 import type { StreamProducer, StreamRecord } from '../ports/stream.js';
 
@@ -50,9 +51,16 @@ export class Refreshing<T> {
 /** The registry of record, compiled for the core (the same reading as local mode's). */
 export async function loadCompiledRegistry(
   store: Pick<RegistryStore, 'listDeviceTypes' | 'listApplications'>,
+  /** Ingest mappings (issue 14); left out, none apply. */
+  mappingStore?: Pick<IngestMappingStore, 'listIngestMappings'>,
 ): Promise<CompiledRegistry> {
-  const [types, applications] = await Promise.all([store.listDeviceTypes(), store.listApplications()]);
+  const [types, applications, mappings] = await Promise.all([
+    store.listDeviceTypes(),
+    store.listApplications(),
+    mappingStore ? mappingStore.listIngestMappings() : [],
+  ]);
   return compileRegistry({
+    ingestMappings: mappings.map((record) => record.mapping),
     deviceTypes: types.map((t) => t.deviceType),
     alertRules: types.map((t) => ({ deviceType: t.deviceType.typeId, rules: [...t.alertRules] })),
     // The compiled registry copies only public fields; list results carry no contact e-mail.

@@ -13,7 +13,7 @@ import type { AlertRule, AlertSeverity, Application, DeviceType } from '../core/
 // ---------------------------------------------------------------------------------------------------
 // Errors.
 
-export type EntityKind = 'deviceType' | 'application' | 'device';
+export type EntityKind = 'deviceType' | 'application' | 'device' | 'ingestMapping';
 
 export class NotFoundError extends Error {
   override readonly name = 'NotFoundError';

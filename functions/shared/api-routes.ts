@@ -55,6 +55,11 @@ export const API_ROUTES: readonly ApiRoute[] = [
   // The prototype's registry call (GET /api/applications/by-device-type/{type}); same answer as
   // GET /api/applications?deviceType={type}.
   read('/api/applications/by-device-type/{type}'),
+  // Ingest mappings (issue 14): declared translations of devices' own payloads.
+  read('/api/ingest-mappings'),
+  read('/api/ingest-mappings/{mappingId}'),
+  write('PUT', '/api/ingest-mappings/{mappingId}'),
+  write('DELETE', '/api/ingest-mappings/{mappingId}'),
 ];
 
 /** The router's syntax for the same path (`:name` segments). */

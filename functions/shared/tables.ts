@@ -18,6 +18,7 @@
  * - alerts: PK `deviceId`, SK `{raisedAt ISO}#{alertId}`; GSI `byRaisedAt` on a constant partition for
  *   the newest alerts overall, GSI `bySeverity`; TTL on `expiresAt`.
  * - notifications (issue 15, see the block below TABLES' entries): channels and their deliveries.
+ * - ingestMappings (issue 14): one item per mapping, PK `mappingId`; versioned like device types.
  * - pipelineStats: measured per-minute counters for `/api/stats` in AWS; PK `day` (`YYYY-MM-DD`), SK
  *   `minute` (`YYYY-MM-DDTHH:MMZ`), so a window of up to a day is at most two Queries; TTL on
  *   `expiresAt`.
@@ -150,6 +151,10 @@ export const TABLES = {
     sortKey: { name: 'sk', type: 'S' },
     timeToLiveAttribute: TTL_ATTRIBUTES.notifications,
   },
+  // Ingest mappings (issue 14).
+  ingestMappings: {
+    partitionKey: { name: 'mappingId', type: 'S' },
+  },
 } as const satisfies Record<string, TableDeclaration>;
 
 export type TableKey = keyof typeof TABLES;
@@ -166,6 +171,8 @@ export const TABLE_NAME_ENV: Readonly<Record<TableKey, string>> = {
   alerts: 'ALERTS_TABLE',
   pipelineStats: 'PIPELINE_STATS_TABLE',
   notifications: 'NOTIFICATIONS_TABLE',
+  // Ingest mappings (issue 14).
+  ingestMappings: 'INGEST_MAPPINGS_TABLE',
 };
 
 const TABLE_NAME_PATTERN = /^[a-zA-Z0-9_.-]{3,255}$/;

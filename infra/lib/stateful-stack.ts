@@ -127,6 +127,8 @@ export class StatefulStack extends Stack {
     this.registry.bind(seedFunction.function, {
       deviceTypes: ['dynamodb:PutItem', 'dynamodb:GetItem'],
       applications: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+      // Ingest mappings (issue 14): created only if absent (a conditional Put).
+      ingestMappings: ['dynamodb:PutItem'],
     });
     const provider = new cr.Provider(this, 'SeedRegistryProvider', {
       onEventHandler: seedFunction.function,

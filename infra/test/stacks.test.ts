@@ -5,7 +5,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/lambda/environment.js';
 import { API_ROUTES } from '../../functions/shared/api-routes.js';
-import { INGEST_RULE } from '../../functions/shared/iot-rules.js';
+import { INGEST_RULE, mappedTopicRules } from '../../functions/shared/iot-rules.js';
 import { CONSUMER_GROUPS, EVENT_SOURCE_ERROR_CONTROLS, TOPICS } from '../../functions/shared/stream.js';
 import {
   TABLE_NAME_ENV,
@@ -14,6 +14,7 @@ import {
   TIMESERIES_TABLE_NAME_ENV,
   TIMESERIES_TABLES,
 } from '../../functions/shared/tables.js';
+import { seedRegistry } from '../../registry-data/index.js';
 import { API_RESOURCE_SERVER, API_WRITE_SCOPE, DASHBOARD_OAUTH_SCOPES } from '../lib/constructs/api.js';
 import { THING_NAME_VARIABLE } from '../lib/constructs/devices.js';
 import { MSK_IAM_PORT } from '../lib/constructs/network.js';
@@ -55,6 +56,36 @@ describe('ingest', () => {
         AwsIotSqlVersion: INGEST_RULE.awsIotSqlVersion,
       }),
     });
+  });
+
+  // Ingest mappings (issue 14): one rule per shipped mapping topic filter that dt/+/+/+ does not cover.
+  it('deploys one rule per mapped topic filter, with the device id from its {deviceId} level', () => {
+    const rules = Object.values(resourcesOf(env.platformTemplate, 'AWS::IoT::TopicRule')).map(
+      (rule) => rule.Properties as { RuleName: string; TopicRulePayload: { Sql: string } },
+    );
+    const mapped = rules.filter((rule) => rule.RuleName !== `${INGEST_RULE.name}_dev`);
+
+    expect(mapped.map((rule) => rule.TopicRulePayload.Sql).sort()).toEqual([
+      "SELECT encode(*, 'base64') AS payload, topic() AS topic, topic(2) AS device_id, timestamp() AS received_at FROM 'cmnd/+/+/+/+'",
+      "SELECT encode(*, 'base64') AS payload, topic() AS topic, topic(2) AS device_id, timestamp() AS received_at FROM 'iot/+/raw'",
+      "SELECT encode(*, 'base64') AS payload, topic() AS topic, topic(2) AS device_id, timestamp() AS received_at FROM 'iot/+/status'",
+      "SELECT encode(*, 'base64') AS payload, topic() AS topic, topic(2) AS device_id, timestamp() AS received_at FROM 'iot/+/trends'",
+    ]);
+    expect(mapped.map((rule) => rule.RuleName).sort()).toEqual(
+      mappedTopicRules(seedRegistry.ingestMappings.map((m) => m.match.topic)).map(
+        (rule) => `${rule.name}_dev`,
+      ),
+    );
+  });
+
+  it('sends mapped-topic messages to the same buffer queue as the ingest rule', () => {
+    const actions = Object.values(resourcesOf(env.platformTemplate, 'AWS::IoT::TopicRule')).map((rule) =>
+      JSON.stringify(
+        (rule.Properties as { TopicRulePayload: { Actions: unknown } }).TopicRulePayload.Actions,
+      ),
+    );
+
+    expect(new Set(actions).size).toBe(1);
   });
 
   it('sends matched messages to the buffer queue', () => {
@@ -246,9 +277,25 @@ describe('devices', () => {
     const publish = policyDocument().Statement.find((statement) => statement.Action === 'iot:Publish');
     const resources = asArray(publish?.Resource).map((resource) => JSON.stringify(resource));
 
-    expect(resources).toHaveLength(2);
+    // Two for dt/..., then the shipped ingest mappings' own topics (issue 14, asserted below).
+    expect(resources).toHaveLength(6);
     expect(resources[0]).toContain(`:topic/dt/*/${THING_NAME_VARIABLE}/*`);
     expect(resources[1]).toContain(`:topic/$aws/rules/${INGEST_RULE.name}_dev/dt/*/${THING_NAME_VARIABLE}/*`);
+  });
+
+  // Ingest mappings (issue 14).
+  it("lets a thing publish on the mapped prototype topics of its own id only, other levels as '*'", () => {
+    const publish = policyDocument().Statement.find((statement) => statement.Action === 'iot:Publish');
+    const resources = asArray(publish?.Resource)
+      .slice(2)
+      .map((resource) => JSON.stringify(resource));
+
+    expect(resources.map((resource) => resource.replace(/^.*:topic\//, '').replace(/"\]\]}$/, ''))).toEqual([
+      `cmnd/${THING_NAME_VARIABLE}/*/*/*`,
+      `iot/${THING_NAME_VARIABLE}/raw`,
+      `iot/${THING_NAME_VARIABLE}/status`,
+      `iot/${THING_NAME_VARIABLE}/trends`,
+    ]);
   });
 
   it('creates one thing type per device type of the registry', () => {

@@ -9,6 +9,7 @@ const SUFFIXES: Readonly<Record<TableKey, string>> = {
   alerts: 'alerts',
   pipelineStats: 'pipeline-stats',
   notifications: 'notifications',
+  ingestMappings: 'ingest-mappings',
 };
 
 /** `{prefix}-device-types`, `{prefix}-applications`, ...; tests pass a unique prefix each. */
@@ -21,6 +22,7 @@ export function localTableNames(prefix = 'iotcloud'): TableNames {
     alerts: `${prefix}-${SUFFIXES.alerts}`,
     pipelineStats: `${prefix}-${SUFFIXES.pipelineStats}`,
     notifications: `${prefix}-${SUFFIXES.notifications}`,
+    ingestMappings: `${prefix}-${SUFFIXES.ingestMappings}`,
   };
 }
 

@@ -10,6 +10,7 @@ export { type AlertStoreOptions, DynamoAlertStore } from './alerts.js';
 export { type ApplicationStoreOptions, DynamoApplicationStore, normaliseName } from './applications.js';
 export { type DeviceTypeStoreOptions, DynamoDeviceTypeStore } from './device-types.js';
 export { type DeviceStoreOptions, DynamoDeviceStore } from './devices.js';
+export { DynamoIngestMappingStore, type IngestMappingStoreOptions } from './ingest-mappings.js';
 export { DynamoMessageSampleStore, type MessageSampleStoreOptions } from './message-samples.js';
 export { DynamoRegistryStore, type RegistryStoreOptions } from './registry-store.js';
 export { decodeCursor, encodeCursor } from './support.js';

@@ -4,6 +4,7 @@
  * drift from what this module generates.
  */
 import { z } from 'zod';
+import { IngestMapping } from './ingest-mapping.js';
 import { Alert, CONTRACT_VERSION, DlqRecord, EnrichedMessage, RawMessage } from './messages.js';
 import { NotificationChannel } from './notification-channel.js';
 import { AlertRuleSet, Application, DeviceType } from './registry.js';
@@ -20,6 +21,8 @@ const CONTRACT_SCHEMAS = {
   alert: Alert,
   // Notification channels (issue 15): registry data, edited through /api/notification-channels.
   'notification-channel': NotificationChannel,
+  // Issue 14.
+  'ingest-mapping': IngestMapping,
 } as const;
 
 export type ContractSchemaName = keyof typeof CONTRACT_SCHEMAS;

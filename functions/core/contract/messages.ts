@@ -56,6 +56,14 @@ export const RawTelemetry = z.strictObject({
   measurements: z
     .record(MeasurementKey, z.union([WireScalar, z.record(MeasurementKey, WireScalar)]))
     .describe('Readings: a scalar per measurement, or a group of scalars (voltage.phase_a).'),
+  // Ingest mappings (issue 14): units as data. Checked against the registry's unit and converted.
+  units: z
+    .record(MeasurementPath, z.string().min(1).max(16))
+    .optional()
+    .describe(
+      "The unit each reading was sent in, when it is not the registry's: by path, or by group key for " +
+        'the components of the group it fits. Converted to the registry unit or flagged UNIT_MISMATCH.',
+    ),
 });
 
 export const TrendStatistics = z.strictObject({
@@ -134,6 +142,8 @@ export const READING_REASONS = [
   'INVALID_TIMESTAMP',
   'FUTURE_TIMESTAMP',
   'STALE_TIMESTAMP',
+  /** The reading's declared unit is unknown or cannot be converted to the registry's (issue 14). */
+  'UNIT_MISMATCH',
 ] as const;
 export const ReadingReason = z.enum(READING_REASONS);
 
@@ -215,11 +225,21 @@ export const EnrichmentInfo = z.strictObject({
       .optional()
       .describe('A device_type the payload declared that is not registered.'),
   }),
+  // Ingest mappings (issue 14).
+  mapping: z
+    .strictObject({ mapping_id: z.string(), name: z.string(), version: z.number().int() })
+    .optional()
+    .describe('The ingest mapping that translated the payload into the contract, when one did.'),
 });
 
 export const ReadingQuality = z.strictObject({
   verdict: QualityVerdict,
   reasons: z.array(ReadingReason).optional(),
+  // Units as data (issue 14).
+  converted_from: z
+    .strictObject({ value: z.number(), unit: z.string() })
+    .optional()
+    .describe("The value and unit as sent, when the reading was converted to the registry's unit."),
 });
 
 export const DataQuality = z.strictObject({
@@ -248,7 +268,9 @@ const EnrichmentBlocks = {
   decoded: z
     .record(MeasurementPath, z.number())
     .optional()
-    .describe('Values of encoded readings (hex), after decoding.'),
+    .describe(
+      "Values of encoded readings (hex) after decoding, and of readings converted to the registry's unit.",
+    ),
 };
 
 export const EnrichedMessage = z

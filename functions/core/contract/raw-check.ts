@@ -27,7 +27,7 @@ const EVENT_SEVERITIES: ReadonlySet<unknown> = new Set(['critical', 'high', 'med
 
 const ENVELOPE_KEYS = ['device_id', 'device_type', 'timestamp', 'message_id', 'tags', 'event_type'];
 const ALLOWED_KEYS: Record<EventType, ReadonlySet<string>> = {
-  telemetry: new Set([...ENVELOPE_KEYS, 'measurements']),
+  telemetry: new Set([...ENVELOPE_KEYS, 'measurements', 'units']),
   trends: new Set([...ENVELOPE_KEYS, 'window', 'measurements']),
   status: new Set([...ENVELOPE_KEYS, 'status']),
   event: new Set([...ENVELOPE_KEYS, 'event']),
@@ -183,6 +183,18 @@ function checkTelemetry(measurements: unknown): Problem | undefined {
   return undefined;
 }
 
+/** Units as data (issue 14): `units` maps a measurement path (or group key) to a unit of 1 to 16 characters. */
+function checkUnits(units: unknown): Problem | undefined {
+  if (units === undefined) return undefined;
+  return checkRecord(
+    units,
+    'units',
+    MEASUREMENT_PATH_PATTERN,
+    (v) => typeof v === 'string' && isLengthWithin(v, 1, 16),
+    'must be a string of 1 to 16 characters',
+  );
+}
+
 const STAT_NUMBERS = ['avg', 'min', 'max', 'last'] as const;
 
 /** Checks one trend channel; the problem's path is relative to `measurements.{path}`. */
@@ -304,7 +316,7 @@ export function checkRawContract(
   if (!problem) {
     switch (eventType) {
       case 'telemetry':
-        problem = checkTelemetry(message.measurements);
+        problem = checkTelemetry(message.measurements) ?? checkUnits(message.units);
         break;
       case 'trends':
         problem = checkTrends(message);

@@ -11,11 +11,13 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { Application, DeviceType } from '../../core/contract/registry.js';
 import { RegistryError } from '../../core/errors.js';
 import { compileRegistry } from '../../core/registry.js';
+import type { IngestMappingStore } from '../../ports/ingest-mappings.js';
 import type { AlertStore, MessageStage, RegistryStore } from '../../ports/registry.js';
 import type { TimeseriesQuery } from '../../ports/timeseries.js';
 import { API_ROUTES, type ApiRoute, routerPath } from '../../shared/api-routes.js';
 import { IOT_CORE_MAX_PAYLOAD_BYTES } from '../../shared/aws-limits.js';
 import { ApiError, errorResponse, errorResult, fromDomainError, jsonResponse } from './errors.js';
+import { ingestMappingHandlers } from './ingest-mappings.js';
 import { type NotificationChannelsApi, notificationChannelRoutes } from './notification-channels.js';
 import { buildOpenApiDocument } from './openapi.js';
 import {
@@ -87,6 +89,8 @@ export interface ApiDependencies {
   readonly health: () => Promise<Record<string, 'ok' | 'degraded'>>;
   /** Who may write; default `open` (local mode without a token). */
   readonly auth?: ApiAuth;
+  /** Ingest mappings (issue 14); left out, their routes answer 503. */
+  readonly ingestMappings?: IngestMappingStore;
   /** Told about every 5xx (a bug or an outage), with the error. */
   readonly onError?: (error: unknown, route: string) => void;
   readonly now?: () => number;
@@ -124,6 +128,9 @@ export function createApiHandler(dependencies: ApiDependencies) {
       openApiDocument ??= buildOpenApiDocument(dependencies.version);
       return jsonResponse(200, openApiDocument);
     },
+
+    // ----- ingest mappings (issue 14) ----------------------------------------------------------------
+    ...ingestMappingHandlers(dependencies.ingestMappings, registry),
 
     // ----- device types ---------------------------------------------------------------------------
     'GET /api/device-types': async () => {

@@ -30,6 +30,9 @@ import {
   DraftTypePreview,
   ErrorBody,
   Health,
+  IngestMappingBody,
+  IngestMappingFull,
+  IngestMappingSummary,
   itemsOf,
   MessageList,
   MessagesQuery,
@@ -89,6 +92,10 @@ const COMPONENTS = {
   // Used twice each (before and after): named, or they become an anonymous shared definition.
   PreviewFate,
   PreviewFateCounts,
+  // Ingest mappings (issue 14).
+  IngestMappingList: itemsOf(IngestMappingSummary),
+  IngestMapping: IngestMappingFull,
+  IngestMappingBody,
 } satisfies Record<string, z.ZodType>;
 type ComponentName = keyof typeof COMPONENTS;
 
@@ -224,6 +231,26 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: 'Applications registered for a device type (same answer as ?deviceType=)',
     query: ApplicationsQuery.omit({ deviceType: true }),
     success: ok(200, 'ApplicationList', 'applications, by name'),
+  },
+  // Ingest mappings (issue 14).
+  'GET /api/ingest-mappings': {
+    summary: 'List ingest mappings',
+    success: ok(200, 'IngestMappingList', 'the mappings, by id'),
+  },
+  'GET /api/ingest-mappings/{mappingId}': {
+    summary: 'One ingest mapping',
+    success: ok(200, 'IngestMapping', 'the mapping; ETag is its version'),
+  },
+  'PUT /api/ingest-mappings/{mappingId}': {
+    summary: 'Create or replace an ingest mapping; bumps its version',
+    body: 'IngestMappingBody',
+    success: ok(200, 'IngestMapping', 'replaced (201 when created); ETag is the new version'),
+    conflicts: true,
+    headers: ['If-Match'],
+  },
+  'DELETE /api/ingest-mappings/{mappingId}': {
+    summary: 'Remove an ingest mapping',
+    success: ok(204, undefined, 'removed'),
   },
 };
 

@@ -13,6 +13,7 @@
 import { type ConditionState, decideAlerts } from '../../core/alert-state.js';
 import type { Alert, DlqRecord, EnrichedMessage } from '../../core/contract/messages.js';
 import type { AlertRule, Application, DeviceType } from '../../core/contract/registry.js';
+import { EMPTY_MAPPINGS, mappedTopicDeviceId } from '../../core/ingest-mapping.js';
 import { type ProcessOutcome, processMessage } from '../../core/process-message.js';
 import { type CompiledRegistry, compileRegistry } from '../../core/registry.js';
 import { toTimeSeriesPoints } from '../../core/timeseries.js';
@@ -66,7 +67,9 @@ export function runPipeline(
   serviceVersion: string,
 ): PipelineRun {
   if (input.topic !== undefined) {
-    const problem = topicProblem(input.topic);
+    // The envelope ingest would build: a mapped topic's rule takes device_id from its {deviceId} level.
+    const deviceId = mappedTopicDeviceId(registry.mappings ?? EMPTY_MAPPINGS, input.topic);
+    const problem = topicProblem(input.topic, deviceId === undefined ? {} : { device_id: deviceId });
     if (problem) {
       return { kind: 'rejected', rejection: { stage: 'ingest', reason: 'INVALID_TOPIC', detail: problem } };
     }

@@ -6,9 +6,11 @@
 import { z } from 'zod';
 import {
   DEVICE_ID_PATTERN,
+  SLUG_PATTERN,
   TIMESERIES_MEASURE_PATTERN,
   TYPE_ID_PATTERN,
 } from '../../core/contract/identifiers.js';
+import { IngestMapping } from '../../core/contract/ingest-mapping.js';
 import { Alert } from '../../core/contract/messages.js';
 import { CHANNEL_ID_PATTERN } from '../../core/contract/notification-channel.js';
 import {
@@ -39,6 +41,8 @@ export const PATH_PARAMETERS: Record<string, z.ZodType> = {
   channelId: z.string().regex(CHANNEL_ID_PATTERN),
   // Issue 14: GET /api/applications/by-device-type/{type}.
   type: z.string().regex(TYPE_ID_PATTERN).describe('Exact device-type id.'),
+  // Ingest mappings (issue 14).
+  mappingId: z.string().regex(SLUG_PATTERN).describe('Ingest mapping id.'),
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -328,3 +332,21 @@ export const DraftTypePreview = z
     ),
   })
   .describe('How the draft would change the verdicts of the type’s recently kept messages.');
+// Ingest mappings (issue 14).
+
+export const IngestMappingBody = IngestMapping.extend({
+  mappingId: IngestMapping.shape.mappingId.optional(),
+  version: z.number().int().min(1).optional().describe('The version this edit is based on.'),
+  // Read-only, ignored: so a mapping as GET returned it can be edited and sent back as is.
+  updatedAt: z.string().max(64).optional().describe('Read-only; ignored.'),
+});
+
+export const IngestMappingFull = IngestMapping.extend({ updatedAt: z.string() });
+
+export const IngestMappingSummary = z.strictObject({
+  mappingId: z.string(),
+  name: z.string(),
+  version: z.number().int(),
+  topic: z.string().describe('The topic filter that selects it.'),
+  deviceType: z.string().optional(),
+});

@@ -103,6 +103,8 @@ export class Api extends Construct {
         'dynamodb:Query',
         'dynamodb:BatchWriteItem',
       ],
+      // Ingest mappings (issue 14): list, read, replace (conditional Put) and delete.
+      ingestMappings: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Scan'],
     });
     props.timeSeries.bindReader(this.handler.function);
 

@@ -8,6 +8,7 @@
 import { Stack } from 'aws-cdk-lib';
 import * as iot from 'aws-cdk-lib/aws-iot';
 import { Construct } from 'constructs';
+import { mappedDevicePolicyTopics } from '../../../functions/shared/iot-rules.js';
 import { seedRegistry } from '../../../registry-data/index.js';
 
 /** The policy variable IoT Core substitutes with the connecting thing's name. */
@@ -17,6 +18,14 @@ export const THING_NAME_VARIABLE = '${iot:Connection.Thing.ThingName}';
 export interface DevicesProps {
   readonly environmentName: string;
   readonly ingestRuleName: string;
+  /**
+   * Ingest mappings whose topics devices may publish on, each bound to the thing's own id (issue 14).
+   * @default - the mappings shipped in registry-data/ingest-mappings
+   */
+  readonly ingestMappings?: readonly {
+    readonly mappingId: string;
+    readonly match: { readonly topic: string };
+  }[];
 }
 
 export class Devices extends Construct {
@@ -46,6 +55,11 @@ export class Devices extends Construct {
             Resource: [
               arn('topic', ownTopics),
               arn('topic', `$aws/rules/${props.ingestRuleName}/${ownTopics}`),
+              // Ingest mappings (issue 14): the devices' own topics, the {deviceId} level bound to the thing.
+              ...mappedDevicePolicyTopics(
+                props.ingestMappings ?? seedRegistry.ingestMappings,
+                THING_NAME_VARIABLE,
+              ).map((topic) => arn('topic', topic)),
             ],
           },
         ],

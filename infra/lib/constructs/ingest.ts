@@ -19,8 +19,9 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../../../functions/lambda/environment.js';
-import { INGEST_RULE } from '../../../functions/shared/iot-rules.js';
+import { INGEST_RULE, mappedTopicRules } from '../../../functions/shared/iot-rules.js';
 import { TOPICS } from '../../../functions/shared/stream.js';
+import { seedRegistry } from '../../../registry-data/index.js';
 import type { EnvironmentConfig } from '../config.js';
 import { acknowledge } from '../nag.js';
 import { IotFunction, LAMBDA_ENTRIES } from './iot-function.js';
@@ -42,11 +43,19 @@ export interface IngestProps {
   readonly registry: Registry;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /**
+   * Topic filters of the environment's ingest mappings (`iot/{deviceId}/raw`, ...): each gets a rule
+   * into the same buffer queue (issue 14).
+   * @default - the filters of the mappings shipped in registry-data/ingest-mappings
+   */
+  readonly mappingTopics?: readonly string[];
 }
 
 export class Ingest extends Construct {
   public readonly ruleName: string;
   public readonly rule: iot.CfnTopicRule;
+  /** One rule per mapped topic filter (issue 14), same actions as `rule`. */
+  public readonly mappedRules: readonly iot.CfnTopicRule[];
   public readonly bufferQueue: sqs.Queue;
   public readonly bufferDeadLetterQueue: sqs.Queue;
   /** The IoT rule's error action target: failed deliveries with their original payload. */
@@ -116,6 +125,27 @@ export class Ingest extends Construct {
         },
       },
     });
+
+    // Ingest mappings (issue 14): derived at synth time from the mappings' topic filters, offline.
+    const mappingTopics = props.mappingTopics ?? seedRegistry.ingestMappings.map((m) => m.match.topic);
+    this.mappedRules = mappedTopicRules(mappingTopics).map(
+      (declaration) =>
+        new iot.CfnTopicRule(this, `MappedRule-${declaration.name}`, {
+          ruleName: `${declaration.name}_${config.name}`,
+          topicRulePayload: {
+            description: declaration.description,
+            sql: declaration.sql,
+            awsIotSqlVersion: declaration.awsIotSqlVersion,
+            ruleDisabled: false,
+            actions: [
+              { sqs: { queueUrl: this.bufferQueue.queueUrl, roleArn: ruleRole.roleArn, useBase64: false } },
+            ],
+            errorAction: {
+              sqs: { queueUrl: this.ruleErrorQueue.queueUrl, roleArn: ruleRole.roleArn, useBase64: false },
+            },
+          },
+        }),
+    );
 
     this.bridge = new IotFunction(this, 'Bridge', {
       entry: LAMBDA_ENTRIES.ingestBridge,

@@ -93,6 +93,8 @@ export class Processing extends Construct {
       // Query and BatchWriteItem: each device's samples are trimmed to its newest (issue 14).
       messages: ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'],
       pipelineStats: ['dynamodb:UpdateItem'],
+      // Ingest mappings (issue 14): read with the registry, compiled once per refresh.
+      ingestMappings: ['dynamodb:Scan'],
     });
     grantKafkaAccess(this.enrich.function, stream.arns, {
       consume: { topic: TOPICS.raw, group: CONSUMER_GROUPS.enrich },
