@@ -3,7 +3,9 @@
  * (`--kafka-brokers`), behind one small interface, so the runtime wires the same handlers either way.
  */
 import { join } from 'node:path';
+import type { TopicRangeReader } from '../functions/ports/data-ops.js';
 import type { KafkaHandler, StreamProducer } from '../functions/ports/stream.js';
+import { localLogRangeReader } from './data-ops/log-range-reader.js';
 import { connectKafkaStream } from './kafka/index.js';
 import { LocalLog, TailSampler, type TailSamplerOptions } from './log/index.js';
 
@@ -44,6 +46,8 @@ export interface PipelineStream {
   sampleNewest?(spec: TailSamplerOptions): StreamConsumer;
   /** Records ever appended to a topic (the sum of its partitions' end offsets). */
   endOffsetTotal(topic: string): number;
+  /** Data operations (issue 16): a topic's retained records by time (triage, redrive, replay). */
+  readonly rangeReader?: TopicRangeReader;
   close(): Promise<void>;
 }
 
@@ -66,6 +70,7 @@ export async function openLocalLogStream(
     subscribe: async (spec) => stream.subscribe(spec),
     sampleNewest: (spec) => new TailSampler(stream, spec),
     endOffsetTotal: (topic) => stream.endOffsets(topic).reduce((a, b) => a + b, 0),
+    rangeReader: localLogRangeReader(stream),
     close: () => stream.close(),
   };
 }

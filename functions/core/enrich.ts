@@ -55,6 +55,8 @@ export interface EnrichmentInfoInput {
   readonly processedAt: number;
   readonly service: string;
   readonly serviceVersion: string;
+  readonly redriveCount?: number;
+  readonly replayId?: string;
 }
 
 export function buildEnrichmentInfo(input: EnrichmentInfoInput): EnrichmentInfo {
@@ -72,6 +74,8 @@ export function buildEnrichmentInfo(input: EnrichmentInfoInput): EnrichmentInfo 
     detection,
   };
   if (input.originalTimestamp !== undefined) info.original_timestamp = input.originalTimestamp;
+  if (input.redriveCount !== undefined) info.redrive_count = input.redriveCount;
+  if (input.replayId !== undefined) info.replay_id = input.replayId;
   return info;
 }
 
@@ -111,6 +115,9 @@ export function enrichmentInfoJson(info: EnrichmentInfo): string {
     (info.original_timestamp !== undefined
       ? `,"original_timestamp":${JSON.stringify(info.original_timestamp)}`
       : '') +
+    // Data operations (issue 16): a count and an id of a strict pattern, nothing to escape.
+    (info.redrive_count !== undefined ? `,"redrive_count":${info.redrive_count}` : '') +
+    (info.replay_id !== undefined ? `,"replay_id":"${info.replay_id}"` : '') +
     '}'
   );
 }

@@ -88,6 +88,8 @@ export function processMessage(
     processedAt: context.processedAt,
     service: options.service,
     serviceVersion: options.serviceVersion,
+    ...(context.redriveCount === undefined ? {} : { redriveCount: context.redriveCount }),
+    ...(context.replayId === undefined ? {} : { replayId: context.replayId }),
   });
   const { message: enriched, json } = enrich({
     message,

@@ -994,6 +994,35 @@ export class LocalLog implements StreamProducer {
     }
   }
 
+  // ----- data operations (issue 16): records by time ---------------------------------------------
+  /**
+   * The earliest offset of the partition whose record's timestamp is at or after `timestamp`, or the
+   * end offset when none is (Kafka's ListOffsets by timestamp, which replay and redrive use there).
+   * The log keeps no time index: segments are skipped by their first record's timestamp (one read
+   * each, segments roll at least hourly), then the chosen segment is scanned. Like Kafka's, the answer
+   * assumes timestamps that rise with offsets: producers here stamp the time of receipt, and a redrive
+   * or a replay stamps the time it sends (it carries the original receipt time in a header).
+   */
+  async offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number> {
+    const log = this.partitionLog(topic, partition);
+    const end = log.nextOffset;
+    let from = log.startOffset;
+    for (const segment of [...log.segments]) {
+      if (segment.endOffset <= segment.baseOffset || segment.baseOffset < from) continue;
+      const [first] = await log.read(segment.baseOffset, 1);
+      if (!first || first.timestamp >= timestamp) break;
+      from = segment.baseOffset;
+    }
+    for (let offset = from; offset < end; ) {
+      const records = await log.read(offset, 1000);
+      const last = records.at(-1);
+      if (!last) break;
+      for (const record of records) if (record.timestamp >= timestamp) return record.offset;
+      offset = last.offset + 1;
+    }
+    return end;
+  }
+
   /** The committed offset (next offset to read) of a group on a partition; undefined if none. */
   committedOffset(group: string, topic: string, partition: number): number | undefined {
     this.partitionLog(topic, partition);

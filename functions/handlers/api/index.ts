@@ -14,6 +14,7 @@ import { compileRegistry } from '../../core/registry.js';
 import type { AlertStore, MessageStage, RegistryStore } from '../../ports/registry.js';
 import type { TimeseriesQuery } from '../../ports/timeseries.js';
 import { API_ROUTES, type ApiRoute, routerPath } from '../../shared/api-routes.js';
+import { type DataOpsApi, dataOpsHandlers } from './data-ops.js';
 import { ApiError, errorResponse, errorResult, fromDomainError, jsonResponse } from './errors.js';
 import { buildOpenApiDocument } from './openapi.js';
 import {
@@ -45,6 +46,7 @@ import {
 
 export type { MessageStage } from '../../ports/registry.js';
 export { MISSED_REPORTS_OFFLINE, toDeviceSummary } from './devices.js';
+export type { DataOpsApi } from './data-ops.js';
 export { ApiError } from './errors.js';
 export { buildOpenApiDocument } from './openapi.js';
 export { type ApiAuth, MAX_REQUEST_BODY_BYTES } from './request.js';
@@ -77,6 +79,8 @@ export interface ApiDependencies {
   /** Told about every 5xx (a bug or an outage), with the error. */
   readonly onError?: (error: unknown, route: string) => void;
   readonly now?: () => number;
+  /** Data operations (issue 16): triage, redrive, replay; left out, their routes answer 503. */
+  readonly dataOps?: DataOpsApi;
 }
 
 type Handler = (reqCtx: RequestContext) => Promise<Response>;
@@ -297,6 +301,19 @@ export function createApiHandler(dependencies: ApiDependencies) {
       });
       return jsonResponse(200, { items });
     },
+
+    // ----- data operations (issue 16): ./data-ops.ts --------------------------------------------
+    ...Object.fromEntries(
+      Object.entries(dataOpsHandlers(dependencies.dataOps, now)).map(([key, handle]) => [
+        key,
+        (reqCtx: RequestContext) =>
+          handle({
+            query: (schema) => parseQuery(schema, eventOf(reqCtx)),
+            body: (schema) => parseBody(schema, eventOf(reqCtx)),
+            params: reqCtx.params,
+          }),
+      ]),
+    ),
   };
 
   const declared = new Set(API_ROUTES.map(keyOf));

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { Alert } from '../../core/contract/messages.js';
 import { Application } from '../../core/contract/registry.js';
 import { API_ROUTES, type ApiRoute } from '../../shared/api-routes.js';
+import { DATA_OPS_COMPONENTS, DATA_OPS_ROUTE_DOCS } from './data-ops.js';
 import { MAX_REQUEST_BODY_BYTES } from './request.js';
 import {
   AlertList,
@@ -65,6 +66,8 @@ const COMPONENTS = {
   // Shared by AlertList; named here so it becomes its own component, not an anonymous shared one.
   Alert,
   OpenApiDocument: z.looseObject({ openapi: z.string() }),
+  // Data operations (issue 16).
+  ...DATA_OPS_COMPONENTS,
 } satisfies Record<string, z.ZodType>;
 type ComponentName = keyof typeof COMPONENTS;
 
@@ -158,6 +161,8 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     query: AlertsQuery,
     success: ok(200, 'AlertList', 'alerts'),
   },
+  // Data operations (issue 16).
+  ...DATA_OPS_ROUTE_DOCS,
 };
 
 const JSON_SCHEMA_OPTIONS = {

@@ -10,6 +10,7 @@ import {
   TYPE_ID_PATTERN,
 } from '../../core/contract/identifiers.js';
 import { Alert } from '../../core/contract/messages.js';
+import { DATA_OPS_PATH_PARAMETERS } from './data-ops.js';
 import {
   AlertRule,
   Application,
@@ -34,6 +35,8 @@ export const PATH_PARAMETERS: Record<string, z.ZodType> = {
   typeId: z.string().regex(TYPE_ID_PATTERN),
   id: z.uuid().describe('Application id.'),
   deviceId: z.string().regex(DEVICE_ID_PATTERN),
+  // Data operations (issue 16).
+  ...DATA_OPS_PATH_PARAMETERS,
 };
 
 // ---------------------------------------------------------------------------------------------------
