@@ -141,14 +141,22 @@ describe('dead-letter triage and redrive, over MQTT', { timeout: 60_000 }, () =>
     const answer = await api('GET', '/api/dlq/groups');
 
     expect(answer.status).toBe(200);
-    const groups = answer.body.groups as { reason: string; deviceType: string; deviceId: string; count: number; examples: { original_base64: string }[] }[];
+    const groups = answer.body.groups as {
+      reason: string;
+      deviceType: string;
+      deviceId: string;
+      count: number;
+      examples: { original_base64: string }[];
+    }[];
     const group = groups.find((g) => g.deviceId === 'probe-rd-1');
     expect(group).toMatchObject({ reason: 'UNKNOWN_DEVICE_TYPE', deviceType: 'probe_redrive', count: 1 });
     expect(Buffer.from(group?.examples[0]?.original_base64 ?? '', 'base64').toString()).toBe(payload);
   });
 
   it('sends it back once the type is registered: enriched with a redrive count and stored once', async () => {
-    expect((await api('PUT', '/api/device-types/probe_redrive', probeType('probe_redrive', 50))).status).toBe(201);
+    expect((await api('PUT', '/api/device-types/probe_redrive', probeType('probe_redrive', 50))).status).toBe(
+      201,
+    );
     const before = platform.status();
 
     const redrive = await api('POST', '/api/dlq/redrive', {
@@ -162,7 +170,9 @@ describe('dead-letter triage and redrive, over MQTT', { timeout: 60_000 }, () =>
     expect(redrive.body).toMatchObject({ kind: 'redrive', state: 'done', matched: 1, sent: 1 });
     await settled('the redriven message', (status) => status.enriched === before.enriched + 1);
     expect(platform.status().dlq).toBe(before.dlq);
-    expect(await series('probe-rd-1', 'temp')).toEqual([expect.objectContaining({ value: 21.5, quality: 'GOOD' })]);
+    expect(await series('probe-rd-1', 'temp')).toEqual([
+      expect.objectContaining({ value: 21.5, quality: 'GOOD' }),
+    ]);
     const enriched = await enrichedSample('probe-rd-1', () => true);
     expect(enriched.enrichment_info).toMatchObject({ redrive_count: 1, registry_version: 'probe_redrive@1' });
     const progress = await api('GET', `/api/dlq/redrives/${redrive.body.id as string}`);
@@ -189,7 +199,9 @@ describe('dead-letter triage and redrive, over MQTT', { timeout: 60_000 }, () =>
 
 describe('replay after a range change, over MQTT', { timeout: 60_000 }, () => {
   it('rewrites the verdicts and points by the new definition, each point once', async () => {
-    expect((await api('PUT', '/api/device-types/probe_replay', probeType('probe_replay', 50))).status).toBe(201);
+    expect((await api('PUT', '/api/device-types/probe_replay', probeType('probe_replay', 50))).status).toBe(
+      201,
+    );
     const before = platform.status();
     await publish([
       ['dt/probe_replay/probe-rp-1/telemetry', telemetry('probe-rp-1', 10, 50)],
@@ -230,6 +242,8 @@ describe('replay after a range change, over MQTT', { timeout: 60_000 }, () => {
       const info = message.enrichment_info as { replay_id?: string };
       return info.replay_id === replay.body.id;
     });
-    expect((replayed.enrichment_info as { registry_version: string }).registry_version).toBe('probe_replay@2');
+    expect((replayed.enrichment_info as { registry_version: string }).registry_version).toBe(
+      'probe_replay@2',
+    );
   });
 });

@@ -80,10 +80,7 @@ export interface DeadLetterGroup {
  * Groups dead letters by reason, device type and device: counts, first and last failure, and the
  * newest `examplesPerGroup` records; groups with the most dead letters first.
  */
-export function groupDeadLetters(
-  letters: Iterable<DeadLetter>,
-  examplesPerGroup: number,
-): DeadLetterGroup[] {
+export function groupDeadLetters(letters: Iterable<DeadLetter>, examplesPerGroup: number): DeadLetterGroup[] {
   interface Accumulator {
     reason: string;
     deviceType: string;
@@ -136,8 +133,7 @@ export function groupDeadLetters(
     }))
     .sort(
       (a, b) =>
-        b.count - a.count ||
-        (a.lastFailedAt < b.lastFailedAt ? 1 : a.lastFailedAt > b.lastFailedAt ? -1 : 0),
+        b.count - a.count || (a.lastFailedAt < b.lastFailedAt ? 1 : a.lastFailedAt > b.lastFailedAt ? -1 : 0),
     );
 }
 

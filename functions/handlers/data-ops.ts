@@ -33,7 +33,12 @@ import {
   readDeadLetter,
 } from '../core/dead-letters.js';
 import { parseTopic } from '../core/envelope.js';
-import type { OperationProgress, OperationStore, RetainedRecord, TopicRangeReader } from '../ports/data-ops.js';
+import type {
+  OperationProgress,
+  OperationStore,
+  RetainedRecord,
+  TopicRangeReader,
+} from '../ports/data-ops.js';
 import type { StreamProducer, StreamRecord } from '../ports/stream.js';
 import { DATA_OPS_HEADERS, DATA_OPS_LIMITS } from '../shared/data-ops.js';
 import { TOPICS } from '../shared/stream.js';
@@ -175,10 +180,11 @@ export function createDataOps(dependencies: DataOpsDependencies) {
     const counters: Counters = { scanned: 0, matched: 0, sent: 0, skipped: {} };
     await operations.put(progressOf(base, counters, 'running'));
     try {
-      const { letters, scanned, truncated: scanTruncated } = await readDeadLetters(
-        filter,
-        DATA_OPS_LIMITS.maxTriageScan,
-      );
+      const {
+        letters,
+        scanned,
+        truncated: scanTruncated,
+      } = await readDeadLetters(filter, DATA_OPS_LIMITS.maxTriageScan);
       counters.scanned = scanned;
       const matching = letters.filter((letter) => matchesFilter(letter, filter));
       counters.matched = matching.length;
@@ -188,10 +194,13 @@ export function createDataOps(dependencies: DataOpsDependencies) {
         else skip(counters, `stage ${letter.record.stage} cannot be redriven`);
       }
       const newest = newestAttempts(redrivable);
-      for (let i = newest.length; i < redrivable.length; i++) skip(counters, 'an older attempt of a message sent');
+      for (let i = newest.length; i < redrivable.length; i++)
+        skip(counters, 'an older attempt of a message sent');
       const toSend = newest.slice(0, DATA_OPS_LIMITS.maxRedriveMessages);
       for (let i = 0; i < toSend.length; i += batchSize) {
-        const batch = toSend.slice(i, i + batchSize).map((letter) => redriveRecord(letter.record, letter, now()));
+        const batch = toSend
+          .slice(i, i + batchSize)
+          .map((letter) => redriveRecord(letter.record, letter, now()));
         await producer.send(TOPICS.raw, batch);
         counters.sent += batch.length;
         await operations.put(progressOf(base, counters, 'running'));

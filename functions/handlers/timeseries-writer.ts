@@ -57,7 +57,8 @@ export function createTimeseriesWriterHandler<Note = never>(
         batch.failed.push(record);
         continue;
       }
-      if (message.enrichment_info.replay_id !== undefined && sink.rewrite) {
+      // Optional chaining: a record that is no enriched message still reaches toTimeSeriesPoints' checks.
+      if (message.enrichment_info?.replay_id !== undefined && sink.rewrite) {
         batch.replayed.keys.push(messagePointKey(message));
         for (const point of messagePoints) batch.replayed.points.push(point);
         if (note) batch.notes.push(note(message, messagePoints.length));

@@ -78,10 +78,7 @@ export class InMemoryOperationStore implements OperationStore {
     return this.operations.get(id);
   }
 
-  async claimReplay(
-    progress: OperationProgress,
-    deviceType: string,
-  ): Promise<OperationProgress | undefined> {
+  async claimReplay(progress: OperationProgress, deviceType: string): Promise<OperationProgress | undefined> {
     const runningId = this.replayOf.get(deviceType);
     const running = runningId === undefined ? undefined : this.operations.get(runningId);
     if (running?.state === 'running') return running;

@@ -41,10 +41,10 @@ import type { TimeSeriesPoint, TimestreamValueType } from '../../functions/core/
 import type {
   BucketPoint,
   LatestValue,
+  MessagePointKey,
   RawPoint,
   SeriesQuery,
   TimeseriesQuery,
-  MessagePointKey,
   TimeseriesSink,
 } from '../../functions/ports/timeseries.js';
 

@@ -45,8 +45,8 @@ import {
 } from './schemas.js';
 
 export type { MessageStage } from '../../ports/registry.js';
-export { MISSED_REPORTS_OFFLINE, toDeviceSummary } from './devices.js';
 export type { DataOpsApi } from './data-ops.js';
+export { MISSED_REPORTS_OFFLINE, toDeviceSummary } from './devices.js';
 export { ApiError } from './errors.js';
 export { buildOpenApiDocument } from './openapi.js';
 export { type ApiAuth, MAX_REQUEST_BODY_BYTES } from './request.js';

@@ -10,7 +10,6 @@ import {
   TYPE_ID_PATTERN,
 } from '../../core/contract/identifiers.js';
 import { Alert } from '../../core/contract/messages.js';
-import { DATA_OPS_PATH_PARAMETERS } from './data-ops.js';
 import {
   AlertRule,
   Application,
@@ -18,6 +17,7 @@ import {
   DeviceType,
   TypeId,
 } from '../../core/contract/registry.js';
+import { DATA_OPS_PATH_PARAMETERS } from './data-ops.js';
 
 const limit = (max: number, fallback: number) =>
   z.coerce.number().int().min(1).max(max).default(fallback).describe(`At most ${max}; default ${fallback}.`);
