@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalPlatform, startLocalPlatform } from './runtime.js';
+import { type LocalPlatform, type LocalTimeseriesStore, startLocalPlatform } from './runtime.js';
 
 const TOKEN = 'data-ops-test-token';
 let dataDir: string;
@@ -54,9 +54,6 @@ async function publish(messages: [string, string][]) {
 /** Waits until the pipeline has no lag and `done` holds on its status. */
 const settled = (what: string, done: (status: ReturnType<LocalPlatform['status']>) => boolean) =>
   waitUntil(() => platform.status().lag === 0 && done(platform.status()), what, 30_000);
-
-const storedPoints = async () =>
-  ((await api('GET', '/api/stats?window=60m')).body.pipeline as { storedPoints: number }).storedPoints;
 
 async function series(deviceId: string, measure: string) {
   const from = new Date(testStart - 3_600_000).toISOString();
@@ -113,7 +110,7 @@ const telemetry = (deviceId: string, temp: number, secondsAgo: number) =>
     measurements: { temp },
   });
 
-beforeAll(async () => {
+const startPlatform = async (timeseries: LocalTimeseriesStore) => {
   dataDir = await mkdtemp(join(tmpdir(), 'iotcloud-data-ops-'));
   platform = await startLocalPlatform({
     dataDir,
@@ -123,81 +120,97 @@ beforeAll(async () => {
     apiToken: TOKEN,
     deviceBookkeepingMs: 200,
     registryRefreshMs: 3_600_000,
+    timeseries,
   });
-});
+};
 
-afterAll(async () => {
+const stopPlatform = async () => {
   await platform?.stop();
   await rm(dataDir, { recursive: true, force: true });
-});
+};
 
-describe('dead-letter triage and redrive, over MQTT', { timeout: 60_000 }, () => {
-  const payload = telemetry('probe-rd-1', 21.5, 30);
+// Per sink: the writes must be idempotent in each (DuckDB's anti-join, the DynamoDB sink's
+// if_not_exists updates), so a message redriven twice is stored once.
+describe.each(['duckdb', 'dynamodb'] as const)(
+  'dead-letter triage and redrive over MQTT, %s sink',
+  { timeout: 60_000 },
+  (sink) => {
+    beforeAll(() => startPlatform(sink));
+    afterAll(stopPlatform);
+    const payload = telemetry('probe-rd-1', 21.5, 30);
 
-  it('groups the dead letter of an unknown device type, with its original bytes', async () => {
-    await publish([['dt/probe_redrive/probe-rd-1/telemetry', payload]]);
-    await settled('the dead letter', (status) => status.dlq >= 1);
+    it('groups the dead letter of an unknown device type, with its original bytes', async () => {
+      await publish([['dt/probe_redrive/probe-rd-1/telemetry', payload]]);
+      await settled('the dead letter', (status) => status.dlq >= 1);
 
-    const answer = await api('GET', '/api/dlq/groups');
+      const answer = await api('GET', '/api/dlq/groups');
 
-    expect(answer.status).toBe(200);
-    const groups = answer.body.groups as {
-      reason: string;
-      deviceType: string;
-      deviceId: string;
-      count: number;
-      examples: { original_base64: string }[];
-    }[];
-    const group = groups.find((g) => g.deviceId === 'probe-rd-1');
-    expect(group).toMatchObject({ reason: 'UNKNOWN_DEVICE_TYPE', deviceType: 'probe_redrive', count: 1 });
-    expect(Buffer.from(group?.examples[0]?.original_base64 ?? '', 'base64').toString()).toBe(payload);
-  });
-
-  it('sends it back once the type is registered: enriched with a redrive count and stored once', async () => {
-    expect((await api('PUT', '/api/device-types/probe_redrive', probeType('probe_redrive', 50))).status).toBe(
-      201,
-    );
-    const before = platform.status();
-
-    const redrive = await api('POST', '/api/dlq/redrive', {
-      reason: 'UNKNOWN_DEVICE_TYPE',
-      deviceType: 'probe_redrive',
-      from: new Date(testStart - 60_000).toISOString(),
-      to: new Date(Date.now() + 60_000).toISOString(),
+      expect(answer.status).toBe(200);
+      const groups = answer.body.groups as {
+        reason: string;
+        deviceType: string;
+        deviceId: string;
+        count: number;
+        examples: { original_base64: string }[];
+      }[];
+      const group = groups.find((g) => g.deviceId === 'probe-rd-1');
+      expect(group).toMatchObject({ reason: 'UNKNOWN_DEVICE_TYPE', deviceType: 'probe_redrive', count: 1 });
+      expect(Buffer.from(group?.examples[0]?.original_base64 ?? '', 'base64').toString()).toBe(payload);
     });
 
-    expect(redrive.status).toBe(201);
-    expect(redrive.body).toMatchObject({ kind: 'redrive', state: 'done', matched: 1, sent: 1 });
-    await settled('the redriven message', (status) => status.enriched === before.enriched + 1);
-    expect(platform.status().dlq).toBe(before.dlq);
-    expect(await series('probe-rd-1', 'temp')).toEqual([
-      expect.objectContaining({ value: 21.5, quality: 'GOOD' }),
-    ]);
-    const enriched = await enrichedSample('probe-rd-1', () => true);
-    expect(enriched.enrichment_info).toMatchObject({ redrive_count: 1, registry_version: 'probe_redrive@1' });
-    const progress = await api('GET', `/api/dlq/redrives/${redrive.body.id as string}`);
-    expect(progress).toMatchObject({ status: 200, body: { id: redrive.body.id, state: 'done', sent: 1 } });
-  });
+    it('sends it back once the type is registered: enriched with a redrive count and stored once', async () => {
+      expect(
+        (await api('PUT', '/api/device-types/probe_redrive', probeType('probe_redrive', 50))).status,
+      ).toBe(201);
+      const before = platform.status();
 
-  it('stores nothing new on a second redrive of the same dead letter', async () => {
-    const before = platform.status();
-    const pointsBefore = await storedPoints();
+      const redrive = await api('POST', '/api/dlq/redrive', {
+        reason: 'UNKNOWN_DEVICE_TYPE',
+        deviceType: 'probe_redrive',
+        from: new Date(testStart - 60_000).toISOString(),
+        to: new Date(Date.now() + 60_000).toISOString(),
+      });
 
-    const redrive = await api('POST', '/api/dlq/redrive', {
-      reason: 'UNKNOWN_DEVICE_TYPE',
-      deviceId: 'probe-rd-1',
-      from: new Date(testStart - 60_000).toISOString(),
-      to: new Date(Date.now() + 60_000).toISOString(),
+      expect(redrive.status).toBe(201);
+      expect(redrive.body).toMatchObject({ kind: 'redrive', state: 'done', matched: 1, sent: 1 });
+      await settled('the redriven message', (status) => status.enriched === before.enriched + 1);
+      expect(platform.status().dlq).toBe(before.dlq);
+      expect(await series('probe-rd-1', 'temp')).toEqual([
+        expect.objectContaining({ value: 21.5, quality: 'GOOD' }),
+      ]);
+      const enriched = await enrichedSample('probe-rd-1', () => true);
+      expect(enriched.enrichment_info).toMatchObject({
+        redrive_count: 1,
+        registry_version: 'probe_redrive@1',
+      });
+      const progress = await api('GET', `/api/dlq/redrives/${redrive.body.id as string}`);
+      expect(progress).toMatchObject({ status: 200, body: { id: redrive.body.id, state: 'done', sent: 1 } });
     });
 
-    expect(redrive.body).toMatchObject({ state: 'done', sent: 1 });
-    await settled('the second redrive', (status) => status.enriched === before.enriched + 1);
-    expect(await storedPoints()).toBe(pointsBefore);
-    expect(await series('probe-rd-1', 'temp')).toHaveLength(1);
-  });
-});
+    it('stores nothing new on a second redrive of the same dead letter', async () => {
+      const before = platform.status();
+      const seriesBefore = await series('probe-rd-1', 'temp');
 
+      const redrive = await api('POST', '/api/dlq/redrive', {
+        reason: 'UNKNOWN_DEVICE_TYPE',
+        deviceId: 'probe-rd-1',
+        from: new Date(testStart - 60_000).toISOString(),
+        to: new Date(Date.now() + 60_000).toISOString(),
+      });
+
+      expect(redrive.body).toMatchObject({ state: 'done', sent: 1 });
+      await settled('the second redrive', (status) => status.enriched === before.enriched + 1);
+      expect(await series('probe-rd-1', 'temp')).toEqual(seriesBefore);
+      expect(seriesBefore).toHaveLength(1);
+    });
+  },
+);
+
+// The DuckDB sink rewrites a replayed message's points (the others do not yet: docs/data-operations.md).
 describe('replay after a range change, over MQTT', { timeout: 60_000 }, () => {
+  beforeAll(() => startPlatform('duckdb'));
+  afterAll(stopPlatform);
+
   it('rewrites the verdicts and points by the new definition, each point once', async () => {
     expect((await api('PUT', '/api/device-types/probe_replay', probeType('probe_replay', 50))).status).toBe(
       201,
