@@ -3,8 +3,9 @@
  * replay. The bounds come from ListOffsets by timestamp (KafkaJS `fetchTopicOffsetsByTimestamp`: per
  * partition the earliest offset whose timestamp is at or after the time, the end offset when none is),
  * taken once at the start, so records appended meanwhile are not visited. KafkaJS consumers need a
- * group: each read uses a throwaway group (`{groupPrefix}-{uuid}`) that never commits, seeks every
- * partition to its start and stops once each has reached its end.
+ * group: each read uses a throwaway group (`{groupPrefix}-{uuid}`) whose offsets are set to the
+ * range's start before it joins; it commits nothing more, and stops once each partition has reached
+ * its end.
  *
  * In AWS its IAM needs, beyond Connect: DescribeTopic and ReadData on the topic, DescribeGroup and
  * AlterGroup on `group/{cluster}/{groupPrefix}-*` (kafka-access.ts grants them).
@@ -48,6 +49,7 @@ export function kafkaRangeReader(options: KafkaRangeReaderOptions): TopicRangeRe
       const admin = kafka.admin();
       await admin.connect();
       const pending = new Map<number, { start: number; end: number }>();
+      const groupId = `${groupPrefix}-${randomUUID()}`;
       try {
         const [starts, ends] = await Promise.all([
           admin.fetchTopicOffsetsByTimestamp(topic, range.from),
@@ -59,12 +61,21 @@ export function kafkaRangeReader(options: KafkaRangeReaderOptions): TopicRangeRe
           const end = endOf.get(partition) ?? start;
           if (start < end) pending.set(partition, { start, end });
         }
+        // The fresh group starts where the range does: its offsets are set before any member joins
+        // (KafkaJS's consumer.seek needs a running consumer group, and would race the first fetch).
+        if (pending.size > 0) {
+          await admin.setOffsets({
+            groupId,
+            topic,
+            partitions: [...pending].map(([partition, { start }]) => ({ partition, offset: String(start) })),
+          });
+        }
       } finally {
         await admin.disconnect();
       }
       if (pending.size === 0) return;
 
-      const consumer = kafka.consumer({ groupId: `${groupPrefix}-${randomUUID()}`, maxWaitTimeInMs: 250 });
+      const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250 });
       let finish: () => void = () => undefined;
       let fail: (error: unknown) => void = () => undefined;
       const finished = new Promise<void>((resolve, reject) => {
@@ -78,7 +89,7 @@ export function kafkaRangeReader(options: KafkaRangeReaderOptions): TopicRangeRe
       );
       await consumer.connect();
       try {
-        await consumer.subscribe({ topics: [topic], fromBeginning: true });
+        await consumer.subscribe({ topics: [topic] });
         await consumer.run({
           autoCommit: false,
           eachBatch: async ({ batch, heartbeat }) => {
@@ -117,8 +128,6 @@ export function kafkaRangeReader(options: KafkaRangeReaderOptions): TopicRangeRe
             await heartbeat();
           },
         });
-        for (const [partition, { start }] of pending)
-          consumer.seek({ topic, partition, offset: String(start) });
         await finished;
       } finally {
         clearTimeout(timer);
