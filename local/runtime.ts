@@ -451,7 +451,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         })
       : undefined;
     onClose('consumers', async () => {
-      await dataOps?.idle();
+      await dataOps?.stop();
     });
 
     let lastStuckDetail: string | undefined;

@@ -162,6 +162,25 @@ describe('replay', () => {
     });
   });
 
+  it('stop ends a running replay at its next batch, as failed, and waits for it', async () => {
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const { ops, sent } = dataOpsOver({ [TOPICS.raw]: [raw('probe-1', 'probe', 1)] }, gate);
+    const started = await ops.startReplay({ target: { deviceType: 'probe' }, ...WINDOW });
+
+    const stopped = ops.stop();
+    open();
+    await stopped;
+
+    expect(await ops.operation(started.id)).toMatchObject({
+      state: 'failed',
+      error: expect.stringMatching(/^stopped/),
+    });
+    expect(sent).toEqual([]);
+  });
+
   it('refuses a device replay for a device never seen', async () => {
     const { ops } = dataOpsOver({});
     await expect(ops.startReplay({ target: { deviceId: 'ghost-1' }, ...WINDOW })).rejects.toBeInstanceOf(

@@ -109,6 +109,8 @@ export function createDataOps(dependencies: DataOpsDependencies) {
   const batchSize = dependencies.sendBatchSize ?? 500;
   const { reader, producer, operations } = dependencies;
   const running = new Set<Promise<void>>();
+  /** Set by `stop`: running replays end at their next batch (state `failed`, error `stopped`). */
+  let stopping = false;
 
   const iso = (time: number) => new Date(time).toISOString();
 
@@ -263,6 +265,7 @@ export function createDataOps(dependencies: DataOpsDependencies) {
         await operations.put(progressOf(base, counters, 'running'));
       };
       await reader.readByTime(TOPICS.raw, request, async (records) => {
+        if (stopping) return false;
         for (const record of records) {
           counters.scanned += 1;
           if (!replaySelects(record, request)) continue;
@@ -281,6 +284,7 @@ export function createDataOps(dependencies: DataOpsDependencies) {
         return true;
       });
       await flush();
+      if (stopping) throw new Error('stopped: the platform stopped before the replay finished');
       await operations.put(progressOf(base, counters, 'done', { truncated }));
     } catch (error) {
       dependencies.onError?.(error, base.id);
@@ -295,8 +299,13 @@ export function createDataOps(dependencies: DataOpsDependencies) {
     redrive,
     startReplay,
     operation: (id: string) => operations.get(id),
-    /** Resolves once every replay started so far has finished (stop, tests). */
+    /** Resolves once every replay started so far has finished (tests). */
     idle: async () => {
+      while (running.size > 0) await Promise.allSettled([...running]);
+    },
+    /** Ends running replays at their next batch (what they sent stays sent) and waits for them. */
+    stop: async () => {
+      stopping = true;
       while (running.size > 0) await Promise.allSettled([...running]);
     },
   };

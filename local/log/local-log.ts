@@ -1007,14 +1007,26 @@ export class LocalLog implements StreamProducer {
     const log = this.partitionLog(topic, partition);
     const end = log.nextOffset;
     let from = log.startOffset;
+    // Retention may delete a segment meanwhile: a read before the log start resumes at the start.
+    const readOrRestart = (offset: number, count: number) =>
+      log.read(offset, count).catch((error: unknown) => {
+        if (error instanceof OffsetBeforeLogStartError) return undefined;
+        throw error;
+      });
     for (const segment of [...log.segments]) {
       if (segment.endOffset <= segment.baseOffset || segment.baseOffset < from) continue;
-      const [first] = await log.read(segment.baseOffset, 1);
+      const read = await readOrRestart(segment.baseOffset, 1);
+      if (read === undefined) continue;
+      const [first] = read;
       if (!first || first.timestamp >= timestamp) break;
       from = segment.baseOffset;
     }
-    for (let offset = from; offset < end; ) {
-      const records = await log.read(offset, 1000);
+    for (let offset = Math.max(from, log.startOffset); offset < end; ) {
+      const records = await readOrRestart(offset, 1000);
+      if (records === undefined) {
+        offset = log.startOffset;
+        continue;
+      }
       const last = records.at(-1);
       if (!last) break;
       for (const record of records) if (record.timestamp >= timestamp) return record.offset;
