@@ -3,6 +3,8 @@
  * a real Kafka cluster (kafka/stream.ts) both implement it, so the runtime wires the same handlers
  * either way. Its own module so the implementations do not import the module that picks between them.
  */
+
+import type { TopicRangeReader } from '../functions/ports/data-ops.js';
 import type { KafkaHandler, StreamProducer } from '../functions/ports/stream.js';
 import type { TailSamplerOptions } from './log/index.js';
 
@@ -43,5 +45,7 @@ export interface PipelineStream {
   sampleNewest?(spec: TailSamplerOptions): StreamConsumer;
   /** Records ever appended to a topic (the sum of its partitions' end offsets). */
   endOffsetTotal(topic: string): number;
+  /** Data operations (issue 16): a topic's retained records by time (triage, redrive, replay). */
+  readonly rangeReader?: TopicRangeReader;
   close(): Promise<void>;
 }

@@ -35,10 +35,12 @@ import { type CompiledRegistry, compileRegistry } from '../functions/core/index.
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../functions/core/notifications.js';
 import { LOCAL_URL_POLICY } from '../functions/core/url-policy.js';
 import { createApiHandler, toDeviceSummary } from '../functions/handlers/api.js';
+import { createDataOps } from '../functions/handlers/data-ops.js';
 import { createEnrichHandler } from '../functions/handlers/enrich.js';
 import { createIngestBridgeHandler } from '../functions/handlers/ingest-bridge.js';
 import { eachRecord, recordValue } from '../functions/handlers/kafka-records.js';
 import { createNotifier } from '../functions/handlers/notifier.js';
+import { InMemoryOperationStore } from '../functions/ports/data-ops.js';
 import type { DeviceRecord, MessageStage } from '../functions/ports/registry.js';
 import type { KafkaEvent, KafkaHandler } from '../functions/ports/stream.js';
 import { REGISTRY_REFRESH_SECONDS } from '../functions/shared/registry-refresh.js';
@@ -213,13 +215,21 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       });
     };
     let registry = await loadRegistry();
+    // Loads overlap (the timer and a write through the API): the newest load started wins.
+    let loadsStarted = 0;
+    let loadApplied = 0;
+    const reloadRegistry = async () => {
+      const load = ++loadsStarted;
+      const next = await loadRegistry();
+      if (load > loadApplied) {
+        loadApplied = load;
+        registry = next;
+      }
+    };
     const refresh = setInterval(
       () => {
-        loadRegistry().then(
-          (next) => {
-            registry = next;
-          },
-          (error: unknown) => log(`registry refresh failed, keeping the previous one: ${String(error)}`),
+        reloadRegistry().catch((error: unknown) =>
+          log(`registry refresh failed, keeping the previous one: ${String(error)}`),
         );
       },
       options.registryRefreshMs ?? REGISTRY_REFRESH_SECONDS * 1000,
@@ -504,10 +514,44 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       );
     };
 
+    // Data operations (issue 16): triage, redrive and replay over the stream's retained records.
+    // Progress is kept in memory: a restart forgets it (the records it sent are in the log).
+    const dataOps = pipeline.rangeReader
+      ? createDataOps({
+          reader: pipeline.rangeReader,
+          producer: stream,
+          operations: new InMemoryOperationStore(),
+          deviceTypeOf: async (deviceId) => (await deviceStore.getDevice(deviceId))?.deviceType,
+          onError: (error, id) => log(`replay ${id} failed: ${String(error)}`),
+        })
+      : undefined;
+    onClose('consumers', async () => {
+      await dataOps?.stop();
+    });
+
     let lastStuckDetail: string | undefined;
+    // Data operations (issue 16): locally a device-type edit through the API takes effect at once
+    // (not at the next refresh), so a redrive right after the fix meets the new definition. In AWS the
+    // enrich functions' caches refresh every REGISTRY_REFRESH_SECONDS.
+    const refreshingWrites = new Set<PropertyKey>(['putDeviceType', 'createDeviceType', 'deleteDeviceType']);
+    const apiRegistry = new Proxy(registryStore, {
+      get(target, property) {
+        const value: unknown = Reflect.get(target, property, target);
+        if (typeof value !== 'function') return value;
+        if (!refreshingWrites.has(property)) return value.bind(target);
+        return async (...args: unknown[]) => {
+          const result: unknown = await value.apply(target, args);
+          await reloadRegistry().catch((error: unknown) =>
+            log(`registry refresh after an edit failed: ${String(error)}`),
+          );
+          return result;
+        };
+      },
+    });
     const api = createApiHandler({
+      ...(dataOps ? { dataOps } : {}),
       version: SERVICE_VERSION,
-      registry: registryStore,
+      registry: apiRegistry,
       ingestMappings: mappingStore,
       // The alerts route reads through the same client (writes are the inspector's, above).
       alerts: new DynamoAlertStore({ client, tableName: tables.alerts }),

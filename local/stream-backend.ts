@@ -3,6 +3,7 @@
  * (`--kafka-brokers`), behind one small interface, so the runtime wires the same handlers either way.
  */
 import { join } from 'node:path';
+import { localLogRangeReader } from './data-ops/log-range-reader.js';
 import { connectKafkaStream } from './kafka/index.js';
 import { LocalLog, TailSampler } from './log/index.js';
 import type { PipelineStream } from './pipeline-stream.js';
@@ -28,6 +29,7 @@ export async function openLocalLogStream(
     subscribe: async (spec) => stream.subscribe(spec),
     sampleNewest: (spec) => new TailSampler(stream, spec),
     endOffsetTotal: (topic) => stream.endOffsets(topic).reduce((a, b) => a + b, 0),
+    rangeReader: localLogRangeReader(stream),
     close: () => stream.close(),
   };
 }

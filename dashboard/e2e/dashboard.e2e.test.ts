@@ -406,6 +406,37 @@ describe.skipIf(!browserTestsEnabled())(
       expect(await page.evaluate(() => performance.getEntriesByType('navigation').length)).toBe(1);
     });
 
+    // Data operations (issue 16).
+    it('Dead letters groups a rejected message, shows its payload as text, and redrives the group', async () => {
+      const deviceId = 'e2e-unknown-1';
+      await publish(
+        `dt/e2e_unknown_type/${deviceId}/telemetry`,
+        JSON.stringify({
+          device_id: deviceId,
+          timestamp: new Date().toISOString(),
+          event_type: 'telemetry',
+          measurements: { flux: 1 },
+        }),
+      );
+      await go('#/dead-letters');
+      const row = page.locator('tbody tr', { hasText: deviceId }).first();
+      await row.waitFor({ timeout: WAIT });
+      expect(await row.textContent()).toContain('UNKNOWN_DEVICE_TYPE');
+      await row.getByRole('button', { name: 'Examples' }).click();
+      await page
+        .locator('#dead-letter-examples')
+        .getByLabel('Original payload')
+        .first()
+        .getByText(deviceId, { exact: false })
+        .waitFor();
+
+      await row.getByRole('button', { name: 'Redrive' }).click();
+
+      // The type is still unknown: the message is sent back, and fails again with its reason.
+      await page.locator('#redrive-status', { hasText: 'sent 1 of 1' }).waitFor();
+      await shot('dead-letters');
+    });
+
     it('fits a phone screen', async () => {
       await page.setViewportSize({ width: 390, height: 844 });
       await go('#/overview');

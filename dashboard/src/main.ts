@@ -11,6 +11,7 @@ import { finishCognitoSignIn, startCognitoSignIn } from './sign-in.js';
 import { empty } from './ui.js';
 import { type View, ViewScope } from './view.js';
 import { alertsView } from './views/alerts.js';
+import { deadLettersView } from './views/dead-letters.js';
 import { deviceView } from './views/device.js';
 import { devicesView } from './views/devices.js';
 import { inspectorView } from './views/inspector.js';
@@ -44,6 +45,8 @@ const ROUTES: readonly Route[] = [
     title: 'Application',
   },
   { pattern: /^\/alerts$/, view: alertsView, section: 'alerts', title: 'Alerts' },
+  // Data operations (issue 16).
+  { pattern: /^\/dead-letters$/, view: deadLettersView, section: 'dead-letters', title: 'Dead letters' },
 ];
 
 const NAVIGATION = [
@@ -52,6 +55,7 @@ const NAVIGATION = [
   ['inspector', 'Inspector'],
   ['registry', 'Registry'],
   ['alerts', 'Alerts'],
+  ['dead-letters', 'Dead letters'],
 ] as const;
 
 function parseHash(): { path: string; query: URLSearchParams } {

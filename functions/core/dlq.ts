@@ -28,6 +28,8 @@ export interface DlqInput {
   /** Which stage gave up: `enrich`, `timeseries-writer`, ... */
   readonly stage: string;
   readonly source?: DlqSource;
+  /** Redrives of the message so far (issue 16), carried so a repeated failure keeps its count. */
+  readonly redriveCount?: number;
 }
 
 export function toDlqRecord(input: DlqInput): DlqRecord {
@@ -47,6 +49,7 @@ export function toDlqRecord(input: DlqInput): DlqRecord {
   };
   if (input.rejection.path !== undefined) record.path = input.rejection.path.slice(0, 256);
   if (input.rejection.deviceId !== undefined) record.device_id = input.rejection.deviceId;
+  if (input.redriveCount !== undefined) record.redrive_count = input.redriveCount;
   if (input.source) {
     const source: NonNullable<DlqRecord['source']> = {};
     if (input.source.mqttTopic !== undefined) source.mqtt_topic = input.source.mqttTopic.slice(0, 256);

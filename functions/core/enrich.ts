@@ -57,6 +57,8 @@ export interface EnrichmentInfoInput {
   readonly serviceVersion: string;
   /** The ingest mapping that translated the payload (issue 14). */
   readonly mapping?: NonNullable<EnrichmentInfo['mapping']>;
+  readonly redriveCount?: number;
+  readonly replayId?: string;
 }
 
 export function buildEnrichmentInfo(input: EnrichmentInfoInput): EnrichmentInfo {
@@ -75,6 +77,8 @@ export function buildEnrichmentInfo(input: EnrichmentInfoInput): EnrichmentInfo 
   };
   if (input.originalTimestamp !== undefined) info.original_timestamp = input.originalTimestamp;
   if (input.mapping !== undefined) info.mapping = input.mapping;
+  if (input.redriveCount !== undefined) info.redrive_count = input.redriveCount;
+  if (input.replayId !== undefined) info.replay_id = input.replayId;
   return info;
 }
 
@@ -115,6 +119,9 @@ export function enrichmentInfoJson(info: EnrichmentInfo): string {
       ? `,"original_timestamp":${JSON.stringify(info.original_timestamp)}`
       : '') +
     (info.mapping !== undefined ? `,"mapping":${JSON.stringify(info.mapping)}` : '') +
+    // Data operations (issue 16): a count and an id of a strict pattern, nothing to escape.
+    (info.redrive_count !== undefined ? `,"redrive_count":${info.redrive_count}` : '') +
+    (info.replay_id !== undefined ? `,"replay_id":"${info.replay_id}"` : '') +
     '}'
   );
 }

@@ -20,6 +20,10 @@ export interface MessageContext {
   readonly receivedAt: number;
   /** The MQTT topic it was published on, when known. */
   readonly topic?: string;
+  /** Data operations (issue 16): redrives of this message so far, stamped on enrichment_info. */
+  readonly redriveCount?: number;
+  /** Data operations (issue 16): the replay re-running this message, stamped on enrichment_info. */
+  readonly replayId?: string;
 }
 
 export interface TopicInfo {

@@ -118,6 +118,8 @@ export function processMessage(
     service: options.service,
     serviceVersion: options.serviceVersion,
     ...(mapping ? { mapping } : {}),
+    ...(context.redriveCount === undefined ? {} : { redriveCount: context.redriveCount }),
+    ...(context.replayId === undefined ? {} : { replayId: context.replayId }),
   });
   const { message: enriched, json } = enrich({
     message,

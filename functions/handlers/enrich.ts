@@ -28,6 +28,7 @@ import type {
   StreamProducer,
   StreamRecord,
 } from '../ports/stream.js';
+import { DATA_OPS_HEADERS, REPLAY_ID_PATTERN } from '../shared/data-ops.js';
 import { TOPICS } from '../shared/stream.js';
 import { eachRecord, failures, recordHeaders, recordValue } from './kafka-records.js';
 
@@ -88,14 +89,23 @@ export function createEnrichHandler(dependencies: EnrichDependencies) {
         const headers = recordHeaders(record);
         const receivedAt = Number(headers.received_at) || record.timestamp;
         const topic = headers.mqtt_topic;
+        const { redriveCount, replayId } = dataOpsHeaders(headers);
         const outcome = processMessage(
           value,
-          { receivedAt, processedAt, ...(topic ? { topic } : {}) },
+          {
+            receivedAt,
+            processedAt,
+            ...(topic ? { topic } : {}),
+            ...(redriveCount === undefined ? {} : { redriveCount }),
+            ...(replayId === undefined ? {} : { replayId }),
+          },
           options,
         );
         if (outcome.kind === 'enriched') {
           enriched.push({ key: outcome.deviceId, value: Buffer.from(outcome.json), timestamp: receivedAt });
-          if (outcome.alerts.length > 0 || outcome.notMatchedRules.length > 0) {
+          // A replay re-runs past messages: it rewrites their points, but raising (or clearing) alerts
+          // now from old readings would be wrong, so their rules are not evaluated into the state.
+          if (replayId === undefined && (outcome.alerts.length > 0 || outcome.notMatchedRules.length > 0)) {
             const list = evaluations.get(outcome.deviceId) ?? [];
             list.push({
               position: { stream: `${record.topic}-${record.partition}`, offset: Number(record.offset) },
@@ -121,6 +131,7 @@ export function createEnrichHandler(dependencies: EnrichDependencies) {
             receivedAt,
             failedAt: processedAt,
             stage: 'enrich',
+            ...(redriveCount === undefined ? {} : { redriveCount }),
             source: {
               ...(topic ? { mqttTopic: topic } : {}),
               kafkaTopic: record.topic,
@@ -211,4 +222,20 @@ async function raiseOnsets(
     pending = conflicts;
   }
   return { raised, suppressed };
+}
+
+/**
+ * Data operations (issue 16): the redrive count and replay id a redrive or a replay put on the record.
+ * A malformed header is ignored (the record is then an ordinary one), never trusted into the output.
+ */
+function dataOpsHeaders(headers: Readonly<Record<string, string>>): {
+  redriveCount?: number;
+  replayId?: string;
+} {
+  const count = Number(headers[DATA_OPS_HEADERS.redriveCount]);
+  const replayId = headers[DATA_OPS_HEADERS.replayId];
+  return {
+    ...(Number.isSafeInteger(count) && count >= 1 ? { redriveCount: count } : {}),
+    ...(replayId !== undefined && REPLAY_ID_PATTERN.test(replayId) ? { replayId } : {}),
+  };
 }

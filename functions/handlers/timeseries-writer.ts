@@ -7,7 +7,7 @@
 import type { EnrichedMessage } from '../core/contract/messages.js';
 import { type TimeSeriesPoint, toTimeSeriesPoints } from '../core/timeseries.js';
 import type { KafkaBatchResponse, KafkaEvent, KafkaEventRecord } from '../ports/stream.js';
-import type { TimeseriesSink } from '../ports/timeseries.js';
+import type { MessagePointKey, TimeseriesSink } from '../ports/timeseries.js';
 import { eachRecord, failures, recordValue } from './kafka-records.js';
 
 export interface TimeseriesWriterDependencies<Note = never> {
@@ -30,6 +30,8 @@ interface ParsedBatch<Note> {
   messages: EnrichedMessage[] | undefined;
   readonly notes: Note[];
   readonly failed: KafkaEventRecord[];
+  /** Data operations (issue 16): replayed messages, whose points replace what is stored for them. */
+  readonly replayed: { points: TimeSeriesPoint[]; keys: MessagePointKey[] };
 }
 
 export function createTimeseriesWriterHandler<Note = never>(
@@ -38,7 +40,13 @@ export function createTimeseriesWriterHandler<Note = never>(
   const { sink, note, onWritten } = dependencies;
 
   const parse = (event: KafkaEvent): ParsedBatch<Note> => {
-    const batch: ParsedBatch<Note> = { points: [], messages: [], notes: [], failed: [] };
+    const batch: ParsedBatch<Note> = {
+      points: [],
+      messages: [],
+      notes: [],
+      failed: [],
+      replayed: { points: [], keys: [] },
+    };
     for (const record of eachRecord(event)) {
       let message: EnrichedMessage;
       let messagePoints: TimeSeriesPoint[];
@@ -47,6 +55,13 @@ export function createTimeseriesWriterHandler<Note = never>(
         messagePoints = toTimeSeriesPoints(message);
       } catch {
         batch.failed.push(record);
+        continue;
+      }
+      // Optional chaining: a record that is no enriched message still reaches toTimeSeriesPoints' checks.
+      if (message.enrichment_info?.replay_id !== undefined && sink.rewrite) {
+        batch.replayed.keys.push(messagePointKey(message));
+        for (const point of messagePoints) batch.replayed.points.push(point);
+        if (note) batch.notes.push(note(message, messagePoints.length));
         continue;
       }
       for (const point of messagePoints) batch.points.push(point);
@@ -62,6 +77,7 @@ export function createTimeseriesWriterHandler<Note = never>(
       batch.messages = undefined; // not held while the write is awaited (see `note`)
       await written;
     }
+    if (batch.replayed.keys.length > 0) await sink.rewrite?.(batch.replayed.points, batch.replayed.keys);
     onWritten?.(batch.notes);
     return failures(batch.failed);
   };
@@ -76,5 +92,14 @@ export function createTimeseriesWriterHandler<Note = never>(
       return Promise.reject(error);
     }
     return store(batch);
+  };
+}
+
+/** The key of a message's points: its device, kind and time (a trend window's start). */
+export function messagePointKey(message: EnrichedMessage): MessagePointKey {
+  return {
+    deviceId: message.device_id,
+    kind: message.event_type,
+    time: Date.parse(message.event_type === 'trends' ? message.window.start : message.timestamp),
   };
 }

@@ -15,6 +15,21 @@ export interface TimeseriesSink {
    * points and reads each device's retention from its message.
    */
   write(points: readonly TimeSeriesPoint[], messages: readonly EnrichedMessage[]): Promise<void>;
+  /**
+   * Data operations (issue 16), a replay: replaces every stored point of each message's key (device,
+   * kind, time) with `points`, so a reading the new definition judges BAD (not stored) disappears and a
+   * changed verdict replaces the old one; idempotent. A sink without it cannot take replays (the writer
+   * then writes them as new points: an unchanged point stays, a changed one is not replaced).
+   */
+  rewrite?(points: readonly TimeSeriesPoint[], messages: readonly MessagePointKey[]): Promise<void>;
+}
+
+/** What identifies the points of one message in a store: a message's points share its time. */
+export interface MessagePointKey {
+  readonly deviceId: string;
+  readonly kind: EnrichedMessage['event_type'];
+  /** Epoch ms: the message's timestamp (a trend window's start). */
+  readonly time: number;
 }
 
 export interface LatestValue {

@@ -60,6 +60,12 @@ export const API_ROUTES: readonly ApiRoute[] = [
   read('/api/ingest-mappings/{mappingId}'),
   write('PUT', '/api/ingest-mappings/{mappingId}'),
   write('DELETE', '/api/ingest-mappings/{mappingId}'),
+  // ----- data operations (issue 16): dead-letter triage and redrive, replay -----
+  read('/api/dlq/groups'),
+  write('POST', '/api/dlq/redrive'),
+  read('/api/dlq/redrives/{redriveId}'),
+  write('POST', '/api/replay'),
+  read('/api/replays/{replayId}'),
 ];
 
 /** The router's syntax for the same path (`:name` segments). */

@@ -8,6 +8,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { ensureTopics } from '../../functions/adapters/kafka/admin.js';
 import { createKafka } from '../../functions/adapters/kafka/client.js';
 import { KafkaStreamProducer } from '../../functions/adapters/kafka/producer.js';
+import { kafkaRangeReader } from '../../functions/adapters/kafka/range-reader.js';
 import { TOPIC_PARTITIONS } from '../../functions/shared/stream.js';
 import type { PipelineStream } from '../pipeline-stream.js';
 import { KafkaGroupConsumer } from './consumer.js';
@@ -126,6 +127,8 @@ export async function connectKafkaStream(options: KafkaStreamOptions): Promise<P
       return consumer.start();
     },
     endOffsetTotal: (topic) => sumOf(watermarks.get(topic)),
+    // Data operations (issue 16): records by time through ListOffsets by timestamp.
+    rangeReader: kafkaRangeReader({ kafka }),
     close: async () => {
       if (refresh) clearInterval(refresh);
       refresh = undefined;

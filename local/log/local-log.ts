@@ -994,6 +994,47 @@ export class LocalLog implements StreamProducer, ConsumerLog {
     }
   }
 
+  // ----- data operations (issue 16): records by time ---------------------------------------------
+  /**
+   * The earliest offset of the partition whose record's timestamp is at or after `timestamp`, or the
+   * end offset when none is (Kafka's ListOffsets by timestamp, which replay and redrive use there).
+   * The log keeps no time index: segments are skipped by their first record's timestamp (one read
+   * each, segments roll at least hourly), then the chosen segment is scanned. Like Kafka's, the answer
+   * assumes timestamps that rise with offsets: producers here stamp the time of receipt, and a redrive
+   * or a replay stamps the time it sends (it carries the original receipt time in a header).
+   */
+  async offsetForTimestamp(topic: string, partition: number, timestamp: number): Promise<number> {
+    const log = this.partitionLog(topic, partition);
+    const end = log.nextOffset;
+    let from = log.startOffset;
+    // Retention may delete a segment meanwhile: a read before the log start resumes at the start.
+    const readOrRestart = (offset: number, count: number) =>
+      log.read(offset, count).catch((error: unknown) => {
+        if (error instanceof OffsetBeforeLogStartError) return undefined;
+        throw error;
+      });
+    for (const segment of [...log.segments]) {
+      if (segment.endOffset <= segment.baseOffset || segment.baseOffset < from) continue;
+      const read = await readOrRestart(segment.baseOffset, 1);
+      if (read === undefined) continue;
+      const [first] = read;
+      if (!first || first.timestamp >= timestamp) break;
+      from = segment.baseOffset;
+    }
+    for (let offset = Math.max(from, log.startOffset); offset < end; ) {
+      const records = await readOrRestart(offset, 1000);
+      if (records === undefined) {
+        offset = log.startOffset;
+        continue;
+      }
+      const last = records.at(-1);
+      if (!last) break;
+      for (const record of records) if (record.timestamp >= timestamp) return record.offset;
+      offset = last.offset + 1;
+    }
+    return end;
+  }
+
   /** The committed offset (next offset to read) of a group on a partition; undefined if none. */
   committedOffset(group: string, topic: string, partition: number): number | undefined {
     this.partitionLog(topic, partition);

@@ -408,3 +408,26 @@ describe('DuckDbTimeseriesStore persistence', () => {
     await store.close();
   });
 });
+
+describe('DuckDbTimeseriesStore rewrite (a replay, issue 16)', () => {
+  it("replaces a message's points: a changed verdict is updated, a point now BAD goes, others stay", async () => {
+    const store = await openStore();
+    await store.write([
+      point({ measure: 'voltage.phase_a', value: 120 }),
+      point({ measure: 'frequency', value: 60 }),
+      point({ time: T0 + 1000, measure: 'frequency', value: 61 }),
+    ]);
+    const key = { deviceId: 'breaker-001', kind: 'telemetry' as const, time: T0 };
+
+    // The new definition: voltage SUSPECT, frequency BAD (not stored).
+    await store.rewrite([point({ measure: 'voltage.phase_a', value: 120, quality: 'SUSPECT' })], [key]);
+    await store.rewrite([point({ measure: 'voltage.phase_a', value: 120, quality: 'SUSPECT' })], [key]);
+
+    const window = { deviceId: 'breaker-001', from: T0, to: T0 + 60_000, limit: 100 };
+    expect(await store.series({ ...window, measure: 'voltage.phase_a' })).toEqual([
+      { time: T0, value: 120, quality: 'SUSPECT' },
+    ]);
+    expect((await store.series({ ...window, measure: 'frequency' })).map((p) => p.value)).toEqual([61]);
+    expect(await store.count()).toBe(2);
+  });
+});

@@ -41,6 +41,7 @@ import type { TimeSeriesPoint, TimestreamValueType } from '../../functions/core/
 import type {
   BucketPoint,
   LatestValue,
+  MessagePointKey,
   RawPoint,
   SeriesQuery,
   TimeseriesQuery,
@@ -150,6 +151,8 @@ interface WriteStatements {
 
 interface PendingWrite {
   readonly points: readonly TimeSeriesPoint[];
+  /** A replay's rewrite (issue 16): the stored points of these message keys are deleted first. */
+  readonly replace?: readonly MessagePointKey[];
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -293,6 +296,25 @@ export class DuckDbTimeseriesStore implements TimeseriesSink, TimeseriesQuery {
     });
   }
 
+  /**
+   * Data operations (issue 16), a replay: in one transaction, deletes the stored points of each
+   * message key (device, kind, time) and inserts `points`. Idempotent: running it twice leaves the
+   * same rows. Queued with the writes, alone in its transaction.
+   */
+  async rewrite(points: readonly TimeSeriesPoint[], messages: readonly MessagePointKey[]): Promise<void> {
+    for (let i = 0; i < points.length; i++) checkPoint(points[i] as TimeSeriesPoint, i);
+    for (const key of messages) {
+      checkIdentifier('deviceId', key.deviceId, DEVICE_ID_PATTERN);
+      if (!Number.isSafeInteger(key.time)) throw new RangeError('time: not an integer epoch ms');
+    }
+    if (this.closed) throw new Error('the time-series store is closed');
+    if (messages.length === 0) return;
+    await new Promise<void>((resolve, reject) => {
+      this.pending.push({ points: points.slice(), replace: messages.slice(), resolve, reject });
+      this.draining ??= this.drain();
+    });
+  }
+
   async latest(deviceId: string): Promise<LatestValue[]> {
     checkIdentifier('deviceId', deviceId, DEVICE_ID_PATTERN);
     const rows = await this.read(LATEST, [deviceId]);
@@ -415,7 +437,20 @@ export class DuckDbTimeseriesStore implements TimeseriesSink, TimeseriesQuery {
       }
       const group: PendingWrite[] = [];
       let size = 0;
+      const first = this.pending[0];
+      if (first?.replace) {
+        // A replay's rewrite runs alone: its deletes must not meet other writes' inserts.
+        this.pending.shift();
+        try {
+          await this.insert(first.points, first.replace);
+          first.resolve();
+        } catch (error) {
+          first.reject(error);
+        }
+        continue;
+      }
       while (this.pending.length > 0 && (group.length === 0 || size < MAX_POINTS_PER_TRANSACTION)) {
+        if (this.pending[0]?.replace) break;
         const next = this.pending.shift();
         if (!next) break;
         group.push(next);
@@ -442,13 +477,40 @@ export class DuckDbTimeseriesStore implements TimeseriesSink, TimeseriesQuery {
     }
   }
 
-  private async insert(batch: readonly TimeSeriesPoint[]): Promise<void> {
+  /** Deletes the points of the message keys (inside the caller's transaction), through a staged key table. */
+  private async deleteMessagePoints(keys: readonly MessagePointKey[]): Promise<void> {
+    const connection = this.writer;
+    await connection.run(
+      'CREATE OR REPLACE TEMP TABLE replaced (device_id VARCHAR, kind VARCHAR, time BIGINT)',
+    );
+    const appender = await connection.createAppender('replaced', 'main', 'temp');
+    try {
+      for (const key of keys) {
+        appender.appendVarchar(key.deviceId);
+        appender.appendVarchar(key.kind);
+        appender.appendBigInt(BigInt(key.time));
+        appender.endRow();
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+    await connection.run(
+      'DELETE FROM points p USING temp.main.replaced r WHERE p.device_id = r.device_id AND p.kind = r.kind AND p.time = r.time',
+    );
+  }
+
+  private async insert(
+    batch: readonly TimeSeriesPoint[],
+    replace?: readonly MessagePointKey[],
+  ): Promise<void> {
     const points = dedupe(batch);
     let minTime = Number.POSITIVE_INFINITY;
     let maxTime = Number.NEGATIVE_INFINITY;
     const connection = this.writer;
     await connection.run('BEGIN TRANSACTION');
     try {
+      if (replace) await this.deleteMessagePoints(replace);
       await connection.run(STAGING);
       const appender = await connection.createAppender('staging', 'main', 'temp');
       try {
@@ -475,8 +537,10 @@ export class DuckDbTimeseriesStore implements TimeseriesSink, TimeseriesQuery {
       } finally {
         appender.closeSync();
       }
-      this.statements.insertNew.bind([BigInt(minTime), BigInt(maxTime)]);
-      await this.statements.insertNew.run();
+      if (points.length > 0) {
+        this.statements.insertNew.bind([BigInt(minTime), BigInt(maxTime)]);
+        await this.statements.insertNew.run();
+      }
       await connection.run('COMMIT');
     } catch (error) {
       await connection.run('ROLLBACK').catch(() => undefined);

@@ -216,6 +216,18 @@ export const EnrichmentInfo = z.strictObject({
     .max(80)
     .optional()
     .describe('What the device sent as timestamp when it was unusable and the receive time replaced it.'),
+  // ----- data operations (issue 16): which attempt of a message this enrichment is -----
+  redrive_count: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe('How many times the message was sent back from the dead-letter topic (absent: never).'),
+  replay_id: z
+    .string()
+    .regex(/^rp-[a-z0-9]{8,40}$/)
+    .optional()
+    .describe('The replay that re-ran enrichment over this message with the then-current registry.'),
   detection: z.strictObject({
     method: z.enum(DETECTION_METHODS),
     score: z.number().min(0).max(1).optional().describe('The match score, for measurement_match.'),
@@ -337,6 +349,8 @@ export const DlqRecord = z
         offset: z.string().regex(/^\d+$/).optional(),
       })
       .optional(),
+    // Data operations (issue 16): a redriven message that failed again keeps its count.
+    redrive_count: z.number().int().min(1).optional().describe('Redrives of this message so far.'),
     original_base64: z.string().describe('The original bytes, unchanged.'),
     original_size_bytes: z.number().int().min(0),
   })

@@ -16,6 +16,7 @@ import type { AlertStore, MessageStage, RegistryStore } from '../../ports/regist
 import type { TimeseriesQuery } from '../../ports/timeseries.js';
 import { API_ROUTES, type ApiRoute, routerPath } from '../../shared/api-routes.js';
 import { IOT_CORE_MAX_PAYLOAD_BYTES } from '../../shared/aws-limits.js';
+import { type DataOpsApi, dataOpsHandlers } from './data-ops.js';
 import { ApiError, errorResponse, errorResult, fromDomainError, jsonResponse } from './errors.js';
 import { ingestMappingHandlers } from './ingest-mappings.js';
 import { type NotificationChannelsApi, notificationChannelRoutes } from './notification-channels.js';
@@ -57,6 +58,7 @@ import {
 } from './schemas.js';
 
 export type { MessageStage } from '../../ports/registry.js';
+export type { DataOpsApi } from './data-ops.js';
 export { MISSED_REPORTS_OFFLINE, toDeviceSummary } from './devices.js';
 export { ApiError } from './errors.js';
 export type { NotificationChannelsApi } from './notification-channels.js';
@@ -98,6 +100,8 @@ export interface ApiDependencies {
   readonly notifications?: NotificationChannelsApi;
   /** Issue 14: what the dry runs read (./preview.ts); left out, they compile the registry from the store. */
   readonly preview?: PreviewDependencies;
+  /** Data operations (issue 16): triage, redrive, replay; left out, their routes answer 503. */
+  readonly dataOps?: DataOpsApi;
 }
 
 type Handler = (reqCtx: RequestContext) => Promise<Response>;
@@ -397,6 +401,18 @@ export function createApiHandler(dependencies: ApiDependencies) {
       const query = parseQuery(ApplicationsQuery.omit({ deviceType: true }), eventOf(reqCtx));
       return jsonResponse(200, { items: await registry.listApplications({ ...query, deviceType }) });
     },
+    // ----- data operations (issue 16): ./data-ops.ts --------------------------------------------
+    ...Object.fromEntries(
+      Object.entries(dataOpsHandlers(dependencies.dataOps, now)).map(([key, handle]) => [
+        key,
+        (reqCtx: RequestContext) =>
+          handle({
+            query: (schema) => parseQuery(schema, eventOf(reqCtx)),
+            body: (schema) => parseBody(schema, eventOf(reqCtx)),
+            params: reqCtx.params,
+          }),
+      ]),
+    ),
   };
 
   const declared = new Set(API_ROUTES.map(keyOf));

@@ -8,6 +8,7 @@ import { Alert } from '../../core/contract/messages.js';
 import { NotificationChannel, PublicNotificationChannel } from '../../core/contract/notification-channel.js';
 import { Application } from '../../core/contract/registry.js';
 import { API_ROUTES, type ApiRoute } from '../../shared/api-routes.js';
+import { DATA_OPS_COMPONENTS, DATA_OPS_ROUTE_DOCS } from './data-ops.js';
 import {
   DeliveriesQuery,
   NotificationChannelList,
@@ -96,6 +97,8 @@ const COMPONENTS = {
   IngestMappingList: itemsOf(IngestMappingSummary),
   IngestMapping: IngestMappingFull,
   IngestMappingBody,
+  // Data operations (issue 16).
+  ...DATA_OPS_COMPONENTS,
 } satisfies Record<string, z.ZodType>;
 type ComponentName = keyof typeof COMPONENTS;
 
@@ -252,6 +255,8 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: 'Remove an ingest mapping',
     success: ok(204, undefined, 'removed'),
   },
+  // Data operations (issue 16).
+  ...DATA_OPS_ROUTE_DOCS,
 };
 
 const JSON_SCHEMA_OPTIONS = {

@@ -20,6 +20,7 @@ import {
   DeviceType,
   TypeId,
 } from '../../core/contract/registry.js';
+import { DATA_OPS_PATH_PARAMETERS } from './data-ops.js';
 
 const limit = (max: number, fallback: number) =>
   z.coerce.number().int().min(1).max(max).default(fallback).describe(`At most ${max}; default ${fallback}.`);
@@ -43,6 +44,8 @@ export const PATH_PARAMETERS: Record<string, z.ZodType> = {
   type: z.string().regex(TYPE_ID_PATTERN).describe('Exact device-type id.'),
   // Ingest mappings (issue 14).
   mappingId: z.string().regex(SLUG_PATTERN).describe('Ingest mapping id.'),
+  // Data operations (issue 16).
+  ...DATA_OPS_PATH_PARAMETERS,
 };
 
 // ---------------------------------------------------------------------------------------------------

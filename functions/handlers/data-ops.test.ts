@@ -1,0 +1,190 @@
+import { describe, expect, it } from 'vitest';
+import { CONTRACT_VERSION, type DlqRecord } from '../core/contract/messages.js';
+import { InMemoryOperationStore, type RetainedRecord, type TopicRangeReader } from '../ports/data-ops.js';
+import type { StreamProducer, StreamRecord } from '../ports/stream.js';
+import { TOPICS } from '../shared/stream.js';
+import { createDataOps, ReplayConflictError, UnknownDeviceError } from './data-ops.js';
+
+const T0 = Date.parse('2026-12-01T10:00:00.000Z');
+const WINDOW = { from: T0 - 60_000, to: T0 + 60_000 };
+
+/** A reader over fixed records per topic, honouring the range like the real ones. */
+function fixedReader(topics: Record<string, RetainedRecord[]>, gate?: Promise<void>): TopicRangeReader {
+  return {
+    async readByTime(topic, range, visit) {
+      await gate;
+      const records = (topics[topic] ?? []).filter(
+        (r) => r.timestamp >= range.from && r.timestamp < range.to,
+      );
+      if (records.length > 0) await visit(records);
+    },
+  };
+}
+
+function recordingProducer() {
+  const sent: { topic: string; record: StreamRecord }[] = [];
+  const producer: StreamProducer = {
+    send: async (topic, records) => {
+      for (const record of records) sent.push({ topic, record });
+    },
+  };
+  return { producer, sent };
+}
+
+const deadLetter = (overrides: Partial<DlqRecord> = {}, offset = 0): RetainedRecord => {
+  const record: DlqRecord = {
+    contract_version: CONTRACT_VERSION,
+    reason: 'UNKNOWN_DEVICE_TYPE',
+    detail: 'no registered type',
+    received_at: new Date(T0).toISOString(),
+    failed_at: new Date(T0 + 5).toISOString(),
+    stage: 'enrich',
+    device_id: 'probe-1',
+    source: { mqtt_topic: 'dt/probe/probe-1/telemetry' },
+    original_base64: Buffer.from('{"device_id":"probe-1"}').toString('base64'),
+    original_size_bytes: 23,
+    ...overrides,
+  };
+  return {
+    topic: TOPICS.dlq,
+    partition: 0,
+    offset,
+    timestamp: T0,
+    key: 'probe-1',
+    value: Buffer.from(JSON.stringify(record)),
+    headers: {},
+  };
+};
+
+const raw = (
+  deviceId: string,
+  type: string,
+  offset: number,
+  headers: Record<string, string> = {},
+): RetainedRecord => ({
+  topic: TOPICS.raw,
+  partition: 0,
+  offset,
+  timestamp: T0 + offset,
+  key: deviceId,
+  value: Buffer.from(`{"device_id":"${deviceId}"}`),
+  headers: { mqtt_topic: `dt/${type}/${deviceId}/telemetry`, received_at: String(T0 + offset), ...headers },
+});
+
+const dataOpsOver = (topics: Record<string, RetainedRecord[]>, gate?: Promise<void>) => {
+  const { producer, sent } = recordingProducer();
+  const ops = createDataOps({
+    reader: fixedReader(topics, gate),
+    producer,
+    operations: new InMemoryOperationStore(),
+    deviceTypeOf: async (id) => (id === 'probe-1' ? 'probe' : undefined),
+    now: () => T0 + 10_000,
+  });
+  return { ops, sent };
+};
+
+describe('redrive', () => {
+  it('sends the original bytes back to iot.raw with the receipt time, topic and a redrive count one higher', async () => {
+    const { ops, sent } = dataOpsOver({ [TOPICS.dlq]: [deadLetter({ redrive_count: 2 })] });
+
+    const progress = await ops.redrive({ ...WINDOW, reason: 'UNKNOWN_DEVICE_TYPE' });
+
+    expect(progress).toMatchObject({ kind: 'redrive', state: 'done', matched: 1, sent: 1 });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.topic).toBe(TOPICS.raw);
+    expect(sent[0]?.record).toMatchObject({
+      key: 'probe-1',
+      headers: { mqtt_topic: 'dt/probe/probe-1/telemetry', received_at: String(T0), redrive_count: '3' },
+    });
+    expect(Buffer.from(sent[0]?.record.value ?? []).toString()).toBe('{"device_id":"probe-1"}');
+    expect(await ops.operation(progress.id)).toEqual(progress);
+  });
+
+  it('sends a message once, from its latest attempt, and skips stages it cannot send back', async () => {
+    const { ops, sent } = dataOpsOver({
+      [TOPICS.dlq]: [
+        deadLetter({}, 0),
+        deadLetter({ redrive_count: 1, failed_at: new Date(T0 + 9_000).toISOString() }, 1),
+        deadLetter({ stage: 'ingest-bridge', reason: 'INVALID_TOPIC' }, 2),
+      ],
+    });
+
+    const progress = await ops.redrive(WINDOW);
+
+    expect(progress).toMatchObject({ matched: 3, sent: 1 });
+    expect(Object.values(progress.skipped).reduce((a, b) => a + b, 0)).toBe(2);
+    expect(sent[0]?.record.headers?.redrive_count).toBe('2');
+  });
+
+  it('sends nothing for a filter that matches nothing', async () => {
+    const { ops, sent } = dataOpsOver({ [TOPICS.dlq]: [deadLetter()] });
+    expect(await ops.redrive({ ...WINDOW, deviceType: 'other' })).toMatchObject({ matched: 0, sent: 0 });
+    expect(sent).toEqual([]);
+  });
+});
+
+describe('replay', () => {
+  it('sends the raw records of the type back with the replay id, never an earlier replay copy', async () => {
+    const { ops, sent } = dataOpsOver({
+      [TOPICS.raw]: [
+        raw('probe-1', 'probe', 1),
+        raw('other-1', 'other', 2),
+        raw('probe-2', 'probe', 3),
+        raw('probe-1', 'probe', 4, { replay_id: 'rp-aaaaaaaaaaaa' }),
+      ],
+    });
+
+    const started = await ops.startReplay({ target: { deviceType: 'probe' }, ...WINDOW });
+    await ops.idle();
+
+    expect(await ops.operation(started.id)).toMatchObject({ state: 'done', matched: 2, sent: 2 });
+    expect(sent.map((s) => s.record.key)).toEqual(['probe-1', 'probe-2']);
+    expect(sent[0]?.record.headers).toMatchObject({ replay_id: started.id, received_at: String(T0 + 1) });
+  });
+
+  it('refuses a second replay of the same device type while one runs, and allows it after', async () => {
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const { ops } = dataOpsOver({ [TOPICS.raw]: [raw('probe-1', 'probe', 1)] }, gate);
+    const first = await ops.startReplay({ target: { deviceType: 'probe' }, ...WINDOW });
+
+    // A device replay is locked by the device's type.
+    await expect(ops.startReplay({ target: { deviceId: 'probe-1' }, ...WINDOW })).rejects.toBeInstanceOf(
+      ReplayConflictError,
+    );
+    open();
+    await ops.idle();
+    expect((await ops.operation(first.id))?.state).toBe('done');
+    await expect(ops.startReplay({ target: { deviceType: 'probe' }, ...WINDOW })).resolves.toMatchObject({
+      state: 'running',
+    });
+  });
+
+  it('stop ends a running replay at its next batch, as failed, and waits for it', async () => {
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const { ops, sent } = dataOpsOver({ [TOPICS.raw]: [raw('probe-1', 'probe', 1)] }, gate);
+    const started = await ops.startReplay({ target: { deviceType: 'probe' }, ...WINDOW });
+
+    const stopped = ops.stop();
+    open();
+    await stopped;
+
+    expect(await ops.operation(started.id)).toMatchObject({
+      state: 'failed',
+      error: expect.stringMatching(/^stopped/),
+    });
+    expect(sent).toEqual([]);
+  });
+
+  it('refuses a device replay for a device never seen', async () => {
+    const { ops } = dataOpsOver({});
+    await expect(ops.startReplay({ target: { deviceId: 'ghost-1' }, ...WINDOW })).rejects.toBeInstanceOf(
+      UnknownDeviceError,
+    );
+  });
+});

@@ -1,0 +1,363 @@
+/**
+ * Data operations (issue 16): dead-letter triage, redrive and replay, over the stream ports, so the
+ * local runtime and a Lambda run the same code.
+ *
+ * - Triage reads `iot.dlq` over a window (by record time: when the platform received the message)
+ *   and groups the dead letters by reason, device type and device.
+ * - A redrive reads the matching dead letters of `iot.dlq` and sends each message's original bytes back
+ *   to `iot.raw`, unchanged, as the bridge first sent them (key, MQTT topic, receipt time), with a
+ *   `redrive_count` header one past the dead letter's: enrich stamps it on enrichment_info, or, if the
+ *   message fails again, on its new dead letter. Of the dead letters of one message only the newest
+ *   goes back. The writes downstream are idempotent on (device, measure, time), so a message sent
+ *   back twice is stored once.
+ * - A replay reads the raw records of a device or a device type over a time range and sends them back
+ *   to `iot.raw` with a `replay_id` header: enrich re-runs them with the current registry (alert state
+ *   untouched) and the writer replaces each message's stored points (TimeseriesSink.rewrite), so the
+ *   verdicts and points follow the new definition and each point is stored once. One replay at a time
+ *   per device type. Copies a replay sent are never replayed again (the original is still there).
+ *
+ * Sent records carry the time of sending as their timestamp (the receipt time travels in the
+ * `received_at` header, which enrich prefers), so the raw topic's timestamps keep rising with offsets
+ * and the lookup by time stays right.
+ */
+import { randomBytes } from 'node:crypto';
+import type { DlqRecord } from '../core/contract/messages.js';
+import {
+  type DeadLetter,
+  type DeadLetterFilter,
+  type DeadLetterGroup,
+  groupDeadLetters,
+  isRedrivable,
+  matchesFilter,
+  newestAttempts,
+  readDeadLetter,
+} from '../core/dead-letters.js';
+import { parseTopic } from '../core/envelope.js';
+import type {
+  OperationProgress,
+  OperationStore,
+  RetainedRecord,
+  TopicRangeReader,
+} from '../ports/data-ops.js';
+import type { StreamProducer, StreamRecord } from '../ports/stream.js';
+import { DATA_OPS_HEADERS, DATA_OPS_LIMITS } from '../shared/data-ops.js';
+import { TOPICS } from '../shared/stream.js';
+
+export interface DataOpsDependencies {
+  readonly reader: TopicRangeReader;
+  readonly producer: StreamProducer;
+  readonly operations: OperationStore;
+  /** The registered type of a device (a device replay is locked per its type); undefined if unseen. */
+  readonly deviceTypeOf: (deviceId: string) => Promise<string | undefined>;
+  readonly now?: () => number;
+  /** Told when a replay running in the background fails. */
+  readonly onError?: (error: unknown, operationId: string) => void;
+  /** Records per send (default 500). */
+  readonly sendBatchSize?: number;
+}
+
+export interface TriageResult {
+  readonly from: string;
+  readonly to: string;
+  /** Dead letters in the window (up to the scan bound). */
+  readonly total: number;
+  /** The scan stopped at DATA_OPS_LIMITS.maxTriageScan: counts are of the oldest that many. */
+  readonly truncated: boolean;
+  readonly groups: readonly DeadLetterGroup[];
+}
+
+export type ReplayTarget = { readonly deviceId: string } | { readonly deviceType: string };
+
+export interface ReplayRequest {
+  readonly target: ReplayTarget;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** A replay of the same device type is running (one at a time per type). */
+export class ReplayConflictError extends Error {
+  override readonly name = 'ReplayConflictError';
+  constructor(
+    readonly deviceType: string,
+    readonly runningId: string,
+  ) {
+    super(`replay ${runningId} of device type "${deviceType}" is still running`);
+  }
+}
+
+/** A device replay for a device the platform has not seen. */
+export class UnknownDeviceError extends Error {
+  override readonly name = 'UnknownDeviceError';
+  constructor(readonly deviceId: string) {
+    super(`device "${deviceId}" has not been seen`);
+  }
+}
+
+/** Ids of operations: a prefix and 20 random base-36 characters (REDRIVE_ID_PATTERN, REPLAY_ID_PATTERN). */
+export function newOperationId(prefix: 'rd' | 'rp'): string {
+  const alphabet = '0123456789abcdefghijklmnopqrstuvwxyz';
+  const bytes = randomBytes(20);
+  let id = '';
+  for (const byte of bytes) id += alphabet[byte % 36];
+  return `${prefix}-${id}`;
+}
+
+type Counters = { scanned: number; matched: number; sent: number; skipped: Record<string, number> };
+
+export function createDataOps(dependencies: DataOpsDependencies) {
+  const now = dependencies.now ?? Date.now;
+  const batchSize = dependencies.sendBatchSize ?? 500;
+  const { reader, producer, operations } = dependencies;
+  const running = new Set<Promise<void>>();
+  /** Set by `stop`: running replays end at their next batch (state `failed`, error `stopped`). */
+  let stopping = false;
+
+  const iso = (time: number) => new Date(time).toISOString();
+
+  /** Every dead letter of the window, up to `limit`, in time order; `truncated` if there were more. */
+  async function readDeadLetters(range: { from: number; to: number }, limit: number) {
+    const letters: DeadLetter[] = [];
+    let scanned = 0;
+    let truncated = false;
+    await reader.readByTime(TOPICS.dlq, range, (records) => {
+      for (const record of records) {
+        scanned += 1;
+        if (letters.length >= limit) {
+          truncated = true;
+          return false;
+        }
+        const letter = readDeadLetter(record.value, {
+          time: record.timestamp,
+          partition: record.partition,
+          offset: record.offset,
+        });
+        if (letter) letters.push(letter);
+      }
+      return true;
+    });
+    return { letters, scanned, truncated };
+  }
+
+  const progressOf = (
+    base: Pick<OperationProgress, 'id' | 'kind' | 'request' | 'startedAt'>,
+    counters: Counters,
+    state: OperationProgress['state'],
+    extra: { truncated?: boolean; error?: string } = {},
+  ): OperationProgress => ({
+    ...base,
+    state,
+    ...(state === 'running' ? {} : { finishedAt: iso(now()) }),
+    scanned: counters.scanned,
+    matched: counters.matched,
+    sent: counters.sent,
+    skipped: { ...counters.skipped },
+    truncated: extra.truncated ?? false,
+    ...(extra.error === undefined ? {} : { error: extra.error }),
+  });
+
+  const skip = (counters: Counters, why: string) => {
+    counters.skipped[why] = (counters.skipped[why] ?? 0) + 1;
+  };
+
+  async function triage(range: { from: number; to: number }): Promise<TriageResult> {
+    const { letters, truncated } = await readDeadLetters(range, DATA_OPS_LIMITS.maxTriageScan);
+    const inWindow = letters.filter((letter) => letter.time >= range.from && letter.time < range.to);
+    return {
+      from: iso(range.from),
+      to: iso(range.to),
+      total: inWindow.length,
+      truncated,
+      groups: groupDeadLetters(inWindow, DATA_OPS_LIMITS.examplesPerGroup),
+    };
+  }
+
+  /** Runs a redrive to the end (at most DATA_OPS_LIMITS.maxRedriveMessages sent) and answers its progress. */
+  async function redrive(filter: DeadLetterFilter): Promise<OperationProgress> {
+    const base = {
+      id: newOperationId('rd'),
+      kind: 'redrive' as const,
+      request: filterRequest(filter),
+      startedAt: iso(now()),
+    };
+    const counters: Counters = { scanned: 0, matched: 0, sent: 0, skipped: {} };
+    await operations.put(progressOf(base, counters, 'running'));
+    try {
+      const {
+        letters,
+        scanned,
+        truncated: scanTruncated,
+      } = await readDeadLetters(filter, DATA_OPS_LIMITS.maxTriageScan);
+      counters.scanned = scanned;
+      const matching = letters.filter((letter) => matchesFilter(letter, filter));
+      counters.matched = matching.length;
+      const redrivable: DeadLetter[] = [];
+      for (const letter of matching) {
+        if (isRedrivable(letter)) redrivable.push(letter);
+        else skip(counters, `stage ${letter.record.stage} cannot be redriven`);
+      }
+      const newest = newestAttempts(redrivable);
+      for (let i = newest.length; i < redrivable.length; i++)
+        skip(counters, 'an older attempt of a message sent');
+      const toSend = newest.slice(0, DATA_OPS_LIMITS.maxRedriveMessages);
+      for (let i = 0; i < toSend.length; i += batchSize) {
+        const batch = toSend
+          .slice(i, i + batchSize)
+          .map((letter) => redriveRecord(letter.record, letter, now()));
+        await producer.send(TOPICS.raw, batch);
+        counters.sent += batch.length;
+        await operations.put(progressOf(base, counters, 'running'));
+      }
+      const truncated = scanTruncated || newest.length > toSend.length;
+      const done = progressOf(base, counters, 'done', { truncated });
+      await operations.put(done);
+      return done;
+    } catch (error) {
+      await operations.put(progressOf(base, counters, 'failed', { error: messageOf(error) }));
+      throw error;
+    }
+  }
+
+  /**
+   * Starts a replay in the background and answers its first progress. Throws ReplayConflictError when
+   * a replay of the same device type runs, UnknownDeviceError for a device never seen.
+   */
+  async function startReplay(request: ReplayRequest): Promise<OperationProgress> {
+    const deviceType =
+      'deviceType' in request.target
+        ? request.target.deviceType
+        : await dependencies.deviceTypeOf(request.target.deviceId);
+    if (deviceType === undefined && 'deviceId' in request.target) {
+      throw new UnknownDeviceError(request.target.deviceId);
+    }
+    const base = {
+      id: newOperationId('rp'),
+      kind: 'replay' as const,
+      request: {
+        ...request.target,
+        ...('deviceId' in request.target ? { deviceType } : {}),
+        from: iso(request.from),
+        to: iso(request.to),
+      },
+      startedAt: iso(now()),
+    };
+    const counters: Counters = { scanned: 0, matched: 0, sent: 0, skipped: {} };
+    const first = progressOf(base, counters, 'running');
+    const conflict = await operations.claimReplay(first, deviceType as string);
+    if (conflict) throw new ReplayConflictError(deviceType as string, conflict.id);
+    const run = runReplay(request, base, counters).finally(() => running.delete(run));
+    running.add(run);
+    return first;
+  }
+
+  async function runReplay(
+    request: ReplayRequest,
+    base: Pick<OperationProgress, 'id' | 'kind' | 'request' | 'startedAt'>,
+    counters: Counters,
+  ): Promise<void> {
+    let truncated = false;
+    try {
+      let pending: StreamRecord[] = [];
+      const flush = async () => {
+        if (pending.length === 0) return;
+        await producer.send(TOPICS.raw, pending);
+        counters.sent += pending.length;
+        pending = [];
+        await operations.put(progressOf(base, counters, 'running'));
+      };
+      await reader.readByTime(TOPICS.raw, request, async (records) => {
+        if (stopping) return false;
+        for (const record of records) {
+          counters.scanned += 1;
+          if (!replaySelects(record, request)) continue;
+          if (record.headers[DATA_OPS_HEADERS.replayId] !== undefined) {
+            skip(counters, 'a copy an earlier replay sent');
+            continue;
+          }
+          if (counters.matched >= DATA_OPS_LIMITS.maxReplayMessages) {
+            truncated = true;
+            return false;
+          }
+          counters.matched += 1;
+          pending.push(replayRecord(record, base.id, now()));
+          if (pending.length >= batchSize) await flush();
+        }
+        return true;
+      });
+      await flush();
+      if (stopping) throw new Error('stopped: the platform stopped before the replay finished');
+      await operations.put(progressOf(base, counters, 'done', { truncated }));
+    } catch (error) {
+      dependencies.onError?.(error, base.id);
+      await operations
+        .put(progressOf(base, counters, 'failed', { truncated, error: messageOf(error) }))
+        .catch(() => undefined);
+    }
+  }
+
+  return {
+    triage,
+    redrive,
+    startReplay,
+    operation: (id: string) => operations.get(id),
+    /** Resolves once every replay started so far has finished (tests). */
+    idle: async () => {
+      while (running.size > 0) await Promise.allSettled([...running]);
+    },
+    /** Ends running replays at their next batch (what they sent stays sent) and waits for them. */
+    stop: async () => {
+      stopping = true;
+      while (running.size > 0) await Promise.allSettled([...running]);
+    },
+  };
+}
+
+export type DataOps = ReturnType<typeof createDataOps>;
+
+/** The record a redrive sends: the original bytes as the bridge sent them, one more redrive counted. */
+function redriveRecord(record: DlqRecord, letter: DeadLetter, sentAt: number): StreamRecord {
+  const headers: Record<string, string> = {
+    received_at: String(Date.parse(record.received_at)),
+    [DATA_OPS_HEADERS.redriveCount]: String((record.redrive_count ?? 0) + 1),
+  };
+  if (record.source?.mqtt_topic !== undefined) headers.mqtt_topic = record.source.mqtt_topic;
+  return {
+    key: letter.deviceId ?? 'unknown',
+    value: Buffer.from(record.original_base64, 'base64'),
+    headers,
+    timestamp: sentAt,
+  };
+}
+
+/** Whether a raw record belongs to the replay's device or device type (by its MQTT topic). */
+function replaySelects(record: RetainedRecord, request: ReplayRequest): boolean {
+  if (record.timestamp < request.from || record.timestamp >= request.to) return false;
+  const topic = record.headers.mqtt_topic ? parseTopic(record.headers.mqtt_topic) : undefined;
+  if ('deviceId' in request.target) return (topic?.deviceId ?? record.key) === request.target.deviceId;
+  return topic?.deviceType === request.target.deviceType;
+}
+
+/** The record a replay sends: the raw record unchanged, its headers kept, the replay named. */
+function replayRecord(record: RetainedRecord, replayId: string, sentAt: number): StreamRecord {
+  return {
+    key: record.key ?? 'unknown',
+    value: record.value,
+    headers: {
+      received_at: String(record.timestamp),
+      ...record.headers,
+      [DATA_OPS_HEADERS.replayId]: replayId,
+    },
+    timestamp: sentAt,
+  };
+}
+
+function filterRequest(filter: DeadLetterFilter): Record<string, unknown> {
+  return {
+    ...(filter.reason === undefined ? {} : { reason: filter.reason }),
+    ...(filter.deviceType === undefined ? {} : { deviceType: filter.deviceType }),
+    ...(filter.deviceId === undefined ? {} : { deviceId: filter.deviceId }),
+    from: new Date(filter.from).toISOString(),
+    to: new Date(filter.to).toISOString(),
+  };
+}
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -1,0 +1,29 @@
+/**
+ * Data operations (issue 16: dead-letter triage, redrive, replay), declared once for the handlers, the
+ * API, the local runtime and the CDK stack.
+ */
+
+/** Stream record headers a redrive or a replay adds to the records it sends back to `iot.raw`. */
+export const DATA_OPS_HEADERS = {
+  /** Redrives of the message so far, 1 on its first redrive: stamped on enrichment_info.redrive_count. */
+  redriveCount: 'redrive_count',
+  /** The replay that sent the record: enrichment_info.replay_id, and the writer rewrites its points. */
+  replayId: 'replay_id',
+} as const;
+
+/** Bounds of one operation, so one request cannot occupy the pipeline for hours. */
+export const DATA_OPS_LIMITS = {
+  /** Longest time range of a triage, a redrive or a replay (the local log keeps a day by default). */
+  maxRangeMs: 7 * 24 * 60 * 60 * 1000,
+  /** Most dead letters one redrive sends back. */
+  maxRedriveMessages: 10_000,
+  /** Most raw messages one replay re-runs. */
+  maxReplayMessages: 100_000,
+  /** Newest examples returned per triage group. */
+  examplesPerGroup: 3,
+  /** Most dead letters one triage reads (the newest groups are still exact up to there). */
+  maxTriageScan: 50_000,
+} as const;
+
+export const REDRIVE_ID_PATTERN = /^rd-[a-z0-9]{8,40}$/;
+export const REPLAY_ID_PATTERN = /^rp-[a-z0-9]{8,40}$/;
