@@ -34,6 +34,7 @@ import { createIngestBridgeHandler } from '../functions/handlers/ingest-bridge.j
 import { eachRecord, recordValue } from '../functions/handlers/kafka-records.js';
 import type { DeviceRecord, MessageStage } from '../functions/ports/registry.js';
 import type { KafkaEvent, KafkaHandler } from '../functions/ports/stream.js';
+import { type MetricsRecorder, recordBatch } from '../functions/shared/metrics.js';
 import { REGISTRY_REFRESH_SECONDS } from '../functions/shared/registry-refresh.js';
 import { CONSUMER_GROUPS, TOPICS } from '../functions/shared/stream.js';
 import { seedRegistry as seedData } from '../registry-data/index.js';
@@ -41,6 +42,7 @@ import { createSimulatedFleet, createTransport, runFleet } from '../simulator/in
 import { TokenBucket } from '../simulator/transports/pacing.js';
 import { ensureTables, localTableNames, seedRegistry, startDynamoWriteWorker } from './dynamodb/index.js';
 import { startHttpServer } from './http-server.js';
+import { PrometheusMetrics } from './metrics/prometheus.js';
 import { startMqttIngest } from './mqtt-ingest.js';
 import { PipelineStats } from './stats.js';
 import {
@@ -109,6 +111,11 @@ export interface LocalPlatform {
   readonly mqttUrl: string;
   readonly httpUrl: string;
   readonly dataDir: string;
+  /**
+   * The metrics of `GET /metrics` (functions/shared/metrics.ts): features record through the
+   * recording functions there, e.g. `recordNotificationDelivery(platform.metrics, ...)`.
+   */
+  readonly metrics: MetricsRecorder;
   /** Measured figures for the status line. */
   status(): PlatformStatus;
   /** One line per consumer: delivered, failed, lag. */
@@ -136,6 +143,21 @@ function sampler(perSecond: number): () => boolean {
 
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
 
+/** Records per Kafka event (all its partitions). */
+const recordsIn = (event: KafkaEvent) => sum(Object.values(event.records).map((records) => records.length));
+
+/**
+ * A handler whose batches are measured (iot_handler_batch_records, iot_handler_batch_duration_seconds).
+ * Not an async function: an async frame would hold the event (every record) until the batch is done.
+ */
+const timedHandler =
+  (metrics: MetricsRecorder, name: string, handler: KafkaHandler): KafkaHandler =>
+  (event) => {
+    const records = recordsIn(event);
+    const started = performance.now();
+    return handler(event).finally(() => recordBatch(metrics, name, records, performance.now() - started));
+  };
+
 export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
   const log = options.log ?? (() => {});
   const dataDir = options.dataDir;
@@ -161,6 +183,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   };
 
   try {
+    // Metrics (GET /metrics): one registry for the process; workers send theirs here (metrics/worker-buffer.ts).
+    const metrics = new PrometheusMetrics();
+
     // Registry: dynalite on a free port, tables from the shared declarations, seeded on first start.
     // dynalite and the pipeline's high-rate writes run on a worker thread (see write-worker.ts).
     const dynamo = await startDynamoWriteWorker({ dataDir: join(dataDir, 'dynamodb') });
@@ -211,9 +236,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
             client: dynamo.client,
             devicesTable: tables.devices,
             log,
+            metrics,
             ...(options.rollupIntervalMs ? { rollupIntervalMs: options.rollupIntervalMs } : {}),
           })
-        : await startTimeseriesWorker({ path: join(dataDir, 'timeseries.duckdb') });
+        : await startTimeseriesWorker({ path: join(dataDir, 'timeseries.duckdb') }, metrics);
     onClose('timeseries', () => timeseries.close());
     log(`time series: ${timeseriesStore === 'dynamodb' ? 'DynamoDB sink (dynalite)' : 'DuckDB'}`);
 
@@ -225,7 +251,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const stream = pipeline.producer;
     log(`stream: ${pipeline.description}`);
 
-    const stats = new PipelineStats();
+    // The stats of /api/stats and the counters of /metrics count at the same calls (see stats.ts).
+    const stats = new PipelineStats(Date.now, metrics);
 
     // Handlers: the same factories the Lambda entry points use.
     const bridge = createIngestBridgeHandler({ producer: stream });
@@ -334,6 +361,18 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
     const consumers: StreamConsumer[] = [];
     const consumerNames = new Map<StreamConsumer, string>();
+    const consumerTopics = new Map<StreamConsumer, string>();
+    // Consumer lag by partition, read at each scrape of /metrics.
+    metrics.addLagSource(() =>
+      consumers.flatMap((consumer) =>
+        Object.entries(consumer.stats().lagByPartition ?? {}).map(([partition, lag]) => ({
+          consumer: consumerNames.get(consumer) ?? 'consumer',
+          topic: consumerTopics.get(consumer) ?? 'unknown',
+          partition,
+          lag,
+        })),
+      ),
+    );
     const reportConsumerError = (error: unknown, context: { consumer: string; stage: string }) =>
       log(`${context.consumer} ${context.stage}: ${String(error)}`);
     const consume = async (
@@ -350,7 +389,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         topic,
         group,
         name,
-        handler,
+        handler: timedHandler(metrics, name, handler),
         batchSize: 500,
         batchWindowMs: bestEffort ? INSPECTOR_BATCH_WINDOW_MS : PIPELINE_BATCH_WINDOW_MS,
         // Inspector samples are best effort: they need no dead-letter topic of their own.
@@ -359,6 +398,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       });
       consumers.push(consumer);
       consumerNames.set(consumer, name);
+      consumerTopics.set(consumer, topic);
     };
     onClose('consumers', async () => {
       await Promise.all(consumers.map((c) => c.stop()));
@@ -391,7 +431,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     // publish is acknowledged once the bridge's append is durable (see mqtt-ingest.ts).
     const ingest = await startMqttIngest({
       bridge: async (event) => {
-        const response = await bridge(event);
+        const started = performance.now();
+        const response = await bridge(event).finally(() =>
+          recordBatch(metrics, 'ingest-bridge', event.Records.length, performance.now() - started),
+        );
         stats.recordRaw(event.Records.length - response.batchItemFailures.length);
         return response;
       },
@@ -493,6 +536,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       api,
       dashboardDir: options.dashboardDir ?? DASHBOARD_DIST_DIR,
       port: options.httpPort ?? 3000,
+      metrics,
     });
     onClose('http', () => http.close());
 
@@ -533,6 +577,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       mqttUrl: ingest.url,
       httpUrl: http.url,
       dataDir,
+      metrics,
       // After stop() the stores are closed: report what they held when they closed.
       status: () => finalStatus ?? currentStatus(),
       consumerStatus: () => consumers.map((c) => c.statusLine()),
