@@ -31,7 +31,7 @@ import { type CompiledRegistry, compileRegistry } from '../functions/core/index.
 import { createApiHandler, toDeviceSummary } from '../functions/handlers/api.js';
 import { createEnrichHandler } from '../functions/handlers/enrich.js';
 import { createIngestBridgeHandler } from '../functions/handlers/ingest-bridge.js';
-import { eachRecord, recordValue } from '../functions/handlers/kafka-records.js';
+import { eachRecord, recordCount, recordValue } from '../functions/handlers/kafka-records.js';
 import type { DeviceRecord, MessageStage } from '../functions/ports/registry.js';
 import type { KafkaEvent, KafkaHandler } from '../functions/ports/stream.js';
 import { type MetricsRecorder, recordBatch } from '../functions/shared/metrics.js';
@@ -143,9 +143,6 @@ function sampler(perSecond: number): () => boolean {
 
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
 
-/** Records per Kafka event (all its partitions). */
-const recordsIn = (event: KafkaEvent) => sum(Object.values(event.records).map((records) => records.length));
-
 /**
  * A handler whose batches are measured (iot_handler_batch_records, iot_handler_batch_duration_seconds).
  * Not an async function: an async frame would hold the event (every record) until the batch is done.
@@ -153,7 +150,7 @@ const recordsIn = (event: KafkaEvent) => sum(Object.values(event.records).map((r
 const timedHandler =
   (metrics: MetricsRecorder, name: string, handler: KafkaHandler): KafkaHandler =>
   (event) => {
-    const records = recordsIn(event);
+    const records = recordCount(event);
     const started = performance.now();
     return handler(event).finally(() => recordBatch(metrics, name, records, performance.now() - started));
   };
