@@ -40,7 +40,10 @@ export interface MetricDeclaration<Label extends string = string> {
   readonly aws: AwsSource;
 }
 
-const declare = <const Label extends string>(metric: MetricDeclaration<Label>) => metric;
+/** Keeps each declaration's literal labels and AWS source in its type. */
+const declare = <const Label extends string, const Source extends AwsSource>(
+  metric: MetricDeclaration<Label> & { readonly aws: Source },
+) => metric;
 
 /** Seconds, from a few ms (a local batch) to minutes (a device far behind). */
 const LATENCY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
