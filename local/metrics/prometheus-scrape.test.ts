@@ -13,7 +13,7 @@ import { LOCAL_METRIC_NAMES, MESSAGE_STAGES } from '../../functions/shared/metri
 import { PROJECT_ROOT } from '../../infra/lib/paths.js';
 import { createSimulatedFleet, createTransport, runFleet } from '../../simulator/index.js';
 import { type LocalPlatform, startLocalPlatform } from '../runtime.js';
-import { type PrometheusServer, startPrometheus } from './test-prometheus.js';
+import { type PrometheusServer, prometheusTestsEnabled, startPrometheus } from './test-prometheus.js';
 
 interface GrafanaPanel {
   readonly title: string;
@@ -46,102 +46,105 @@ describe('the Grafana dashboard', () => {
   });
 });
 
-describe('GET /metrics scraped by Prometheus during a simulator run', () => {
-  let dataDir: string;
-  let platform: LocalPlatform;
-  let prometheus: PrometheusServer;
-  let stats: StatsSnapshot;
+describe.skipIf(!prometheusTestsEnabled())(
+  'GET /metrics scraped by Prometheus during a simulator run',
+  () => {
+    let dataDir: string;
+    let platform: LocalPlatform;
+    let prometheus: PrometheusServer;
+    let stats: StatsSnapshot;
 
-  const sumBy = async (promql: string, label: string) => {
-    const result: Record<string, number> = {};
-    for (const { metric, value } of await prometheus.query(promql))
-      result[metric[label] ?? ''] = Number(value[1]);
-    return result;
-  };
-
-  beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'iot-metrics-'));
-    platform = await startLocalPlatform({ dataDir, mqttPort: 0, httpPort: 0, simulatedDevices: 0 });
-    prometheus = await startPrometheus({ target: new URL(platform.httpUrl).host });
-
-    // Prepare: a fleet at 40 messages/s for 12 s, some malformed (dead letters) and some faulty readings.
-    const fleet = createSimulatedFleet({
-      devices: 20,
-      seed: 19,
-      startTime: Date.now(),
-      schedule: { mode: 'rate', messagesPerSecond: 40 },
-      faults: { malformed: 0.05, overload: 0.05, ground_fault: 0.05, drift: 0.05 },
-    });
-    const transport = createTransport({ kind: 'mqtt', url: platform.mqttUrl, protocolVersion: 4 });
-    const run = await runFleet({ fleet, transport, realTime: true, durationMs: 12_000 });
-    expect(run.delivery.acked).toBeGreaterThan(200);
-
-    // A publish is acknowledged once appended (to iot.raw, or iot.dlq when refused at ingest), so
-    // every record is in the log now: the run is counted once no consumer is behind.
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const status = platform.status();
-      if (status.raw + status.dlq >= run.delivery.acked && status.lag === 0) break;
-      if (Date.now() > deadline) throw new Error(`the pipeline did not settle: ${JSON.stringify(status)}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    stats = (await (await fetch(`${platform.httpUrl}/api/stats?window=60m`)).json()) as StatsSnapshot;
-
-    // Prometheus has scraped the settled counters (it scrapes every second).
-    const scraped = async () => {
-      const byStage = await sumBy('sum by (stage) (iot_messages_total)', 'stage');
-      return MESSAGE_STAGES.every((stage) => (byStage[stage] ?? 0) === stats.totals[stage]);
+    const sumBy = async (promql: string, label: string) => {
+      const result: Record<string, number> = {};
+      for (const { metric, value } of await prometheus.query(promql))
+        result[metric[label] ?? ''] = Number(value[1]);
+      return result;
     };
-    const scrapeDeadline = Date.now() + 20_000;
-    while (!(await scraped())) {
-      if (Date.now() > scrapeDeadline)
-        throw new Error(`prometheus never saw the settled counters: ${prometheus.output()}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }, 120_000);
 
-  afterAll(async () => {
-    await prometheus?.stop();
-    await platform?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-  });
+    beforeAll(async () => {
+      dataDir = await mkdtemp(join(tmpdir(), 'iot-metrics-'));
+      platform = await startLocalPlatform({ dataDir, mqttPort: 0, httpPort: 0, simulatedDevices: 0 });
+      prometheus = await startPrometheus({ target: new URL(platform.httpUrl).host });
 
-  it('stores message counters per stage that agree with the totals and the windows of /api/stats', async () => {
-    const byStage = await sumBy('sum by (stage) (iot_messages_total)', 'stage');
+      // Prepare: a fleet at 40 messages/s for 12 s, some malformed (dead letters) and some faulty readings.
+      const fleet = createSimulatedFleet({
+        devices: 20,
+        seed: 19,
+        startTime: Date.now(),
+        schedule: { mode: 'rate', messagesPerSecond: 40 },
+        faults: { malformed: 0.05, overload: 0.05, ground_fault: 0.05, drift: 0.05 },
+      });
+      const transport = createTransport({ kind: 'mqtt', url: platform.mqttUrl, protocolVersion: 4 });
+      const run = await runFleet({ fleet, transport, realTime: true, durationMs: 12_000 });
+      expect(run.delivery.acked).toBeGreaterThan(200);
 
-    for (const stage of MESSAGE_STAGES) {
-      const windowed = stats.perMinute.reduce((total, minute) => total + minute[stage], 0);
-      expect(byStage[stage] ?? 0, stage).toBe(stats.totals[stage]);
-      expect(byStage[stage] ?? 0, stage).toBe(windowed);
-    }
-    expect(byStage.raw).toBeGreaterThan(0);
-    expect(byStage.dlq).toBeGreaterThan(0);
-  });
-
-  it('stores quality verdicts, device types and dead-letter reasons as /api/stats counts them', async () => {
-    const verdicts = await sumBy('sum by (verdict) (iot_quality_verdicts_total)', 'verdict');
-    const types = await sumBy('sum by (device_type) (iot_quality_verdicts_total)', 'device_type');
-    const reasons = await sumBy('sum by (reason) (iot_dead_letters_total)', 'reason');
-
-    expect(verdicts).toEqual(Object.fromEntries(Object.entries(stats.quality).filter(([, n]) => n > 0)));
-    expect(types).toEqual(stats.byDeviceType);
-    expect(reasons).toEqual(stats.dlqReasons);
-  });
-
-  it('counts as many latency observations as /api/stats', async () => {
-    const [count] = await prometheus.query('sum(iot_device_to_queryable_seconds_count)');
-
-    expect(Number(count?.value[1])).toBe(stats.pipeline?.latencyMs?.samples);
-  });
-
-  it('answers every Grafana panel query with data', async () => {
-    for (const panel of grafana.panels) {
-      for (const { expr } of panel.targets) {
-        if (metricNames(expr).some((name) => NOT_YET_RECORDED.has(name))) continue;
-        // Grafana's $__rate_interval is at least four scrape intervals: one minute covers the run.
-        const result = await prometheus.query(expr.replaceAll('$__rate_interval', '1m'));
-        expect(result.length, `${panel.title}: ${expr}`).toBeGreaterThan(0);
+      // A publish is acknowledged once appended (to iot.raw, or iot.dlq when refused at ingest), so
+      // every record is in the log now: the run is counted once no consumer is behind.
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const status = platform.status();
+        if (status.raw + status.dlq >= run.delivery.acked && status.lag === 0) break;
+        if (Date.now() > deadline) throw new Error(`the pipeline did not settle: ${JSON.stringify(status)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
       }
-    }
-  });
-});
+      stats = (await (await fetch(`${platform.httpUrl}/api/stats?window=60m`)).json()) as StatsSnapshot;
+
+      // Prometheus has scraped the settled counters (it scrapes every second).
+      const scraped = async () => {
+        const byStage = await sumBy('sum by (stage) (iot_messages_total)', 'stage');
+        return MESSAGE_STAGES.every((stage) => (byStage[stage] ?? 0) === stats.totals[stage]);
+      };
+      const scrapeDeadline = Date.now() + 20_000;
+      while (!(await scraped())) {
+        if (Date.now() > scrapeDeadline)
+          throw new Error(`prometheus never saw the settled counters: ${prometheus.output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }, 120_000);
+
+    afterAll(async () => {
+      await prometheus?.stop();
+      await platform?.stop();
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    });
+
+    it('stores message counters per stage that agree with the totals and the windows of /api/stats', async () => {
+      const byStage = await sumBy('sum by (stage) (iot_messages_total)', 'stage');
+
+      for (const stage of MESSAGE_STAGES) {
+        const windowed = stats.perMinute.reduce((total, minute) => total + minute[stage], 0);
+        expect(byStage[stage] ?? 0, stage).toBe(stats.totals[stage]);
+        expect(byStage[stage] ?? 0, stage).toBe(windowed);
+      }
+      expect(byStage.raw).toBeGreaterThan(0);
+      expect(byStage.dlq).toBeGreaterThan(0);
+    });
+
+    it('stores quality verdicts, device types and dead-letter reasons as /api/stats counts them', async () => {
+      const verdicts = await sumBy('sum by (verdict) (iot_quality_verdicts_total)', 'verdict');
+      const types = await sumBy('sum by (device_type) (iot_quality_verdicts_total)', 'device_type');
+      const reasons = await sumBy('sum by (reason) (iot_dead_letters_total)', 'reason');
+
+      expect(verdicts).toEqual(Object.fromEntries(Object.entries(stats.quality).filter(([, n]) => n > 0)));
+      expect(types).toEqual(stats.byDeviceType);
+      expect(reasons).toEqual(stats.dlqReasons);
+    });
+
+    it('counts as many latency observations as /api/stats', async () => {
+      const [count] = await prometheus.query('sum(iot_device_to_queryable_seconds_count)');
+
+      expect(Number(count?.value[1])).toBe(stats.pipeline?.latencyMs?.samples);
+    });
+
+    it('answers every Grafana panel query with data', async () => {
+      for (const panel of grafana.panels) {
+        for (const { expr } of panel.targets) {
+          if (metricNames(expr).some((name) => NOT_YET_RECORDED.has(name))) continue;
+          // Grafana's $__rate_interval is at least four scrape intervals: one minute covers the run.
+          const result = await prometheus.query(expr.replaceAll('$__rate_interval', '1m'));
+          expect(result.length, `${panel.title}: ${expr}`).toBeGreaterThan(0);
+        }
+      }
+    });
+  },
+);

@@ -31,6 +31,10 @@ function findPrometheus(): string | undefined {
   return undefined;
 }
 
+/** In CI prometheus is required (a missing one fails the test); elsewhere its tests skip without it. */
+export const prometheusTestsEnabled = (): boolean =>
+  process.env.CI !== undefined || findPrometheus() !== undefined;
+
 /** A port free when probed (Prometheus binds it a moment later; start retries if another took it). */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
