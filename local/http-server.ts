@@ -212,6 +212,12 @@ export interface LocalHttpServerOptions {
    * The error may carry a stack: it goes to the log, never into the response.
    */
   readonly onError?: (error: unknown, request: string) => void;
+  /**
+   * `GET /metrics`: the Prometheus exposition (local/metrics/prometheus.ts). A read, so under the
+   * rule of every other read: the API authorizes writes only (functions/handlers/api/request.ts).
+   * @default - no /metrics route (the path falls through to the dashboard files)
+   */
+  readonly metrics?: { readonly contentType: string; render(): Promise<string> };
 }
 
 export interface LocalHttpServer {
@@ -243,6 +249,20 @@ export async function startHttpServer(options: LocalHttpServerOptions): Promise<
       return jsonError(response, 400, 'INVALID_REQUEST_TARGET', 'the request target must be a path', {}, [
         { field: '(request target)', message: 'expected /path or http://host/path' },
       ]);
+    }
+    if (target.path === '/metrics' && options.metrics) {
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        return jsonError(response, 405, 'METHOD_NOT_ALLOWED', '/metrics answers GET only', {
+          allow: 'GET, HEAD',
+        });
+      }
+      const text = await options.metrics.render();
+      response.writeHead(200, {
+        'content-type': options.metrics.contentType,
+        'cache-control': 'no-store',
+        ...SECURITY_HEADERS,
+      });
+      return response.end(request.method === 'HEAD' ? undefined : text);
     }
     if (target.path === '/api' || target.path.startsWith('/api/')) {
       const body = await readBody(request);

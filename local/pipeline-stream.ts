@@ -26,7 +26,12 @@ export interface StreamConsumerSpec {
 }
 
 export interface StreamConsumer {
-  stats(): { readonly lag: number; readonly state: string };
+  stats(): {
+    readonly lag: number;
+    readonly state: string;
+    /** By partition, where the consumer commits offsets (not the inspector's tail samplers). */
+    readonly lagByPartition?: Readonly<Record<string, number>>;
+  };
   statusLine(): string;
   /** Drains the batch in flight and commits, then stops. */
   stop(): Promise<void>;

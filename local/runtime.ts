@@ -32,17 +32,26 @@ import { checkTarget } from '../functions/adapters/notifications/guarded-http.js
 import { createChannelSenders } from '../functions/adapters/notifications/senders.js';
 import type { Alert, Application, EnrichedMessage } from '../functions/core/index.js';
 import { type CompiledRegistry, compileRegistry } from '../functions/core/index.js';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../functions/core/notifications.js';
+import {
+  DEFAULT_RETRY_POLICY,
+  deliveryFailureReason,
+  type RetryPolicy,
+} from '../functions/core/notifications.js';
 import { LOCAL_URL_POLICY } from '../functions/core/url-policy.js';
 import { createApiHandler, toDeviceSummary } from '../functions/handlers/api.js';
 import { createDataOps } from '../functions/handlers/data-ops.js';
 import { createEnrichHandler } from '../functions/handlers/enrich.js';
 import { createIngestBridgeHandler } from '../functions/handlers/ingest-bridge.js';
-import { eachRecord, recordValue } from '../functions/handlers/kafka-records.js';
+import { eachRecord, recordCount, recordValue } from '../functions/handlers/kafka-records.js';
 import { createNotifier } from '../functions/handlers/notifier.js';
 import { InMemoryOperationStore } from '../functions/ports/data-ops.js';
 import type { DeviceRecord, MessageStage } from '../functions/ports/registry.js';
 import type { KafkaEvent, KafkaHandler } from '../functions/ports/stream.js';
+import {
+  type MetricsRecorder,
+  recordBatch,
+  recordNotificationDelivery,
+} from '../functions/shared/metrics.js';
 import { REGISTRY_REFRESH_SECONDS } from '../functions/shared/registry-refresh.js';
 import { CONSUMER_GROUPS, TOPICS } from '../functions/shared/stream.js';
 import { seedRegistry as seedData } from '../registry-data/index.js';
@@ -50,6 +59,7 @@ import { createSimulatedFleet, createTransport, runFleet } from '../simulator/in
 import { TokenBucket } from '../simulator/transports/pacing.js';
 import { ensureTables, localTableNames, seedRegistry, startDynamoWriteWorker } from './dynamodb/index.js';
 import { startHttpServer } from './http-server.js';
+import { PrometheusMetrics } from './metrics/prometheus.js';
 import { startMqttIngest } from './mqtt-ingest.js';
 import { PipelineStats } from './stats.js';
 import {
@@ -131,6 +141,11 @@ export interface LocalPlatform {
   readonly mqttUrl: string;
   readonly httpUrl: string;
   readonly dataDir: string;
+  /**
+   * The metrics of `GET /metrics` (functions/shared/metrics.ts): features record through the
+   * recording functions there, e.g. `recordNotificationDelivery(platform.metrics, ...)`.
+   */
+  readonly metrics: MetricsRecorder;
   /** Measured figures for the status line. */
   status(): PlatformStatus;
   /** One line per consumer: delivered, failed, lag. */
@@ -158,6 +173,18 @@ function sampler(perSecond: number): () => boolean {
 
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
 
+/**
+ * A handler whose batches are measured (iot_handler_batch_records, iot_handler_batch_duration_seconds).
+ * Not an async function: an async frame would hold the event (every record) until the batch is done.
+ */
+const timedHandler =
+  (metrics: MetricsRecorder, name: string, handler: KafkaHandler): KafkaHandler =>
+  (event) => {
+    const records = recordCount(event);
+    const started = performance.now();
+    return handler(event).finally(() => recordBatch(metrics, name, records, performance.now() - started));
+  };
+
 export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
   const log = options.log ?? (() => {});
   const dataDir = options.dataDir;
@@ -183,6 +210,9 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   };
 
   try {
+    // Metrics (GET /metrics): one registry for the process; workers send theirs here (metrics/worker-buffer.ts).
+    const metrics = new PrometheusMetrics();
+
     // Registry: dynalite on a free port, tables from the shared declarations, seeded on first start.
     // dynalite and the pipeline's high-rate writes run on a worker thread (see write-worker.ts).
     const dynamo = await startDynamoWriteWorker({ dataDir: join(dataDir, 'dynamodb') });
@@ -245,9 +275,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
             client: dynamo.client,
             devicesTable: tables.devices,
             log,
+            metrics,
             ...(options.rollupIntervalMs ? { rollupIntervalMs: options.rollupIntervalMs } : {}),
           })
-        : await startTimeseriesWorker({ path: join(dataDir, 'timeseries.duckdb') });
+        : await startTimeseriesWorker({ path: join(dataDir, 'timeseries.duckdb') }, metrics);
     onClose('timeseries', () => timeseries.close());
     log(`time series: ${timeseriesStore === 'dynamodb' ? 'DynamoDB sink (dynalite)' : 'DuckDB'}`);
 
@@ -259,7 +290,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const stream = pipeline.producer;
     log(`stream: ${pipeline.description}`);
 
-    const stats = new PipelineStats();
+    // The stats of /api/stats and the counters of /metrics count at the same calls (see stats.ts).
+    const stats = new PipelineStats(Date.now, metrics);
 
     // Issue 14: nothing flagged is out of sight. Every enriched message whose verdict is not GOOD is
     // kept for the inspector (told by the enrich handler once produced; the sample store bounds each
@@ -391,6 +423,18 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
     const consumers: StreamConsumer[] = [];
     const consumerNames = new Map<StreamConsumer, string>();
+    const consumerTopics = new Map<StreamConsumer, string>();
+    // Consumer lag by partition, read at each scrape of /metrics.
+    metrics.addLagSource(() =>
+      consumers.flatMap((consumer) =>
+        Object.entries(consumer.stats().lagByPartition ?? {}).map(([partition, lag]) => ({
+          consumer: consumerNames.get(consumer) ?? 'consumer',
+          topic: consumerTopics.get(consumer) ?? 'unknown',
+          partition,
+          lag,
+        })),
+      ),
+    );
     const reportConsumerError = (error: unknown, context: { consumer: string; stage: string }) =>
       log(`${context.consumer} ${context.stage}: ${String(error)}`);
     const consume = async (
@@ -407,7 +451,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         topic,
         group,
         name,
-        handler,
+        handler: timedHandler(metrics, name, handler),
         batchSize: 500,
         batchWindowMs: bestEffort ? INSPECTOR_BATCH_WINDOW_MS : PIPELINE_BATCH_WINDOW_MS,
         // Inspector samples are best effort: they need no dead-letter topic of their own.
@@ -416,6 +460,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       });
       consumers.push(consumer);
       consumerNames.set(consumer, name);
+      consumerTopics.set(consumer, topic);
     };
     onClose('consumers', async () => {
       await Promise.all(consumers.map((c) => c.stop()));
@@ -462,7 +507,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       retry: notificationRetry,
       // A channel edit applies to the next batch.
       channelCacheMs: 0,
-      onDelivery: (delivery) => {
+      onDelivery: (delivery, channel) => {
+        recordNotificationDelivery(metrics, {
+          channel: channel.type,
+          outcome: delivery.status,
+          ...(delivery.status === 'failed' ? { reason: deliveryFailureReason(delivery.lastError) } : {}),
+        });
         if (delivery.status === 'failed')
           log(`notifier: ${delivery.channelId} gave up on ${delivery.alertId}: ${delivery.lastError ?? ''}`);
       },
@@ -474,7 +524,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     // publish is acknowledged once the bridge's append is durable (see mqtt-ingest.ts).
     const ingest = await startMqttIngest({
       bridge: async (event) => {
-        const response = await bridge(event);
+        const started = performance.now();
+        const response = await bridge(event).finally(() =>
+          recordBatch(metrics, 'ingest-bridge', event.Records.length, performance.now() - started),
+        );
         stats.recordRaw(event.Records.length - response.batchItemFailures.length);
         return response;
       },
@@ -623,6 +676,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       api,
       dashboardDir: options.dashboardDir ?? DASHBOARD_DIST_DIR,
       port: options.httpPort ?? 3000,
+      metrics,
     });
     onClose('http', () => http.close());
 
@@ -663,6 +717,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       mqttUrl: ingest.url,
       httpUrl: http.url,
       dataDir,
+      metrics,
       // After stop() the stores are closed: report what they held when they closed.
       status: () => finalStatus ?? currentStatus(),
       consumerStatus: () => consumers.map((c) => c.statusLine()),

@@ -2,9 +2,20 @@
  * Pipeline statistics for `/api/stats` and the status line: every figure is counted from what actually
  * passed through the pipeline, in per-minute buckets (kept for a day). Totals since the data directory
  * was created come from the log's end offsets, passed in by the runtime, so they survive restarts.
+ *
+ * The same calls feed the Prometheus counters of `GET /metrics` (the `metrics` recorder): one counting
+ * point per fact, so the two cannot disagree.
  */
 import type { StatsSnapshot } from '../functions/handlers/api.js';
 import type { EnrichOutcomeSummary } from '../functions/handlers/enrich.js';
+import {
+  type MetricsRecorder,
+  NO_METRICS,
+  recordDeadLetter,
+  recordDeviceToQueryable,
+  recordEnriched,
+  recordRaw,
+} from '../functions/shared/metrics.js';
 
 interface MinuteBucket {
   minute: number;
@@ -60,7 +71,10 @@ export class PipelineStats {
   private lastMessageTime: number | undefined;
   private suppressed = 0;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly metrics: MetricsRecorder = NO_METRICS,
+  ) {}
 
   private bucket(time: number): MinuteBucket {
     const minute = Math.floor(time / MINUTE);
@@ -86,6 +100,7 @@ export class PipelineStats {
   /** A message reached `iot.raw`. */
   recordRaw(count = 1, time = this.now()): void {
     this.bucket(time).raw += count;
+    recordRaw(this.metrics, count);
     this.lastMessageTime = Math.max(this.lastMessageTime ?? 0, time);
   }
 
@@ -98,10 +113,12 @@ export class PipelineStats {
       if (outcome.deviceType)
         bucket.byDeviceType.set(outcome.deviceType, (bucket.byDeviceType.get(outcome.deviceType) ?? 0) + 1);
       if (outcome.verdict) bucket.quality[outcome.verdict]++;
+      recordEnriched(this.metrics, outcome);
     } else {
       bucket.dlq++;
       const reason = outcome.reason ?? 'UNKNOWN';
       bucket.dlqReasons.set(reason, (bucket.dlqReasons.get(reason) ?? 0) + 1);
+      recordDeadLetter(this.metrics, reason);
     }
     if (outcome.deviceId) bucket.devices.add(outcome.deviceId);
   }
@@ -121,6 +138,7 @@ export class PipelineStats {
     const bucket = this.bucket(time);
     bucket.dlq++;
     bucket.dlqReasons.set(reason, (bucket.dlqReasons.get(reason) ?? 0) + 1);
+    recordDeadLetter(this.metrics, reason);
   }
 
   /** A telemetry message's points were committed to the store `ms` after its device timestamp. */
@@ -133,6 +151,7 @@ export class PipelineStats {
       for (const old of this.latencies.keys()) if (old < minute - KEEP_MINUTES) this.latencies.delete(old);
     }
     histogram[latencyBucket(ms)] = (histogram[latencyBucket(ms)] ?? 0) + 1;
+    recordDeviceToQueryable(this.metrics, ms);
   }
 
   /** p50 and p99 of the latencies recorded in the last `windowMinutes` (whole minutes, this one included). */

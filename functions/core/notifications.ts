@@ -236,3 +236,16 @@ export function worstCaseDeliveryMs(policy: RetryPolicy): number {
   }
   return total;
 }
+
+/**
+ * A short, bounded code for why a delivery failed, for the failures metric's `reason` label (a
+ * label must never carry a URL, an address or free text: its values are a small fixed set).
+ */
+export function deliveryFailureReason(lastError: string | undefined): string {
+  if (lastError === undefined) return 'UNKNOWN';
+  const status = /^HTTP ([1-5])\d\d\b/.exec(lastError);
+  if (status) return `HTTP_${status[1]}XX`;
+  if (lastError.startsWith('refused:')) return 'URL_REFUSED';
+  if (/timed? ?out|timeout|abort/i.test(lastError)) return 'TIMEOUT';
+  return 'NETWORK';
+}

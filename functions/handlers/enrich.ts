@@ -60,6 +60,8 @@ export interface EnrichOutcomeSummary {
   readonly verdict?: 'GOOD' | 'SUSPECT' | 'BAD';
   /** Alerts raised by this message (onsets only). */
   readonly alerts: number;
+  /** The severity of each alert counted in `alerts` (metrics: alerts by severity). */
+  readonly alertSeverities?: readonly string[];
   readonly time: number;
   /** Issue 14: the enriched message when its verdict is not GOOD (kept for the inspector). */
   readonly flagged?: EnrichedMessage;
@@ -158,9 +160,11 @@ export function createEnrichHandler(dependencies: EnrichDependencies) {
 
     // Decided and saved before producing: a crash in between re-raises on redelivery (see the header).
     const { raised, suppressed } = await raiseOnsets(alertState, evaluations);
-    const raisedPerMessage = new Map<string, number>();
+    const raisedPerMessage = new Map<string, string[]>();
     for (const alert of raised) {
-      raisedPerMessage.set(alert.message_id, (raisedPerMessage.get(alert.message_id) ?? 0) + 1);
+      const severities = raisedPerMessage.get(alert.message_id) ?? [];
+      severities.push(alert.severity);
+      raisedPerMessage.set(alert.message_id, severities);
     }
     const alerts: StreamRecord[] = raised.map((alert) => ({
       key: alert.device_id,
@@ -176,8 +180,12 @@ export function createEnrichHandler(dependencies: EnrichDependencies) {
     if (dependencies.onOutcome) {
       summaries.forEach((summary, i) => {
         const messageId = summaryMessageIds.get(i);
-        const alerts = messageId === undefined ? 0 : (raisedPerMessage.get(messageId) ?? 0);
-        dependencies.onOutcome?.({ ...summary, alerts });
+        const severities = messageId === undefined ? [] : (raisedPerMessage.get(messageId) ?? []);
+        dependencies.onOutcome?.({
+          ...summary,
+          alerts: severities.length,
+          ...(severities.length > 0 ? { alertSeverities: severities } : {}),
+        });
       });
     }
     dependencies.onSuppressedAlerts?.(suppressed);

@@ -21,6 +21,10 @@ export function* eachRecord(event: KafkaEvent): Generator<KafkaEventRecord> {
   for (const records of Object.values(event.records)) yield* records;
 }
 
+/** Records in an event, over all its topic-partitions. */
+export const recordCount = (event: KafkaEvent): number =>
+  Object.values(event.records).reduce((total, records) => total + records.length, 0);
+
 export const failures = (failed: readonly KafkaEventRecord[]): KafkaBatchResponse => ({
   batchItemFailures: failed.map((record) => ({
     itemIdentifier: { partition: topicPartitionKey(record.topic, record.partition), offset: record.offset },

@@ -42,7 +42,8 @@ export interface NotifierDependencies {
   /** Deliveries in flight at once, over all channels. @default 16 */
   readonly concurrency?: number;
   /** Told about each finished delivery (the metrics' deliveries and failures counters). */
-  readonly onDelivery?: (delivery: NotificationDelivery) => void;
+  /** Told about each finished delivery, with the channel it went to (its type labels the metrics). */
+  readonly onDelivery?: (delivery: NotificationDelivery, channel: StoredNotificationChannel) => void;
   /** Told about events that are not alert events (skipped). Never given a secret or a URL. */
   readonly onSkipped?: (reason: string) => void;
   readonly now?: () => number;
@@ -128,7 +129,7 @@ export function createNotifier(dependencies: NotifierDependencies) {
       completedAt: new Date(now()).toISOString(),
     };
     await dependencies.channels.recordDelivery(delivery);
-    dependencies.onDelivery?.(delivery);
+    dependencies.onDelivery?.(delivery, channel);
     return delivery;
   }
 

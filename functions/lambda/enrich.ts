@@ -67,7 +67,7 @@ import { isDeviceId, MESSAGE_ID_PATTERN } from '../core/contract/identifiers.js'
 import type { Alert, EnrichedMessage } from '../core/contract/messages.js';
 import type { CompiledRegistry } from '../core/registry.js';
 import { createEnrichHandler, type EnrichOutcomeSummary } from '../handlers/enrich.js';
-import { eachRecord, recordValue } from '../handlers/kafka-records.js';
+import { eachRecord, recordCount, recordValue } from '../handlers/kafka-records.js';
 import {
   type AlertStateStore,
   type AlertStore,
@@ -78,6 +78,7 @@ import {
   ValidationError,
 } from '../ports/registry.js';
 import type { KafkaBatchResponse, KafkaEvent, StreamProducer, StreamRecord } from '../ports/stream.js';
+import { recordDeadLetter, recordEnriched, timedBatch } from '../shared/metrics.js';
 import { TOPICS } from '../shared/stream.js';
 import { AWS_REGION_ENV, readBrokers, readRegistryRefreshMs, readTableNames } from './config.js';
 import { ENV, requireEnv } from './environment.js';
@@ -129,7 +130,7 @@ const decodeKey = (key: string | undefined) =>
   key ? Buffer.from(key, 'base64').toString('utf8') : undefined;
 
 export function createEnrichLambda(dependencies: EnrichLambdaDependencies) {
-  const { logger, metrics } = dependencies.observability;
+  const { logger, metrics, pipelineMetrics } = dependencies.observability;
   const now = dependencies.now ?? Date.now;
 
   return async (event: KafkaEvent): Promise<KafkaBatchResponse> => {
@@ -137,7 +138,7 @@ export function createEnrichLambda(dependencies: EnrichLambdaDependencies) {
     const producer = new RecordingProducer(dependencies.producer);
     const outcomes: EnrichOutcomeSummary[] = [];
     let suppressed = 0;
-    const response = await createEnrichHandler({
+    const enrich = createEnrichHandler({
       producer,
       registry: () => registry,
       service: 'iot-cloud-enrich',
@@ -148,7 +149,13 @@ export function createEnrichLambda(dependencies: EnrichLambdaDependencies) {
       onSuppressedAlerts: (count) => {
         suppressed += count;
       },
-    })(event);
+    });
+    const response = await timedBatch(pipelineMetrics, 'enrich', recordCount(event), () => enrich(event));
+    // The declared metrics count the outcomes the stats count (statsOf below).
+    for (const outcome of outcomes) {
+      if (outcome.kind === 'enriched') recordEnriched(pipelineMetrics, outcome);
+      else recordDeadLetter(pipelineMetrics, outcome.reason ?? 'UNKNOWN');
+    }
 
     const enriched = producer.sent(TOPICS.enriched).flatMap((record) => {
       const message = parseJson(record.value) as EnrichedMessage | undefined;

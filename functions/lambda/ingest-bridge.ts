@@ -27,6 +27,7 @@ import { createKafka } from '../adapters/kafka/client.js';
 import { KafkaStreamProducer } from '../adapters/kafka/producer.js';
 import { createIngestBridgeHandler } from '../handlers/ingest-bridge.js';
 import type { StreamProducer } from '../ports/stream.js';
+import { recordDeadLetter, recordRaw, timedBatch } from '../shared/metrics.js';
 import { TOPICS } from '../shared/stream.js';
 import { AWS_REGION_ENV, readBrokers, readTableNames } from './config.js';
 import { requireEnv } from './environment.js';
@@ -47,11 +48,13 @@ export interface IngestBridgeLambdaDependencies {
 }
 
 export function createIngestBridgeLambda(dependencies: IngestBridgeLambdaDependencies) {
-  const { logger, metrics } = dependencies.observability;
+  const { logger, metrics, pipelineMetrics } = dependencies.observability;
   const now = dependencies.now ?? Date.now;
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const producer = new RecordingProducer(dependencies.producer);
-    const response = await createIngestBridgeHandler({ producer, now })(event);
+    const response = await timedBatch(pipelineMetrics, 'ingest-bridge', event.Records.length, () =>
+      createIngestBridgeHandler({ producer, now })(event),
+    );
 
     // Counted from what was durably produced, so a failed produce counts nothing.
     const raw = producer.sent(TOPICS.raw);
@@ -62,9 +65,12 @@ export function createIngestBridgeLambda(dependencies: IngestBridgeLambdaDepende
       const newest = Math.max(...raw.map((record) => record.timestamp ?? time));
       batch.raw(time, raw.length, newest);
     }
+    // The declared metrics count where the stats do (functions/shared/metrics.ts).
+    recordRaw(pipelineMetrics, raw.length);
     for (const letter of deadLetters) {
       const reason = (parseJson(letter.value) as { reason?: unknown } | undefined)?.reason;
       batch.deadLetter(time, typeof reason === 'string' ? reason : 'UNKNOWN');
+      recordDeadLetter(pipelineMetrics, typeof reason === 'string' ? reason : 'UNKNOWN');
     }
     if (!batch.isEmpty) {
       // Stats are a view: a failed update is logged and measured, never a reason to redeliver.

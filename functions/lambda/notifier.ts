@@ -21,8 +21,8 @@
  *     (the event source mapping's, granted by CDK)
  *   SNS the stack's notification topic: sns:Publish (and kms:GenerateDataKey/Decrypt on its key)
  *   X-Ray: xray:PutTraceSegments, xray:PutTelemetryRecords
- * Metrics (EMF, namespace POWERTOOLS_METRICS_NAMESPACE): NotificationDeliveries and
- * NotificationFailures (Count, per finished delivery), dimension `channelType`.
+ * Metrics (EMF, namespace POWERTOOLS_METRICS_NAMESPACE): iot_notification_deliveries_total and
+ * iot_notification_failures_total, per finished delivery, as declared in functions/shared/metrics.ts.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -32,18 +32,13 @@ import { documentClient } from '../adapters/dynamodb/index.js';
 import { DynamoNotificationChannelStore } from '../adapters/dynamodb/notification-channels.js';
 import type { Resolver } from '../adapters/notifications/guarded-http.js';
 import { createChannelSenders } from '../adapters/notifications/senders.js';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../core/notifications.js';
+import { DEFAULT_RETRY_POLICY, deliveryFailureReason, type RetryPolicy } from '../core/notifications.js';
 import { STRICT_URL_POLICY, type UrlPolicy } from '../core/url-policy.js';
 import { createNotifier, type NotifyOutcome } from '../handlers/notifier.js';
+import { recordNotificationDelivery } from '../shared/metrics.js';
 import { AWS_REGION_ENV, readTableNames } from './config.js';
 import { ENV, requireEnv } from './environment.js';
-import {
-  createObservability,
-  instrument,
-  MetricUnit,
-  type Observability,
-  traceClient,
-} from './observability.js';
+import { createObservability, instrument, type Observability, traceClient } from './observability.js';
 
 export interface NotifierLambdaOptions {
   readonly dynamo: DynamoDBDocumentClient;
@@ -57,19 +52,11 @@ export interface NotifierLambdaOptions {
 }
 
 export function createNotifierLambda(options: NotifierLambdaOptions) {
-  const { logger, metrics } = options.observability;
+  const { logger } = options.observability;
   const retry = options.retry ?? DEFAULT_RETRY_POLICY;
   const store = new DynamoNotificationChannelStore({ client: options.dynamo, tableName: options.tableName });
-  const channelTypes = new Map<string, string>();
   const notifier = createNotifier({
-    channels: {
-      list: async () => {
-        const channels = await store.list();
-        for (const channel of channels) channelTypes.set(channel.channelId, channel.type);
-        return channels;
-      },
-      recordDelivery: (delivery) => store.recordDelivery(delivery),
-    },
+    channels: store,
     senders: createChannelSenders({
       policy: options.policy ?? STRICT_URL_POLICY,
       attemptTimeoutMs: retry.attemptTimeoutMs,
@@ -77,14 +64,12 @@ export function createNotifierLambda(options: NotifierLambdaOptions) {
       ...(options.resolve ? { resolve: options.resolve } : {}),
     }),
     retry,
-    onDelivery: (delivery) => {
-      const single = metrics.singleMetric();
-      single.addDimension('channelType', channelTypes.get(delivery.channelId) ?? 'unknown');
-      single.addMetric(
-        delivery.status === 'delivered' ? 'NotificationDeliveries' : 'NotificationFailures',
-        MetricUnit.Count,
-        1,
-      );
+    onDelivery: (delivery, channel) => {
+      recordNotificationDelivery(options.observability.pipelineMetrics, {
+        channel: channel.type,
+        outcome: delivery.status,
+        ...(delivery.status === 'failed' ? { reason: deliveryFailureReason(delivery.lastError) } : {}),
+      });
       if (delivery.status === 'failed') {
         // The error text comes from the receiver's status or the network, never from the channel's
         // secret or URL path (a Slack URL is a credential): safe to log.

@@ -13,6 +13,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
 import { ENV } from './environment.js';
+import { EmfMetrics } from './metrics.js';
 
 export { MetricUnit };
 
@@ -22,6 +23,11 @@ export interface Observability {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly tracer: Tracer;
+  /**
+   * The declared pipeline metrics (functions/shared/metrics.ts) as EMF: pass it to the recording
+   * functions there (recordRaw, recordBatch, recordNotificationDelivery, ...).
+   */
+  readonly pipelineMetrics: EmfMetrics;
 }
 
 /** Creates the three tools for a function; call once, at module scope. */
@@ -35,6 +41,7 @@ export function createObservability(
     logger: new Logger({ serviceName: service }),
     metrics: new Metrics({ serviceName: service, namespace }),
     tracer: new Tracer({ serviceName: service }),
+    pipelineMetrics: new EmfMetrics({ namespace, serviceName: service }),
   };
 }
 
@@ -72,6 +79,7 @@ export function instrument<E, R>(
       subsegment?.addError(error as Error);
       throw error;
     } finally {
+      observability.pipelineMetrics.flush();
       metrics.publishStoredMetrics();
       if (subsegment && segment) {
         subsegment.close();

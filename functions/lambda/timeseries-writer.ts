@@ -69,10 +69,11 @@ import { DynamoPipelineStatsStore, StatsBatch } from '../adapters/dynamodb/pipel
 import { DynamoTimeseriesSink, timeseriesDocumentClient } from '../adapters/dynamodb/timeseries/index.js';
 import { createKafka } from '../adapters/kafka/client.js';
 import { KafkaStreamProducer } from '../adapters/kafka/producer.js';
+import { timedSink } from '../adapters/timed-sink.js';
 import { type RejectedWrite, TimestreamSink } from '../adapters/timestream/writer.js';
 import type { EnrichedMessage } from '../core/contract/messages.js';
 import { toDlqRecord } from '../core/dlq.js';
-import { eachRecord, failures, recordValue } from '../handlers/kafka-records.js';
+import { eachRecord, failures, recordCount, recordValue } from '../handlers/kafka-records.js';
 import { createTimeseriesWriterHandler } from '../handlers/timeseries-writer.js';
 import type {
   KafkaBatchResponse,
@@ -82,6 +83,7 @@ import type {
   StreamRecord,
 } from '../ports/stream.js';
 import type { TimeseriesSink } from '../ports/timeseries.js';
+import { recordBatch, recordDeadLetter, recordDeviceToQueryable } from '../shared/metrics.js';
 import { TOPICS } from '../shared/stream.js';
 import {
   AWS_REGION_ENV,
@@ -132,25 +134,39 @@ interface CommonWriterDependencies {
 }
 
 export function createTimeseriesWriterLambda(dependencies: TimeseriesWriterLambdaDependencies) {
-  const { logger, metrics } = dependencies.observability;
+  const { logger, metrics, pipelineMetrics } = dependencies.observability;
   const now = dependencies.now ?? Date.now;
   return async (event: KafkaEvent): Promise<KafkaBatchResponse> => {
+    const started = performance.now();
+    try {
+      return await writeBatch(event);
+    } finally {
+      recordBatch(pipelineMetrics, 'timeseries-writer', recordCount(event), performance.now() - started);
+    }
+  };
+
+  async function writeBatch(event: KafkaEvent): Promise<KafkaBatchResponse> {
     const dimensions = 'sink' in dependencies ? undefined : await dependencies.dimensions();
     const rejected: RejectedWrite[] = [];
     const stats = new StatsBatch();
     let written = 0;
     const sink =
       'sink' in dependencies
-        ? dependencies.sink
-        : new TimestreamSink({
-            client: dependencies.timestream,
-            database: dependencies.database,
-            table: dependencies.table,
-            dimensionsOf: (deviceType) => dimensions?.get(deviceType) ?? [],
-            onRejected: (records) => rejected.push(...records),
-            onDuplicates: (count) => metrics.addMetric('TimestreamDuplicateRecords', MetricUnit.Count, count),
-            ...(dependencies.sleep ? { sleep: dependencies.sleep } : {}),
-          });
+        ? timedSink(dependencies.sink, pipelineMetrics, 'dynamodb')
+        : timedSink(
+            new TimestreamSink({
+              client: dependencies.timestream,
+              database: dependencies.database,
+              table: dependencies.table,
+              dimensionsOf: (deviceType) => dimensions?.get(deviceType) ?? [],
+              onRejected: (records) => rejected.push(...records),
+              onDuplicates: (count) =>
+                metrics.addMetric('TimestreamDuplicateRecords', MetricUnit.Count, count),
+              ...(dependencies.sleep ? { sleep: dependencies.sleep } : {}),
+            }),
+            pipelineMetrics,
+            'timestream',
+          );
     const response = await createTimeseriesWriterHandler({
       sink,
       // Device clock to queryable, as local mode measures it (telemetry only: status and events are rare).
@@ -159,7 +175,10 @@ export function createTimeseriesWriterLambda(dependencies: TimeseriesWriterLambd
         written += deviceTimes.length;
         const writtenAt = now();
         for (const deviceTime of deviceTimes)
-          if (deviceTime !== undefined) stats.latency(writtenAt, writtenAt - deviceTime);
+          if (deviceTime !== undefined) {
+            stats.latency(writtenAt, writtenAt - deviceTime);
+            recordDeviceToQueryable(pipelineMetrics, writtenAt - deviceTime);
+          }
       },
     })(event);
 
@@ -174,7 +193,10 @@ export function createTimeseriesWriterLambda(dependencies: TimeseriesWriterLambd
           TOPICS.dlq,
           [...byMessage.values()].map((items) => deadLetter(items, failedAt)),
         );
-        for (let i = 0; i < byMessage.size; i++) stats.deadLetter(failedAt, 'PROCESSING_FAILED');
+        for (let i = 0; i < byMessage.size; i++) {
+          stats.deadLetter(failedAt, 'PROCESSING_FAILED');
+          recordDeadLetter(pipelineMetrics, 'PROCESSING_FAILED');
+        }
         logger.warn('Timestream rejected records; their messages were dead-lettered', {
           messages: byMessage.size,
           records: rejected.length,
@@ -205,7 +227,7 @@ export function createTimeseriesWriterLambda(dependencies: TimeseriesWriterLambd
     }
     metrics.addMetric('FailedRecords', MetricUnit.Count, batchItemFailures.length);
     return { batchItemFailures };
-  };
+  }
 }
 
 const messageKey = (message: { device_id: string; enrichment_info: { message_id: string } }) =>

@@ -51,6 +51,8 @@ export interface KafkaGroupConsumerOptions extends EventSourceMappingOptions {
 export interface KafkaConsumerStats extends DeliveryStats {
   /** Sum over the partitions seen of high watermark - committed offset. */
   readonly lag: number;
+  /** High watermark - committed offset, by partition seen (the metrics' consumer lag). */
+  readonly lagByPartition: Readonly<Record<string, number>>;
 }
 
 /** Header values as the log keeps them: UTF-8 text (a repeated header becomes several entries). */
@@ -133,9 +135,12 @@ export class KafkaGroupConsumer {
 
   stats(): KafkaConsumerStats {
     let lag = 0;
+    const lagByPartition: Record<string, number> = {};
     for (const [partition, { committed, highWatermark }] of this.partitions) {
       const known = this.options.knownHighWatermark?.(partition) ?? 0;
-      lag += Math.max(0, Math.max(highWatermark, known) - committed);
+      const partitionLag = Math.max(0, Math.max(highWatermark, known) - committed);
+      lagByPartition[String(partition)] = partitionLag;
+      lag += partitionLag;
     }
     return {
       name: this.name,
@@ -144,6 +149,7 @@ export class KafkaGroupConsumer {
       state: this.state,
       ...this.counters,
       lag,
+      lagByPartition,
       lastError: this.lastError,
     };
   }

@@ -92,6 +92,8 @@ export interface ConsumerStats extends DeliveryStats {
   readonly endOffsets: Readonly<Record<string, number>>;
   /** Sum over partitions of end offset - committed offset. */
   readonly lag: number;
+  /** End offset - committed offset, by partition (the metrics' consumer lag). */
+  readonly lagByPartition: Readonly<Record<string, number>>;
   /** Records retention deleted before this group committed them (it resumed at the log start). */
   readonly skippedByRetention: number;
 }
@@ -220,11 +222,13 @@ export class LogConsumer {
   stats(): ConsumerStats {
     const committed: Record<string, number> = {};
     const endOffsets: Record<string, number> = {};
+    const lagByPartition: Record<string, number> = {};
     let lag = 0;
     for (const state of this.partitions) {
       const end = this.safeEndOffset(state);
       committed[String(state.partition)] = state.committed;
       endOffsets[String(state.partition)] = end;
+      lagByPartition[String(state.partition)] = Math.max(0, end - state.committed);
       lag += Math.max(0, end - state.committed);
     }
     return {
@@ -237,6 +241,7 @@ export class LogConsumer {
       committed,
       endOffsets,
       lag,
+      lagByPartition,
       skippedByRetention: this.skippedByRetention,
       lastError: this.lastError,
     };

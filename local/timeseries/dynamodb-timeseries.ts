@@ -11,7 +11,9 @@ import {
   DynamoTimeseriesSink,
   timeseriesDocumentClient,
 } from '../../functions/adapters/dynamodb/timeseries/index.js';
+import { timedSink } from '../../functions/adapters/timed-sink.js';
 import { createTimeseriesWriterHandler } from '../../functions/handlers/timeseries-writer.js';
+import { type MetricsRecorder, NO_METRICS } from '../../functions/shared/metrics.js';
 import { ensureTimeseriesTables, localTimeseriesTableNames } from '../dynamodb/index.js';
 import type { TimeseriesWorker } from './worker-host.js';
 import { writtenNote, writtenSummaries } from './written.js';
@@ -26,6 +28,8 @@ export interface DynamoTimeseriesOptions {
   readonly devicesTable: string;
   readonly rollupIntervalMs?: number;
   readonly log: (line: string) => void;
+  /** Where store write durations are recorded. */
+  readonly metrics?: MetricsRecorder;
 }
 
 export async function startDynamoTimeseries(options: DynamoTimeseriesOptions): Promise<TimeseriesWorker> {
@@ -70,7 +74,7 @@ export async function startDynamoTimeseries(options: DynamoTimeseriesOptions): P
   return {
     writer: (onWritten) =>
       createTimeseriesWriterHandler({
-        sink,
+        sink: timedSink(sink, options.metrics ?? NO_METRICS, 'dynamodb'),
         note: writtenNote,
         onWritten: (notes) => {
           for (const summary of writtenSummaries(notes, Date.now())) onWritten(summary);

@@ -11,6 +11,8 @@ import type {
   SeriesQuery,
   TimeseriesQuery,
 } from '../../functions/ports/timeseries.js';
+import { type MetricsRecorder, NO_METRICS } from '../../functions/shared/metrics.js';
+import { replayMetrics } from '../metrics/worker-buffer.js';
 import { startWorker } from '../worker-rpc.js';
 import type {
   TimeseriesRequest,
@@ -28,14 +30,19 @@ export interface TimeseriesWorker extends TimeseriesQuery {
   close(): Promise<void>;
 }
 
-export async function startTimeseriesWorker(options: TimeseriesWorkerData): Promise<TimeseriesWorker> {
+export async function startTimeseriesWorker(
+  options: TimeseriesWorkerData,
+  /** Where the worker's metrics (store write durations) are replayed. */
+  metrics: MetricsRecorder = NO_METRICS,
+): Promise<TimeseriesWorker> {
   const rpc = await startWorker(new URL('./worker.ts', import.meta.url), options, 'time-series worker');
   const call = <T>(request: TimeseriesRequest) => rpc.call<T>(request);
   return {
     // Not an async function: the event is copied to the worker at once, and an async function would
     // hold its (large) argument until the worker answers.
     writer: (onWritten) => (event) =>
-      call<WriteResult>({ op: 'write', event }).then(({ response, written }) => {
+      call<WriteResult>({ op: 'write', event }).then(({ response, written, metrics: recorded }) => {
+        replayMetrics(metrics, recorded);
         for (const summary of written) onWritten(summary);
         return response;
       }),

@@ -2,6 +2,7 @@
 
 import type { KafkaBatchResponse, KafkaEvent } from '../../functions/ports/stream.js';
 import type { SeriesQuery } from '../../functions/ports/timeseries.js';
+import type { RecordedMetric } from '../metrics/worker-buffer.js';
 
 export interface TimeseriesWorkerData {
   /** A DuckDB file, or ':memory:'. */
@@ -23,6 +24,8 @@ export interface WrittenSummary {
 export interface WriteResult {
   readonly response: KafkaBatchResponse;
   readonly written: readonly WrittenSummary[];
+  /** Metrics the worker recorded since its last reply (replayed into the main thread's registry). */
+  readonly metrics?: readonly RecordedMetric[];
 }
 
 export type TimeseriesRequest =

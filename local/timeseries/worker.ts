@@ -9,8 +9,10 @@
  * `latest`, `series`, `buckets`, `count` answer queries; `close` checkpoints and closes DuckDB.
  */
 import { workerData } from 'node:worker_threads';
+import { timedSink } from '../../functions/adapters/timed-sink.js';
 import { createTimeseriesWriterHandler } from '../../functions/handlers/timeseries-writer.js';
 import type { KafkaEvent } from '../../functions/ports/stream.js';
+import { BufferedMetrics } from '../metrics/worker-buffer.js';
 import { serveRequests } from '../worker-rpc.js';
 import { DuckDbTimeseriesStore } from './duckdb-store.js';
 import type {
@@ -23,6 +25,9 @@ import { writtenNote, writtenSummaries } from './written.js';
 
 const data = workerData as TimeseriesWorkerData;
 const store = await DuckDbTimeseriesStore.open({ path: data.path });
+// Recorded here, sent with each write's reply to the main thread's registry (see worker-buffer.ts).
+const metrics = new BufferedMetrics();
+const sink = timedSink(store, metrics, 'duckdb');
 
 /**
  * Not an async function, nor is `write`: a write request carries a batch of records (base64), which
@@ -51,14 +56,14 @@ function run(request: TimeseriesRequest): Promise<unknown> {
 function write(event: KafkaEvent): Promise<WriteResult> {
   let written: WrittenSummary[] = [];
   const handler = createTimeseriesWriterHandler({
-    sink: store,
+    sink,
     note: writtenNote,
     // Called once the points are committed.
     onWritten: (notes) => {
       written = writtenSummaries(notes, Date.now());
     },
   });
-  return handler(event).then((response) => ({ response, written }));
+  return handler(event).then((response) => ({ response, written, metrics: metrics.drain() }));
 }
 
 serveRequests(

@@ -16,7 +16,9 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRICS } from '../../../functions/shared/metrics.js';
 import { METRICS_NAMESPACE } from './iot-function.js';
+import { pipelineMetricWidgets } from './pipeline-metric-widgets.js';
 
 /**
  * The writer's metric for records Timestream rejected (RejectedRecords of WriteRecords), emitted with
@@ -90,9 +92,11 @@ export class Observability extends Construct {
       label: 'into buffer / min',
     });
 
+    // The declared consumer lag (iot_consumer_lag_records) is, in AWS, Lambda's own metric.
+    const lag = METRICS.consumerLag.aws;
     const lagMetrics = Object.entries(props.kafkaConsumers).map(([name, fn]) =>
-      fn.metric('OffsetLag', {
-        statistic: 'Maximum',
+      fn.metric(lag.metricName, {
+        statistic: lag.statistic,
         period: Duration.minutes(1),
         label: `${name} offset lag`,
       }),
@@ -204,7 +208,16 @@ export class Observability extends Construct {
           new cloudwatch.GraphWidget({ title: 'Dead-letter queue depths', left: dlqDepths, width: 12 }),
           ...timestreamWidgets,
         ],
+        // The declared pipeline metrics, the same names the local GET /metrics serves.
+        ...rowsOf(pipelineMetricWidgets(METRICS_NAMESPACE), 3),
       ],
     });
   }
+}
+
+/** Widgets in rows of `perRow`. */
+function rowsOf(widgets: readonly cloudwatch.IWidget[], perRow: number): cloudwatch.IWidget[][] {
+  const rows: cloudwatch.IWidget[][] = [];
+  for (let i = 0; i < widgets.length; i += perRow) rows.push(widgets.slice(i, i + perRow));
+  return rows;
 }
