@@ -48,6 +48,35 @@ export interface SeriesQuery {
   readonly limit: number;
 }
 
+// ----- export (issue 16): a paged raw read, so a long range never loads into memory ----------------
+
+/** One page of a raw range: up to `limit` points, oldest first. */
+export interface SeriesPage {
+  readonly points: RawPoint[];
+  /**
+   * Where the next page starts (epoch ms, inclusive, inside the query's range); absent once the range
+   * is read. A page may hold fewer than `limit` points and still have a `next` (a store that caps the
+   * reads of one call, as the DynamoDB sink does).
+   */
+  readonly next?: number;
+}
+
+/** Every page of a raw range, oldest first: `seriesPage` called again from each page's `next`. */
+export async function* seriesPages(
+  query: Pick<TimeseriesQuery, 'seriesPage'>,
+  range: SeriesQuery,
+): AsyncGenerator<RawPoint[]> {
+  let from = range.from;
+  for (;;) {
+    const page = await query.seriesPage({ ...range, from });
+    if (page.points.length > 0) yield page.points;
+    if (page.next === undefined) return;
+    if (page.next <= from)
+      throw new Error(`seriesPage did not advance: next ${page.next} after from ${from}`);
+    from = page.next;
+  }
+}
+
 export interface TimeseriesQuery {
   /** The newest value of every measure of a device. */
   latest(deviceId: string): Promise<LatestValue[]>;
@@ -55,6 +84,8 @@ export interface TimeseriesQuery {
   series(query: SeriesQuery): Promise<RawPoint[]>;
   /** Numeric points aggregated into buckets of `bucketMs`, oldest first. */
   buckets(query: SeriesQuery & { readonly bucketMs: number }): Promise<BucketPoint[]>;
+  /** One page of raw points (`limit` is the page size), oldest first; see `seriesPages`. */
+  seriesPage(query: SeriesQuery): Promise<SeriesPage>;
   /** How many points are stored (for stats and tests). */
   count(): Promise<number>;
 }
