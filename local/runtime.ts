@@ -40,6 +40,7 @@ import { seedRegistry as seedData } from '../registry-data/index.js';
 import { createSimulatedFleet, createTransport, runFleet } from '../simulator/index.js';
 import { TokenBucket } from '../simulator/transports/pacing.js';
 import { ensureTables, localTableNames, seedRegistry, startDynamoWriteWorker } from './dynamodb/index.js';
+import { duckdbParquetEncoder } from './export/duckdb-parquet.js';
 import { startHttpServer } from './http-server.js';
 import { startMqttIngest } from './mqtt-ingest.js';
 import { PipelineStats } from './stats.js';
@@ -452,6 +453,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         },
       },
       timeseries,
+      // Export (issue 16): Parquet through DuckDB locally.
+      parquet: duckdbParquetEncoder,
       messages: { recent: (stage, query) => samples.recent(stage, query) },
       stats: async (windowMinutes) => ({
         ...stats.snapshot(windowMinutes, totals()),
@@ -491,6 +494,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
     const http = await startHttpServer({
       api,
+      // Export (issue 16): files are streamed, not buffered.
+      streamingApi: api.exportStream,
       dashboardDir: options.dashboardDir ?? DASHBOARD_DIST_DIR,
       port: options.httpPort ?? 3000,
     });

@@ -35,6 +35,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   read('/api/messages'),
   read('/api/stats'),
   read('/api/alerts'),
+  // ----- export (issue 16): a device's series as CSV or Parquet (functions/handlers/api/export.ts) -----
+  read('/api/devices/{deviceId}/export'),
 ];
 
 /** The router's syntax for the same path (`:name` segments). */

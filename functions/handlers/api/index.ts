@@ -8,13 +8,16 @@
 import { ParameterValidationError, Router } from '@aws-lambda-powertools/event-handler/http';
 import type { RequestContext } from '@aws-lambda-powertools/event-handler/types';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { hyparquetEncoder } from '../../adapters/parquet/hyparquet-encoder.js';
 import type { DeviceType } from '../../core/contract/registry.js';
 import { RegistryError } from '../../core/errors.js';
+import type { ParquetEncoder } from '../../core/export.js';
 import { compileRegistry } from '../../core/registry.js';
 import type { AlertStore, MessageStage, RegistryStore } from '../../ports/registry.js';
 import type { TimeseriesQuery } from '../../ports/timeseries.js';
 import { API_ROUTES, type ApiRoute, routerPath } from '../../shared/api-routes.js';
 import { ApiError, errorResponse, errorResult, fromDomainError, jsonResponse } from './errors.js';
+import { collectExport, createExportStream, fileHeaders, prepareExport } from './export.js';
 import { buildOpenApiDocument } from './openapi.js';
 import {
   type ApiAuth,
@@ -74,6 +77,9 @@ export interface ApiDependencies {
   readonly health: () => Promise<Record<string, 'ok' | 'degraded'>>;
   /** Who may write; default `open` (local mode without a token). */
   readonly auth?: ApiAuth;
+  // ----- export (issue 16) -----
+  /** Writes Parquet exports; default hyparquet-writer (pure JS, the Lambda path), DuckDB locally. */
+  readonly parquet?: ParquetEncoder;
   /** Told about every 5xx (a bug or an outage), with the error. */
   readonly onError?: (error: unknown, route: string) => void;
   readonly now?: () => number;
@@ -91,6 +97,13 @@ export function createApiHandler(dependencies: ApiDependencies) {
   const auth = dependencies.auth ?? { mode: 'open' };
   const { registry } = dependencies;
   let openApiDocument: unknown;
+  const exportDependencies = {
+    registry,
+    devices: dependencies.devices,
+    timeseries: dependencies.timeseries,
+    parquet: dependencies.parquet ?? hyparquetEncoder,
+    now,
+  };
 
   const handlers: Record<RouteKey, Handler> = {
     'GET /api/health': async () => {
@@ -273,6 +286,15 @@ export function createApiHandler(dependencies: ApiDependencies) {
       });
     },
 
+    // ----- export (issue 16): buffered, as API Gateway's HTTP API invokes Lambda (export.ts) ------
+    'GET /api/devices/{deviceId}/export': async (reqCtx) => {
+      const file = await prepareExport(exportDependencies, reqCtx.params.deviceId, eventOf(reqCtx));
+      const bytes = await collectExport(file);
+      // Base64 in the proxy result for either format: Parquet is binary, and one size rule is simpler.
+      reqCtx.isBase64Encoded = true;
+      return new Response(bytes, { status: 200, headers: fileHeaders(file) });
+    },
+
     // ----- inspection ----------------------------------------------------------------------------
     'GET /api/messages': async (reqCtx) => {
       const query = parseQuery(MessagesQuery, eventOf(reqCtx));
@@ -366,7 +388,7 @@ export function createApiHandler(dependencies: ApiDependencies) {
   const methods = new Set<string>(API_ROUTES.map((route) => route.method));
   const routePaths = [...new Set(API_ROUTES.map((route) => route.path))];
 
-  return async (
+  const handler = async (
     event: APIGatewayProxyEventV2,
     context?: Context,
   ): Promise<APIGatewayProxyStructuredResultV2> => {
@@ -390,6 +412,8 @@ export function createApiHandler(dependencies: ApiDependencies) {
       return errorResult(internalError());
     }
   };
+  // The export as a stream, for a server that can stream (the local one); undefined for other requests.
+  return Object.assign(handler, { exportStream: createExportStream(exportDependencies) });
 }
 
 const internalError = () => new ApiError(500, 'INTERNAL_ERROR', 'the API failed to answer');

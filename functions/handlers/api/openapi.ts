@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { Alert } from '../../core/contract/messages.js';
 import { Application } from '../../core/contract/registry.js';
 import { API_ROUTES, type ApiRoute } from '../../shared/api-routes.js';
+import { ExportQuery } from './export.js';
 import { MAX_REQUEST_BODY_BYTES } from './request.js';
 import {
   AlertList,
@@ -42,6 +43,8 @@ interface RouteDoc {
   /** Further statuses this route answers besides 400/401/404/405/413/415/500 implied below. */
   readonly conflicts?: boolean;
   readonly headers?: readonly 'If-Match'[];
+  /** A file answer (export): its media types instead of a JSON schema. */
+  readonly files?: readonly string[];
 }
 
 /** Every schema the document names, by component name. */
@@ -143,6 +146,13 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     query: TelemetryQuery,
     success: ok(200, 'Telemetry', 'the points, oldest first'),
   },
+  // ----- export (issue 16) -----
+  'GET /api/devices/{deviceId}/export': {
+    summary: 'A file of measurements over a range: CSV or Parquet, raw or bucketed (avg/min/max/count)',
+    query: ExportQuery,
+    success: ok(200, undefined, 'the file, as an attachment; time in UTC, units in the column names'),
+    files: ['text/csv', 'application/vnd.apache.parquet'],
+  },
   'GET /api/messages': {
     summary: 'Recent messages of a stage',
     query: MessagesQuery,
@@ -216,6 +226,9 @@ function operationOf(route: ApiRoute, doc: RouteDoc): Record<string, unknown> {
     [String(doc.success.status)]: {
       description: doc.success.description,
       ...(doc.success.schema ? { content: { 'application/json': { schema: ref(doc.success.schema) } } } : {}),
+      ...(doc.files
+        ? { content: Object.fromEntries(doc.files.map((type) => [type, { schema: { type: 'string' } }])) }
+        : {}),
     },
     '400': errorResponse('malformed or invalid input; `details` names each field'),
     '404': errorResponse('unknown resource'),
@@ -224,6 +237,8 @@ function operationOf(route: ApiRoute, doc: RouteDoc): Record<string, unknown> {
   };
   if (route.write) responses['401'] = errorResponse('missing or invalid token');
   if (doc.conflicts) responses['409'] = errorResponse('conflict: duplicate name, version mismatch or in use');
+  if (doc.files)
+    responses['413'] = errorResponse('the file would pass the size or row limit; `details` names `to`');
   if (doc.body) {
     responses['413'] = errorResponse(`body over ${MAX_REQUEST_BODY_BYTES} bytes`);
     responses['415'] = errorResponse('body is not JSON');
