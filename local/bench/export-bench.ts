@@ -37,7 +37,8 @@ const { values } = parseArgs({
   },
 });
 const points = Number(values.points);
-if (!Number.isSafeInteger(points) || points < 1) throw new Error(`--points must be a positive integer, got ${values.points}`);
+if (!Number.isSafeInteger(points) || points < 1)
+  throw new Error(`--points must be a positive integer, got ${values.points}`);
 
 const DEVICE = 'breaker-bench-1';
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
@@ -108,19 +109,33 @@ async function runOne(format: Format): Promise<void> {
   process.stdout.write(
     `${format.padEnd(18)} ${points} rows  ${ms.toFixed(0).padStart(6)} ms  ${Math.round((points / ms) * 1000)
       .toString()
-      .padStart(8)} rows/s  file ${mb(size).padStart(8)}  peak RSS ${mb(peakRss)} (+${mb(peakRss - baseline)} over the filled store)  peak heap ${mb(peakHeap)}\n`,
+      .padStart(
+        8,
+      )} rows/s  file ${mb(size).padStart(8)}  peak RSS ${mb(peakRss)} (+${mb(peakRss - baseline)} over the filled store)  peak heap ${mb(peakHeap)}\n`,
   );
 }
 
 if (values.format) {
-  if (!(FORMATS as readonly string[]).includes(values.format)) throw new Error(`--format must be one of ${FORMATS.join(', ')}`);
+  if (!(FORMATS as readonly string[]).includes(values.format))
+    throw new Error(`--format must be one of ${FORMATS.join(', ')}`);
   await runOne(values.format as Format);
 } else {
-  process.stdout.write(`export of ${points} points of one device (one measure, 10 s apart), each format in its own process\n`);
+  process.stdout.write(
+    `export of ${points} points of one device (one measure, 10 s apart), each format in its own process\n`,
+  );
   for (const format of FORMATS) {
     execFileSync(
       process.execPath,
-      ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--points', String(points), '--format', format],
+      [
+        '--expose-gc',
+        '--import',
+        'tsx',
+        fileURLToPath(import.meta.url),
+        '--points',
+        String(points),
+        '--format',
+        format,
+      ],
       { stdio: 'inherit' },
     );
   }

@@ -350,6 +350,28 @@ describe.each(Object.keys(SUBJECTS))('the time-series port on %s', (name) => {
     expect(whole.map((p) => p.value)).toEqual(Array.from({ length: 23 }, (_, i) => i + 1));
   });
 
+  it('pages across days without points, each point once', async () => {
+    const { query } = await open();
+    const DAY = 24 * HOUR;
+    const times = [H0 - 40 * DAY, H0 - 39 * DAY + MINUTE, H0 - 2 * DAY, H0, H0 + MINUTE];
+    await write(
+      subject,
+      times.map((t, i) => environmental('env-a', t, { temperature: i, humidity: 40, pressure: 1000 })),
+    );
+
+    const pages: RawPoint[][] = [];
+    for await (const page of seriesPages(query, {
+      deviceId: 'env-a',
+      measure: 'temperature',
+      from: H0 - 60 * DAY,
+      to: NOW,
+      limit: 2,
+    }))
+      pages.push(page);
+
+    expect(pages.flat().map((p) => [p.time, p.value])).toEqual(times.map((t, i) => [t, i]));
+  });
+
   it('answers hourly aggregates of every measure, and adjacent windows add up to the whole', async () => {
     const { query } = await open();
     await write(subject, ramp('env-a', H0, H0 + 3 * HOUR, 10 * MINUTE));

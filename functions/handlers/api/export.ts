@@ -236,7 +236,7 @@ export const fileHeaders = (file: ExportFile): Record<string, string> => ({
 export async function collectExport(
   file: ExportFile,
   maxBytes = LAMBDA_EXPORT_FILE_BYTES,
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
