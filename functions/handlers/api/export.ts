@@ -167,11 +167,12 @@ export async function prepareExport(
     query.format === 'csv'
       ? encodeText(csvChunks(columns, bounded()))
       : dependencies.parquet(columns, bounded());
+  // 20261101T000000Z: the ISO basic format, no characters a file system or a header would object to.
   const stamp = (time: number) =>
     new Date(time)
       .toISOString()
-      .replaceAll(/[:.]/g, '')
-      .replace(/\d{3}Z$/, 'Z');
+      .replaceAll(/[-:]/g, '')
+      .replace(/\.\d{3}Z$/, 'Z');
   return {
     contentType: MEDIA_TYPES[query.format],
     fileName: `${deviceId}_${stamp(from)}_${stamp(to)}${query.bucket ? `_${query.bucket}` : ''}.${query.format}`,
