@@ -175,7 +175,7 @@ export async function prepareExport(
       .replace(/\.\d{3}Z$/, 'Z');
   return {
     contentType: MEDIA_TYPES[query.format],
-    fileName: `${deviceId}_${stamp(from)}_${stamp(to)}${query.bucket ? `_${query.bucket}` : ''}.${query.format}`,
+    fileName: `${deviceId.replaceAll(':', '_')}_${stamp(from)}_${stamp(to)}${query.bucket ? `_${query.bucket}` : ''}.${query.format}`,
     columns,
     body,
     lastRowTime: () => lastRowTime,
