@@ -46,14 +46,14 @@ describe('export core', () => {
   });
 
   it('merges streams by time across page boundaries, empty cells where a measure has no value', async () => {
-    const a = pages(
+    const a = pages<MeasureItem>(
       [
         { time: 1, cells: [10] },
         { time: 3, cells: [30] },
       ],
       [{ time: 4, cells: [40] }],
     );
-    const b = pages(
+    const b = pages<MeasureItem>(
       [],
       [
         { time: 2, cells: [true] },
