@@ -8,7 +8,10 @@ import { readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { StreamedAnswer } from '../functions/handlers/api/export.js';
 import { MAX_REQUEST_BODY_BYTES } from '../functions/handlers/api/request.js';
 
 export type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -203,6 +206,11 @@ export const HTTP_STOP_GRACE_MS = 2_000;
 
 export interface LocalHttpServerOptions {
   readonly api: ApiHandler;
+  /**
+   * Export (issue 16): answers the requests it streams (a file export), undefined for the rest, which
+   * go to `api`. The body is piped with back-pressure: a slow client slows the store reads.
+   */
+  readonly streamingApi?: (event: APIGatewayProxyEventV2) => Promise<StreamedAnswer | undefined>;
   /** Folder of the built dashboard (served at /). */
   readonly dashboardDir: string;
   readonly host?: string;
@@ -272,7 +280,16 @@ export async function startHttpServer(options: LocalHttpServerOptions): Promise<
           connection: 'close',
         });
       }
-      const result = await options.api(toApiGatewayEvent(request, target, body));
+      const event = toApiGatewayEvent(request, target, body);
+      const streamed = await options.streamingApi?.(event);
+      if (streamed) {
+        response.writeHead(streamed.statusCode, { ...SECURITY_HEADERS, ...streamed.headers });
+        // A failure mid-file (a limit, a store error) destroys the response: a cut chunked body is an
+        // error to the client, never a short file taken for a whole one.
+        await pipeline(Readable.from(streamed.body, { objectMode: false }), response);
+        return;
+      }
+      const result = await options.api(event);
       const headers: Record<string, string> = { ...SECURITY_HEADERS };
       for (const [name, value] of Object.entries(result.headers ?? {}))
         headers[name.toLowerCase()] = String(value);

@@ -58,6 +58,7 @@ import { seedRegistry as seedData } from '../registry-data/index.js';
 import { createSimulatedFleet, createTransport, runFleet } from '../simulator/index.js';
 import { TokenBucket } from '../simulator/transports/pacing.js';
 import { ensureTables, localTableNames, seedRegistry, startDynamoWriteWorker } from './dynamodb/index.js';
+import { duckdbParquetEncoder } from './export/duckdb-parquet.js';
 import { startHttpServer } from './http-server.js';
 import { PrometheusMetrics } from './metrics/prometheus.js';
 import { startMqttIngest } from './mqtt-ingest.js';
@@ -633,6 +634,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         },
       },
       timeseries,
+      // Export (issue 16): Parquet through DuckDB locally.
+      parquet: duckdbParquetEncoder,
       messages: { recent: (stage, query) => samples.recent(stage, query) },
       // Issue 14: dry runs use the enrich handler's own registry and only read the alert state.
       preview: { registry: async () => registry, alertState: dynamo.alertState },
@@ -674,6 +677,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     });
     const http = await startHttpServer({
       api,
+      // Export (issue 16): files are streamed, not buffered.
+      streamingApi: api.exportStream,
       dashboardDir: options.dashboardDir ?? DASHBOARD_DIST_DIR,
       port: options.httpPort ?? 3000,
       metrics,

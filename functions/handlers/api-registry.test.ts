@@ -28,7 +28,7 @@ function build(registry: DynamoRegistryStore, alerts: DynamoAlertStore, auth?: A
     alerts,
     ...(auth ? { auth } : {}),
     devices: { list: notUsed, get: async () => undefined },
-    timeseries: { latest: notUsed, series: notUsed, buckets: notUsed, count: notUsed },
+    timeseries: { latest: notUsed, series: notUsed, buckets: notUsed, seriesPage: notUsed, count: notUsed },
     messages: { recent: notUsed },
     stats: notUsed,
     health: async () => ({}),

@@ -34,6 +34,7 @@ const dependencies = (overrides: Partial<ApiDependencies> = {}): ApiDependencies
       queries.push(query);
       return [{ time: NOW - 300_000, avg: 120, min: 119, max: 121, count: 60 }];
     },
+    seriesPage: async () => ({ points: [] }),
     count: async () => 1,
   },
   messages: { recent: async (stage, { limit }) => [{ stage, limit }] },

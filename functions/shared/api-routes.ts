@@ -66,6 +66,8 @@ export const API_ROUTES: readonly ApiRoute[] = [
   read('/api/dlq/redrives/{redriveId}'),
   write('POST', '/api/replay'),
   read('/api/replays/{replayId}'),
+  // ----- export (issue 16): a device's series as CSV or Parquet (functions/handlers/api/export.ts) -----
+  read('/api/devices/{deviceId}/export'),
 ];
 
 /** The router's syntax for the same path (`:name` segments). */

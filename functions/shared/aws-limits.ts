@@ -10,3 +10,21 @@
  * https://docs.aws.amazon.com/iot/latest/developerguide/topicdata.html
  */
 export const IOT_CORE_MAX_PAYLOAD_BYTES = 128 * 1024;
+
+// ----- export (issue 16) --------------------------------------------------------------------------
+
+/**
+ * Largest response a synchronously invoked (BUFFERED) Lambda function returns: 6 MB. The HTTP API's
+ * Lambda proxy integration invokes it that way: response streaming reaches clients only through a
+ * function URL (RESPONSE_STREAM, up to 200 MB) or a REST API integration in STREAM mode, not an HTTP API.
+ * https://docs.aws.amazon.com/lambda/latest/dg/config-rs-invoke-furls.html
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode.html
+ */
+export const LAMBDA_SYNC_RESPONSE_BYTES = 6 * 1024 * 1024;
+
+/**
+ * Largest export file the Lambda API returns: a binary body travels base64-encoded (4 bytes per 3) in
+ * the JSON response, with its headers beside it, so 4 MB of file is about 5.3 MB of response, under
+ * LAMBDA_SYNC_RESPONSE_BYTES with room for the envelope.
+ */
+export const LAMBDA_EXPORT_FILE_BYTES = 4 * 1024 * 1024;

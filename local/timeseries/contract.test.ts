@@ -26,7 +26,12 @@ import {
   TIMESTAMP,
 } from '../../functions/core/test-support/messages.js';
 import { toTimeSeriesPoints } from '../../functions/core/timeseries.js';
-import type { TimeseriesQuery, TimeseriesSink } from '../../functions/ports/timeseries.js';
+import {
+  type RawPoint,
+  seriesPages,
+  type TimeseriesQuery,
+  type TimeseriesSink,
+} from '../../functions/ports/timeseries.js';
 import { seedRegistry } from '../../registry-data/index.js';
 import {
   ensureTimeseriesTables,
@@ -327,6 +332,71 @@ describe.each(Object.keys(SUBJECTS))('the time-series port on %s', (name) => {
     expect(byMeasure.get('status.online')).toMatchObject({ value: true, time: Date.parse(TIMESTAMP) });
     expect(byMeasure.get('status.firmware_version')?.value).toBe('2.1.0');
     expect(byMeasure.get('event.type')?.value).toBe('trip');
+  });
+
+  // ----- export (issue 16): paged raw reads and hourly aggregates --------------------------------
+
+  it('pages a raw range oldest first, each point once, as one series read answers it', async () => {
+    const { query } = await open();
+    await write(subject, ramp('env-a', H0, H0 + 25 * MINUTE, MINUTE));
+    const range = { deviceId: 'env-a', measure: 'temperature', from: H0 + MINUTE, to: H0 + 24 * MINUTE };
+
+    const pages: RawPoint[][] = [];
+    for await (const page of seriesPages(query, { ...range, limit: 10 })) pages.push(page);
+    const whole = await query.series({ ...range, limit: 100 });
+
+    expect(pages.map((page) => page.length)).toEqual([10, 10, 3]);
+    expect(pages.flat()).toEqual(whole);
+    expect(whole.map((p) => p.value)).toEqual(Array.from({ length: 23 }, (_, i) => i + 1));
+  });
+
+  it('pages across days without points, each point once', async () => {
+    const { query } = await open();
+    const DAY = 24 * HOUR;
+    const times = [H0 - 40 * DAY, H0 - 39 * DAY + MINUTE, H0 - 2 * DAY, H0, H0 + MINUTE];
+    await write(
+      subject,
+      times.map((t, i) => environmental('env-a', t, { temperature: i, humidity: 40, pressure: 1000 })),
+    );
+
+    const pages: RawPoint[][] = [];
+    for await (const page of seriesPages(query, {
+      deviceId: 'env-a',
+      measure: 'temperature',
+      from: H0 - 60 * DAY,
+      to: NOW,
+      limit: 2,
+    }))
+      pages.push(page);
+
+    expect(pages.flat().map((p) => [p.time, p.value])).toEqual(times.map((t, i) => [t, i]));
+  });
+
+  it('answers hourly aggregates of every measure, and adjacent windows add up to the whole', async () => {
+    const { query } = await open();
+    await write(subject, ramp('env-a', H0, H0 + 3 * HOUR, 10 * MINUTE));
+    await subject.rollup('env-a');
+    const hours = (measure: string, from: number, to: number) =>
+      query.buckets({ deviceId: 'env-a', measure, from, to, bucketMs: HOUR, limit: 100 });
+
+    const whole = await hours('temperature', H0, H0 + 3 * HOUR);
+    const split = [
+      ...(await hours('temperature', H0, H0 + HOUR)),
+      ...(await hours('temperature', H0 + HOUR, H0 + 3 * HOUR)),
+    ];
+    const humidity = await hours('humidity', H0, H0 + 3 * HOUR);
+
+    expect(whole).toEqual([
+      { time: H0, avg: 2.5, min: 0, max: 5, count: 6 },
+      { time: H0 + HOUR, avg: 8.5, min: 6, max: 11, count: 6 },
+      { time: H0 + 2 * HOUR, avg: 14.5, min: 12, max: 17, count: 6 },
+    ]);
+    expect(split).toEqual(whole);
+    expect(humidity.map((b) => [b.avg, b.min, b.max, b.count])).toEqual([
+      [40, 40, 40, 6],
+      [40, 40, 40, 6],
+      [40, 40, 40, 6],
+    ]);
   });
 
   it('refuses an invalid device id before any query', async () => {

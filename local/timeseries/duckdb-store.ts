@@ -43,6 +43,7 @@ import type {
   LatestValue,
   MessagePointKey,
   RawPoint,
+  SeriesPage,
   SeriesQuery,
   TimeseriesQuery,
   TimeseriesSink,
@@ -340,6 +341,25 @@ export class DuckDbTimeseriesStore implements TimeseriesSink, TimeseriesQuery {
       value: toValue(row),
       quality: toQuality(row.quality),
     }));
+  }
+
+  /** `limit` + 1 points are read: the extra one, if there, is where the next page starts. */
+  async seriesPage(query: SeriesQuery): Promise<SeriesPage> {
+    checkQuery(query);
+    const rows = await this.read(SERIES, [
+      query.deviceId,
+      query.measure,
+      BigInt(query.from),
+      BigInt(query.to),
+      BigInt(query.limit + 1),
+    ]);
+    const points = rows.slice(0, query.limit).map((row) => ({
+      time: toNumber(row.time, 'time'),
+      value: toValue(row),
+      quality: toQuality(row.quality),
+    }));
+    const extra = rows[query.limit];
+    return extra === undefined ? { points } : { points, next: toNumber(extra.time, 'time') };
   }
 
   async buckets(query: SeriesQuery & { readonly bucketMs: number }): Promise<BucketPoint[]> {

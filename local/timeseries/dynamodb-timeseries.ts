@@ -82,6 +82,7 @@ export async function startDynamoTimeseries(options: DynamoTimeseriesOptions): P
       }),
     latest: (deviceId) => query.latest(deviceId),
     series: (q) => query.series(q),
+    seriesPage: (q) => query.seriesPage(q),
     buckets: (q) => query.buckets(q),
     count: () => query.count(),
     messageCounts: (deviceIds) => query.messageCounts(deviceIds),

@@ -8,6 +8,7 @@ import type {
   BucketPoint,
   LatestValue,
   RawPoint,
+  SeriesPage,
   SeriesQuery,
   TimeseriesQuery,
 } from '../../functions/ports/timeseries.js';
@@ -48,6 +49,7 @@ export async function startTimeseriesWorker(
       }),
     latest: (deviceId) => call<LatestValue[]>({ op: 'latest', deviceId }),
     series: (query: SeriesQuery) => call<RawPoint[]>({ op: 'series', query }),
+    seriesPage: (query) => call<SeriesPage>({ op: 'seriesPage', query }),
     buckets: (query) => call<BucketPoint[]>({ op: 'buckets', query }),
     count: () => call<number>({ op: 'count' }),
     messageCounts: (deviceIds) => call<Map<string, number>>({ op: 'messageCounts', deviceIds }),

@@ -32,6 +32,7 @@ export type TimeseriesRequest =
   | { readonly op: 'write'; readonly event: KafkaEvent }
   | { readonly op: 'latest'; readonly deviceId: string }
   | { readonly op: 'series'; readonly query: SeriesQuery }
+  | { readonly op: 'seriesPage'; readonly query: SeriesQuery }
   | { readonly op: 'buckets'; readonly query: SeriesQuery & { readonly bucketMs: number } }
   | { readonly op: 'count' }
   | { readonly op: 'messageCounts'; readonly deviceIds: readonly string[] }

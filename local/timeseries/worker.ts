@@ -41,6 +41,8 @@ function run(request: TimeseriesRequest): Promise<unknown> {
       return store.latest(request.deviceId);
     case 'series':
       return store.series(request.query);
+    case 'seriesPage':
+      return store.seriesPage(request.query);
     case 'buckets':
       return store.buckets(request.query);
     case 'count':

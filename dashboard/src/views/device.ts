@@ -100,6 +100,41 @@ export const deviceView: View = (root, context) => {
         },
       ));
 
+  // ----- export (issue 16): each chart downloads its own range (the window as of the click) -------
+  const exportButtons = (measure: string) =>
+    h(
+      'div',
+      { className: 'toolbar chart-export', aria: { label: `Download ${measure}` } },
+      ...(['csv', 'parquet'] as const).map((format) =>
+        h(
+          'button',
+          {
+            type: 'button',
+            className: 'secondary',
+            data: { export: format, measure },
+            title: `Download ${measure} over the chart's window as ${format.toUpperCase()}`,
+            on: {
+              click: () => {
+                const to = Date.now();
+                const link = h('a', {
+                  href: context.api.url(`/api/devices/${encodeURIComponent(deviceId)}/export`, {
+                    format,
+                    measures: measure,
+                    from: new Date(to - minutes * 60_000).toISOString(),
+                    to: new Date(to).toISOString(),
+                  }),
+                });
+                // The API names the file (Content-Disposition); `download` keeps the page where it is.
+                link.setAttribute('download', '');
+                link.click();
+              },
+            },
+          },
+          `Download ${format.toUpperCase()}`,
+        ),
+      ),
+    );
+
   const buildCharts = () => {
     const chartable = [...readings].filter(([, reading]) => isChartable(reading));
     if (chartable.length === 0) {
@@ -135,6 +170,7 @@ export const deviceView: View = (root, context) => {
           ),
           chart.element,
           state,
+          exportButtons(measure),
         ),
       );
       chartsByMeasure.set(measure, { chart, state });

@@ -65,7 +65,7 @@ describe('Timestream time-series queries', () => {
 
     expect(sqlOf()).toBe(
       `SELECT to_milliseconds(time) AS time_ms, "voltage.phase_a" AS value, suspect_measures FROM "iot_cloud"."telemetry" ` +
-        `WHERE device_id = 'breaker-00001' AND time BETWEEN from_milliseconds(${FROM}) AND from_milliseconds(${TO}) ` +
+        `WHERE device_id = 'breaker-00001' AND time >= from_milliseconds(${FROM}) AND time < from_milliseconds(${TO}) ` +
         `AND "voltage.phase_a" IS NOT NULL ORDER BY time ASC LIMIT 100`,
     );
     expect(points).toEqual([
@@ -118,6 +118,65 @@ describe('Timestream time-series queries', () => {
     );
     expect(sqlOf()).toContain('GROUP BY bin(time, 300000ms) ORDER BY bucket_ms ASC LIMIT 100');
     expect(buckets).toEqual([{ time: FROM, avg: 120, min: 119, max: 121, count: 60 }]);
+  });
+
+  // ----- export (issue 16): hourly aggregates and paged raw reads, by their query text -----------
+
+  it('answers hourly aggregates (avg, min, max, count) over a half-open window', async () => {
+    timestream.on(QueryCommand).resolves(
+      page(
+        [
+          ['bucket_ms', 'BIGINT'],
+          ['avg_value', 'DOUBLE'],
+          ['min_value', 'DOUBLE'],
+          ['max_value', 'DOUBLE'],
+          ['point_count', 'BIGINT'],
+        ],
+        [[String(FROM), '120.5', '118', '123', '3600']],
+      ),
+    );
+
+    const hours = await store().buckets({ ...series, bucketMs: 3_600_000 });
+
+    expect(sqlOf()).toBe(
+      'SELECT to_milliseconds(bin(time, 3600000ms)) AS bucket_ms, avg("voltage.phase_a") AS avg_value, ' +
+        'min("voltage.phase_a") AS min_value, max("voltage.phase_a") AS max_value, ' +
+        'count("voltage.phase_a") AS point_count FROM "iot_cloud"."telemetry" ' +
+        `WHERE device_id = 'breaker-00001' AND time >= from_milliseconds(${FROM}) AND time < from_milliseconds(${TO}) ` +
+        'AND "voltage.phase_a" IS NOT NULL GROUP BY bin(time, 3600000ms) ORDER BY bucket_ms ASC LIMIT 100',
+    );
+    expect(hours).toEqual([{ time: FROM, avg: 120.5, min: 118, max: 123, count: 3600 }]);
+  });
+
+  it('reads a page of a raw range with one record more, which is where the next page starts', async () => {
+    const columns: [string, string][] = [
+      ['time_ms', 'BIGINT'],
+      ['value', 'DOUBLE'],
+      ['suspect_measures', 'VARCHAR'],
+    ];
+    timestream
+      .on(QueryCommand)
+      .resolvesOnce(
+        page(
+          columns,
+          [1, 2, 3].map((n) => [String(FROM + n), String(n), null]),
+        ),
+      )
+      .resolvesOnce(page(columns, [[String(FROM + 3), '3', null]]));
+
+    const first = await store().seriesPage({ ...series, limit: 2 });
+    const last = await store().seriesPage({ ...series, from: FROM + 3, limit: 2 });
+
+    expect(sqlOf(0)).toContain('ORDER BY time ASC LIMIT 3');
+    expect(first).toEqual({
+      points: [
+        { time: FROM + 1, value: 1, quality: 'GOOD' },
+        { time: FROM + 2, value: 2, quality: 'GOOD' },
+      ],
+      next: FROM + 3,
+    });
+    expect(sqlOf(1)).toContain(`time >= from_milliseconds(${FROM + 3})`);
+    expect(last).toEqual({ points: [{ time: FROM + 3, value: 3, quality: 'GOOD' }] });
   });
 
   it('returns the latest value of each measure from the newest records, skipping dimensions', async () => {

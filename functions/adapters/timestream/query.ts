@@ -24,6 +24,7 @@ import type {
   BucketPoint,
   LatestValue,
   RawPoint,
+  SeriesPage,
   SeriesQuery,
   TimeseriesQuery,
 } from '../../ports/timeseries.js';
@@ -156,7 +157,19 @@ export class TimestreamTimeseriesQuery implements TimeseriesQuery {
   }
 
   async series(query: SeriesQuery): Promise<RawPoint[]> {
-    const { where, column, limit } = this.seriesParts(query);
+    return this.rawPoints(query, 0);
+  }
+
+  /** `limit` + 1 records are asked for: the extra one, if there, is where the next page starts. */
+  async seriesPage(query: SeriesQuery): Promise<SeriesPage> {
+    const points = await this.rawPoints(query, 1);
+    const extra = points[query.limit];
+    return extra === undefined ? { points } : { points: points.slice(0, query.limit), next: extra.time };
+  }
+
+  private async rawPoints(query: SeriesQuery, extra: 0 | 1): Promise<RawPoint[]> {
+    const { where, column } = this.seriesParts(query);
+    const limit = query.limit + extra;
     try {
       const rows = await this.query(
         `SELECT to_milliseconds(time) AS time_ms, ${column} AS value, suspect_measures FROM ${this.source} ` +
@@ -221,9 +234,11 @@ export class TimestreamTimeseriesQuery implements TimeseriesQuery {
     const to = safeInteger(query.to, 'to (epoch ms)', 0, MAX_EPOCH_MS);
     const limit = safeInteger(query.limit, 'limit', 1, MAX_QUERY_POINTS);
     const column = identifier(measure);
+    // Half open, [from, to), as the port's other stores answer (BETWEEN would count `to` twice across
+    // consecutive windows, e.g. the hourly buckets of two export pages).
     const where =
-      `device_id = ${literal(device)} AND time BETWEEN from_milliseconds(${from}) ` +
-      `AND from_milliseconds(${to}) AND ${column} IS NOT NULL`;
+      `device_id = ${literal(device)} AND time >= from_milliseconds(${from}) ` +
+      `AND time < from_milliseconds(${to}) AND ${column} IS NOT NULL`;
     return { where, column, limit };
   }
 

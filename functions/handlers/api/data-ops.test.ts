@@ -53,6 +53,7 @@ const dependencies = (dataOps: DataOpsApi | undefined): ApiDependencies => ({
     latest: async () => [],
     series: async () => [],
     buckets: async () => [],
+    seriesPage: async () => ({ points: [] }),
     count: async () => 0,
   },
   messages: { recent: async () => [] },

@@ -8,8 +8,10 @@
 import { ParameterValidationError, Router } from '@aws-lambda-powertools/event-handler/http';
 import type { RequestContext } from '@aws-lambda-powertools/event-handler/types';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { hyparquetEncoder } from '../../adapters/parquet/hyparquet-encoder.js';
 import type { Application, DeviceType } from '../../core/contract/registry.js';
 import { RegistryError } from '../../core/errors.js';
+import type { ParquetEncoder } from '../../core/export.js';
 import { compileRegistry } from '../../core/registry.js';
 import type { IngestMappingStore } from '../../ports/ingest-mappings.js';
 import type { AlertStore, MessageStage, RegistryStore } from '../../ports/registry.js';
@@ -18,6 +20,7 @@ import { API_ROUTES, type ApiRoute, routerPath } from '../../shared/api-routes.j
 import { IOT_CORE_MAX_PAYLOAD_BYTES } from '../../shared/aws-limits.js';
 import { type DataOpsApi, dataOpsHandlers } from './data-ops.js';
 import { ApiError, errorResponse, errorResult, fromDomainError, jsonResponse } from './errors.js';
+import { collectExport, createExportStream, fileHeaders, prepareExport } from './export.js';
 import { ingestMappingHandlers } from './ingest-mappings.js';
 import { type NotificationChannelsApi, notificationChannelRoutes } from './notification-channels.js';
 import { buildOpenApiDocument } from './openapi.js';
@@ -93,6 +96,9 @@ export interface ApiDependencies {
   readonly auth?: ApiAuth;
   /** Ingest mappings (issue 14); left out, their routes answer 503. */
   readonly ingestMappings?: IngestMappingStore;
+  // ----- export (issue 16) -----
+  /** Writes Parquet exports; default hyparquet-writer (pure JS, the Lambda path), DuckDB locally. */
+  readonly parquet?: ParquetEncoder;
   /** Told about every 5xx (a bug or an outage), with the error. */
   readonly onError?: (error: unknown, route: string) => void;
   readonly now?: () => number;
@@ -116,6 +122,13 @@ export function createApiHandler(dependencies: ApiDependencies) {
   const auth = dependencies.auth ?? { mode: 'open' };
   const { registry } = dependencies;
   let openApiDocument: unknown;
+  const exportDependencies = {
+    registry,
+    devices: dependencies.devices,
+    timeseries: dependencies.timeseries,
+    parquet: dependencies.parquet ?? hyparquetEncoder,
+    now,
+  };
 
   const handlers: Record<RouteKey, Handler> = {
     'GET /api/health': async () => {
@@ -301,6 +314,15 @@ export function createApiHandler(dependencies: ApiDependencies) {
       });
     },
 
+    // ----- export (issue 16): buffered, as API Gateway's HTTP API invokes Lambda (export.ts) ------
+    'GET /api/devices/{deviceId}/export': async (reqCtx) => {
+      const file = await prepareExport(exportDependencies, reqCtx.params.deviceId, eventOf(reqCtx));
+      const bytes = await collectExport(file);
+      // Base64 in the proxy result for either format: Parquet is binary, and one size rule is simpler.
+      reqCtx.isBase64Encoded = true;
+      return new Response(bytes, { status: 200, headers: fileHeaders(file) });
+    },
+
     // ----- inspection ----------------------------------------------------------------------------
     'GET /api/messages': async (reqCtx) => {
       const query = parseQuery(MessagesQuery, eventOf(reqCtx));
@@ -482,7 +504,7 @@ export function createApiHandler(dependencies: ApiDependencies) {
   const methods = new Set<string>(API_ROUTES.map((route) => route.method));
   const routePaths = [...new Set(API_ROUTES.map((route) => route.path))];
 
-  return async (
+  const handler = async (
     event: APIGatewayProxyEventV2,
     context?: Context,
   ): Promise<APIGatewayProxyStructuredResultV2> => {
@@ -506,6 +528,8 @@ export function createApiHandler(dependencies: ApiDependencies) {
       return errorResult(internalError());
     }
   };
+  // The export as a stream, for a server that can stream (the local one); undefined for other requests.
+  return Object.assign(handler, { exportStream: createExportStream(exportDependencies) });
 }
 
 const internalError = () => new ApiError(500, 'INTERNAL_ERROR', 'the API failed to answer');

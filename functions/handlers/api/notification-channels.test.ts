@@ -31,6 +31,7 @@ function api(options: { policy?: UrlPolicy; snsAvailable?: boolean; auth?: ApiDe
       latest: async () => [],
       series: async () => [],
       buckets: async () => [],
+      seriesPage: async () => ({ points: [] }),
       count: async () => 0,
     },
     messages: { recent: async () => [] },

@@ -9,6 +9,7 @@ import { NotificationChannel, PublicNotificationChannel } from '../../core/contr
 import { Application } from '../../core/contract/registry.js';
 import { API_ROUTES, type ApiRoute } from '../../shared/api-routes.js';
 import { DATA_OPS_COMPONENTS, DATA_OPS_ROUTE_DOCS } from './data-ops.js';
+import { ExportQuery } from './export.js';
 import {
   DeliveriesQuery,
   NotificationChannelList,
@@ -57,6 +58,8 @@ interface RouteDoc {
   /** Further statuses this route answers besides 400/401/404/405/413/415/500 implied below. */
   readonly conflicts?: boolean;
   readonly headers?: readonly 'If-Match'[];
+  /** A file answer (export): its media types instead of a JSON schema. */
+  readonly files?: readonly string[];
 }
 
 /** Every schema the document names, by component name. */
@@ -176,6 +179,13 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: 'A series of one measurement (raw or bucketed)',
     query: TelemetryQuery,
     success: ok(200, 'Telemetry', 'the points, oldest first'),
+  },
+  // ----- export (issue 16) -----
+  'GET /api/devices/{deviceId}/export': {
+    summary: 'A file of measurements over a range: CSV or Parquet, raw or bucketed (avg/min/max/count)',
+    query: ExportQuery,
+    success: ok(200, undefined, 'the file, as an attachment; time in UTC, units in the column names'),
+    files: ['text/csv', 'application/vnd.apache.parquet'],
   },
   'GET /api/messages': {
     summary: 'Recent messages of a stage',
@@ -315,6 +325,9 @@ function operationOf(route: ApiRoute, doc: RouteDoc): Record<string, unknown> {
     [String(doc.success.status)]: {
       description: doc.success.description,
       ...(doc.success.schema ? { content: { 'application/json': { schema: ref(doc.success.schema) } } } : {}),
+      ...(doc.files
+        ? { content: Object.fromEntries(doc.files.map((type) => [type, { schema: { type: 'string' } }])) }
+        : {}),
     },
     '400': errorResponse('malformed or invalid input; `details` names each field'),
     '404': errorResponse('unknown resource'),
@@ -323,6 +336,8 @@ function operationOf(route: ApiRoute, doc: RouteDoc): Record<string, unknown> {
   };
   if (route.write) responses['401'] = errorResponse('missing or invalid token');
   if (doc.conflicts) responses['409'] = errorResponse('conflict: duplicate name, version mismatch or in use');
+  if (doc.files)
+    responses['413'] = errorResponse('the file would pass the size or row limit; `details` names `to`');
   if (doc.body) {
     responses['413'] = errorResponse(`body over ${MAX_REQUEST_BODY_BYTES} bytes`);
     responses['415'] = errorResponse('body is not JSON');

@@ -21,6 +21,7 @@ const dependencies: ApiDependencies = {
     latest: async () => [],
     series: async () => [],
     buckets: async () => [],
+    seriesPage: async () => ({ points: [] }),
     count: async () => 0,
   },
   messages: { recent: async () => [] },

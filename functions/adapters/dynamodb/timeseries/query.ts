@@ -25,6 +25,7 @@ import type {
   BucketPoint,
   LatestValue,
   RawPoint,
+  SeriesPage,
   SeriesQuery,
   TimeseriesQuery,
 } from '../../../ports/timeseries.js';
@@ -206,6 +207,42 @@ export class DynamoTimeseriesQuery implements TimeseriesQuery {
     return points;
   }
 
+  /**
+   * One page of a raw range: Query pages (1 MB each) until `limit` points or MAX_PAGES pages; `next`
+   * is the time after the last item read (an item holds one message time, so nothing is skipped).
+   */
+  async seriesPage(query: SeriesQuery): Promise<SeriesPage> {
+    checkQuery(query);
+    const points: RawPoint[] = [];
+    if (query.to <= query.from) return { points };
+    const attribute = measureAttribute(query.measure);
+    const now = this.now();
+    let startKey: Item | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const output = await this.client.send(
+        new QueryCommand({
+          ...this.pointsQuery(query.deviceId, query.from, query.to, attribute),
+          // At most the points still wanted: a page never reads past what it returns.
+          Limit: query.limit - points.length,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of output.Items ?? []) {
+        if (isExpired(item, now)) continue;
+        const value = item[attribute];
+        if (typeof value !== 'number' && typeof value !== 'boolean' && typeof value !== 'string') continue;
+        const suspect = item[SUSPECT] instanceof Set && (item[SUSPECT] as Set<string>).has(query.measure);
+        points.push({ time: timeOfKey(item[SK] as string), value, quality: suspect ? 'SUSPECT' : 'GOOD' });
+      }
+      startKey = output.LastEvaluatedKey;
+      if (!startKey) return { points };
+      if (points.length >= query.limit) break;
+    }
+    if (!startKey) return { points };
+    const next = timeOfKey(startKey[SK] as string) + 1;
+    return next < query.to ? { points, next } : { points };
+  }
+
   async buckets(query: SeriesQuery & { readonly bucketMs: number }): Promise<BucketPoint[]> {
     checkQuery(query);
     checkInteger('bucketMs', query.bucketMs, MIN_BUCKET_MS, Number.MAX_SAFE_INTEGER);
@@ -309,24 +346,26 @@ export class DynamoTimeseriesQuery implements TimeseriesQuery {
     attribute: string,
     visit: (item: Item) => boolean,
   ): Promise<void> {
-    return this.queryPages(
-      {
-        TableName: this.tables.points,
-        KeyConditionExpression: '#pk = :device AND #sk BETWEEN :from AND :to',
-        // The filter saves transfer, not read units (those count every item read).
-        FilterExpression: 'attribute_exists(#m)',
-        ProjectionExpression: '#sk, #m, #suspect, #exp',
-        ExpressionAttributeNames: {
-          '#pk': PK,
-          '#sk': SK,
-          '#m': attribute,
-          '#suspect': SUSPECT,
-          '#exp': EXPIRES_AT,
-        },
-        ExpressionAttributeValues: { ':device': deviceId, ':from': timeKey(from), ':to': timeKey(to - 1) },
+    return this.queryPages(this.pointsQuery(deviceId, from, to, attribute), visit);
+  }
+
+  /** The Query of a device's points in [from, to) that hold `attribute`. */
+  private pointsQuery(deviceId: string, from: number, to: number, attribute: string): QueryCommandInput {
+    return {
+      TableName: this.tables.points,
+      KeyConditionExpression: '#pk = :device AND #sk BETWEEN :from AND :to',
+      // The filter saves transfer, not read units (those count every item read).
+      FilterExpression: 'attribute_exists(#m)',
+      ProjectionExpression: '#sk, #m, #suspect, #exp',
+      ExpressionAttributeNames: {
+        '#pk': PK,
+        '#sk': SK,
+        '#m': attribute,
+        '#suspect': SUSPECT,
+        '#exp': EXPIRES_AT,
       },
-      visit,
-    );
+      ExpressionAttributeValues: { ':device': deviceId, ':from': timeKey(from), ':to': timeKey(to - 1) },
+    };
   }
 
   /** Follows LastEvaluatedKey for up to MAX_PAGES pages; `visit` gets each unexpired item. */
