@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seedRegistry } from '../../registry-data/index.js';
 import { ruleMatches } from './alerts.js';
-import type { AlertRule } from './contract/registry.js';
+import type { ThresholdRule as AlertRule } from './contract/registry.js';
 import { type ProcessOutcome, processMessage } from './process-message.js';
 import { compileRegistry } from './registry.js';
 import {
@@ -224,6 +224,8 @@ describe('alerts raised by processMessage', () => {
         triggered_at: TIMESTAMP,
         raised_at: new Date(PROCESSED_AT).toISOString(),
         message_id: 'msg-0001',
+        transition: 'raised',
+        rule_kind: 'threshold',
       },
     ]);
   });
@@ -463,7 +465,15 @@ describe('seed alert rules', () => {
     for (const set of seedRegistry.alertRules) {
       const readings = registry.types.get(set.deviceType)?.readings;
       for (const rule of set.rules) {
-        if (!readings?.has(rule.path)) misplaced.push(`${set.deviceType}: ${rule.ruleId} -> ${rule.path}`);
+        const paths =
+          'conditions' in rule
+            ? rule.conditions.flatMap((c) => ('conditions' in c ? c.conditions : [c]).map((leaf) => leaf.path))
+            : rule.path === undefined
+              ? []
+              : [rule.path];
+        for (const path of paths) {
+          if (!readings?.has(path)) misplaced.push(`${set.deviceType}: ${rule.ruleId} -> ${path}`);
+        }
       }
     }
 
