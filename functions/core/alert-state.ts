@@ -255,7 +255,10 @@ export function decideAlerts(
           signal = rateSignal(observation.rate, perSecond);
         }
         // The new sample is stored whatever the signal: the next message compares with it.
-        set(ruleId, { ...base(next, position), ...(state.pendingSince === undefined ? {} : { pendingSince: state.pendingSince }) });
+        set(ruleId, {
+          ...base(next, position),
+          ...(state.pendingSince === undefined ? {} : { pendingSince: state.pendingSince }),
+        });
         next = current.get(ruleId) as ConditionState;
         if (signal === undefined) continue;
       }

@@ -324,15 +324,20 @@ describe('alerts raised by processMessage', () => {
     expect(alerts[0]).not.toHaveProperty('threshold');
   });
 
-  it('raises both temperature rules above 80 °C', () => {
+  it('raises the critical temperature rule at once above 80 °C, and observes the held one', () => {
     // Prepare
     const message = breakerTelemetry({ measurements: { temperature: 81 } });
 
     // Act
-    const ids = ruleIds(message);
+    const outcome = run(message);
 
-    // Assess
-    expect(ids.sort()).toEqual(['temperature-critical', 'temperature-high']);
+    // Assess: temperature-high holds 30 s before it raises (alert-state.ts decides), so it is an observation.
+    if (outcome.kind !== 'enriched') throw new Error('expected enriched');
+    expect(outcome.alerts.map((a) => a.rule_id)).toEqual(['temperature-critical']);
+    expect(outcome.observations.map((o) => [o.ruleId, o.signal, o.forMs])).toEqual([
+      ['temperature-high', 'raise', 30_000],
+      ['overload', 'clear', 0],
+    ]);
   });
 
   it('raises an alert on a decoded hex value', () => {
@@ -438,10 +443,11 @@ describe('alerts on trends', () => {
     });
 
     // Act
-    const alerts = alertsOf(message);
+    const outcome = run(message);
 
     // Assess
-    expect(alerts.map((alert) => alert.triggered_at)).toEqual([TIMESTAMP]);
+    if (outcome.kind !== 'enriched') throw new Error('expected enriched');
+    expect(outcome.observations.map((o) => o.alert.triggered_at)).toEqual([TIMESTAMP]);
   });
 });
 
@@ -467,7 +473,9 @@ describe('seed alert rules', () => {
       for (const rule of set.rules) {
         const paths =
           'conditions' in rule
-            ? rule.conditions.flatMap((c) => ('conditions' in c ? c.conditions : [c]).map((leaf) => leaf.path))
+            ? rule.conditions.flatMap((c) =>
+                ('conditions' in c ? c.conditions : [c]).map((leaf) => leaf.path),
+              )
             : rule.path === undefined
               ? []
               : [rule.path];

@@ -117,7 +117,13 @@ function collectStateful(rule: ReadingRule, value: RuleValue, unit: string, sink
     return;
   }
   let signal: RuleSignal = ruleMatches(rule, value) ? 'raise' : 'clear';
-  if ((rule.operator === 'gt' || rule.operator === 'gte' || rule.operator === 'lt' || rule.operator === 'lte') && typeof value === 'number') {
+  if (
+    (rule.operator === 'gt' ||
+      rule.operator === 'gte' ||
+      rule.operator === 'lt' ||
+      rule.operator === 'lte') &&
+    typeof value === 'number'
+  ) {
     const comparison = rule as unknown as { threshold: number; clearThreshold?: number };
     signal = comparisonSignal(rule.operator, comparison.threshold, comparison.clearThreshold, value);
   }

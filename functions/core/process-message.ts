@@ -5,6 +5,7 @@
  */
 
 import type { RuleObservation } from './alert-state.js';
+import type { RuleValue } from './alerts.js';
 import { evaluateGroupRule, type StatefulHit, toAlert, toAlerts, toObservations } from './alerts.js';
 import type { Alert, EnrichedMessage } from './contract/messages.js';
 import { type DeviceLookup, detectDeviceType, isDetection } from './detect.js';
@@ -19,7 +20,6 @@ import { parsePayload, type Rejection } from './parse.js';
 import type { CompiledRegistry } from './registry.js';
 import { toIsoTime } from './time.js';
 import { validateMessage } from './validate.js';
-import type { RuleValue } from './alerts.js';
 
 export interface ProcessOptions {
   readonly registry: CompiledRegistry;
@@ -117,7 +117,8 @@ export function processMessage(
   const describeRule = (ruleId: string): Alert | undefined => {
     const index = ruleMisses.indexOf(ruleId);
     const rule = type.rulesById.get(ruleId);
-    if (index < 0 || !rule || !('path' in rule) || rule.path === undefined || 'kind' in rule) return undefined;
+    if (index < 0 || !rule || !('path' in rule) || rule.path === undefined || 'kind' in rule)
+      return undefined;
     const unit = type.readings.get(rule.path)?.definition.unit ?? '1';
     return toAlert({ rule, value: missValues[index] as RuleValue, unit }, alertContext);
   };

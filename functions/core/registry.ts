@@ -12,14 +12,14 @@ import type {
 import {
   type AlertRule,
   type AlertRuleSet,
-  type GroupRule,
-  type NoDataRule,
-  type ReadingRule,
   type Application,
   DeviceType,
   type DeviceType as DeviceTypeDefinition,
+  type GroupRule,
   isGroupDefinition,
+  type NoDataRule,
   type ReadingDefinition,
+  type ReadingRule,
 } from './contract/registry.js';
 import { RegistryError } from './errors.js';
 import { describeEncoding } from './hex.js';

@@ -189,13 +189,18 @@ class ReadingCollector implements RuleSink {
       collectReadingHits(definition, value as RuleValue, this);
     }
     if (definition?.groupRuleInput && check.verdict !== 'BAD') {
-      (this.groupValues ??= new Map()).set(path, value as RuleValue);
+      this.keepForGroups(path, value as RuleValue);
     }
     this.note(check, definition);
     if (definition?.definition.encoding && check.verdict !== 'BAD' && typeof check.value === 'number') {
       this.decoded ??= {};
       this.decoded[path] = check.value;
     }
+  }
+
+  private keepForGroups(path: string, value: RuleValue): void {
+    this.groupValues ??= new Map();
+    this.groupValues.set(path, value);
   }
 
   unknown(path: string, wire: unknown): void {
@@ -212,7 +217,7 @@ class ReadingCollector implements RuleSink {
     }
     // Groups compare a trend channel's last value (a window's extremes belong to its own rules).
     if (definition?.groupRuleInput && check.verdict !== 'BAD') {
-      (this.groupValues ??= new Map()).set(path, stats.last);
+      this.keepForGroups(path, stats.last);
     }
   }
 }

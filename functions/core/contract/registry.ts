@@ -152,8 +152,11 @@ const clearThresholdOnTheClearSide = (rule: {
   clearThreshold?: number | undefined;
 }) =>
   rule.clearThreshold === undefined ||
-  (rule.operator.startsWith('g') ? rule.clearThreshold <= rule.threshold : rule.clearThreshold >= rule.threshold);
-const CLEAR_SIDE_MESSAGE = 'clearThreshold must be at or below threshold for gt/gte, at or above it for lt/lte';
+  (rule.operator.startsWith('g')
+    ? rule.clearThreshold <= rule.threshold
+    : rule.clearThreshold >= rule.threshold);
+const CLEAR_SIDE_MESSAGE =
+  'clearThreshold must be at or below threshold for gt/gte, at or above it for lt/lte';
 
 export const ComparisonRule = z
   .strictObject({
