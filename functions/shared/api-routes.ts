@@ -35,6 +35,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
   read('/api/messages'),
   read('/api/stats'),
   read('/api/alerts'),
+  // --- Alert lifecycle (issue 15): acknowledge (body {note?}) and operator clear; writes need write auth.
+  write('POST', '/api/alerts/{alertId}/acknowledge'),
+  write('POST', '/api/alerts/{alertId}/clear'),
 ];
 
 /** The router's syntax for the same path (`:name` segments). */

@@ -9,7 +9,10 @@ import { Application } from '../../core/contract/registry.js';
 import { API_ROUTES, type ApiRoute } from '../../shared/api-routes.js';
 import { MAX_REQUEST_BODY_BYTES } from './request.js';
 import {
+  AcknowledgeBody,
+  AlertClearResult,
   AlertList,
+  AlertRecord,
   AlertsQuery,
   ApplicationCreateBody,
   ApplicationPatchBody,
@@ -64,6 +67,10 @@ const COMPONENTS = {
   AlertList,
   // Shared by AlertList; named here so it becomes its own component, not an anonymous shared one.
   Alert,
+  // Issue 15 lifecycle.
+  AlertRecord,
+  AlertAcknowledge: AcknowledgeBody,
+  AlertClearResult,
   OpenApiDocument: z.looseObject({ openapi: z.string() }),
 } satisfies Record<string, z.ZodType>;
 type ComponentName = keyof typeof COMPONENTS;
@@ -157,6 +164,17 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: 'Alerts raised, newest first',
     query: AlertsQuery,
     success: ok(200, 'AlertList', 'alerts'),
+  },
+  // --- Alert lifecycle (issue 15).
+  'POST /api/alerts/{alertId}/acknowledge': {
+    summary: 'Acknowledge a raised alert (who and when recorded; the first acknowledgement stands)',
+    body: 'AlertAcknowledge',
+    success: ok(200, 'AlertRecord', 'the alert with its lifecycle'),
+  },
+  'POST /api/alerts/{alertId}/clear': {
+    summary:
+      'Clear a raised alert as an operator: a clear event (cleared_by operator) is stored and published',
+    success: ok(200, 'AlertClearResult', 'the alert, and the clear event unless it was already cleared'),
   },
 };
 

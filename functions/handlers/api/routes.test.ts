@@ -7,13 +7,13 @@ import { describe, expect, it } from 'vitest';
 import { NotFoundError } from '../../ports/registry.js';
 import { API_ROUTES } from '../../shared/api-routes.js';
 import { type ApiDependencies, createApiHandler } from '../api.js';
-import { apiEvent, seedRegistryFake, type TestRequest } from './test-support.js';
+import { apiEvent, emptyAlertStore, seedRegistryFake, type TestRequest } from './test-support.js';
 
 const failures: unknown[] = [];
 const dependencies: ApiDependencies = {
   version: 't',
   registry: seedRegistryFake(),
-  alerts: { recent: async () => [] },
+  alerts: emptyAlertStore(),
   devices: { list: async () => ({ items: [] }), get: async () => undefined },
   timeseries: {
     latest: async () => [],
