@@ -21,7 +21,8 @@
  *     dynamodb:Scan, dynamodb:BatchGetItem, dynamodb:BatchWriteItem; its index byDeviceType: dynamodb:Query
  *   DynamoDB devices table: dynamodb:GetItem, dynamodb:Scan; its index byTypeLastSeen: dynamodb:Query
  *   DynamoDB messages table and its index byDevice: dynamodb:Query
- *   DynamoDB alerts table and its indexes byRaisedAt, bySeverity: dynamodb:Query
+ *   DynamoDB alerts table and its indexes byRaisedAt, bySeverity: dynamodb:Query; the table:
+ *     dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem (issue 15: acknowledge, operator clear)
  *   DynamoDB pipeline stats table: dynamodb:Query
  *   with dynamodb: time-series points table, latest table and rollups table: dynamodb:Query (each)
  *   with timestream: timestream:Select on the telemetry table; timestream:DescribeEndpoints

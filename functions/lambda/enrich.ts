@@ -41,7 +41,7 @@
  *     actions of the AWSLambdaMSKExecutionRole managed policy, which has Resource "*")
  *   DynamoDB: dynamodb:Scan (device types and applications tables: the registry); dynamodb:UpdateItem
  *     (devices); dynamodb:PutItem, dynamodb:GetItem, dynamodb:Query (alerts: alerts, their claims and
- *     the alert condition state); dynamodb:PutItem (messages);
+ *     the alert condition state), dynamodb:UpdateItem (alerts: a clear marks its raise, issue 15); dynamodb:PutItem (messages);
  *     dynamodb:UpdateItem (pipeline stats)
  *   X-Ray: xray:PutTraceSegments, xray:PutTelemetryRecords
  *   In the VPC: the AWSLambdaVPCAccessExecutionRole ENI actions.
