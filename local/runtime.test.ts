@@ -262,8 +262,8 @@ describe('edge-triggered alerts, end to end over MQTT and HTTP', () => {
     expect(afterRun.alerts).toHaveLength(1);
     // iot.alerts carries every transition (issue 15): the two raises and, between them, the clear.
     expect(platform.status().alerts).toBe(before.alerts + 3);
-    const ids = await deviceAlerts();
-    expect(ids.filter((id) => id.endsWith(':temperature-high'))).toHaveLength(2);
-    expect(ids.filter((id) => id.endsWith(':cleared'))).toEqual([`${afterRun.alerts[0]}:cleared`]);
+    const ids = (await deviceAlerts()) as string[];
+    expect(ids.filter((id: string) => id.endsWith(':temperature-high'))).toHaveLength(2);
+    expect(ids.filter((id: string) => id.endsWith(':cleared'))).toEqual([`${afterRun.alerts[0]}:cleared`]);
   });
 });

@@ -16,6 +16,7 @@ import { accessLogsBucket } from './constructs/buckets.js';
 import { DashboardHosting } from './constructs/dashboard-hosting.js';
 import { Devices } from './constructs/devices.js';
 import { Ingest } from './constructs/ingest.js';
+import { NoDataEvaluator } from './constructs/no-data-evaluator.js';
 import { Observability } from './constructs/observability.js';
 import { Processing } from './constructs/processing.js';
 import { streamEndpointFromParameters } from './constructs/stream.js';
@@ -38,6 +39,8 @@ export class PlatformStack extends Stack {
   public readonly observability: Observability;
   /** Sink `dynamodb` only. */
   public readonly rollup?: TimeSeriesRollup;
+  /** Issue 15: no-data alerts on a one-minute schedule. */
+  public readonly noData: NoDataEvaluator;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
@@ -94,6 +97,12 @@ export class PlatformStack extends Stack {
         removalPolicy,
       });
     }
+    this.noData = new NoDataEvaluator(this, 'NoDataEvaluator', {
+      registry: stateful.registry,
+      platformVersion: config.platformVersion,
+      logRetention,
+      removalPolicy,
+    });
     this.hosting = new DashboardHosting(this, 'Dashboard', { api: this.api, accessLogs, removalPolicy });
     this.devices = new Devices(this, 'Devices', {
       environmentName: config.name,

@@ -27,6 +27,7 @@ export const LAMBDA_ENTRIES = {
   streamTopicsResource: 'functions/lambda/stream-topics-resource.ts',
   seedRegistryResource: 'functions/lambda/seed-registry-resource.ts',
   api: 'functions/lambda/api.ts',
+  noData: 'functions/lambda/no-data.ts',
 } as const;
 
 export interface IotFunctionProps {
