@@ -492,7 +492,7 @@ describe('functions', () => {
   it('sets the Powertools service name and metrics namespace on every project function', () => {
     const functions = projectFunctions();
 
-    expect(functions).toHaveLength(7);
+    expect(functions).toHaveLength(8); // with the no-data evaluator (issue 15)
     for (const properties of functions) {
       const variables = (properties.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(variables.POWERTOOLS_SERVICE_NAME).toEqual(expect.any(String));
