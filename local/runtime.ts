@@ -43,6 +43,7 @@ import { createDataOps } from '../functions/handlers/data-ops.js';
 import { createEnrichHandler } from '../functions/handlers/enrich.js';
 import { createIngestBridgeHandler } from '../functions/handlers/ingest-bridge.js';
 import { eachRecord, recordCount, recordValue } from '../functions/handlers/kafka-records.js';
+import { createNoDataHandler } from '../functions/handlers/no-data.js';
 import { createNotifier } from '../functions/handlers/notifier.js';
 import { InMemoryOperationStore } from '../functions/ports/data-ops.js';
 import type { DeviceRecord, MessageStage } from '../functions/ports/registry.js';
@@ -133,6 +134,11 @@ export interface LocalPlatformOptions {
   readonly logRetention?: LogRetention;
   /** Notification retries (issue 15; default DEFAULT_RETRY_POLICY); tests shorten the waits. */
   readonly notificationRetry?: RetryPolicy;
+  /**
+   * Issue 15: how often the no-data evaluator runs (default 15 s). Runs within one 60 s evaluation
+   * window change nothing after the first, so any period up to the window works.
+   */
+  readonly noDataIntervalMs?: number;
 }
 
 export const LOCAL_TIMESERIES_STORES = ['duckdb', 'dynamodb'] as const;
@@ -199,6 +205,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     | 'log'
     | 'consumers'
     | 'ingest'
+    | 'no-data'
     | 'http';
   const cleanups: { part: Part; close: () => Promise<void> }[] = [];
   const onClose = (part: Part, close: () => Promise<void>) => cleanups.push({ part, close });
@@ -582,6 +589,40 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     onClose('consumers', async () => {
       await dataOps?.stop();
     });
+    // --- Alarms (issue 15): operator clears and no-data events go to iot.alerts like the enrich
+    // stage's, and are stored through the alert store (idempotent on alert_id).
+    const alertStore = new DynamoAlertStore({ client, tableName: tables.alerts });
+    const publishAlerts = (events: readonly Alert[]) =>
+      stream.send(
+        TOPICS.alerts,
+        events.map((event) => ({
+          key: event.device_id,
+          value: Buffer.from(JSON.stringify(event)),
+          timestamp: Date.parse(event.raised_at),
+        })),
+      );
+    // The no-data evaluator on a timer (the Lambda's EventBridge Scheduler schedule in AWS). It reads
+    // and writes the alert state store itself, not the enrich stage's mirror: the rules it decides
+    // are never evaluated per message, so the two never write the same (device, rule) item.
+    const evaluateNoData = createNoDataHandler({
+      registry: () => registry,
+      devices: deviceStore,
+      latest: (deviceId) => timeseries.latest(deviceId),
+      alertState: dynamo.alertState,
+      alerts: alertStore,
+      publish: publishAlerts,
+    });
+    let noDataRun: Promise<unknown> = Promise.resolve();
+    const noDataTimer = setInterval(() => {
+      noDataRun = evaluateNoData().catch((error: unknown) =>
+        log(`no-data evaluator: ${error instanceof Error ? error.message : String(error)}`),
+      );
+    }, options.noDataIntervalMs ?? 15_000);
+    onClose('no-data', async () => {
+      clearInterval(noDataTimer);
+      await noDataRun;
+    });
+    // --- end alarms
 
     let lastStuckDetail: string | undefined;
     // Data operations (issue 16): locally a device-type edit through the API takes effect at once
@@ -607,8 +648,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       version: SERVICE_VERSION,
       registry: apiRegistry,
       ingestMappings: mappingStore,
-      // The alerts route reads through the same client (writes are the inspector's, above).
-      alerts: new DynamoAlertStore({ client, tableName: tables.alerts }),
+      // The alerts route reads through the same client (writes are the inspector's, above; the
+      // lifecycle routes write through it too).
+      alerts: alertStore,
+      publishAlert: (event) => publishAlerts([event]),
       auth: options.apiToken ? { mode: 'bearer', token: options.apiToken } : { mode: 'open' },
       onError: (error, route) =>
         log(`api ${route}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
@@ -736,7 +779,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
           await Promise.all([closeParts(['ingest']), closeParts(['http'])]);
           await closeParts(['consumers']);
           finalStatus = currentStatus();
-          await closeParts(['bookkeeping', 'log', 'timeseries', 'registry-refresh', 'registry']);
+          await closeParts(['no-data', 'bookkeeping', 'log', 'timeseries', 'registry-refresh', 'registry']);
         })();
         return stopped;
       },

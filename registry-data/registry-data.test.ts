@@ -137,7 +137,8 @@ describe('registry data content', () => {
   it('carries at least the 19 smart-breaker rules of the prototype, with operators as data', () => {
     const rules = seedRegistry.alertRules.find((s) => s.deviceType === 'smart_breaker')?.rules ?? [];
     expect(rules.filter((r) => r.enabled).length).toBeGreaterThanOrEqual(19);
-    expect(new Set(rules.map((r) => r.operator))).toEqual(new Set(['gt', 'lt', 'eq', 'outside_range']));
+    const operators = rules.flatMap((r) => ('operator' in r ? [r.operator] : []));
+    expect(new Set(operators)).toEqual(new Set(['gt', 'lt', 'eq', 'outside_range']));
   });
 
   it('registers the seed applications for existing types only', () => {

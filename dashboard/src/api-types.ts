@@ -16,6 +16,7 @@ export type {
 export type {
   AlertRule,
   Application,
+  ConditionLeaf,
   DeviceType,
   GroupDefinition,
   ReadingDefinition,

@@ -10,7 +10,7 @@ import { seedRegistry } from '../../registry-data/index.js';
 import { MAX_SAMPLE_QUERY } from '../adapters/dynamodb/message-samples.js';
 import { compileRegistry } from '../core/registry.js';
 import { type ApiDependencies, createApiHandler } from '../handlers/api/index.js';
-import { apiEvent, seedRegistryFake } from '../handlers/api/test-support.js';
+import { apiEvent, emptyAlertStore, seedRegistryFake } from '../handlers/api/test-support.js';
 import { generateCorpus } from './corpus.js';
 
 const { values } = parseArgs({
@@ -42,7 +42,7 @@ const unused = async (): Promise<never> => {
 const api = createApiHandler({
   version: 'bench',
   registry: seedRegistryFake(),
-  alerts: { recent: unused },
+  alerts: emptyAlertStore(),
   devices: { list: unused, get: unused },
   timeseries: {} as ApiDependencies['timeseries'],
   messages: { recent: async (stage) => (stage === 'raw' ? kept : []) },

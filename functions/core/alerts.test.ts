@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seedRegistry } from '../../registry-data/index.js';
 import { ruleMatches } from './alerts.js';
-import type { AlertRule } from './contract/registry.js';
+import type { ThresholdRule as AlertRule } from './contract/registry.js';
 import { type ProcessOutcome, processMessage } from './process-message.js';
 import { compileRegistry } from './registry.js';
 import {
@@ -224,6 +224,8 @@ describe('alerts raised by processMessage', () => {
         triggered_at: TIMESTAMP,
         raised_at: new Date(PROCESSED_AT).toISOString(),
         message_id: 'msg-0001',
+        transition: 'raised',
+        rule_kind: 'threshold',
       },
     ]);
   });
@@ -322,15 +324,20 @@ describe('alerts raised by processMessage', () => {
     expect(alerts[0]).not.toHaveProperty('threshold');
   });
 
-  it('raises both temperature rules above 80 °C', () => {
+  it('raises the critical temperature rule at once above 80 °C, and observes the held one', () => {
     // Prepare
     const message = breakerTelemetry({ measurements: { temperature: 81 } });
 
     // Act
-    const ids = ruleIds(message);
+    const outcome = run(message);
 
-    // Assess
-    expect(ids.sort()).toEqual(['temperature-critical', 'temperature-high']);
+    // Assess: temperature-high holds 30 s before it raises (alert-state.ts decides), so it is an observation.
+    if (outcome.kind !== 'enriched') throw new Error('expected enriched');
+    expect(outcome.alerts.map((a) => a.rule_id)).toEqual(['temperature-critical']);
+    expect(outcome.observations.map((o) => [o.ruleId, o.signal, o.forMs])).toEqual([
+      ['temperature-high', 'raise', 30_000],
+      ['overload', 'clear', 0],
+    ]);
   });
 
   it('raises an alert on a decoded hex value', () => {
@@ -436,10 +443,11 @@ describe('alerts on trends', () => {
     });
 
     // Act
-    const alerts = alertsOf(message);
+    const outcome = run(message);
 
     // Assess
-    expect(alerts.map((alert) => alert.triggered_at)).toEqual([TIMESTAMP]);
+    if (outcome.kind !== 'enriched') throw new Error('expected enriched');
+    expect(outcome.observations.map((o) => o.alert.triggered_at)).toEqual([TIMESTAMP]);
   });
 });
 
@@ -463,7 +471,17 @@ describe('seed alert rules', () => {
     for (const set of seedRegistry.alertRules) {
       const readings = registry.types.get(set.deviceType)?.readings;
       for (const rule of set.rules) {
-        if (!readings?.has(rule.path)) misplaced.push(`${set.deviceType}: ${rule.ruleId} -> ${rule.path}`);
+        const paths =
+          'conditions' in rule
+            ? rule.conditions.flatMap((c) =>
+                ('conditions' in c ? c.conditions : [c]).map((leaf) => leaf.path),
+              )
+            : rule.path === undefined
+              ? []
+              : [rule.path];
+        for (const path of paths) {
+          if (!readings?.has(path)) misplaced.push(`${set.deviceType}: ${rule.ruleId} -> ${path}`);
+        }
       }
     }
 

@@ -4,7 +4,9 @@
  * runtime and the benchmark all call. It never throws for bad input.
  */
 
-import { toAlerts } from './alerts.js';
+import type { RuleObservation } from './alert-state.js';
+import type { RuleValue } from './alerts.js';
+import { evaluateGroupRule, type StatefulHit, toAlert, toAlerts, toObservations } from './alerts.js';
 import type { Alert, EnrichedMessage } from './contract/messages.js';
 import { type DeviceLookup, detectDeviceType, isDetection } from './detect.js';
 import { buildEnrichmentInfo, enrich } from './enrich.js';
@@ -57,7 +59,13 @@ export type ProcessOutcome =
       readonly alerts: readonly Alert[];
       /** Rules evaluated on this message that did not match: they clear an active condition. */
       readonly notMatchedRules: readonly string[];
+      /** The record of a rule in notMatchedRules, built on demand (for a clear event). */
+      readonly describeRule: (ruleId: string) => Alert | undefined;
+      /** Stateful rules (forSeconds, clearThreshold, rate of change, groups): see alert-state.ts. */
+      readonly observations: readonly RuleObservation[];
     };
+
+const NO_OBSERVATIONS: readonly RuleObservation[] = Object.freeze([]);
 
 export function processMessage(
   payload: string | Uint8Array,
@@ -129,13 +137,34 @@ export function processMessage(
     info,
     ...(normalised ? {} : { originalText: parsed.text }),
   });
-  const alerts = toAlerts(validation.ruleHits, {
+  const alertContext = {
     deviceId,
     type,
     triggeredAt: message.timestamp === undefined ? toIsoTime(timestamp.time) : message.timestamp,
     raisedAt: info.enriched_at,
     messageId: info.message_id,
-  });
+  };
+  const alerts = toAlerts(validation.ruleHits, alertContext);
+  const { ruleMisses, missValues } = validation;
+  const describeRule = (ruleId: string): Alert | undefined => {
+    const index = ruleMisses.indexOf(ruleId);
+    const rule = type.rulesById.get(ruleId);
+    if (index < 0 || !rule || !('path' in rule) || rule.path === undefined || 'kind' in rule)
+      return undefined;
+    const unit = type.readings.get(rule.path)?.definition.unit ?? '1';
+    return toAlert({ rule, value: missValues[index] as RuleValue, unit }, alertContext);
+  };
+  let stateful: readonly StatefulHit[] = validation.statefulHits;
+  if (type.groupRules.length > 0 && validation.groupValues) {
+    const groupHits: StatefulHit[] = [];
+    for (const rule of type.groupRules) {
+      const hit = evaluateGroupRule(rule, validation.groupValues, type);
+      if (hit) groupHits.push(hit);
+    }
+    stateful = [...stateful, ...groupHits];
+  }
+  const observations =
+    stateful.length === 0 ? NO_OBSERVATIONS : toObservations(stateful, alertContext, timestamp.time);
   return {
     kind: 'enriched',
     ...(mapping ? { mapping } : {}),
@@ -145,5 +174,7 @@ export function processMessage(
     json,
     alerts,
     notMatchedRules: validation.ruleMisses,
+    describeRule,
+    observations,
   };
 }

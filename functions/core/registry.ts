@@ -15,8 +15,11 @@ import {
   type Application,
   DeviceType,
   type DeviceType as DeviceTypeDefinition,
+  type GroupRule,
   isGroupDefinition,
+  type NoDataRule,
   type ReadingDefinition,
+  type ReadingRule,
 } from './contract/registry.js';
 import { RegistryError } from './errors.js';
 import { describeEncoding } from './hex.js';
@@ -35,7 +38,9 @@ export interface CompiledReading {
   readonly metadataJson: string;
   /** `"voltage.phase_a":{"verdict":"GOOD"}`, the common case of `data_quality.readings`. */
   readonly goodQualityJson: string;
-  readonly rules: readonly AlertRule[];
+  readonly rules: readonly ReadingRule[];
+  /** A condition of a group rule reads it: the validation pass keeps its value for the groups. */
+  readonly groupRuleInput: boolean;
 }
 
 export interface CompiledMeasurement {
@@ -61,6 +66,12 @@ export interface CompiledDeviceType {
   readonly requiredKeys: readonly string[];
   readonly dimensions: readonly string[];
   readonly hasRules: boolean;
+  /** Enabled group rules (all-of / any-of over several readings), evaluated per message. */
+  readonly groupRules: readonly GroupRule[];
+  /** Enabled no-data rules, evaluated on a clock (no-data.ts), never per message. */
+  readonly noDataRules: readonly NoDataRule[];
+  /** Enabled rules by id. */
+  readonly rulesById: ReadonlyMap<string, AlertRule>;
   readonly deviceMetadata: DeviceMetadata;
   readonly deviceMetadataJson: string;
   readonly applicationRegistry: ApplicationRegistryBlock;
@@ -174,9 +185,28 @@ function compileDeviceType(
   applications: readonly Application[],
 ): CompiledDeviceType {
   const typeId = definition.typeId;
-  const rulesByPath = new Map<string, AlertRule[]>();
+  const rulesByPath = new Map<string, ReadingRule[]>();
+  const groupRules: GroupRule[] = [];
+  const noDataRules: NoDataRule[] = [];
+  const rulesById = new Map<string, AlertRule>();
+  const groupPaths = new Set<string>();
   for (const rule of rules) {
     if (!rule.enabled) continue;
+    rulesById.set(rule.ruleId, rule);
+    if ('kind' in rule && rule.kind === 'group') {
+      groupRules.push(rule);
+      for (const condition of rule.conditions) {
+        for (const leaf of 'conditions' in condition ? condition.conditions : [condition]) {
+          groupPaths.add(leaf.path);
+        }
+      }
+      continue;
+    }
+    if ('kind' in rule && rule.kind === 'no_data') {
+      noDataRules.push(rule);
+      if (rule.path !== undefined) groupPaths.add(rule.path); // checked below like any rule path
+      continue;
+    }
     const list = rulesByPath.get(rule.path) ?? [];
     list.push(rule);
     rulesByPath.set(rule.path, list);
@@ -199,6 +229,7 @@ function compileDeviceType(
       metadataJson: `${JSON.stringify(path)}:${JSON.stringify(metadata)}`,
       goodQualityJson: `${JSON.stringify(path)}:{"verdict":"GOOD"}`,
       rules: rulesByPath.get(path) ?? [],
+      groupRuleInput: groupPaths.has(path),
     };
     readings.set(path, compiled);
     return compiled;
@@ -224,7 +255,7 @@ function compileDeviceType(
     }
   }
 
-  for (const path of rulesByPath.keys()) {
+  for (const path of [...rulesByPath.keys(), ...groupPaths]) {
     if (!readings.has(path)) {
       throw new RegistryError(
         `alert rule path "${path}" of device type "${typeId}" names no reading; use one of: ${[...readings.keys()].join(', ')}`,
@@ -277,7 +308,10 @@ function compileDeviceType(
     requiredPaths,
     requiredKeys,
     dimensions: definition.dimensions,
-    hasRules: rulesByPath.size > 0,
+    hasRules: rulesByPath.size > 0 || groupRules.length > 0,
+    groupRules,
+    noDataRules,
+    rulesById,
     deviceMetadata,
     deviceMetadataJson: JSON.stringify(deviceMetadata),
     applicationRegistry,

@@ -7,7 +7,14 @@
  * is the rules' job, not validation's.
  */
 
-import { collectReadingHits, collectTrendHits, type RuleHit, type RuleValue } from './alerts.js';
+import {
+  collectReadingHits,
+  collectTrendHits,
+  type RuleHit,
+  type RuleSink,
+  type RuleValue,
+  type StatefulHit,
+} from './alerts.js';
 import { isLengthWithin } from './contract/identifiers.js';
 import type {
   DataQuality,
@@ -60,6 +67,12 @@ export interface ValidationResult {
    * is absent (or BAD) is in neither list: the message says nothing about its condition.
    */
   readonly ruleMisses: readonly string[];
+  /** The value each miss was evaluated on (same order as ruleMisses). */
+  readonly missValues: readonly RuleValue[];
+  /** Stateful rules (forSeconds, clearThreshold, rate of change): decided against the stored state. */
+  readonly statefulHits: readonly StatefulHit[];
+  /** Validated values of the readings group rules read, by path (absent when the type has none). */
+  readonly groupValues?: ReadonlyMap<string, RuleValue>;
   readonly trends: readonly TrendReading[];
   readonly decoded?: Record<string, number>;
   readonly quality: DataQuality;
@@ -174,10 +187,13 @@ function checkTrend(reading: CompiledReading | undefined, stats: TrendStatistics
 }
 
 /** Collects reading verdicts for one message (a class, so no closures are created per message). */
-class ReadingCollector {
+class ReadingCollector implements RuleSink {
   readonly notable: Reading[] = [];
   readonly ruleHits: RuleHit[] = [];
   readonly ruleMisses: string[] = [];
+  readonly missValues: RuleValue[] = [];
+  readonly statefulHits: StatefulHit[] = [];
+  groupValues: Map<string, RuleValue> | undefined;
   readingCount = 0;
   readonly trends: TrendReading[] = [];
   decoded: Record<string, number> | undefined;
@@ -207,7 +223,10 @@ class ReadingCollector {
       this.notable.push({ path, wire, value, verdict: check.verdict, reasons, definition });
     }
     if (definition && definition.rules.length > 0 && check.verdict !== 'BAD') {
-      collectReadingHits(definition, value as RuleValue, this.ruleHits, this.ruleMisses);
+      collectReadingHits(definition, value as RuleValue, this);
+    }
+    if (definition?.groupRuleInput && check.verdict !== 'BAD') {
+      this.keepForGroups(path, value as RuleValue);
     }
     this.note(check, definition);
     if (definition?.definition.encoding && check.verdict !== 'BAD' && typeof check.value === 'number') {
@@ -225,6 +244,11 @@ class ReadingCollector {
     }
   }
 
+  private keepForGroups(path: string, value: RuleValue): void {
+    this.groupValues ??= new Map();
+    this.groupValues.set(path, value);
+  }
+
   unknown(path: string, wire: unknown): void {
     this.reading(path, wire, undefined, { verdict: 'SUSPECT', reason: 'UNKNOWN_MEASUREMENT', value: wire });
   }
@@ -235,7 +259,11 @@ class ReadingCollector {
     this.trends.push({ path, stats, verdict: check.verdict, reasons, definition });
     this.note(check, definition);
     if (definition && definition.rules.length > 0 && check.verdict !== 'BAD') {
-      collectTrendHits(definition, stats, this.ruleHits, this.ruleMisses);
+      collectTrendHits(definition, stats, this);
+    }
+    // Groups compare a trend channel's last value (a window's extremes belong to its own rules).
+    if (definition?.groupRuleInput && check.verdict !== 'BAD') {
+      this.keepForGroups(path, stats.last);
     }
   }
 }
@@ -380,6 +408,9 @@ export function validateMessage(
     notableReadings: notable,
     ruleHits: collector.ruleHits,
     ruleMisses: collector.ruleMisses,
+    missValues: collector.missValues,
+    statefulHits: collector.statefulHits,
+    ...(collector.groupValues ? { groupValues: collector.groupValues } : {}),
     trends,
     ...(collector.decoded ? { decoded: collector.decoded } : {}),
     quality,

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import type { SeriesQuery } from '../ports/timeseries.js';
-import { seedRegistryFake } from './api/test-support.js';
+import { emptyAlertStore, seedRegistryFake } from './api/test-support.js';
 import { type ApiDependencies, createApiHandler, type DeviceSummary } from './api.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00.000Z');
@@ -19,7 +19,7 @@ const dependencies = (overrides: Partial<ApiDependencies> = {}): ApiDependencies
   version: '0.1.0',
   now: () => NOW,
   registry: seedRegistryFake(),
-  alerts: { recent: async () => [] },
+  alerts: emptyAlertStore(),
   devices: {
     list: async ({ limit }) => ({ items: [breaker].slice(0, limit) }),
     get: async (id) => (id === breaker.deviceId ? breaker : undefined),

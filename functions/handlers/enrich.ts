@@ -9,7 +9,7 @@
  * Alerts are edge-triggered (functions/core/alert-state.ts): the core reports, per message, the rules
  * that matched (candidate alerts) and those evaluated that did not; the handler reads the condition
  * state of the batch's devices, decides in stream order, saves the transitions, and only then
- * produces, to iot.alerts, the alerts raised (onsets). Guarantee: each onset is produced at least once
+ * produces, to iot.alerts, the transitions: raises (onsets) and clears (issue 15). Guarantee: each onset is produced at least once
  * under one alert_id (a crash after the save re-raises the same alert_id on redelivery, recognised by
  * the stream position stored with the state); continuations are never produced.
  */
@@ -107,12 +107,19 @@ export function createEnrichHandler(dependencies: EnrichDependencies) {
           enriched.push({ key: outcome.deviceId, value: Buffer.from(outcome.json), timestamp: receivedAt });
           // A replay re-runs past messages: it rewrites their points, but raising (or clearing) alerts
           // now from old readings would be wrong, so their rules are not evaluated into the state.
-          if (replayId === undefined && (outcome.alerts.length > 0 || outcome.notMatchedRules.length > 0)) {
+          if (
+            replayId === undefined &&
+            (outcome.alerts.length > 0 ||
+              outcome.notMatchedRules.length > 0 ||
+              outcome.observations.length > 0)
+          ) {
             const list = evaluations.get(outcome.deviceId) ?? [];
             list.push({
               position: { stream: `${record.topic}-${record.partition}`, offset: Number(record.offset) },
               matched: outcome.alerts,
               notMatched: outcome.notMatchedRules,
+              describe: outcome.describeRule,
+              observations: outcome.observations,
             });
             evaluations.set(outcome.deviceId, list);
           }
@@ -159,14 +166,15 @@ export function createEnrichHandler(dependencies: EnrichDependencies) {
     }
 
     // Decided and saved before producing: a crash in between re-raises on redelivery (see the header).
-    const { raised, suppressed } = await raiseOnsets(alertState, evaluations);
+    const { raised, events, suppressed } = await raiseOnsets(alertState, evaluations);
     const raisedPerMessage = new Map<string, string[]>();
     for (const alert of raised) {
       const severities = raisedPerMessage.get(alert.message_id) ?? [];
       severities.push(alert.severity);
       raisedPerMessage.set(alert.message_id, severities);
     }
-    const alerts: StreamRecord[] = raised.map((alert) => ({
+    // Raises and clears alike (alert-contract: every transition is an event on iot.alerts).
+    const alerts: StreamRecord[] = events.map((alert) => ({
       key: alert.device_id,
       value: Buffer.from(JSON.stringify(alert)),
       timestamp: Date.parse(alert.raised_at),
@@ -204,9 +212,10 @@ const STATE_CONFLICT_RETRIES = 3;
 async function raiseOnsets(
   store: AlertStateStore,
   evaluations: ReadonlyMap<string, readonly RuleEvaluation[]>,
-): Promise<{ raised: Alert[]; suppressed: number }> {
-  if (evaluations.size === 0) return { raised: [], suppressed: 0 };
+): Promise<{ raised: Alert[]; events: Alert[]; suppressed: number }> {
+  if (evaluations.size === 0) return { raised: [], events: [], suppressed: 0 };
   const raised: Alert[] = [];
+  const events: Alert[] = [];
   let suppressed = 0;
   let pending = [...evaluations.keys()];
   for (let attempt = 0; pending.length > 0; attempt++) {
@@ -224,12 +233,13 @@ async function raiseOnsets(
           return;
         }
         raised.push(...decision.raised);
+        events.push(...decision.events);
         suppressed += decision.suppressed;
       }),
     );
     pending = conflicts;
   }
-  return { raised, suppressed };
+  return { raised, events, suppressed };
 }
 
 /**

@@ -209,7 +209,7 @@ describe('enrich handler', () => {
     expect(producer.values('iot.enriched')).toHaveLength(1);
   });
 
-  it('raises one alert for a run of matching messages, and again after a message clears it', async () => {
+  it('raises one alert for a run of matching messages, clears it as an event, and raises again', async () => {
     const producer = new MemoryProducer();
     const suppressed: number[] = [];
     const handler = createEnrichHandler({
@@ -239,7 +239,11 @@ describe('enrich handler', () => {
 
     expect(afterRun).toEqual(['m0:temperature-high']);
     expect(suppressed).toEqual([19, 0]);
-    expect(alertIds()).toEqual(['m0:temperature-high', 'm21:temperature-high']);
+    expect(alertIds()).toEqual([
+      'm0:temperature-high',
+      'm0:temperature-high:cleared',
+      'm21:temperature-high',
+    ]);
   });
 
   it('throws when producing fails, so the whole batch is retried', async () => {

@@ -23,7 +23,8 @@
  *   DynamoDB devices table: dynamodb:GetItem, dynamodb:Scan; its index byTypeLastSeen: dynamodb:Query
  *   DynamoDB messages table and its index byDevice: dynamodb:Query
  *   DynamoDB alerts table and its indexes byRaisedAt, bySeverity: dynamodb:Query (the table: alerts,
- *     and the alert condition state the previews read)
+ *     and the alert condition state the previews read); the table: dynamodb:GetItem,
+ *     dynamodb:PutItem, dynamodb:UpdateItem (issue 15: acknowledge, operator clear)
  *   DynamoDB pipeline stats table: dynamodb:Query
  *   DynamoDB notifications table: dynamodb:GetItem, PutItem, DeleteItem, Query, BatchWriteItem
  *   DNS: resolves notification channel URLs at PUT (the SSRF check, strict policy)

@@ -41,8 +41,9 @@
  *     actions of the AWSLambdaMSKExecutionRole managed policy, which has Resource "*")
  *   DynamoDB: dynamodb:Scan (device types, applications and ingest mappings tables: the registry); dynamodb:UpdateItem
  *     (devices); dynamodb:PutItem, dynamodb:GetItem, dynamodb:Query (alerts: alerts, their claims and
- *     the alert condition state); dynamodb:PutItem, dynamodb:Query, dynamodb:BatchWriteItem (messages:
- *     samples, and trimming each device's to its newest);
+ *     the alert condition state), dynamodb:UpdateItem (alerts: a clear marks its raise, issue 15);
+ *     dynamodb:PutItem, dynamodb:Query, dynamodb:BatchWriteItem (messages: samples, and trimming each
+ *     device's to its newest);
  *     dynamodb:UpdateItem (pipeline stats)
  *   X-Ray: xray:PutTraceSegments, xray:PutTelemetryRecords
  *   In the VPC: the AWSLambdaVPCAccessExecutionRole ENI actions.

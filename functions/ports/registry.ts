@@ -13,7 +13,7 @@ import type { AlertRule, AlertSeverity, Application, DeviceType } from '../core/
 // ---------------------------------------------------------------------------------------------------
 // Errors.
 
-export type EntityKind = 'deviceType' | 'application' | 'device' | 'ingestMapping';
+export type EntityKind = 'deviceType' | 'application' | 'device' | 'ingestMapping' | 'alert';
 
 export class NotFoundError extends Error {
   override readonly name = 'NotFoundError';
@@ -213,13 +213,54 @@ export interface AlertQuery {
   readonly deviceId?: string;
   readonly severity?: AlertSeverity;
   readonly limit: number;
+  // --- Alert lifecycle (issue 15). With `state`, raises only (clear events have no state).
+  readonly state?: AlertLifecycleState;
+  readonly ruleId?: string;
+}
+
+// --- Alert lifecycle (issue 15): kept as attributes of the raise's record (alert-contract.md).
+export type AlertLifecycleState = 'active' | 'acknowledged' | 'cleared';
+
+export interface AlertLifecycle {
+  /** cleared wins over acknowledged: an alert can be both. */
+  readonly state: AlertLifecycleState;
+  readonly acknowledged_at?: string;
+  readonly acknowledged_by?: string;
+  readonly note?: string;
+  readonly cleared_at?: string;
+  readonly cleared_by?: 'condition' | 'operator';
+  /** For an operator clear: who. */
+  readonly cleared_by_user?: string;
+}
+
+/** A stored alert event; a raise carries its lifecycle. */
+export type AlertRecord = Alert & { readonly lifecycle?: AlertLifecycle };
+
+export interface OperatorAction {
+  /** The caller's identity (JWT subject in AWS). */
+  readonly by: string;
+  /** Epoch ms. */
+  readonly at: number;
+  readonly note?: string;
 }
 
 export interface AlertStore {
-  /** Idempotent on `alert_id`: a redelivered alert (even with a later `raised_at`) is stored once. */
+  /**
+   * Idempotent on `alert_id`: a redelivered alert (even with a later `raised_at`) is stored once. A clear
+   * event also marks the raise it ends as cleared.
+   */
   add(alerts: readonly Alert[]): Promise<void>;
   /** Newest `raised_at` first, expired alerts left out. */
-  recent(query: AlertQuery): Promise<Alert[]>;
+  recent(query: AlertQuery): Promise<AlertRecord[]>;
+  /** The raise `alertId` with its lifecycle; NotFoundError when unknown. */
+  get(alertId: string): Promise<AlertRecord>;
+  /** Acknowledges a raise (the first acknowledgement stands); NotFoundError when unknown. */
+  acknowledge(alertId: string, action: OperatorAction): Promise<AlertRecord>;
+  /**
+   * Clears a raise as an operator: stores the clear event (alert-contract: `cleared_by: 'operator'`) and
+   * returns it with the updated raise; no event when the raise was already cleared.
+   */
+  clear(alertId: string, action: OperatorAction): Promise<{ record: AlertRecord; event?: Alert }>;
 }
 
 /**

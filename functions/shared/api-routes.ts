@@ -68,6 +68,9 @@ export const API_ROUTES: readonly ApiRoute[] = [
   read('/api/replays/{replayId}'),
   // ----- export (issue 16): a device's series as CSV or Parquet (functions/handlers/api/export.ts) -----
   read('/api/devices/{deviceId}/export'),
+  // --- Alert lifecycle (issue 15): acknowledge (body {note?}) and operator clear; writes need write auth.
+  write('POST', '/api/alerts/{alertId}/acknowledge'),
+  write('POST', '/api/alerts/{alertId}/clear'),
 ];
 
 /** The router's syntax for the same path (`:name` segments). */

@@ -16,6 +16,7 @@ import { accessLogsBucket } from './constructs/buckets.js';
 import { DashboardHosting } from './constructs/dashboard-hosting.js';
 import { Devices } from './constructs/devices.js';
 import { Ingest } from './constructs/ingest.js';
+import { NoDataEvaluator } from './constructs/no-data-evaluator.js';
 import { Notifications } from './constructs/notifications.js';
 import { Observability } from './constructs/observability.js';
 import { Processing } from './constructs/processing.js';
@@ -41,6 +42,8 @@ export class PlatformStack extends Stack {
   public readonly rollup?: TimeSeriesRollup;
   /** Notification channels' notifier and SNS topic (issue 15). */
   public readonly notifications: Notifications;
+  /** Issue 15: no-data alerts on a one-minute schedule. */
+  public readonly noData: NoDataEvaluator;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
@@ -105,6 +108,12 @@ export class PlatformStack extends Stack {
         removalPolicy,
       });
     }
+    this.noData = new NoDataEvaluator(this, 'NoDataEvaluator', {
+      registry: stateful.registry,
+      platformVersion: config.platformVersion,
+      logRetention,
+      removalPolicy,
+    });
     this.hosting = new DashboardHosting(this, 'Dashboard', { api: this.api, accessLogs, removalPolicy });
     this.devices = new Devices(this, 'Devices', {
       environmentName: config.name,

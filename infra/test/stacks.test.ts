@@ -540,8 +540,8 @@ describe('functions', () => {
   it('sets the Powertools service name and metrics namespace on every project function', () => {
     const functions = projectFunctions();
 
-    // ... the notifier (issue 15) among them.
-    expect(functions).toHaveLength(8);
+    // ... the notifier and the no-data evaluator (issue 15) among them.
+    expect(functions).toHaveLength(9);
     for (const properties of functions) {
       const variables = (properties.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(variables.POWERTOOLS_SERVICE_NAME).toEqual(expect.any(String));
@@ -577,6 +577,7 @@ describe('functions', () => {
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
+      'dynamodb:UpdateItem',
     ]);
   });
 

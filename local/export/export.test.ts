@@ -21,7 +21,7 @@ import {
   MAX_EXPORT_MEASURES,
   prepareExport,
 } from '../../functions/handlers/api/export.js';
-import { apiEvent, seedRegistryFake } from '../../functions/handlers/api/test-support.js';
+import { apiEvent, emptyAlertStore, seedRegistryFake } from '../../functions/handlers/api/test-support.js';
 import type { DeviceSummary } from '../../functions/handlers/api.js';
 import { createApiHandler } from '../../functions/handlers/api.js';
 import { startHttpServer } from '../http-server.js';
@@ -208,7 +208,7 @@ describe('the export route', () => {
       version: 'test',
       registry: seedRegistryFake(),
       timeseries: store,
-      alerts: { recent: async () => [] },
+      alerts: emptyAlertStore(),
       devices: { list: async () => ({ items: [] }), get: async () => breaker },
       messages: { recent: async () => [] },
       stats: async () => {
@@ -284,7 +284,7 @@ describe('the export route', () => {
       version: 'test',
       registry: seedRegistryFake(),
       timeseries: store,
-      alerts: { recent: async () => [] },
+      alerts: emptyAlertStore(),
       devices: { list: async () => ({ items: [] }), get: dependencies().devices.get },
       messages: { recent: async () => [] },
       stats: async () => {

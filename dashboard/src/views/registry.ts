@@ -25,6 +25,7 @@ import {
 } from '../ui.js';
 import type { View } from '../view.js';
 import { previewDraft, tryPayloadPanel } from './preview-panel.js';
+import { ruleCondition, ruleReading } from './rule-summary.js';
 
 const PLATFORMS = [
   ['web', 'Web'],
@@ -409,10 +410,8 @@ export const deviceTypeView: View = (root, context) => {
                   ['Rule', 'Reading', 'Condition', 'Severity', 'Enabled'],
                   (type.alertRules as AlertRule[]).map((rule) => [
                     rule.name,
-                    h('code', {}, rule.path),
-                    'threshold' in rule
-                      ? `${rule.operator} ${String(rule.threshold)}`
-                      : `${rule.operator.replace('_', ' ')} ${rule.min} to ${rule.max}`,
+                    h('code', {}, ruleReading(rule)),
+                    ruleCondition(rule),
                     severityBadge(rule.severity),
                     rule.enabled ? 'yes' : 'no',
                   ]),

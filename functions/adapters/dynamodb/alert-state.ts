@@ -3,7 +3,7 @@
  * the device's partition, one item per (device, rule):
  *
  *   state { deviceId, sk: 'state#{ruleId}', active, alertId?, onsets: [alert ids], through?: {stream,
- *           offset}, version }
+ *           offset}, clears?: [{by, raised}], pendingSince?, sample?: {value, at}, version }
  *
  * `state#` sorts after `claim#` and every alert (`{ISO time}#...`), so device alert queries
  * (`sk < 'claim#'`) never see it, and it carries neither `feed` nor `severity`, so it stays out of both
@@ -35,6 +35,10 @@ const StoredState = z.object({
   alertId: z.string().optional(),
   onsets: z.array(z.string()),
   through: z.object({ stream: z.string(), offset: z.number() }).optional(),
+  // Issue 15: remembered clears, the start of a `forSeconds` wait, a rate rule's previous sample.
+  clears: z.array(z.object({ by: z.string(), raised: z.string() })).optional(),
+  pendingSince: z.number().optional(),
+  sample: z.object({ value: z.number(), at: z.number() }).optional(),
   version: z.number().int().positive(),
 });
 

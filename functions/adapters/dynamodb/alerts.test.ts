@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { toClearEvent } from '../../core/alert-state.js';
 import type { Alert } from '../../core/contract/messages.js';
-import { ValidationError } from '../../ports/registry.js';
+import { NotFoundError, ValidationError } from '../../ports/registry.js';
 import { DynamoAlertStore } from './alerts.js';
 import { startTestDynamo, type TestDynamo } from './test-support.js';
 
@@ -53,7 +54,7 @@ describe('alerts', () => {
     const recent = await store.recent({ limit: 2 });
 
     expect(recent.map((a) => a.alert_id)).toEqual(['msg-3:overcurrent', 'msg-2:overcurrent']);
-    expect(recent[0]).toEqual(alert(3));
+    expect(recent[0]).toEqual({ ...alert(3), lifecycle: { state: 'active' } });
   });
 
   it('stores a redelivered alert once, even with a later raised_at', async () => {
@@ -61,8 +62,9 @@ describe('alerts', () => {
 
     await store.add([alert(1), alert(1, { raised_at: iso(T0 + 50_000) })]);
 
-    expect(await store.recent({ limit: 10 })).toEqual([alert(1)]);
-    expect(await store.recent({ deviceId: 'breaker-001', limit: 10 })).toEqual([alert(1)]);
+    const stored = { ...alert(1), lifecycle: { state: 'active' } };
+    expect(await store.recent({ limit: 10 })).toEqual([stored]);
+    expect(await store.recent({ deviceId: 'breaker-001', limit: 10 })).toEqual([stored]);
   });
 
   it('filters by device and by severity, alone or together', async () => {
@@ -105,5 +107,113 @@ describe('alerts', () => {
     );
 
     expect(await store.recent({ limit: 10 })).toEqual([]);
+  });
+});
+
+describe('alert lifecycle (issue 15)', () => {
+  const ids = (list: Alert[]) => list.map((a) => a.alert_id);
+
+  it('acknowledges a raise with who, when and a note; the first acknowledgement stands', async () => {
+    // Prepare
+    await store.add([alert(1)]);
+
+    // Act
+    const acked = await store.acknowledge('msg-1:overcurrent', { by: 'ops-1', at: T0 + 5000, note: 'on it' });
+    const again = await store.acknowledge('msg-1:overcurrent', { by: 'ops-2', at: T0 + 9000 });
+
+    // Assess
+    expect(acked.lifecycle).toEqual({
+      state: 'acknowledged',
+      acknowledged_at: iso(T0 + 5000),
+      acknowledged_by: 'ops-1',
+      note: 'on it',
+    });
+    expect(again.lifecycle).toEqual(acked.lifecycle);
+  });
+
+  it('clears a raise as an operator: a clear event stored as its own record, the raise marked', async () => {
+    // Prepare
+    await store.add([alert(1)]);
+
+    // Act
+    const { record, event } = await store.clear('msg-1:overcurrent', { by: 'ops-1', at: T0 + 7000 });
+    const second = await store.clear('msg-1:overcurrent', { by: 'ops-2', at: T0 + 8000 });
+
+    // Assess
+    expect(event).toMatchObject({
+      alert_id: 'msg-1:overcurrent:cleared',
+      transition: 'cleared',
+      cleared_by: 'operator',
+      raised_alert_id: 'msg-1:overcurrent',
+    });
+    expect(record.lifecycle).toEqual({
+      state: 'cleared',
+      cleared_at: iso(T0 + 7000),
+      cleared_by: 'operator',
+      cleared_by_user: 'ops-1',
+    });
+    expect(second.event).toBeUndefined();
+    expect(ids(await store.recent({ limit: 10 }))).toEqual([
+      'msg-1:overcurrent:cleared',
+      'msg-1:overcurrent',
+    ]);
+  });
+
+  it('marks a raise cleared by the condition when its clear event is stored, once', async () => {
+    // Prepare
+    await store.add([alert(1)]);
+    const clear = toClearEvent({ ...alert(2), raised_at: iso(T0 + 3000) }, 'msg-1:overcurrent', 'condition');
+
+    // Act
+    await store.add([clear]);
+    await store.add([clear]); // redelivered
+
+    // Assess
+    expect((await store.get('msg-1:overcurrent')).lifecycle).toEqual({
+      state: 'cleared',
+      cleared_at: iso(T0 + 3000),
+      cleared_by: 'condition',
+    });
+    expect(ids(await store.recent({ limit: 10 }))).toEqual([
+      'msg-1:overcurrent:cleared',
+      'msg-1:overcurrent',
+    ]);
+  });
+
+  it('filters by lifecycle state and by rule, raises only', async () => {
+    // Prepare
+    await store.add([
+      alert(1),
+      alert(2),
+      alert(3, { rule_id: 'undervoltage', alert_id: 'msg-3:undervoltage' }),
+    ]);
+    await store.acknowledge('msg-2:overcurrent', { by: 'ops', at: T0 + 10_000 });
+    await store.clear('msg-1:overcurrent', { by: 'ops', at: T0 + 11_000 });
+
+    // Act
+    const active = await store.recent({ state: 'active', limit: 10 });
+    const acknowledged = await store.recent({ state: 'acknowledged', limit: 10 });
+    const cleared = await store.recent({ state: 'cleared', deviceId: 'breaker-001', limit: 10 });
+    const byRule = await store.recent({ ruleId: 'undervoltage', limit: 10 });
+
+    // Assess
+    expect(ids(active)).toEqual(['msg-3:undervoltage']);
+    expect(ids(acknowledged)).toEqual(['msg-2:overcurrent']);
+    expect(ids(cleared)).toEqual(['msg-1:overcurrent']);
+    expect(ids(byRule)).toEqual(['msg-3:undervoltage']);
+  });
+
+  it('answers NotFoundError for an unknown alert and refuses to acknowledge a clear event', async () => {
+    // Prepare
+    await store.add([alert(1)]);
+    const { event } = await store.clear('msg-1:overcurrent', { by: 'ops', at: T0 + 1000 });
+
+    // Act / Assess
+    await expect(store.acknowledge('msg-9:nothing', { by: 'ops', at: T0 })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+    await expect(store.acknowledge(event?.alert_id ?? '', { by: 'ops', at: T0 })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
   });
 });

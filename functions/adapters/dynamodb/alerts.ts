@@ -15,12 +15,29 @@
  * stay out of both GSIs and out of `sk < 'claim#'` device queries. `byRaisedAt` puts every alert in
  * the constant partition `feed = 'all'`: fine for alert rates (a few hundred per second at most);
  * beyond that the feed would need sharding. TTL as for message samples: `expiresAt`, filtered on reads.
+ *
+ * Lifecycle (issue 15, alert-contract.md): every transition is its own alert item (a clear's alert_id is
+ * `${raised}:cleared`); acknowledgement and clearing are attributes of the raise's item, set by update:
+ * `acknowledgedAt`, `acknowledgedBy`, `note`, `clearedAt`, `clearedBy` (condition | operator),
+ * `clearedByUser`. Items also carry `ruleId` and `transition` for the API's filters. The API names an
+ * alert by its id alone, so each alert has a pointer item in a partition no device id can take
+ * (`#alert-ids`, sk = alert id) that records its device and sort key: one GetItem, no index to add
+ * to the table. Pointers carry neither `feed` nor `severity`, so they stay out of both GSIs.
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { toClearEvent } from '../../core/alert-state.js';
 import { type Alert, Alert as AlertSchema } from '../../core/contract/messages.js';
 import type { AlertSeverity } from '../../core/contract/registry.js';
-import { type AlertQuery, type AlertStore, ValidationError } from '../../ports/registry.js';
+import {
+  type AlertLifecycle,
+  type AlertQuery,
+  type AlertRecord,
+  type AlertStore,
+  NotFoundError,
+  type OperatorAction,
+  ValidationError,
+} from '../../ports/registry.js';
 import { INDEX_NAMES, TTL_ATTRIBUTES } from '../../shared/tables.js';
 import { checkDeviceId } from './devices.js';
 import { checkLimit, forEachLimited, type Item, isConditionalCheckFailed, queryNewest } from './support.js';
@@ -42,6 +59,11 @@ const MAX_ITEMS_EXAMINED = 5_000;
 const TTL = TTL_ATTRIBUTES.alerts;
 
 const Claim = z.object({ alertSk: z.string(), raisedAt: z.string() });
+/** The partition of the alert-id pointers: `#` is outside the device id alphabet. */
+export const ALERT_POINTER_PARTITION = '#alert-ids';
+const Pointer = z.object({ alertDeviceId: z.string(), alertSk: z.string() });
+const LIFECYCLE_STATES = ['active', 'acknowledged', 'cleared'] as const;
+const RULE_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 export class DynamoAlertStore implements AlertStore {
   private readonly client: DynamoDBDocumentClient;
@@ -73,17 +95,42 @@ export class DynamoAlertStore implements AlertStore {
     await forEachLimited(valid, 8, (alert) => this.addOne(alert));
   }
 
-  async recent(query: AlertQuery): Promise<Alert[]> {
+  async recent(query: AlertQuery): Promise<AlertRecord[]> {
     checkLimit(query.limit, MAX_ALERT_QUERY);
     if (query.deviceId !== undefined) checkDeviceId(query.deviceId);
     if (query.severity !== undefined && !SEVERITIES.includes(query.severity)) {
       throw new ValidationError('invalid severity', [`severity: one of ${SEVERITIES.join(', ')}`]);
+    }
+    if (query.state !== undefined && !LIFECYCLE_STATES.includes(query.state)) {
+      throw new ValidationError('invalid state', [`state: one of ${LIFECYCLE_STATES.join(', ')}`]);
+    }
+    if (query.ruleId !== undefined && !RULE_ID_PATTERN.test(query.ruleId)) {
+      throw new ValidationError('invalid rule id', ['ruleId: 1-64 of a-z 0-9 _ -']);
     }
     const { deviceId, severity } = query;
     const names: Record<string, string> = { '#expiresAt': TTL };
     const values: Record<string, unknown> = { ':now': Math.floor(this.now() / 1000) };
     let key: { IndexName?: string; KeyConditionExpression: string };
     let filter = '#expiresAt > :now';
+    // Lifecycle filters (issue 15). Items stored before them have no `transition`: they are raises,
+    // and `NOT (#transition = :cleared)` holds for a missing attribute.
+    if (query.ruleId !== undefined) {
+      filter += ' AND #ruleId = :ruleId';
+      names['#ruleId'] = 'ruleId';
+      values[':ruleId'] = query.ruleId;
+    }
+    if (query.state !== undefined) {
+      filter += ' AND NOT (#transition = :clearedEvent)';
+      Object.assign(names, { '#transition': 'transition', '#clearedAt': 'clearedAt' });
+      if (query.state !== 'cleared') names['#ackAt'] = 'acknowledgedAt';
+      values[':clearedEvent'] = 'cleared';
+      filter +=
+        query.state === 'active'
+          ? ' AND attribute_not_exists(#ackAt) AND attribute_not_exists(#clearedAt)'
+          : query.state === 'acknowledged'
+            ? ' AND attribute_exists(#ackAt) AND attribute_not_exists(#clearedAt)'
+            : ' AND attribute_exists(#clearedAt)';
+    }
     if (severity !== undefined) {
       names['#severity'] = 'severity';
       values[':severity'] = severity;
@@ -150,6 +197,8 @@ export class DynamoAlertStore implements AlertStore {
             raisedAt: claim.raisedAt,
             severity: alert.severity,
             feed: ALERT_FEED,
+            ruleId: alert.rule_id,
+            transition: alert.transition ?? 'raised',
             body: JSON.stringify({ ...alert, raised_at: claim.raisedAt }),
             [TTL]: expiresAt,
           },
@@ -159,12 +208,195 @@ export class DynamoAlertStore implements AlertStore {
     } catch (error) {
       if (!isConditionalCheckFailed(error)) throw error; // already stored: the redelivery is a no-op
     }
+    // The pointer for lookups by id: same content on every delivery, so an unconditional put.
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          deviceId: ALERT_POINTER_PARTITION,
+          sk: alert.alert_id,
+          alertDeviceId: deviceId,
+          alertSk: claim.alertSk,
+          [TTL]: expiresAt,
+        },
+      }),
+    );
+    if (alert.transition === 'cleared' && alert.raised_alert_id !== undefined) {
+      await this.markCleared(
+        deviceId,
+        alert.raised_alert_id,
+        alert.raised_at,
+        alert.cleared_by ?? 'condition',
+      );
+    }
+  }
+
+  /** Marks the raise `raisedAlertId` cleared, unless it already is (the first clear stands). */
+  private async markCleared(
+    deviceId: string,
+    raisedAlertId: string,
+    at: string,
+    by: 'condition' | 'operator',
+    user?: string,
+  ): Promise<void> {
+    const claim = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { deviceId, sk: `${CLAIM_PREFIX}${raisedAlertId}` },
+        ConsistentRead: true,
+      }),
+    );
+    if (!claim.Item) return; // the raise expired (or was never stored): nothing to mark
+    const { alertSk } = Claim.parse(claim.Item);
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { deviceId, sk: alertSk },
+          UpdateExpression: `SET #clearedAt = :at, #clearedBy = :by${user === undefined ? '' : ', #user = :user'}`,
+          ConditionExpression: 'attribute_exists(sk) AND attribute_not_exists(#clearedAt)',
+          ExpressionAttributeNames: {
+            '#clearedAt': 'clearedAt',
+            '#clearedBy': 'clearedBy',
+            ...(user === undefined ? {} : { '#user': 'clearedByUser' }),
+          },
+          ExpressionAttributeValues: {
+            ':at': at,
+            ':by': by,
+            ...(user === undefined ? {} : { ':user': user }),
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error; // already cleared, or the raise is gone
+    }
+  }
+
+  /** The key of the alert item an id names, from its pointer; NotFoundError when unknown. */
+  private async locate(alertId: string): Promise<{ deviceId: string; sk: string }> {
+    if (!ALERT_ID_PATTERN.test(alertId)) {
+      throw new ValidationError('invalid alert id', ['alertId: 1-256 of A-Z a-z 0-9 _ . : -']);
+    }
+    const found = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { deviceId: ALERT_POINTER_PARTITION, sk: alertId },
+        ConsistentRead: true,
+      }),
+    );
+    if (!found.Item) throw new NotFoundError('alert', alertId);
+    const pointer = Pointer.parse(found.Item);
+    return { deviceId: pointer.alertDeviceId, sk: pointer.alertSk };
+  }
+
+  async get(alertId: string): Promise<AlertRecord> {
+    const key = await this.locate(alertId);
+    const found = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+    );
+    if (!found.Item) throw new NotFoundError('alert', alertId);
+    return toAlert(found.Item);
+  }
+
+  async acknowledge(alertId: string, action: OperatorAction): Promise<AlertRecord> {
+    const key = await this.locate(alertId);
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: `SET #ackAt = :at, #ackBy = :by${action.note === undefined ? '' : ', #note = :note'}`,
+          ConditionExpression:
+            'attribute_exists(sk) AND attribute_not_exists(#ackAt) AND NOT (#transition = :clearedEvent)',
+          ExpressionAttributeNames: {
+            '#ackAt': 'acknowledgedAt',
+            '#ackBy': 'acknowledgedBy',
+            '#transition': 'transition',
+            ...(action.note === undefined ? {} : { '#note': 'note' }),
+          },
+          ExpressionAttributeValues: {
+            ':at': new Date(action.at).toISOString(),
+            ':by': action.by,
+            ':clearedEvent': 'cleared',
+            ...(action.note === undefined ? {} : { ':note': action.note }),
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+    }
+    const record = await this.get(alertId);
+    if (!record.lifecycle) {
+      throw new ValidationError('only a raised alert can be acknowledged', [
+        `alertId: ${alertId} is a clear`,
+      ]);
+    }
+    return record; // already acknowledged: the first acknowledgement stands
+  }
+
+  async clear(alertId: string, action: OperatorAction): Promise<{ record: AlertRecord; event?: Alert }> {
+    const record = await this.get(alertId);
+    if (!record.lifecycle) {
+      throw new ValidationError('only a raised alert can be cleared', [`alertId: ${alertId} is a clear`]);
+    }
+    if (record.lifecycle.state === 'cleared') return { record };
+    const { lifecycle: _lifecycle, ...raise } = record;
+    const at = new Date(action.at).toISOString();
+    const event = toClearEvent({ ...raise, triggered_at: at, raised_at: at }, alertId, 'operator');
+    // The event first (it marks the raise cleared by an operator), then who: a crash in between leaves
+    // the event stored, and the retry finds the alert cleared.
+    await this.add([event]);
+    await this.markWho(raise.device_id, alertId, action.by);
+    return { record: await this.get(alertId), event };
+  }
+
+  private async markWho(deviceId: string, alertId: string, user: string): Promise<void> {
+    const key = await this.locate(alertId);
+    await this.client
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { deviceId, sk: key.sk },
+          UpdateExpression: 'SET #user = if_not_exists(#user, :user)',
+          ConditionExpression: 'attribute_exists(sk) AND #clearedBy = :operator',
+          ExpressionAttributeNames: { '#user': 'clearedByUser', '#clearedBy': 'clearedBy' },
+          ExpressionAttributeValues: { ':user': user, ':operator': 'operator' },
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!isConditionalCheckFailed(error)) throw error; // the condition cleared it first
+      });
   }
 }
 
-function toAlert(item: Item): Alert {
+const optionalString = (value: unknown): string | undefined =>
+  typeof value === 'string' ? value : undefined;
+
+function lifecycleOf(item: Item): AlertLifecycle {
+  const acknowledgedAt = optionalString(item.acknowledgedAt);
+  const clearedAt = optionalString(item.clearedAt);
+  const clearedBy =
+    item.clearedBy === 'operator' || item.clearedBy === 'condition' ? item.clearedBy : undefined;
+  const fields = {
+    acknowledged_at: acknowledgedAt,
+    acknowledged_by: optionalString(item.acknowledgedBy),
+    note: optionalString(item.note),
+    cleared_at: clearedAt,
+    cleared_by: clearedBy,
+    cleared_by_user: optionalString(item.clearedByUser),
+  };
+  return {
+    state: clearedAt !== undefined ? 'cleared' : acknowledgedAt !== undefined ? 'acknowledged' : 'active',
+    ...Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)),
+  };
+}
+
+function toAlert(item: Item): AlertRecord {
   const body = typeof item.body === 'string' ? item.body : '';
   const parsed = AlertSchema.safeParse(JSON.parse(body || 'null'));
   if (!parsed.success) throw new Error(`stored alert "${String(item.sk)}" is malformed`);
-  return parsed.data;
+  // Raises carry their lifecycle; a clear event is a record of its own, without one.
+  return parsed.data.transition === 'cleared'
+    ? parsed.data
+    : { ...parsed.data, lifecycle: lifecycleOf(item) };
 }

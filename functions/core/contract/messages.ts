@@ -375,6 +375,17 @@ export const Alert = z
     triggered_at: z.string().regex(ISO_TIMESTAMP_PATTERN).describe('The reading time.'),
     raised_at: z.string().regex(ISO_TIMESTAMP_PATTERN),
     message_id: z.string(),
+    // --- Alert transitions (issue 15; /work/helper-notes/s6/alert-contract.md). All optional: a record
+    // without `transition` is a v1 raise. A clear is its own record: `alert_id` is
+    // `${raised_alert_id}:cleared`, stable, so a redelivered clear de-duplicates like a raise.
+    transition: z.enum(['raised', 'cleared']).optional(),
+    cleared_by: z.enum(['condition', 'operator']).optional().describe('For a clear: what ended it.'),
+    raised_alert_id: z.string().optional().describe('For a clear: the alert_id of the raise it ends.'),
+    rule_kind: z
+      .string()
+      .regex(SLUG_PATTERN)
+      .optional()
+      .describe('threshold, rate_of_change, group or no_data: for display.'),
   })
   .meta({ id: 'alert', title: 'Alert (v1)' });
 

@@ -117,24 +117,62 @@ export const DeviceType = z
   })
   .meta({ id: 'device-type', title: 'Device type (v1)' });
 
-const RuleBase = {
+const RuleIdentity = {
   ruleId: z.string().regex(SLUG_PATTERN),
   name: z.string().min(1).max(100),
-  path: MeasurementPath,
   severity: z.enum(['critical', 'high', 'medium', 'low']),
   enabled: z.boolean(),
 };
+const RuleBase = { ...RuleIdentity, path: MeasurementPath };
 
-export const ComparisonRule = z.strictObject({
-  ...RuleBase,
-  operator: z.enum(['gt', 'gte', 'lt', 'lte']),
-  threshold: z.number(),
-});
+// --- Rule language (issue 15). Every field added here is optional or lives in a new rule kind, so the
+// v1 rules (a threshold, an equality or a range on one reading, raised at once) read unchanged.
+const ForSeconds = z
+  .number()
+  .int()
+  .min(0)
+  .max(86_400)
+  .optional()
+  .describe(
+    "The condition must hold this long (reading time) before it raises, like Grafana's pending period.",
+  );
+const ClearThreshold = z
+  .number()
+  .optional()
+  .describe(
+    'Hysteresis: once raised, the alert clears only when the value is past this on the other side ' +
+      '(below it for gt/gte, above it for lt/lte); between the two thresholds the alert holds.',
+  );
+const ComparisonOperator = z.enum(['gt', 'gte', 'lt', 'lte']);
+
+/** For gt/gte the clear threshold sits at or below the raise threshold, for lt/lte at or above it. */
+const clearThresholdOnTheClearSide = (rule: {
+  operator: 'gt' | 'gte' | 'lt' | 'lte';
+  threshold: number;
+  clearThreshold?: number | undefined;
+}) =>
+  rule.clearThreshold === undefined ||
+  (rule.operator.startsWith('g')
+    ? rule.clearThreshold <= rule.threshold
+    : rule.clearThreshold >= rule.threshold);
+const CLEAR_SIDE_MESSAGE =
+  'clearThreshold must be at or below threshold for gt/gte, at or above it for lt/lte';
+
+export const ComparisonRule = z
+  .strictObject({
+    ...RuleBase,
+    operator: ComparisonOperator,
+    threshold: z.number(),
+    clearThreshold: ClearThreshold,
+    forSeconds: ForSeconds,
+  })
+  .refine(clearThresholdOnTheClearSide, { message: CLEAR_SIDE_MESSAGE, path: ['clearThreshold'] });
 
 export const EqualityRule = z.strictObject({
   ...RuleBase,
   operator: z.literal('eq'),
   threshold: z.union([z.number(), z.boolean(), z.string().max(256)]),
+  forSeconds: ForSeconds,
 });
 
 export const RangeRule = z
@@ -143,10 +181,91 @@ export const RangeRule = z
     operator: z.enum(['outside_range', 'inside_range']),
     min: z.number(),
     max: z.number(),
+    forSeconds: ForSeconds,
   })
   .refine((rule) => rule.min <= rule.max, { message: 'min must not exceed max' });
 
-export const AlertRule = z.discriminatedUnion('operator', [ComparisonRule, EqualityRule, RangeRule]);
+/** A v1 rule on one reading (operator and threshold or range), optionally held `forSeconds`. */
+export const ThresholdRule = z.discriminatedUnion('operator', [ComparisonRule, EqualityRule, RangeRule]);
+
+export const RateOfChangeRule = z
+  .strictObject({
+    kind: z.literal('rate_of_change'),
+    ...RuleBase,
+    path: MeasurementPath.describe('A numeric reading.'),
+    operator: ComparisonOperator,
+    threshold: z.number().describe("Change of the reading per second, in the reading's unit per second."),
+    clearThreshold: ClearThreshold,
+    forSeconds: ForSeconds,
+    maxGapSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(86_400)
+      .optional()
+      .describe(
+        'Two readings further apart than this are not compared. Default: the type update frequency times 3.',
+      ),
+  })
+  .refine(clearThresholdOnTheClearSide, { message: CLEAR_SIDE_MESSAGE, path: ['clearThreshold'] });
+
+/** One comparison inside a group: the v1 operators on one reading, no state of its own. */
+export const ConditionLeaf = z.discriminatedUnion('operator', [
+  z.strictObject({ path: MeasurementPath, operator: ComparisonOperator, threshold: z.number() }),
+  z.strictObject({
+    path: MeasurementPath,
+    operator: z.literal('eq'),
+    threshold: z.union([z.number(), z.boolean(), z.string().max(256)]),
+  }),
+  z
+    .strictObject({
+      path: MeasurementPath,
+      operator: z.enum(['outside_range', 'inside_range']),
+      min: z.number(),
+      max: z.number(),
+    })
+    .refine((leaf) => leaf.min <= leaf.max, { message: 'min must not exceed max' }),
+]);
+const GroupMatch = z
+  .enum(['all', 'any'])
+  .describe('all: every condition holds (AND); any: at least one holds (OR).');
+export const NestedConditionGroup = z.strictObject({
+  match: GroupMatch,
+  conditions: z.array(ConditionLeaf).min(1).max(16),
+});
+
+export const GroupRule = z.strictObject({
+  kind: z.literal('group'),
+  ...RuleIdentity,
+  match: GroupMatch,
+  conditions: z
+    .array(z.union([ConditionLeaf, NestedConditionGroup]))
+    .min(1)
+    .max(16)
+    .describe(
+      'Conditions or one level of nested groups. A condition whose reading is missing from a message is ' +
+        'unknown: the group then raises or clears only if the known conditions decide it.',
+    ),
+  forSeconds: ForSeconds,
+});
+
+export const NoDataRule = z.strictObject({
+  kind: z.literal('no_data'),
+  ...RuleIdentity,
+  path: MeasurementPath.optional().describe('One reading; absent: the device as a whole.'),
+  silentSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 86_400)
+    .optional()
+    .describe(
+      'Raised when nothing (or nothing for `path`) arrived for longer than this. Default: the type update ' +
+        'frequency times 3, at least 60 s (the evaluator runs once a minute).',
+    ),
+});
+
+export const AlertRule = z.union([ThresholdRule, RateOfChangeRule, GroupRule, NoDataRule]);
 
 export const AlertRuleSet = z
   .strictObject({
@@ -189,6 +308,17 @@ export type GroupDefinition = z.infer<typeof GroupDefinition>;
 export type MeasurementDefinition = z.infer<typeof MeasurementDefinition>;
 export type DeviceType = z.infer<typeof DeviceType>;
 export type AlertRule = z.infer<typeof AlertRule>;
+export type ThresholdRule = z.infer<typeof ThresholdRule>;
+export type RateOfChangeRule = z.infer<typeof RateOfChangeRule>;
+export type GroupRule = z.infer<typeof GroupRule>;
+export type NoDataRule = z.infer<typeof NoDataRule>;
+export type ConditionLeaf = z.infer<typeof ConditionLeaf>;
+export type NestedConditionGroup = z.infer<typeof NestedConditionGroup>;
+export type AlertRuleKind = 'threshold' | 'rate_of_change' | 'group' | 'no_data';
+/** Rules evaluated on one reading of each message. */
+export type ReadingRule = ThresholdRule | RateOfChangeRule;
+
+export const ruleKind = (rule: AlertRule): AlertRuleKind => ('kind' in rule ? rule.kind : 'threshold');
 export type AlertRuleSet = z.infer<typeof AlertRuleSet>;
 export type AlertSeverity = AlertRule['severity'];
 export type Application = z.infer<typeof Application>;

@@ -9,6 +9,7 @@ import { ParameterValidationError, Router } from '@aws-lambda-powertools/event-h
 import type { RequestContext } from '@aws-lambda-powertools/event-handler/types';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { hyparquetEncoder } from '../../adapters/parquet/hyparquet-encoder.js';
+import type { Alert } from '../../core/contract/messages.js';
 import type { Application, DeviceType } from '../../core/contract/registry.js';
 import { RegistryError } from '../../core/errors.js';
 import type { ParquetEncoder } from '../../core/export.js';
@@ -33,6 +34,7 @@ import {
 } from './preview.js';
 import {
   type ApiAuth,
+  alertIdParam,
   applicationIdParam,
   authorizeWrite,
   deviceIdParam,
@@ -46,6 +48,7 @@ import {
 } from './request.js';
 import type { StatsSnapshot } from './responses.js';
 import {
+  AcknowledgeBody,
   AlertsQuery,
   ApplicationCreateBody,
   ApplicationPatchBody,
@@ -76,7 +79,12 @@ export interface ApiDependencies {
   readonly version: string;
   /** Device types and applications, reads and writes (DynamoDB in AWS, dynalite locally). */
   readonly registry: RegistryStore;
-  readonly alerts: Pick<AlertStore, 'recent'>;
+  readonly alerts: Pick<AlertStore, 'recent' | 'get' | 'acknowledge' | 'clear'>;
+  /**
+   * Issue 15: publishes an operator's clear event to iot.alerts (local runtime). Absent in AWS: there the
+   * notifier reads the alerts table's stream, where the stored event arrives.
+   */
+  readonly publishAlert?: (alert: Alert) => Promise<void>;
   readonly devices: {
     list(query: {
       deviceType?: string;
@@ -344,6 +352,8 @@ export function createApiHandler(dependencies: ApiDependencies) {
         limit: query.limit,
         ...(query.deviceId === undefined ? {} : { deviceId: query.deviceId }),
         ...(query.severity === undefined ? {} : { severity: query.severity }),
+        ...(query.state === undefined ? {} : { state: query.state }),
+        ...(query.ruleId === undefined ? {} : { ruleId: query.ruleId }),
       });
       return jsonResponse(200, { items });
     },
@@ -435,6 +445,31 @@ export function createApiHandler(dependencies: ApiDependencies) {
           }),
       ]),
     ),
+    // ----- alert lifecycle (issue 15) ---------------------------------------------------------------
+    'POST /api/alerts/{alertId}/acknowledge': async (reqCtx) => {
+      const event = eventOf(reqCtx);
+      const by = authorizeWrite(auth, event);
+      const alertId = alertIdParam(reqCtx.params.alertId);
+      // The note is optional, so is the body.
+      const body = event.body ? parseBody(AcknowledgeBody, event) : {};
+      const alert = await dependencies.alerts.acknowledge(alertId, {
+        by,
+        at: now(),
+        ...(body.note === undefined ? {} : { note: body.note }),
+      });
+      return jsonResponse(200, alert);
+    },
+
+    'POST /api/alerts/{alertId}/clear': async (reqCtx) => {
+      const event = eventOf(reqCtx);
+      const by = authorizeWrite(auth, event);
+      const alertId = alertIdParam(reqCtx.params.alertId);
+      const result = await dependencies.alerts.clear(alertId, { by, at: now() });
+      // Stored first (the alert store), then published: a failed publish is a 5xx and a retry finds
+      // the alert cleared with its event stored.
+      if (result.event && dependencies.publishAlert) await dependencies.publishAlert(result.event);
+      return jsonResponse(200, { alert: result.record, ...(result.event ? { event: result.event } : {}) });
+    },
   };
 
   const declared = new Set(API_ROUTES.map(keyOf));

@@ -6,7 +6,7 @@ import { seedRegistry } from '../../../registry-data/index.js';
 import { API_ROUTES } from '../../shared/api-routes.js';
 import { createApiHandler } from '../api.js';
 import { buildOpenApiDocument } from './openapi.js';
-import { apiEvent, seedRegistryFake } from './test-support.js';
+import { apiEvent, emptyAlertStore, seedRegistryFake } from './test-support.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the document is plain JSON, inspected freely
 type Json = any;
@@ -110,7 +110,7 @@ describe('OpenAPI document', () => {
     const handler = createApiHandler({
       version: '1.2.3',
       registry: seedRegistryFake(),
-      alerts: { recent: async () => [] },
+      alerts: emptyAlertStore(),
       devices: {
         list: async () => ({ items: [device] }),
         get: async (id) => (id === device.deviceId ? device : undefined),
@@ -169,7 +169,7 @@ describe('OpenAPI document', () => {
     const handler = createApiHandler({
       version: '1.2.3',
       registry: seedRegistryFake(),
-      alerts: { recent: async () => [] },
+      alerts: emptyAlertStore(),
       devices: { list: async () => ({ items: [] }), get: async () => undefined },
       timeseries: {
         latest: async () => [],

@@ -17,7 +17,10 @@ import {
 } from './notification-channels.js';
 import { MAX_REQUEST_BODY_BYTES } from './request.js';
 import {
+  AcknowledgeBody,
+  AlertClearResult,
   AlertList,
+  AlertRecord,
   AlertsQuery,
   ApplicationCreateBody,
   ApplicationPatchBody,
@@ -82,6 +85,10 @@ const COMPONENTS = {
   AlertList,
   // Shared by AlertList; named here so it becomes its own component, not an anonymous shared one.
   Alert,
+  // Issue 15 lifecycle.
+  AlertRecord,
+  AlertAcknowledge: AcknowledgeBody,
+  AlertClearResult,
   OpenApiDocument: z.looseObject({ openapi: z.string() }),
   // Notification channels (issue 15).
   NotificationChannelList,
@@ -267,6 +274,17 @@ const ROUTE_DOCS: Record<string, RouteDoc> = {
   },
   // Data operations (issue 16).
   ...DATA_OPS_ROUTE_DOCS,
+  // --- Alert lifecycle (issue 15).
+  'POST /api/alerts/{alertId}/acknowledge': {
+    summary: 'Acknowledge a raised alert (who and when recorded; the first acknowledgement stands)',
+    body: 'AlertAcknowledge',
+    success: ok(200, 'AlertRecord', 'the alert with its lifecycle'),
+  },
+  'POST /api/alerts/{alertId}/clear': {
+    summary:
+      'Clear a raised alert as an operator: a clear event (cleared_by operator) is stored and published',
+    success: ok(200, 'AlertClearResult', 'the alert, and the clear event unless it was already cleared'),
+  },
 };
 
 const JSON_SCHEMA_OPTIONS = {

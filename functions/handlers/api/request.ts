@@ -149,6 +149,8 @@ export const typeIdParam = pathIdentifier('typeId', TYPE_ID_PATTERN, 'device typ
 /** Issue 14: the prototype-compatible `/api/applications/by-device-type/{type}`. */
 export const deviceTypeParam = pathIdentifier('type', TYPE_ID_PATTERN, 'device type id');
 export const applicationIdParam = pathIdentifier('id', UUID_PATTERN, 'application id (a uuid)');
+/** Issue 15 lifecycle routes: the alert store's alert_id alphabet. */
+export const alertIdParam = pathIdentifier('alertId', /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,255}$/, 'alert id');
 
 /** `If-Match: "3"` (or `W/"3"`, or `3`) -> 3; absent -> undefined; anything else is a 400. */
 export function ifMatchVersion(event: APIGatewayProxyEventV2): number | undefined {

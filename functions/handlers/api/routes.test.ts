@@ -9,13 +9,13 @@ import { checkUrlForm, LOCAL_URL_POLICY } from '../../core/url-policy.js';
 import { NotFoundError } from '../../ports/registry.js';
 import { API_ROUTES } from '../../shared/api-routes.js';
 import { type ApiDependencies, createApiHandler } from '../api.js';
-import { apiEvent, seedRegistryFake, type TestRequest } from './test-support.js';
+import { apiEvent, emptyAlertStore, seedRegistryFake, type TestRequest } from './test-support.js';
 
 const failures: unknown[] = [];
 const dependencies: ApiDependencies = {
   version: 't',
   registry: seedRegistryFake(),
-  alerts: { recent: async () => [] },
+  alerts: emptyAlertStore(),
   devices: { list: async () => ({ items: [] }), get: async () => undefined },
   timeseries: {
     latest: async () => [],

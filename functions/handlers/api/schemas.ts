@@ -34,6 +34,9 @@ const Severity = z.enum(['critical', 'high', 'medium', 'low']);
 // ---------------------------------------------------------------------------------------------------
 // Path parameters (checked by ./request.ts with the same patterns; declared here for the document).
 
+/** The alert_id alphabet (the alert store's check, repeated before any query; issue 15). */
+export const ALERT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,255}$/;
+
 export const PATH_PARAMETERS: Record<string, z.ZodType> = {
   typeId: z.string().regex(TYPE_ID_PATTERN),
   id: z.uuid().describe('Application id.'),
@@ -46,6 +49,7 @@ export const PATH_PARAMETERS: Record<string, z.ZodType> = {
   mappingId: z.string().regex(SLUG_PATTERN).describe('Ingest mapping id.'),
   // Data operations (issue 16).
   ...DATA_OPS_PATH_PARAMETERS,
+  alertId: z.string().regex(ALERT_ID_PATTERN).describe('An alert_id (issue 15 lifecycle routes).'),
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -115,6 +119,14 @@ export const AlertsQuery = z.strictObject({
   deviceId: deviceIdFilter.optional(),
   severity: Severity.optional(),
   limit: limit(MAX_ALERTS, 50),
+  // --- Alert lifecycle (issue 15): with `state`, raised alerts only.
+  state: z.enum(['active', 'acknowledged', 'cleared']).optional(),
+  ruleId: z.string().regex(SLUG_PATTERN, 'must be a rule id (a-z 0-9 _ -)').optional(),
+});
+
+/** POST /api/alerts/{alertId}/acknowledge. */
+export const AcknowledgeBody = z.strictObject({
+  note: z.string().min(1).max(1000).optional().describe('Why, or what is being done.'),
 });
 
 // ---------------------------------------------------------------------------------------------------
@@ -240,7 +252,24 @@ export const DeviceList = z.strictObject({
   cursor: z.string().optional(),
 });
 
-export const AlertList = itemsOf(Alert);
+export const AlertLifecycle = z
+  .strictObject({
+    state: z.enum(['active', 'acknowledged', 'cleared']),
+    acknowledged_at: z.string().optional(),
+    acknowledged_by: z.string().optional(),
+    note: z.string().optional(),
+    cleared_at: z.string().optional(),
+    cleared_by: z.enum(['condition', 'operator']).optional(),
+    cleared_by_user: z.string().optional(),
+  })
+  .describe('On raised alerts: acknowledged and/or cleared (issue 15).');
+/** An alert event; raises carry `lifecycle`. */
+export const AlertRecord = Alert.extend({ lifecycle: AlertLifecycle.optional() });
+export const AlertList = itemsOf(AlertRecord);
+export const AlertClearResult = z.strictObject({
+  alert: AlertRecord,
+  event: Alert.optional().describe('The clear event; absent when the alert was already cleared.'),
+});
 
 // ---------------------------------------------------------------------------------------------------
 // Issue 14: dry runs (functions/handlers/api/preview.ts) and the by-device-type alias.

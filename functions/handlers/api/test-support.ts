@@ -4,7 +4,12 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { seedRegistry } from '../../../registry-data/index.js';
-import type { DeviceTypeRecord, RegistryStore } from '../../ports/registry.js';
+import {
+  type AlertStore,
+  type DeviceTypeRecord,
+  NotFoundError,
+  type RegistryStore,
+} from '../../ports/registry.js';
 
 const refuse = async (): Promise<never> => {
   throw new Error('this fake registry is read-only');
@@ -82,3 +87,12 @@ export function apiEvent(request: TestRequest): APIGatewayProxyEventV2 {
     isBase64Encoded: binary,
   } as APIGatewayProxyEventV2;
 }
+
+/** An alert store with no alerts (issue 15 lifecycle methods answer NotFoundError). */
+export function emptyAlertStore(): ApiAlertStore {
+  const missing = async (alertId: string): Promise<never> => {
+    throw new NotFoundError('alert', alertId);
+  };
+  return { recent: async () => [], get: missing, acknowledge: missing, clear: missing };
+}
+type ApiAlertStore = Pick<AlertStore, 'recent' | 'get' | 'acknowledge' | 'clear'>;

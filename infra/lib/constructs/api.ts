@@ -93,7 +93,9 @@ export class Api extends Construct {
       ],
       devices: ['dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:Query'],
       messages: ['dynamodb:Query'],
-      alerts: ['dynamodb:Query'],
+      // Issue 15 lifecycle: acknowledge and operator clear (GetItem the pointer and the alert,
+      // UpdateItem the lifecycle, PutItem the clear event, its claim and pointer).
+      alerts: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       pipelineStats: ['dynamodb:Query'],
       // Notification channels (issue 15): channel items, deliveries, and deleting a channel's record.
       notifications: [

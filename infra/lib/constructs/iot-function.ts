@@ -29,6 +29,7 @@ export const LAMBDA_ENTRIES = {
   api: 'functions/lambda/api.ts',
   // Notifications (issue 15).
   notifier: 'functions/lambda/notifier.ts',
+  noData: 'functions/lambda/no-data.ts',
 } as const;
 
 export interface IotFunctionProps {

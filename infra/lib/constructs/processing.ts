@@ -89,7 +89,8 @@ export class Processing extends Construct {
       deviceTypes: ['dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:Query'],
       applications: ['dynamodb:Scan', 'dynamodb:GetItem', 'dynamodb:Query'],
       devices: ['dynamodb:UpdateItem'],
-      alerts: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+      // UpdateItem: a stored clear event marks its raise cleared (issue 15 lifecycle).
+      alerts: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       // Query and BatchWriteItem: each device's samples are trimmed to its newest (issue 14).
       messages: ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'],
       pipelineStats: ['dynamodb:UpdateItem'],
