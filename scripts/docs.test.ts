@@ -61,3 +61,16 @@ describe('documentation', () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe('docs/api.md', () => {
+  it('lists exactly the declared routes, with their access', async () => {
+    const { API_ROUTES } = await import('../functions/shared/api-routes.js');
+    const text = readFileSync(join(ROOT, 'docs/api.md'), 'utf8');
+    const listed = [...text.matchAll(/^\| `([A-Z]+) (\/[^`]*)` \| (read|write)/gm)].map(
+      (match) => `${match[1]} ${match[2]} ${match[3]}`,
+    );
+    expect(listed).toEqual(
+      API_ROUTES.map((route) => `${route.method} ${route.path} ${route.write ? 'write' : 'read'}`),
+    );
+  });
+});
