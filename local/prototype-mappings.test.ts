@@ -210,6 +210,31 @@ describe("the prototypes' devices, unchanged, over MQTT to the local platform", 
     expect(points.at(-1)).toMatchObject({ value: true });
   });
 
+  it('previews each prototype message as the pipeline enriched it (POST /api/preview)', async () => {
+    const cases: [PrototypeMessage, string, string][] = [
+      [telemetry, 'breaker-001-it', 'telemetry'],
+      [trends, 'breaker-001-it', 'trends'],
+      [status, 'breaker-001-it', 'status'],
+      [generator, 'sensor-007-it', 'telemetry'],
+      [controller, 'f2-e4fd45f654be-it', 'telemetry'],
+    ];
+    for (const [message, deviceId, eventType] of cases) {
+      const { status: code, body: preview } = await api('/api/preview', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ topic: message.topic, payload: message.payload }),
+      });
+      expect(code, message.topic).toBe(200);
+      expect(preview.outcome, message.topic).toBe('enriched');
+      const enriched = await enrichedSample(deviceId, eventType, preview.message.timestamp);
+      expect(preview.message.enrichment_info.mapping, message.topic).toEqual(
+        enriched.enrichment_info.mapping,
+      );
+      expect(preview.message.measurements, message.topic).toEqual(enriched.measurements);
+      expect(preview.message.data_quality, message.topic).toEqual(enriched.data_quality);
+    }
+  });
+
   it('edits mappings through the API: versioned, validated, removable', async () => {
     const body = {
       name: 'Legacy sensors',
