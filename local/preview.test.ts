@@ -124,7 +124,7 @@ describe('POST /api/preview', () => {
       payload: envReading('env-preview-1', 55),
     });
     const wrongTopic = await http('POST', '/api/preview', {
-      topic: 'iot/env-preview-1/raw',
+      topic: 'devices/env-preview-1/raw', // no rule routes it
       payload: envReading('env-preview-1', 21.5),
     });
     const malformed = await http('POST', '/api/preview', {

@@ -592,8 +592,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     // --- Alarms (issue 15): operator clears and no-data events go to iot.alerts like the enrich
     // stage's, and are stored through the alert store (idempotent on alert_id).
     const alertStore = new DynamoAlertStore({ client, tableName: tables.alerts });
-    const publishAlerts = (events: readonly Alert[]) =>
-      stream.send(
+    const publishAlerts = async (events: readonly Alert[]) => {
+      await stream.send(
         TOPICS.alerts,
         events.map((event) => ({
           key: event.device_id,
@@ -601,6 +601,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
           timestamp: Date.parse(event.raised_at),
         })),
       );
+      stats.recordAlertEvents(events);
+    };
     // The no-data evaluator on a timer (the Lambda's EventBridge Scheduler schedule in AWS). It reads
     // and writes the alert state store itself, not the enrich stage's mirror: the rules it decides
     // are never evaluated per message, so the two never write the same (device, rule) item.

@@ -11,6 +11,7 @@ import type { EnrichOutcomeSummary } from '../functions/handlers/enrich.js';
 import {
   type MetricsRecorder,
   NO_METRICS,
+  recordAlert,
   recordDeadLetter,
   recordDeviceToQueryable,
   recordEnriched,
@@ -121,6 +122,16 @@ export class PipelineStats {
       recordDeadLetter(this.metrics, reason);
     }
     if (outcome.deviceId) bucket.devices.add(outcome.deviceId);
+  }
+
+  /**
+   * Alert events produced outside the enrich stage (an operator's clear, the no-data evaluator's raises
+   * and clears): like the enrich stage's, they are records of iot.alerts, counted in the alerts stage.
+   */
+  recordAlertEvents(events: readonly { readonly severity: string }[], time = this.now()): void {
+    if (events.length === 0) return;
+    this.bucket(time).alerts += events.length;
+    for (const event of events) recordAlert(this.metrics, event.severity);
   }
 
   /** Matching messages of an already active alert condition (edge-triggered: no new alert). */

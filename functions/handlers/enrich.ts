@@ -58,7 +58,7 @@ export interface EnrichOutcomeSummary {
   readonly reason?: string;
   /** The message's data-quality verdict (enriched messages). */
   readonly verdict?: 'GOOD' | 'SUSPECT' | 'BAD';
-  /** Alerts raised by this message (onsets only). */
+  /** Alert events of this message: raises and clears (what it adds to iot.alerts). */
   readonly alerts: number;
   /** The severity of each alert counted in `alerts` (metrics: alerts by severity). */
   readonly alertSeverities?: readonly string[];
@@ -128,7 +128,7 @@ export function createEnrichHandler(dependencies: EnrichDependencies) {
             deviceId: outcome.deviceId,
             deviceType: outcome.deviceType,
             verdict: outcome.message.data_quality.verdict,
-            alerts: 0, // the raised count, known once decided (below)
+            alerts: 0, // its alert events, known once decided (below)
             time: processedAt,
             ...(outcome.message.data_quality.verdict === 'GOOD' ? {} : { flagged: outcome.message }),
           });
@@ -166,12 +166,14 @@ export function createEnrichHandler(dependencies: EnrichDependencies) {
     }
 
     // Decided and saved before producing: a crash in between re-raises on redelivery (see the header).
-    const { raised, events, suppressed } = await raiseOnsets(alertState, evaluations);
-    const raisedPerMessage = new Map<string, string[]>();
-    for (const alert of raised) {
-      const severities = raisedPerMessage.get(alert.message_id) ?? [];
+    const { events, suppressed } = await raiseOnsets(alertState, evaluations);
+    const eventsPerMessage = new Map<string, string[]>();
+    // Per message, its alert events (raises and clears: what it adds to iot.alerts, and what the
+    // stats and metrics count as the alerts stage).
+    for (const alert of events) {
+      const severities = eventsPerMessage.get(alert.message_id) ?? [];
       severities.push(alert.severity);
-      raisedPerMessage.set(alert.message_id, severities);
+      eventsPerMessage.set(alert.message_id, severities);
     }
     // Raises and clears alike (alert-contract: every transition is an event on iot.alerts).
     const alerts: StreamRecord[] = events.map((alert) => ({
@@ -188,7 +190,7 @@ export function createEnrichHandler(dependencies: EnrichDependencies) {
     if (dependencies.onOutcome) {
       summaries.forEach((summary, i) => {
         const messageId = summaryMessageIds.get(i);
-        const severities = messageId === undefined ? [] : (raisedPerMessage.get(messageId) ?? []);
+        const severities = messageId === undefined ? [] : (eventsPerMessage.get(messageId) ?? []);
         dependencies.onOutcome?.({
           ...summary,
           alerts: severities.length,
