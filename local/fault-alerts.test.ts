@@ -91,10 +91,12 @@ function publish(
 
 describe('simulator faults raise alerts through the local platform', () => {
   it('an overloaded breaker raises load-percentage-high; without the fault it does not', async () => {
-    // Prepare: the afternoon peak of yesterday (the model's load follows the UTC hour; the readings stay
-    // inside the platform's 24 h staleness limit), where 2-3x the load is far past 85 %.
-    const afternoon = Math.floor((Date.now() - DAY) / DAY) * DAY + 15 * HOUR;
-    const startTime = afternoon < Date.now() - DAY + HOUR ? afternoon + DAY : afternoon;
+    // Prepare: an afternoon (the model's load follows the UTC hour and peaks at 15:00), where 2-3x the
+    // load is far past 85 %: today 13:00 once it is 10 minutes past, else yesterday 17:00. Either stays
+    // inside the platform's 24 h staleness limit and out of the future.
+    const today = Math.floor(Date.now() / DAY) * DAY;
+    const startTime =
+      Date.now() >= today + 13 * HOUR + 10 * 60_000 ? today + 13 * HOUR : today - DAY + 17 * HOUR;
 
     // Act: 80 messages 5 s apart (under 7 simulated minutes), published as fast as acknowledged.
     const [faulty, healthy] = await Promise.all([
