@@ -91,6 +91,8 @@ export class SimulatedDevice {
 
     const measurements = this.faults.applySensorFaults(step.measurements, time);
     const closedWindow = this.trends.add(time, measurements);
+    // Silence fault: the device runs on but nothing leaves it (no telemetry, event, trend or status).
+    if (this.faults.silenced(time)) return [];
     if (closedWindow) messages.push(this.trendsMessage(closedWindow, time, deviceTime));
 
     const telemetry = this.message('telemetry', time, deviceTime, { measurements });

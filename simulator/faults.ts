@@ -1,7 +1,8 @@
 /**
  * Fault injection for simulated devices: physical faults through the model's hooks (overload, ground
  * and arc faults), sensor faults on the readings (drift, flat-line, stuck-at), a skewed device clock,
- * duplicated messages and malformed messages of six kinds. Every fault is switched on by a rate, the
+ * duplicated messages, malformed messages of six kinds, and silence (the device stops publishing for a
+ * while, what no-data alert rules are for). Every fault is switched on by a rate, the
  * probability per telemetry message that it starts, and every decision comes from the device's own
  * Random: the same seed gives the same faults, run after run.
  *
@@ -38,6 +39,8 @@ export const FAULT_KINDS = [
   'clock_skew',
   'duplicate',
   'malformed',
+  // Issue 15: a device that stops publishing for a while (no-data rules).
+  'silence',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -148,6 +151,8 @@ export const FAULT_PROFILE = {
   /** Clock offset magnitude, either direction: past the platform's 15-minute future tolerance. */
   clockSkewOffsetMs: [20 * MINUTE, 2 * HOUR],
   clockSkewMs: [15 * MINUTE, 60 * MINUTE],
+  /** Longer than the 60 s floor of a no-data rule's silentSeconds, so a silence can raise one. */
+  silenceMs: [2 * MINUTE, 10 * MINUTE],
 } as const satisfies Record<string, readonly [number, number]>;
 
 /** A numeric reading of the type that sensor faults can act on. */
@@ -285,6 +290,7 @@ export function createFaultInjector(rates: FaultRates, options: FaultInjectorOpt
     applySensorFaults: (measurements, time) => injector.applySensorFaults(measurements, time),
     deviceTime: (time) => injector.deviceTime(time),
     afterBuild: (message) => injector.afterBuild(message),
+    silenced: (time) => injector.silenced(time),
   };
 }
 
@@ -297,6 +303,8 @@ class DeviceFaults {
   /** Malformed kinds with their probabilities per telemetry message. */
   private readonly malformedRates: readonly (readonly [MalformedKind, number])[];
   private skew: { readonly offset: number; readonly until: number } | undefined;
+  /** Until when the device publishes nothing (simulated time, epoch ms). */
+  private silentUntil: number | undefined;
 
   constructor(
     private readonly rates: FaultRates,
@@ -362,6 +370,16 @@ class DeviceFaults {
       this.skew = { offset, until };
       this.report({ kind: 'clock_skew', time, until, detail: `${offset > 0 ? '+' : ''}${offset} ms` });
     }
+
+    if (this.silentUntil !== undefined && time >= this.silentUntil) this.silentUntil = undefined;
+    if (this.silentUntil === undefined && this.strikes('silence')) {
+      this.silentUntil = time + Math.round(between(this.streams.silence, FAULT_PROFILE.silenceMs));
+      this.report({ kind: 'silence', time, until: this.silentUntil });
+    }
+  }
+
+  silenced(time: number): boolean {
+    return this.silentUntil !== undefined && time < this.silentUntil;
   }
 
   deviceTime(time: number): number {

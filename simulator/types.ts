@@ -119,6 +119,11 @@ export interface FaultInjector {
   deviceTime(time: number): number;
   /** After a message is built: duplicates it, or replaces it with a malformed variant (with `fault` set). */
   afterBuild(message: SimMessage): SimMessage[];
+  /**
+   * The silence fault (issue 15's no-data rules): true while the device publishes nothing at all; its
+   * physics go on, only its messages are lost.
+   */
+  silenced(time: number): boolean;
 }
 
 export const NO_FAULTS: FaultInjector = {
@@ -126,4 +131,5 @@ export const NO_FAULTS: FaultInjector = {
   applySensorFaults: (measurements) => measurements,
   deviceTime: (time) => time,
   afterBuild: (message) => [message],
+  silenced: () => false,
 };

@@ -90,3 +90,10 @@ export interface MessageSample {
 
 /** GET /api/stats, as the handler declares it. */
 export type Stats = StatsSnapshot;
+
+// --- Alert lifecycle (issue 15): raises carry their lifecycle (GET /api/alerts, POST .../acknowledge).
+export type {
+  AlertLifecycle,
+  AlertLifecycleState,
+  AlertRecord,
+} from '../../functions/ports/registry.js';

@@ -3,6 +3,7 @@
  * view's lifetime (its polls and requests end when another view is shown; the page never reloads).
  */
 import './styles.css';
+import { activeAlertsBadge } from './alert-badge.js';
 import { Api, auth, setUnauthorizedHandler } from './api.js';
 import type { Health } from './api-types.js';
 import { type DashboardConfig, loadConfig } from './config.js';
@@ -107,7 +108,8 @@ function start(config: DashboardConfig, problems: string[]) {
       { className: 'app-header' },
       h('a', { href: '#/overview', className: 'brand' }, 'IoT Cloud'),
       nav,
-      h('div', { className: 'header-side' }, health, signIn),
+      // Issue 15: the active-alerts count, on the views' poll interval.
+      h('div', { className: 'header-side' }, activeAlertsBadge(api, config.pollIntervalMs), health, signIn),
     ),
     banner,
     main,

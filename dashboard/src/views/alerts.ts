@@ -1,6 +1,10 @@
-/** Alerts: newest first, filtered by severity and device. */
+/**
+ * Alerts: newest first, filtered by lifecycle state, severity and device; each raise can be
+ * acknowledged (with an optional note) or cleared here (issue 15).
+ */
 import { DEVICE_ID_PATTERN } from '../../../functions/core/contract/identifiers.js';
-import type { Alert, Page } from '../api-types.js';
+import { alertActions, lifecycleBadge } from '../alert-lifecycle.js';
+import type { Alert, AlertRecord, Page } from '../api-types.js';
 import { field, h, replace, select } from '../dom.js';
 import {
   empty,
@@ -23,6 +27,14 @@ const SEVERITIES = [
   ['low', 'Low'],
 ] as const;
 
+// Issue 15: with a state, the API returns raises only (clear events have no state).
+const STATES = [
+  ['', 'Any state'],
+  ['active', 'Active'],
+  ['acknowledged', 'Acknowledged'],
+  ['cleared', 'Cleared'],
+] as const;
+
 const condition = (alert: Alert): string => {
   if (alert.range) return `${alert.operator.replace('_', ' ')} ${alert.range.min} to ${alert.range.max}`;
   return `${alert.operator} ${formatValue(alert.threshold)}`;
@@ -31,7 +43,12 @@ const condition = (alert: Alert): string => {
 export const alertsView: View = (root, context) => {
   let severity = context.params.get('severity') ?? '';
   let deviceId = context.params.get('device') ?? '';
+  const initialState = context.params.get('state') ?? '';
+  let state = STATES.some(([value]) => value === initialState) ? initialState : '';
+  const stateSelect = select(STATES, state, { id: 'alerts-state' });
   const severitySelect = select(SEVERITIES, severity, { id: 'alerts-severity' });
+  /** An acknowledge note being typed, or a write under way: the poll leaves the list alone. */
+  let busy = false;
   const deviceInput = h('input', {
     type: 'search',
     id: 'alerts-device',
@@ -46,9 +63,14 @@ export const alertsView: View = (root, context) => {
 
   const refresh = context.poll(async (signal) => {
     if (deviceId && !DEVICE_ID_PATTERN.test(deviceId)) return;
-    let page: Page<Alert>;
+    if (busy) return;
+    let page: Page<AlertRecord>;
     try {
-      page = await context.api.get<Page<Alert>>('/api/alerts', { severity, deviceId, limit: 200 }, signal);
+      page = await context.api.get<Page<AlertRecord>>(
+        '/api/alerts',
+        { state, severity, deviceId, limit: 200 },
+        signal,
+      );
     } catch (error) {
       replace(
         list,
@@ -56,17 +78,28 @@ export const alertsView: View = (root, context) => {
       );
       throw error;
     }
+    if (busy) return;
     const alerts = [...page.items].sort((a, b) => b.raised_at.localeCompare(a.raised_at));
     replaceKeepingFocus(
       list,
       alerts.length === 0
         ? empty(
-            severity || deviceId ? 'No alert matches these filters.' : 'No alert has been raised.',
+            state || severity || deviceId ? 'No alert matches these filters.' : 'No alert has been raised.',
             'Alerts come from the alert rules of each device type (Registry).',
           )
         : table(
             'Alerts, newest first',
-            ['Raised', 'Severity', 'Device', 'Rule', 'Value', 'Condition', 'Reading time'],
+            [
+              'Raised',
+              'Severity',
+              'Device',
+              'Rule',
+              'Value',
+              'Condition',
+              'Reading time',
+              'State',
+              'Actions',
+            ],
             alerts.map((a) => [
               timeAgo(a.raised_at),
               severityBadge(a.severity),
@@ -82,16 +115,34 @@ export const alertsView: View = (root, context) => {
               `${a.path} = ${formatValue(a.value)} ${a.unit}`,
               condition(a),
               timeAgo(a.triggered_at),
+              lifecycleBadge(a),
+              alertActions(a, {
+                api: context.api,
+                signal,
+                setBusy: (value) => {
+                  busy = value;
+                },
+                onChanged: () => refresh(),
+              }),
             ]),
           ),
     );
   });
 
   const apply = () => {
-    context.setParams({ severity: severity || undefined, device: deviceId || undefined });
+    context.setParams({
+      state: state || undefined,
+      severity: severity || undefined,
+      device: deviceId || undefined,
+    });
+    busy = false;
     replace(list, loading('alerts'));
     refresh();
   };
+  stateSelect.addEventListener('change', () => {
+    state = stateSelect.value;
+    apply();
+  });
   severitySelect.addEventListener('change', () => {
     severity = severitySelect.value;
     apply();
@@ -111,6 +162,7 @@ export const alertsView: View = (root, context) => {
       h(
         'div',
         { className: 'toolbar' },
+        field('State', stateSelect),
         field('Severity', severitySelect),
         h('div', {}, field('Device id', deviceInput), deviceError),
       ),

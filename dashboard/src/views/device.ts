@@ -3,9 +3,10 @@
  * registry's unit and ranges (normal band filled, valid range dashed), recent alerts, and the device's
  * events (trips, resets) and maintenance flags.
  */
+import { lifecycleBadge } from '../alert-lifecycle.js';
 import { ApiError } from '../api.js';
 import type {
-  Alert,
+  AlertRecord,
   DeviceDetail,
   DeviceTypeDefinition,
   Page,
@@ -80,7 +81,7 @@ export const deviceView: View = (root, context) => {
     h(
       'div',
       { className: 'grid grid-2' },
-      h('section', { className: 'card' }, h('h2', {}, 'Recent alerts'), alerts),
+      h('section', { className: 'card' }, h('h2', {}, 'Alert history'), alerts),
       h('section', { className: 'card' }, h('h2', {}, 'Events and maintenance'), events),
     ),
   );
@@ -275,23 +276,36 @@ export const deviceView: View = (root, context) => {
     );
   };
 
+  // Issue 15: the device's alert history, raises with their lifecycle state and the clears that ended them.
   const refreshAlerts = async (signal: AbortSignal) => {
     try {
-      const page = await context.api.get<Page<Alert>>('/api/alerts', { deviceId, limit: 20 }, signal);
+      const page = await context.api.get<Page<AlertRecord>>('/api/alerts', { deviceId, limit: 50 }, signal);
+      const history = [...page.items].sort((a, b) => b.raised_at.localeCompare(a.raised_at));
       replace(
         alerts,
-        page.items.length === 0
+        history.length === 0
           ? empty('No alert for this device.')
           : table(
-              'Recent alerts of this device',
-              ['Raised', 'Severity', 'Rule', 'Value'],
-              page.items.map((a) => [
+              'Alert history of this device, newest first',
+              ['Time', 'State', 'Severity', 'Rule', 'Value', 'Note'],
+              history.map((a) => [
                 timeAgo(a.raised_at),
+                lifecycleBadge(a),
                 severityBadge(a.severity),
                 a.rule_name,
                 `${a.path} = ${formatValue(a.value)} ${a.unit}`,
+                a.lifecycle?.note ?? '',
               ]),
             ),
+        h(
+          'p',
+          {},
+          h(
+            'a',
+            { href: `#/alerts?device=${encodeURIComponent(deviceId)}` },
+            'Acknowledge or clear in Alerts',
+          ),
+        ),
       );
     } catch (error) {
       if (signal.aborted) throw error;

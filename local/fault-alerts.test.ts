@@ -1,0 +1,217 @@
+/**
+ * Fault injection through the local platform over MQTT (issues 12 and 15): simulated devices publish
+ * with the simulator's faults switched on, and the platform's alert rules answer them.
+ * - overload: a breaker loaded 2-3x in the afternoon raises `load-percentage-high`; the same breaker
+ *   without the fault raises nothing.
+ * - silence: a meter that stops publishing raises the no-data rule `meter-silent` (shortened to its 60 s
+ *   floor through the registry API), and clears it once it publishes again; a meter publishing all
+ *   along raises nothing.
+ * Every wait is bounded: the no-data evaluator measures silence from the start of its 60 s window, so
+ * a raise takes up to two windows.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AlertRecord } from '../functions/ports/registry.js';
+import { parseFaultSpec } from '../simulator/faults.js';
+import { createSimulatedFleet, createTransport, runFleet } from '../simulator/index.js';
+import { type LocalPlatform, startLocalPlatform } from './runtime.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+let dataDir: string;
+let platform: LocalPlatform;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'iotcloud-fault-alerts-'));
+  platform = await startLocalPlatform({
+    dataDir,
+    mqttPort: 0,
+    httpPort: 0,
+    simulatedDevices: 0,
+    deviceBookkeepingMs: 200,
+    // The rule edit below takes effect within a second, and the evaluator looks often.
+    registryRefreshMs: 1000,
+    noDataIntervalMs: 500,
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await platform?.stop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+}, 60_000);
+
+/** Polls an async condition every 250 ms until it holds, or fails after `timeoutMs`. */
+async function waitUntil(condition: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+const alertsOf = async (deviceId: string): Promise<AlertRecord[]> => {
+  const response = await fetch(`${platform.httpUrl}/api/alerts?deviceId=${deviceId}&limit=500`);
+  if (!response.ok) throw new Error(`/api/alerts: HTTP ${response.status}`);
+  return ((await response.json()) as { items: AlertRecord[] }).items;
+};
+
+/** Runs one device of `type` over MQTT to the local broker. */
+function publish(
+  deviceId: string,
+  type: string,
+  options: {
+    faults?: string;
+    startTime?: number;
+    intervalSeconds: number;
+    realTime: boolean;
+    count?: number;
+    signal?: AbortSignal;
+  },
+) {
+  const fleet = createSimulatedFleet({
+    devices: 1,
+    deviceIds: [deviceId],
+    types: [type],
+    seed: 3,
+    startTime: options.startTime ?? Date.now(),
+    schedule: { mode: 'interval', seconds: options.intervalSeconds },
+    ...(options.faults ? { faults: parseFaultSpec(options.faults) } : {}),
+  });
+  return runFleet({
+    fleet,
+    transport: createTransport({ kind: 'mqtt', url: platform.mqttUrl, connectionMode: 'per-device' }),
+    realTime: options.realTime,
+    ...(options.count === undefined ? {} : { count: options.count }),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+}
+
+describe('simulator faults raise alerts through the local platform', () => {
+  it('an overloaded breaker raises load-percentage-high; without the fault it does not', async () => {
+    // Prepare: an afternoon (the model's load follows the UTC hour and peaks at 15:00), where 2-3x the
+    // load is far past 85 %: today 13:00 once it is 10 minutes past, else yesterday 17:00. Either stays
+    // inside the platform's 24 h staleness limit and out of the future.
+    const today = Math.floor(Date.now() / DAY) * DAY;
+    const startTime =
+      Date.now() >= today + 13 * HOUR + 10 * 60_000 ? today + 13 * HOUR : today - DAY + 17 * HOUR;
+
+    // Act: 80 messages 5 s apart (under 7 simulated minutes), published as fast as acknowledged.
+    const [faulty, healthy] = await Promise.all([
+      publish('fault-breaker-1', 'smart_breaker', {
+        faults: 'overload=1',
+        startTime,
+        intervalSeconds: 5,
+        realTime: false,
+        count: 80,
+      }),
+      publish('steady-breaker-1', 'smart_breaker', {
+        startTime,
+        intervalSeconds: 5,
+        realTime: false,
+        count: 80,
+      }),
+    ]);
+
+    // Assess
+    expect(faulty.delivery).toMatchObject({ sent: 80, acked: 80, failed: 0 });
+    expect(healthy.delivery).toMatchObject({ sent: 80, acked: 80, failed: 0 });
+    await waitUntil(
+      async () => (await alertsOf('fault-breaker-1')).some((a) => a.rule_id === 'load-percentage-high'),
+      'load-percentage-high for the overloaded breaker',
+      30_000,
+    );
+    // Both devices' messages went through the same pipeline: once the healthy one's are all counted, it
+    // has had every chance to raise.
+    await waitUntil(
+      async () => {
+        const response = await fetch(`${platform.httpUrl}/api/devices/steady-breaker-1`);
+        return response.ok && ((await response.json()) as { messageCount: number }).messageCount >= 80;
+      },
+      'the healthy breaker bookkept',
+      30_000,
+    );
+    const healthyRules = (await alertsOf('steady-breaker-1')).map((a) => a.rule_id);
+    expect(healthyRules).not.toContain('load-percentage-high');
+  }, 90_000);
+
+  it('a silenced meter raises meter-silent and clears it when it publishes again; a steady one does not', async () => {
+    // Prepare: meter-silent at its 60 s floor (default 3 x 60 s), through the registry API.
+    const typeUrl = `${platform.httpUrl}/api/device-types/smart_meter`;
+    const definition = (await (await fetch(typeUrl)).json()) as {
+      alertRules: { ruleId: string; silentSeconds?: number }[];
+    };
+    const rules = definition.alertRules.map((rule) =>
+      rule.ruleId === 'meter-silent' ? { ...rule, silentSeconds: 60 } : rule,
+    );
+    expect(rules.some((rule) => rule.silentSeconds === 60)).toBe(true);
+    const edit = await fetch(typeUrl, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...definition, alertRules: rules }),
+    });
+    expect(edit.status).toBe(200);
+    // Both meters are known to the platform (their first messages bookkept).
+    await Promise.all(
+      ['silent-meter-1', 'steady-meter-1'].map((id) =>
+        publish(id, 'smart_meter', { intervalSeconds: 1, realTime: false, count: 2 }),
+      ),
+    );
+    await waitUntil(
+      async () =>
+        (await fetch(`${platform.httpUrl}/api/devices/silent-meter-1`)).ok &&
+        (await fetch(`${platform.httpUrl}/api/devices/steady-meter-1`)).ok,
+      'both meters bookkept',
+      30_000,
+    );
+
+    // Act: the silenced meter runs with silence=1 (it publishes nothing), the steady one every 5 s.
+    const stop = new AbortController();
+    const runs = Promise.all([
+      publish('silent-meter-1', 'smart_meter', {
+        faults: 'silence=1',
+        intervalSeconds: 5,
+        realTime: true,
+        signal: stop.signal,
+      }),
+      publish('steady-meter-1', 'smart_meter', { intervalSeconds: 5, realTime: true, signal: stop.signal }),
+    ]);
+    let raised: AlertRecord | undefined;
+    try {
+      await waitUntil(
+        async () => {
+          raised = (await alertsOf('silent-meter-1')).find(
+            (a) => a.rule_id === 'meter-silent' && a.transition === 'raised',
+          );
+          return raised !== undefined;
+        },
+        'meter-silent for the silenced meter',
+        // Two 60 s windows at most, plus the evaluator's period.
+        150_000,
+      );
+    } finally {
+      stop.abort();
+    }
+    const [silenced, steady] = await runs;
+
+    // Assess: the silenced meter sent nothing at all while the steady one kept publishing.
+    expect(silenced.delivery.sent).toBe(0);
+    expect(steady.delivery.acked).toBeGreaterThan(0);
+    expect(raised).toMatchObject({ rule_kind: 'no_data', threshold: 60, lifecycle: { state: 'active' } });
+    expect(raised?.value).toBeGreaterThan(60);
+    expect((await alertsOf('steady-meter-1')).map((a) => a.rule_id)).not.toContain('meter-silent');
+
+    // Act: it publishes again. Assess: the evaluator clears the alert by its condition.
+    await publish('silent-meter-1', 'smart_meter', { intervalSeconds: 1, realTime: false, count: 1 });
+    await waitUntil(
+      async () =>
+        (await alertsOf('silent-meter-1')).some(
+          (a) => a.raised_alert_id === raised?.alert_id && a.cleared_by === 'condition',
+        ),
+      'the clear of meter-silent',
+      90_000,
+    );
+  }, 300_000);
+});
