@@ -50,7 +50,28 @@ const liveWorkers = new Set<{
   readonly what: string;
   readonly worker: Worker;
   memory(): Promise<WorkerMemory>;
+  hold(): Promise<void>;
 }>();
+
+/**
+ * Before a forced exit (a second Ctrl+C): every live worker stops taking calls and the calls it is
+ * running settle, for at most `withinMs`; answers whether they all did. process.exit tears the worker
+ * threads down, and a native call still running in one then aborts the process: DuckDB's binding
+ * throws a Napi::Error from the completion of its async work (exit code 255, a native stack on stderr).
+ * Held calls never settle, so no caller takes them for failures (no retry, no dead letter) meanwhile.
+ */
+export async function holdWorkers(withinMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), withinMs);
+  });
+  const settled = Promise.all([...liveWorkers].map((live) => live.hold())).then(() => true as const);
+  try {
+    return await Promise.race([settled, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Every live worker thread's memory, as each measures it in its own isolate. */
 export function workerMemory(): Promise<WorkerMemory[]> {
@@ -105,13 +126,34 @@ export async function startWorker(file: URL, workerData: unknown, what: string):
   worker.on('error', (error) => failAll(new Error(`the ${what} failed: ${error.message}`)));
   worker.on('exit', (code) => failAll(new Error(`the ${what} exited (code ${code})`)));
 
+  let held = false;
   const call = <T>(request: object): Promise<T> => {
     if (exited) return Promise.reject(exited);
+    if (held) return new Promise<T>(() => undefined);
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
       worker.postMessage({ ...request, id });
     });
+  };
+
+  /** Settles once every call now in flight has, whatever its outcome. */
+  const inFlightSettled = async (): Promise<void> => {
+    const inFlight = [...waiting.values()].map(
+      (waiter) =>
+        new Promise<void>((settled) => {
+          const { resolve, reject } = waiter;
+          waiter.resolve = (value) => {
+            resolve(value);
+            settled();
+          };
+          waiter.reject = (error) => {
+            reject(error);
+            settled();
+          };
+        }),
+    );
+    await Promise.all(inFlight);
   };
 
   let hello: unknown;
@@ -126,6 +168,10 @@ export async function startWorker(file: URL, workerData: unknown, what: string):
     worker,
     memory: () =>
       call<Omit<WorkerMemory, 'what'>>({ op: MEMORY_REQUEST }).then((memory) => ({ what, ...memory })),
+    hold: () => {
+      held = true;
+      return inFlightSettled();
+    },
   };
   liveWorkers.add(live);
   worker.once('exit', () => liveWorkers.delete(live));
@@ -135,21 +181,7 @@ export async function startWorker(file: URL, workerData: unknown, what: string):
     call,
     close(last) {
       closing ??= (async () => {
-        const inFlight = [...waiting.values()].map(
-          (waiter) =>
-            new Promise<void>((settled) => {
-              const { resolve, reject } = waiter;
-              waiter.resolve = (value) => {
-                resolve(value);
-                settled();
-              };
-              waiter.reject = (error) => {
-                reject(error);
-                settled();
-              };
-            }),
-        );
-        await Promise.all(inFlight);
+        await inFlightSettled();
         if (last && !exited) await call(last).catch(() => undefined);
         await worker.terminate();
       })();
