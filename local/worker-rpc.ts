@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { getHeapStatistics } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { parentPort, Worker } from 'node:worker_threads';
 
 interface Reply {
@@ -41,6 +41,16 @@ export interface WorkerMemory {
   readonly arrayBuffers: number;
   readonly native?: Readonly<Record<string, number>>;
 }
+
+/**
+ * The worker threads' semi-space ceiling in MB (V8's default). `npm start` gives the pipeline thread
+ * --max-semi-space-size=64 (local/README.md), but V8 flags are process-wide, so each worker isolate
+ * got a young generation as large (128 MB of new space). `resourceLimits.maxYoungGenerationSizeMb`
+ * does not help: the flag overrides it (Node 20, measured: the worker's new space still reached
+ * 128 MB). Lowering the flag before a Worker is created configures that isolate only; the main
+ * thread's heap was configured at start and keeps 64. Figures in docs/local-memory.md.
+ */
+export const WORKER_SEMI_SPACE_MB = 16;
 
 /** The `op` of a host's request for a WorkerMemory, answered by serveRequests itself. */
 const MEMORY_REQUEST = '__workerMemory';
@@ -106,6 +116,8 @@ export interface WorkerRpc {
 }
 
 export async function startWorker(file: URL, workerData: unknown, what: string): Promise<WorkerRpc> {
+  // Issue 18 item 7: the worker isolates' young generation, see WORKER_SEMI_SPACE_MB.
+  setFlagsFromString(`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`);
   const worker = new Worker(bootstrap(file), { eval: true, workerData });
   const waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let nextId = 1;
