@@ -4,16 +4,13 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseBrokers } from '../functions/adapters/kafka/client.js';
+// Issue 18 item 2: the second Ctrl+C's forced exit.
+import { FORCED_EXIT_CODE, FORCED_EXIT_WAIT_MS, forceExit, SAME_SIGNAL_MS } from './forced-exit.js';
 import { DEFAULT_RETENTION_BYTES, DEFAULT_RETENTION_MS } from './log/index.js';
 import { LOCAL_TIMESERIES_STORES, type LocalTimeseriesStore, startLocalPlatform } from './runtime.js';
 
 /** The longest a stop may take before the process exits without finishing the drain. */
 const STOP_TIMEOUT_SECONDS = 30;
-/**
- * Ctrl+C reaches every process of the group, and npm forwards it to this one too: a second signal
- * within this time is the same Ctrl+C, not a second one.
- */
-const SAME_SIGNAL_MS = 1000;
 
 const USAGE = `Usage: npm start -- [options]
 
@@ -37,9 +34,10 @@ const USAGE = `Usage: npm start -- [options]
                       without one, writes are open to anyone who can reach the port
 
 Stopping: Ctrl+C (SIGINT) or SIGTERM refuses new publishes, stores and acknowledges the ones in flight,
-drains the pipeline and commits offsets, within ${STOP_TIMEOUT_SECONDS} s; past that, or on a second
-Ctrl+C, it exits at once. Either way every acknowledged (PUBACK) message is already in the log, and the
-next start resumes from the committed offsets.
+drains the pipeline and commits offsets, within ${STOP_TIMEOUT_SECONDS} s, and exits with code 0. A second
+Ctrl+C exits at once with code ${FORCED_EXIT_CODE} (once the worker threads' running calls return, at most
+${FORCED_EXIT_WAIT_MS / 1000} s); a stop past ${STOP_TIMEOUT_SECONDS} s exits the same way with code 1. Either way every acknowledged
+(PUBACK) message is already in the log, and the next start resumes from the committed offsets.
 `;
 
 function port(name: string, value: string | undefined, fallback: number): number {
@@ -160,7 +158,7 @@ async function main(): Promise<number> {
       }
       if (Date.now() - stoppingSince < SAME_SIGNAL_MS) return;
       print('second signal: exiting now; every acknowledged message is in the log');
-      process.exit(130);
+      void forceExit(FORCED_EXIT_CODE);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
@@ -173,7 +171,7 @@ async function main(): Promise<number> {
     print(
       `the stop took longer than ${STOP_TIMEOUT_SECONDS} s: exiting now; every acknowledged message is in the log`,
     );
-    process.exit(1);
+    void forceExit(1);
   }, STOP_TIMEOUT_SECONDS * 1000);
   overdue.unref();
   const stopStarted = Date.now();

@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { getHeapStatistics } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { parentPort, Worker } from 'node:worker_threads';
 
 interface Reply {
@@ -42,6 +42,16 @@ export interface WorkerMemory {
   readonly native?: Readonly<Record<string, number>>;
 }
 
+/**
+ * The worker threads' semi-space ceiling in MB (V8's default). `npm start` gives the pipeline thread
+ * --max-semi-space-size=64 (local/README.md), but V8 flags are process-wide, so each worker isolate
+ * got a young generation as large (128 MB of new space). `resourceLimits.maxYoungGenerationSizeMb`
+ * does not help: the flag overrides it (Node 20, measured: the worker's new space still reached
+ * 128 MB). Lowering the flag before a Worker is created configures that isolate only; the main
+ * thread's heap was configured at start and keeps 64. Figures in docs/local-memory.md.
+ */
+export const WORKER_SEMI_SPACE_MB = 16;
+
 /** The `op` of a host's request for a WorkerMemory, answered by serveRequests itself. */
 const MEMORY_REQUEST = '__workerMemory';
 
@@ -50,7 +60,28 @@ const liveWorkers = new Set<{
   readonly what: string;
   readonly worker: Worker;
   memory(): Promise<WorkerMemory>;
+  hold(): Promise<void>;
 }>();
+
+/**
+ * Before a forced exit (a second Ctrl+C): every live worker stops taking calls and the calls it is
+ * running settle, for at most `withinMs`; answers whether they all did. process.exit tears the worker
+ * threads down, and a native call still running in one then aborts the process: DuckDB's binding
+ * throws a Napi::Error from the completion of its async work (exit code 255, a native stack on stderr).
+ * Held calls never settle, so no caller takes them for failures (no retry, no dead letter) meanwhile.
+ */
+export async function holdWorkers(withinMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), withinMs);
+  });
+  const settled = Promise.all([...liveWorkers].map((live) => live.hold())).then(() => true as const);
+  try {
+    return await Promise.race([settled, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Every live worker thread's memory, as each measures it in its own isolate. */
 export function workerMemory(): Promise<WorkerMemory[]> {
@@ -85,6 +116,8 @@ export interface WorkerRpc {
 }
 
 export async function startWorker(file: URL, workerData: unknown, what: string): Promise<WorkerRpc> {
+  // Issue 18 item 7: the worker isolates' young generation, see WORKER_SEMI_SPACE_MB.
+  setFlagsFromString(`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`);
   const worker = new Worker(bootstrap(file), { eval: true, workerData });
   const waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let nextId = 1;
@@ -105,13 +138,34 @@ export async function startWorker(file: URL, workerData: unknown, what: string):
   worker.on('error', (error) => failAll(new Error(`the ${what} failed: ${error.message}`)));
   worker.on('exit', (code) => failAll(new Error(`the ${what} exited (code ${code})`)));
 
+  let held = false;
   const call = <T>(request: object): Promise<T> => {
     if (exited) return Promise.reject(exited);
+    if (held) return new Promise<T>(() => undefined);
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
       worker.postMessage({ ...request, id });
     });
+  };
+
+  /** Settles once every call now in flight has, whatever its outcome. */
+  const inFlightSettled = async (): Promise<void> => {
+    const inFlight = [...waiting.values()].map(
+      (waiter) =>
+        new Promise<void>((settled) => {
+          const { resolve, reject } = waiter;
+          waiter.resolve = (value) => {
+            resolve(value);
+            settled();
+          };
+          waiter.reject = (error) => {
+            reject(error);
+            settled();
+          };
+        }),
+    );
+    await Promise.all(inFlight);
   };
 
   let hello: unknown;
@@ -126,6 +180,10 @@ export async function startWorker(file: URL, workerData: unknown, what: string):
     worker,
     memory: () =>
       call<Omit<WorkerMemory, 'what'>>({ op: MEMORY_REQUEST }).then((memory) => ({ what, ...memory })),
+    hold: () => {
+      held = true;
+      return inFlightSettled();
+    },
   };
   liveWorkers.add(live);
   worker.once('exit', () => liveWorkers.delete(live));
@@ -135,21 +193,7 @@ export async function startWorker(file: URL, workerData: unknown, what: string):
     call,
     close(last) {
       closing ??= (async () => {
-        const inFlight = [...waiting.values()].map(
-          (waiter) =>
-            new Promise<void>((settled) => {
-              const { resolve, reject } = waiter;
-              waiter.resolve = (value) => {
-                resolve(value);
-                settled();
-              };
-              waiter.reject = (error) => {
-                reject(error);
-                settled();
-              };
-            }),
-        );
-        await Promise.all(inFlight);
+        await inFlightSettled();
         if (last && !exited) await call(last).catch(() => undefined);
         await worker.terminate();
       })();
