@@ -10,12 +10,7 @@
  * a data-ops invocation runs) the type is free again. A replay's finished progress releases its lock,
  * conditioned on the lock still naming that replay.
  */
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { OperationProgress, OperationStore } from '../../ports/data-ops.js';
 import { isConditionalCheckFailed } from './support.js';
 
