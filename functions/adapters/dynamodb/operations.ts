@@ -103,7 +103,7 @@ export class DynamoOperationStore implements OperationStore {
     const { Item } = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: lockKey(deviceType) }, ConsistentRead: true }),
     );
-    if (!Item || Item.state !== 'running' || Number(Item.leaseUntil) <= this.now()) return undefined;
+    if (Item?.state !== 'running' || Number(Item.leaseUntil) <= this.now()) return undefined;
     const progress = await this.get(String(Item.replayId));
     if (progress === undefined) return JSON.parse(String(Item.body)) as OperationProgress;
     return progress.state === 'running' ? progress : undefined;
