@@ -102,6 +102,14 @@ export function newOperationId(prefix: 'rd' | 'rp'): string {
   return `${prefix}-${id}`;
 }
 
+/**
+ * `id`: the operation's id when the caller chose it (in AWS the API answers with the id before the
+ * data-ops function, invoked asynchronously, runs the operation).
+ */
+export interface OperationOptions {
+  readonly id?: string;
+}
+
 type Counters = { scanned: number; matched: number; sent: number; skipped: Record<string, number> };
 
 export function createDataOps(dependencies: DataOpsDependencies) {
@@ -172,9 +180,12 @@ export function createDataOps(dependencies: DataOpsDependencies) {
   }
 
   /** Runs a redrive to the end (at most DATA_OPS_LIMITS.maxRedriveMessages sent) and answers its progress. */
-  async function redrive(filter: DeadLetterFilter): Promise<OperationProgress> {
+  async function redrive(
+    filter: DeadLetterFilter,
+    options: OperationOptions = {},
+  ): Promise<OperationProgress> {
     const base = {
-      id: newOperationId('rd'),
+      id: options.id ?? newOperationId('rd'),
       kind: 'redrive' as const,
       request: filterRequest(filter),
       startedAt: iso(now()),
@@ -221,7 +232,10 @@ export function createDataOps(dependencies: DataOpsDependencies) {
    * Starts a replay in the background and answers its first progress. Throws ReplayConflictError when
    * a replay of the same device type runs, UnknownDeviceError for a device never seen.
    */
-  async function startReplay(request: ReplayRequest): Promise<OperationProgress> {
+  async function startReplay(
+    request: ReplayRequest,
+    options: OperationOptions = {},
+  ): Promise<OperationProgress> {
     const deviceType =
       'deviceType' in request.target
         ? request.target.deviceType
@@ -230,7 +244,7 @@ export function createDataOps(dependencies: DataOpsDependencies) {
       throw new UnknownDeviceError(request.target.deviceId);
     }
     const base = {
-      id: newOperationId('rp'),
+      id: options.id ?? newOperationId('rp'),
       kind: 'replay' as const,
       request: {
         ...request.target,

@@ -14,6 +14,8 @@
  *   PLATFORM_VERSION          reported by /api/health and the OpenAPI document            required
  *   REGISTRY_REFRESH_SECONDS  re-read period of the types (device status, dimensions) and of
  *                             the compiled registry the previews run on                   optional
+ *   DATA_OPS_FUNCTION_NAME, OPERATIONS_TABLE   data operations (issue 16): the function the
+ *                             routes invoke and the table their progress is read from      required
  *   AWS_REGION                set by Lambda                                               required
  *   POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL         optional
  * AWS resources and actions used:
@@ -32,9 +34,13 @@
  *   with dynamodb: time-series points table, latest table and rollups table: dynamodb:Query (each)
  *   with timestream: timestream:Select on the telemetry table; timestream:DescribeEndpoints
  *     (resource *, the SDK's endpoint discovery)
+ *   Data operations (issue 16): lambda:InvokeFunction on the data-ops function; DynamoDB operations
+ *     table: dynamodb:GetItem (progress, and the replay lock for the 409); the devices table's
+ *     dynamodb:GetItem above resolves a device replay's type
  *   X-Ray: xray:PutTraceSegments, xray:PutTelemetryRecords
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { TimestreamQueryClient } from '@aws-sdk/client-timestream-query';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -48,6 +54,7 @@ import {
   documentClient,
 } from '../adapters/dynamodb/index.js';
 import { DynamoNotificationChannelStore } from '../adapters/dynamodb/notification-channels.js';
+import { DynamoOperationStore } from '../adapters/dynamodb/operations.js';
 import {
   DynamoPipelineStatsStore,
   devicesSeenFromDevicesTable,
@@ -67,6 +74,7 @@ import {
   readTimeseriesSink,
   readTimeseriesTableNames,
 } from './config.js';
+import { invokedDataOps } from './data-ops-invocation.js';
 import { ENV, requireEnv } from './environment.js';
 import { createObservability, instrument, type Observability, traceClient } from './observability.js';
 import { loadCompiledRegistry, Refreshing } from './support.js';
@@ -98,6 +106,15 @@ interface ApiBaseOptions {
   /** How long the registered types are cached (device status and dimension names). */
   readonly registryRefreshMs: number;
   readonly now?: () => number;
+  /**
+   * Data operations (issue 16): the data-ops function (invoked) and the operations table (read); left
+   * out, their routes answer 503.
+   */
+  readonly dataOps?: {
+    readonly lambda: Pick<LambdaClient, 'send'>;
+    readonly functionName: string;
+    readonly operationsTable: string;
+  };
 }
 
 /** The API's dependencies in AWS: every port on its AWS adapter. */
@@ -155,6 +172,24 @@ export function createApiLambdaDependencies(options: ApiLambdaOptions): ApiDepen
         }
       : {}),
     alerts,
+    // ----- data operations (issue 16): through the data-ops function in the VPC -----------------
+    ...(options.dataOps
+      ? {
+          dataOps: invokedDataOps({
+            lambda: options.dataOps.lambda,
+            functionName: options.dataOps.functionName,
+            operations: new DynamoOperationStore({
+              client: dynamo,
+              tableName: options.dataOps.operationsTable,
+              // The API only reads: the lease is the writer's (functions/lambda/data-ops.ts).
+              replayLeaseMs: 0,
+              now,
+            }),
+            deviceTypeOf: async (deviceId) => (await devices.getDevice(deviceId))?.deviceType,
+            now,
+          }),
+        }
+      : {}),
     auth: { mode: 'jwt' },
     now,
     devices: {
@@ -272,4 +307,9 @@ export const handler: (
   version: requireEnv(ENV.platformVersion),
   registryRefreshMs: readRegistryRefreshMs(),
   observability,
+  dataOps: {
+    lambda: traceClient(observability, new LambdaClient({ region })),
+    functionName: requireEnv(ENV.dataOpsFunctionName),
+    operationsTable: readTableNames(['operations']).operations,
+  },
 });

@@ -28,6 +28,8 @@ export const ENV = {
   powertoolsMetricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
   /** Notifications (issue 15): the stack's SNS topic that `sns` channels publish to. */
   notificationTopicArn: 'NOTIFICATION_TOPIC_ARN',
+  /** Data operations (issue 16): the data-ops function the API invokes (its name). */
+  dataOpsFunctionName: 'DATA_OPS_FUNCTION_NAME',
 } as const;
 
 /** Reads a required variable; a missing one is a deployment bug, reported by name at cold start. */

@@ -19,6 +19,8 @@ export const LAMBDA_ENV: Readonly<Record<string, string>> = {
   [ENV.registryRefreshSeconds]: '60',
   // Notifications (issue 15).
   [ENV.notificationTopicArn]: 'arn:aws:sns:eu-west-1:123456789012:test-notifications',
+  // Data operations (issue 16).
+  [ENV.dataOpsFunctionName]: 'test-data-ops',
   ...Object.fromEntries(Object.entries(TABLE_NAME_ENV).map(([key, name]) => [name, `test-${key}`])),
   ...Object.fromEntries(
     Object.entries(TIMESERIES_TABLE_NAME_ENV).map(([key, name]) => [name, `test-${key}`]),

@@ -27,3 +27,9 @@ export const DATA_OPS_LIMITS = {
 
 export const REDRIVE_ID_PATTERN = /^rd-[a-z0-9]{8,40}$/;
 export const REPLAY_ID_PATTERN = /^rp-[a-z0-9]{8,40}$/;
+
+/**
+ * AWS: the data-ops function's timeout (Lambda's longest, 900 s), and so the lease of a replay's lock
+ * on its device type: past it, a replay that never finished (its invocation timed out) holds nothing.
+ */
+export const DATA_OPS_TIMEOUT_SECONDS = 900;

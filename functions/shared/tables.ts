@@ -64,6 +64,8 @@ export const TTL_ATTRIBUTES = {
   alerts: 'expiresAt',
   pipelineStats: 'expiresAt',
   notifications: 'expiresAt',
+  // Data operations (issue 16).
+  operations: 'expiresAt',
 } as const;
 
 export const INDEX_NAMES = {
@@ -155,6 +157,15 @@ export const TABLES = {
   ingestMappings: {
     partitionKey: { name: 'mappingId', type: 'S' },
   },
+  // ----- data operations (issue 16) -------------------------------------------------------------
+  // Two item kinds, no index (functions/adapters/dynamodb/operations.ts):
+  //   operation   { pk: 'op#{id}', body (the progress as JSON), expiresAt }: redrive and replay progress;
+  //   replay lock { pk: 'replay-lock#{deviceType}', replayId, state, leaseUntil }: one replay per type,
+  //               claimed with a conditional put.
+  operations: {
+    partitionKey: { name: 'pk', type: 'S' },
+    timeToLiveAttribute: TTL_ATTRIBUTES.operations,
+  },
 } as const satisfies Record<string, TableDeclaration>;
 
 export type TableKey = keyof typeof TABLES;
@@ -173,6 +184,8 @@ export const TABLE_NAME_ENV: Readonly<Record<TableKey, string>> = {
   notifications: 'NOTIFICATIONS_TABLE',
   // Ingest mappings (issue 14).
   ingestMappings: 'INGEST_MAPPINGS_TABLE',
+  // Data operations (issue 16).
+  operations: 'OPERATIONS_TABLE',
 };
 
 const TABLE_NAME_PATTERN = /^[a-zA-Z0-9_.-]{3,255}$/;

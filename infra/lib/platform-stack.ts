@@ -14,6 +14,7 @@ import type { EnvironmentConfig } from './config.js';
 import { Api } from './constructs/api.js';
 import { accessLogsBucket } from './constructs/buckets.js';
 import { DashboardHosting } from './constructs/dashboard-hosting.js';
+import { DataOps } from './constructs/data-ops.js';
 import { Devices } from './constructs/devices.js';
 import { Ingest } from './constructs/ingest.js';
 import { NoDataEvaluator } from './constructs/no-data-evaluator.js';
@@ -44,6 +45,8 @@ export class PlatformStack extends Stack {
   public readonly notifications: Notifications;
   /** Issue 15: no-data alerts on a one-minute schedule. */
   public readonly noData: NoDataEvaluator;
+  /** Issue 16: dead-letter triage, redrive and replay, invoked by the API. */
+  public readonly dataOps: DataOps;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
@@ -99,6 +102,16 @@ export class PlatformStack extends Stack {
       logRetention,
       removalPolicy,
     });
+    // ----- data operations (issue 16): the data-ops function in the VPC, invoked by the API ----------
+    this.dataOps = new DataOps(this, 'DataOps', {
+      network: stateful.network,
+      stream,
+      registry: stateful.registry,
+      platformVersion: config.platformVersion,
+      logRetention,
+      removalPolicy,
+    });
+    this.dataOps.bindApi(this.api.handler.function);
     if (stateful.timeSeries instanceof DynamoTimeSeries) {
       this.rollup = new TimeSeriesRollup(this, 'TimeSeriesRollup', {
         timeSeries: stateful.timeSeries,

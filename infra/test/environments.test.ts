@@ -18,8 +18,9 @@ describe('prod', () => {
   it('retains every table (registry and time series) and the failed-records bucket when the stack goes', () => {
     const tables = Object.values(prod.statefulTemplate.findResources('AWS::DynamoDB::Table'));
 
-    // Six registry tables, ingest mappings (issue 14), notifications (issue 15), three time-series tables.
-    expect(tables).toHaveLength(11);
+    // Six registry tables, ingest mappings (issue 14), notifications (issue 15), operations (issue 16),
+    // three time-series tables.
+    expect(tables).toHaveLength(12);
     for (const resource of tables) {
       expect(resource).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     }

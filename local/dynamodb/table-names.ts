@@ -10,6 +10,7 @@ const SUFFIXES: Readonly<Record<TableKey, string>> = {
   pipelineStats: 'pipeline-stats',
   notifications: 'notifications',
   ingestMappings: 'ingest-mappings',
+  operations: 'operations',
 };
 
 /** `{prefix}-device-types`, `{prefix}-applications`, ...; tests pass a unique prefix each. */
@@ -23,6 +24,7 @@ export function localTableNames(prefix = 'iotcloud'): TableNames {
     pipelineStats: `${prefix}-${SUFFIXES.pipelineStats}`,
     notifications: `${prefix}-${SUFFIXES.notifications}`,
     ingestMappings: `${prefix}-${SUFFIXES.ingestMappings}`,
+    operations: `${prefix}-${SUFFIXES.operations}`,
   };
 }
 

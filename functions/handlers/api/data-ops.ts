@@ -166,7 +166,9 @@ export function dataOpsHandlers(dataOps: DataOpsApi | undefined, now: () => numb
     'POST /api/dlq/redrive': async (ctx: DataOpsRouteContext) => {
       const body = ctx.body(RedriveBody);
       const progress = await ops().redrive(body);
-      return jsonResponse(201, progress, { location: `/api/dlq/redrives/${progress.id}` });
+      // 201 when it ran to the end here (locally); 202 when handed to the data-ops function (AWS).
+      const status = progress.state === 'running' ? 202 : 201;
+      return jsonResponse(status, progress, { location: `/api/dlq/redrives/${progress.id}` });
     },
 
     'GET /api/dlq/redrives/{redriveId}': async (ctx: DataOpsRouteContext) => {

@@ -30,6 +30,8 @@ export const LAMBDA_ENTRIES = {
   // Notifications (issue 15).
   notifier: 'functions/lambda/notifier.ts',
   noData: 'functions/lambda/no-data.ts',
+  // Data operations (issue 16).
+  dataOps: 'functions/lambda/data-ops.ts',
 } as const;
 
 export interface IotFunctionProps {
