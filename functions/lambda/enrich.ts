@@ -1,5 +1,5 @@
 /**
- * Lambda entry: enrich. MSK event source mapping on `iot.raw` (consumer group
+ * Lambda entry: enrich (the batch function is in enrich-lambda.ts). MSK event source mapping on `iot.raw` (consumer group
  * CONSUMER_GROUPS.enrich) -> the shared handler (functions/handlers/enrich.ts) -> `iot.enriched`,
  * `iot.alerts`, `iot.dlq`; then, from what was durably produced, the post-batch bookkeeping
  * (functions/handlers/batch-bookkeeping.ts): alerts, devices, inspector samples and pipeline stats.
@@ -48,114 +48,18 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import * as dynamodb from '../adapters/dynamodb/index.js';
-import {
-  DynamoPipelineStatsStore,
-  type StatsBatch,
-  statsBatchOf,
-} from '../adapters/dynamodb/pipeline-stats.js';
+import { DynamoPipelineStatsStore } from '../adapters/dynamodb/pipeline-stats.js';
 import { createKafka } from '../adapters/kafka/client.js';
 import { KafkaStreamProducer } from '../adapters/kafka/producer.js';
-import type { Alert, EnrichedMessage } from '../core/contract/messages.js';
-import type { CompiledRegistry } from '../core/registry.js';
-import { recordEnrichBatch } from '../handlers/batch-bookkeeping.js';
-import { createEnrichHandler, type EnrichOutcomeSummary } from '../handlers/enrich.js';
-import { recordCount } from '../handlers/kafka-records.js';
-import type { AlertStateStore, AlertStore, DeviceStore, MessageSampleStore } from '../ports/registry.js';
-import type { KafkaBatchResponse, KafkaEvent, StreamProducer } from '../ports/stream.js';
-import { recordDeadLetter, recordEnriched, timedBatch } from '../shared/metrics.js';
-import { TOPICS } from '../shared/stream.js';
+import type { KafkaBatchResponse, KafkaEvent } from '../ports/stream.js';
 import { AWS_REGION_ENV, readBrokers, readRegistryRefreshMs, readTableNames } from './config.js';
+import { createEnrichLambda } from './enrich-lambda.js';
 import { ENV, requireEnv } from './environment.js';
-import {
-  createObservability,
-  instrument,
-  MetricUnit,
-  type Observability,
-  traceClient,
-} from './observability.js';
-import { loadCompiledRegistry, parseJson, RecordingProducer, Refreshing } from './support.js';
+import { createObservability, instrument, traceClient } from './observability.js';
+import { loadCompiledRegistry, Refreshing } from './support.js';
 
-export { SAMPLES_PER_BATCH } from '../handlers/batch-bookkeeping.js';
-
-export interface EnrichLambdaDependencies {
-  readonly producer: StreamProducer;
-  readonly registry: () => Promise<CompiledRegistry>;
-  readonly devices: Pick<DeviceStore, 'recordSeen'>;
-  readonly samples: Pick<MessageSampleStore, 'add'>;
-  readonly alerts: Pick<AlertStore, 'add'>;
-  readonly alertState: AlertStateStore;
-  readonly stats: { flush(batch: StatsBatch): Promise<void> };
-  readonly observability: Observability;
-  readonly serviceVersion: string;
-  readonly now?: () => number;
-}
-
-const parsed = <T>(records: readonly { value: Uint8Array }[]) =>
-  records.flatMap((record) => (parseJson(record.value) as T | undefined) ?? []);
-
-export function createEnrichLambda(dependencies: EnrichLambdaDependencies) {
-  const { logger, metrics, pipelineMetrics } = dependencies.observability;
-  const ports = {
-    ...dependencies,
-    stats: {
-      recordOutcomes: (outcomes: readonly EnrichOutcomeSummary[]) =>
-        dependencies.stats.flush(statsBatchOf(outcomes)),
-    },
-    onAlertsRefused: (error: { message: string; details?: unknown }, count: number) => {
-      logger.error('alerts refused by the alert store; they remain in iot.alerts', {
-        error: error.message,
-        details: error.details,
-      });
-      metrics.addMetric('AlertsRefused', MetricUnit.Count, count);
-    },
-  };
-  return async (event: KafkaEvent): Promise<KafkaBatchResponse> => {
-    const registry = await dependencies.registry();
-    const producer = new RecordingProducer(dependencies.producer);
-    const outcomes: EnrichOutcomeSummary[] = [];
-    let suppressed = 0;
-    const enrich = createEnrichHandler({
-      producer,
-      registry: () => registry,
-      service: 'iot-cloud-enrich',
-      serviceVersion: dependencies.serviceVersion,
-      now: dependencies.now ?? Date.now,
-      alertState: dependencies.alertState,
-      onOutcome: (outcome) => outcomes.push(outcome),
-      onSuppressedAlerts: (count) => {
-        suppressed += count;
-      },
-    });
-    const response = await timedBatch(pipelineMetrics, 'enrich', recordCount(event), () => enrich(event));
-    // The declared metrics count the outcomes the stats count.
-    for (const outcome of outcomes) {
-      if (outcome.kind === 'enriched') recordEnriched(pipelineMetrics, outcome);
-      else recordDeadLetter(pipelineMetrics, outcome.reason ?? 'UNKNOWN');
-    }
-    const alerts = parsed<Alert>(producer.sent(TOPICS.alerts));
-    const enriched = parsed<EnrichedMessage>(producer.sent(TOPICS.enriched));
-    const deadLetters = producer.sent(TOPICS.dlq);
-    const views = await recordEnrichBatch(ports, { event, outcomes, enriched, alerts, deadLetters });
-    if (views.failedViews > 0)
-      logger.warn('bookkeeping writes failed (samples, devices or stats)', {
-        failed: views.failedViews,
-        first: views.firstFailure,
-      });
-    metrics.addMetric('Enriched', MetricUnit.Count, outcomes.filter((o) => o.kind === 'enriched').length);
-    metrics.addMetric('Rejected', MetricUnit.Count, outcomes.filter((o) => o.kind === 'rejected').length);
-    metrics.addMetric('AlertsRaised', MetricUnit.Count, alerts.length);
-    metrics.addMetric('AlertsSuppressed', MetricUnit.Count, suppressed);
-    metrics.addMetric('FailedRecords', MetricUnit.Count, response.batchItemFailures.length);
-    metrics.addMetric('BookkeepingFailures', MetricUnit.Count, views.failedViews);
-    if (response.batchItemFailures.length > 0)
-      logger.error('records failed unexpectedly and will be retried', {
-        records: response.batchItemFailures.map(
-          (f) => `${f.itemIdentifier.partition}@${f.itemIdentifier.offset}`,
-        ),
-      });
-    return response;
-  };
-}
+// The batch function lives in enrich-lambda.ts; re-exported here, where the tests import it.
+export { createEnrichLambda, type EnrichLambdaDependencies, SAMPLES_PER_BATCH } from './enrich-lambda.js';
 
 // Composition root: read at cold start (a missing variable fails the init, naming it), reused warm.
 const observability = createObservability('iot-cloud-enrich');
