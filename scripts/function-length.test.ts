@@ -20,7 +20,8 @@ const MAX_ENTRY_LINES = 120;
 const ENTRIES_STILL_LONG: Readonly<Record<string, number>> = {
   'functions/lambda/api.ts': 291,
   'functions/lambda/stream-topics-resource.ts': 151,
-  'functions/lambda/timeseries-writer.ts': 361,
+  'functions/lambda/timeseries-writer.ts': 189,
+  'functions/lambda/timeseries-writer-lambda.ts': 186,
 };
 
 const lambdaEntries = readdirSync(join(ROOT, 'functions/lambda'))
