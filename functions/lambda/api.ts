@@ -192,19 +192,7 @@ export function createApiLambdaDependencies(options: ApiLambdaOptions): ApiDepen
       : {}),
     auth: { mode: 'jwt' },
     now,
-    devices: {
-      list: async (query) => {
-        const page = await devices.listDevices(query);
-        return {
-          items: await Promise.all(page.items.map(summary)),
-          ...(page.nextCursor ? { cursor: page.nextCursor } : {}),
-        };
-      },
-      get: async (deviceId) => {
-        const device = await devices.getDevice(deviceId);
-        return device ? summary(device) : undefined;
-      },
-    },
+    devices: deviceRoutes(devices, summary),
     timeseries:
       'timeseries' in options
         ? options.timeseries
@@ -233,15 +221,7 @@ export function createApiLambdaDependencies(options: ApiLambdaOptions): ApiDepen
       ]);
       return { ...snapshot, pipeline: { latencyMs } };
     },
-    health: async () => {
-      try {
-        await registry.getDeviceType('health_probe');
-        return { registry: 'ok' };
-      } catch (error) {
-        options.observability.logger.error('health: the registry table is not readable', error as Error);
-        return { registry: 'degraded' };
-      }
-    },
+    health: registryHealth(registry, options.observability),
     onError: (error, route) =>
       options.observability.logger.error(`unhandled error on ${route}`, error as Error),
     // Notification channels (issue 15): AWS refuses http and private addresses; the stack always owns
@@ -253,6 +233,42 @@ export function createApiLambdaDependencies(options: ApiLambdaOptions): ApiDepen
       },
       snsAvailable: true,
     },
+  };
+}
+
+/** The device routes: each record as a summary with its status. */
+function deviceRoutes(
+  devices: DynamoDeviceStore,
+  summary: (record: Parameters<typeof toDeviceSummary>[0]) => Promise<ReturnType<typeof toDeviceSummary>>,
+): ApiDependencies['devices'] {
+  return {
+    list: async (query) => {
+      const page = await devices.listDevices(query);
+      return {
+        items: await Promise.all(page.items.map(summary)),
+        ...(page.nextCursor ? { cursor: page.nextCursor } : {}),
+      };
+    },
+    get: async (deviceId) => {
+      const device = await devices.getDevice(deviceId);
+      return device ? summary(device) : undefined;
+    },
+  };
+}
+
+/** Health in AWS: the registry table answers a read. */
+function registryHealth(
+  registry: DynamoRegistryStore,
+  observability: Observability,
+): ApiDependencies['health'] {
+  return async () => {
+    try {
+      await registry.getDeviceType('health_probe');
+      return { registry: 'ok' };
+    } catch (error) {
+      observability.logger.error('health: the registry table is not readable', error as Error);
+      return { registry: 'degraded' };
+    }
   };
 }
 

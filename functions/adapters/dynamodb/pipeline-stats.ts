@@ -25,6 +25,7 @@
 import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { TYPE_ID_PATTERN } from '../../core/contract/identifiers.js';
 import type { StatsSnapshot } from '../../handlers/api.js';
+import type { EnrichOutcomeSummary } from '../../handlers/enrich.js';
 import { INDEX_NAMES, TTL_ATTRIBUTES } from '../../shared/tables.js';
 import type { Item } from './support.js';
 
@@ -72,6 +73,17 @@ function bump(map: Map<string, number>, key: string, by: number): void {
   const known = map.has(key) || map.size < MAX_KEYS_PER_GROUP;
   const name = known ? key : 'other';
   map.set(name, (map.get(name) ?? 0) + by);
+}
+
+/** The counts of an enrich batch's outcomes (the post-batch bookkeeping's stats port). */
+export function statsBatchOf(outcomes: readonly EnrichOutcomeSummary[]): StatsBatch {
+  const batch = new StatsBatch();
+  for (const outcome of outcomes) {
+    if (outcome.kind === 'enriched')
+      batch.enriched(outcome.time, outcome.deviceType, outcome.verdict, outcome.alerts);
+    else batch.deadLetter(outcome.time, outcome.reason ?? 'UNKNOWN');
+  }
+  return batch;
 }
 
 /** One batch's counts, grouped by minute: what `flush` writes. */

@@ -149,21 +149,8 @@ export async function batchGet(
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Runs `task` over `items` with at most `concurrency` in flight; rejects with the first failure. */
-export async function forEachLimited<T>(
-  items: readonly T[],
-  concurrency: number,
-  task: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await task(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-}
+// Moved to functions/shared/concurrency.ts (the post-batch bookkeeping uses it too); re-exported here.
+export { forEachLimited } from '../../shared/concurrency.js';
 
 /** Throws a `ValidationError` unless `limit` is an integer in [1, max]. */
 export function checkLimit(limit: number, max: number): void {
