@@ -173,23 +173,7 @@ export function createApiLambdaDependencies(options: ApiLambdaOptions): ApiDepen
       : {}),
     alerts,
     // ----- data operations (issue 16): through the data-ops function in the VPC -----------------
-    ...(options.dataOps
-      ? {
-          dataOps: invokedDataOps({
-            lambda: options.dataOps.lambda,
-            functionName: options.dataOps.functionName,
-            operations: new DynamoOperationStore({
-              client: dynamo,
-              tableName: options.dataOps.operationsTable,
-              // The API only reads: the lease is the writer's (functions/lambda/data-ops.ts).
-              replayLeaseMs: 0,
-              now,
-            }),
-            deviceTypeOf: async (deviceId) => (await devices.getDevice(deviceId))?.deviceType,
-            now,
-          }),
-        }
-      : {}),
+    ...(options.dataOps ? { dataOps: dataOpsRoutes(options.dataOps, dynamo, devices, now) } : {}),
     auth: { mode: 'jwt' },
     now,
     devices: deviceRoutes(devices, summary),
@@ -234,6 +218,28 @@ export function createApiLambdaDependencies(options: ApiLambdaOptions): ApiDepen
       snsAvailable: true,
     },
   };
+}
+
+/** Triage, redrive and replay, run by the data-ops function (it reaches MSK; this one does not). */
+function dataOpsRoutes(
+  dataOps: NonNullable<ApiLambdaOptions['dataOps']>,
+  dynamo: ApiLambdaOptions['dynamo'],
+  devices: DynamoDeviceStore,
+  now: () => number,
+) {
+  return invokedDataOps({
+    lambda: dataOps.lambda,
+    functionName: dataOps.functionName,
+    operations: new DynamoOperationStore({
+      client: dynamo,
+      tableName: dataOps.operationsTable,
+      // The API only reads: the lease is the writer's (functions/lambda/data-ops.ts).
+      replayLeaseMs: 0,
+      now,
+    }),
+    deviceTypeOf: async (deviceId) => (await devices.getDevice(deviceId))?.deviceType,
+    now,
+  });
 }
 
 /** The device routes: each record as a summary with its status. */
