@@ -208,15 +208,25 @@ export function createApiLambdaDependencies(options: ApiLambdaOptions): ApiDepen
     health: registryHealth(registry, options.observability),
     onError: (error, route) =>
       options.observability.logger.error(`unhandled error on ${route}`, error as Error),
-    // Notification channels (issue 15): AWS refuses http and private addresses; the stack always owns
-    // the topic sns channels publish to (infra/lib/constructs/notifications.ts).
-    notifications: {
-      store: new DynamoNotificationChannelStore({ client: dynamo, tableName: tables.notifications, now }),
-      checkUrl: async (url) => {
-        await checkTarget(url, STRICT_URL_POLICY);
-      },
-      snsAvailable: true,
+    notifications: notificationRoutes(dynamo, tables.notifications, now),
+  };
+}
+
+/**
+ * Notification channels (issue 15): AWS refuses http and private addresses; the stack always owns the
+ * topic sns channels publish to (infra/lib/constructs/notifications.ts).
+ */
+function notificationRoutes(
+  dynamo: ApiLambdaOptions['dynamo'],
+  tableName: string,
+  now: () => number,
+): NonNullable<ApiDependencies['notifications']> {
+  return {
+    store: new DynamoNotificationChannelStore({ client: dynamo, tableName, now }),
+    checkUrl: async (url) => {
+      await checkTarget(url, STRICT_URL_POLICY);
     },
+    snsAvailable: true,
   };
 }
 
