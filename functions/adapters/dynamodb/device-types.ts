@@ -7,13 +7,7 @@
  * `version` is duplicated at the top level so writes can be conditional on it: every replace is
  * `version = :read` (optimistic concurrency), every create `attribute_not_exists(typeId)`.
  */
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  ScanCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { isTypeId } from '../../core/contract/identifiers.js';
 import { AlertRule, DeviceType } from '../../core/contract/registry.js';
@@ -26,7 +20,7 @@ import {
   ValidationError,
   type VersionCheck,
 } from '../../ports/registry.js';
-import { type Item, isConditionalCheckFailed, withoutUndefined } from './support.js';
+import { type Item, isConditionalCheckFailed, scanAll, withoutUndefined } from './support.js';
 
 export interface DeviceTypeStoreOptions {
   readonly client: DynamoDBDocumentClient;
@@ -96,15 +90,7 @@ export class DynamoDeviceTypeStore implements DeviceTypeStore {
   }
 
   async listDeviceTypes(): Promise<DeviceTypeRecord[]> {
-    const records: DeviceTypeRecord[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.client.send(
-        new ScanCommand({ TableName: this.tableName, ConsistentRead: true, ExclusiveStartKey: startKey }),
-      );
-      for (const item of page.Items ?? []) records.push(toRecord(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const records = (await scanAll(this.client, this.tableName)).map(toRecord);
     return records.sort((a, b) => (a.deviceType.typeId < b.deviceType.typeId ? -1 : 1));
   }
 

@@ -7,13 +7,7 @@
  * (optimistic concurrency) and every create on `attribute_not_exists(mappingId)`. A definition is
  * stored only once it compiles (contract, segment names), so enrichment never meets a broken one.
  */
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  ScanCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { SLUG_PATTERN } from '../../core/contract/identifiers.js';
 import { IngestMapping, type IngestMappingInput } from '../../core/contract/ingest-mapping.js';
@@ -21,7 +15,7 @@ import { RegistryError } from '../../core/errors.js';
 import { compileMappings } from '../../core/ingest-mapping.js';
 import type { IngestMappingRecord, IngestMappingStore } from '../../ports/ingest-mappings.js';
 import { ConflictError, NotFoundError, ValidationError, type VersionCheck } from '../../ports/registry.js';
-import { type Item, isConditionalCheckFailed, withoutUndefined } from './support.js';
+import { type Item, isConditionalCheckFailed, scanAll, withoutUndefined } from './support.js';
 
 export interface IngestMappingStoreOptions {
   readonly client: DynamoDBDocumentClient;
@@ -93,15 +87,7 @@ export class DynamoIngestMappingStore implements IngestMappingStore {
   }
 
   async listIngestMappings(): Promise<IngestMappingRecord[]> {
-    const records: IngestMappingRecord[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.client.send(
-        new ScanCommand({ TableName: this.tableName, ConsistentRead: true, ExclusiveStartKey: startKey }),
-      );
-      for (const item of page.Items ?? []) records.push(toRecord(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const records = (await scanAll(this.client, this.tableName)).map(toRecord);
     return records.sort((a, b) => a.mapping.mappingId.localeCompare(b.mapping.mappingId));
   }
 

@@ -9,6 +9,7 @@ import {
   type DynamoDBDocumentClient,
   QueryCommand,
   type QueryCommandInput,
+  ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../../ports/registry.js';
 
@@ -187,4 +188,21 @@ export async function queryNewest<T>(
     startKey = page.LastEvaluatedKey;
   } while (startKey && results.length < limit && examined < maxExamined);
   return results.slice(0, limit);
+}
+
+/**
+ * Every item of a small table, strongly consistent, page by page: the registry tables (device types,
+ * ingest mappings) are read whole and cached by their readers.
+ */
+export async function scanAll(client: DynamoDBDocumentClient, tableName: string): Promise<Item[]> {
+  const items: Item[] = [];
+  let startKey: Item | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey: startKey }),
+    );
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return items;
 }
