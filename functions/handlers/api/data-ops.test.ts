@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { OperationProgress } from '../../ports/data-ops.js';
 import { type ApiDependencies, createApiHandler, type DataOpsApi } from '../api.js';
 import { ReplayConflictError, UnknownDeviceError } from '../data-ops.js';
-import { apiEvent, emptyAlertStore, seedRegistryFake, type TestRequest } from './test-support.js';
+import { apiEvent, emptyApiStores, type TestRequest } from './test-support.js';
 
 const NOW = Date.parse('2026-12-01T12:00:00.000Z');
 const TOKEN = 'data-ops-token';
@@ -46,20 +46,7 @@ const dependencies = (dataOps: DataOpsApi | undefined): ApiDependencies => ({
   version: 't',
   now: () => NOW,
   auth: { mode: 'bearer', token: TOKEN },
-  registry: seedRegistryFake(),
-  alerts: emptyAlertStore(),
-  devices: { list: async () => ({ items: [] }), get: async () => undefined },
-  timeseries: {
-    latest: async () => [],
-    series: async () => [],
-    buckets: async () => [],
-    seriesPage: async () => ({ points: [] }),
-    count: async () => 0,
-  },
-  messages: { recent: async () => [] },
-  stats: async () => {
-    throw new Error('unused');
-  },
+  ...emptyApiStores(),
   health: async () => ({}),
   ...(dataOps ? { dataOps } : {}),
 });

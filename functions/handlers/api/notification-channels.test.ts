@@ -7,7 +7,7 @@ import { checkTarget, type Resolver } from '../../adapters/notifications/guarded
 import { InMemoryNotificationChannelStore } from '../../adapters/notifications/in-memory-channel-store.js';
 import { STRICT_URL_POLICY, type UrlPolicy } from '../../core/url-policy.js';
 import { type ApiDependencies, createApiHandler } from '../api.js';
-import { apiEvent, emptyAlertStore, seedRegistryFake, type TestRequest } from './test-support.js';
+import { apiEvent, emptyApiStores, type TestRequest } from './test-support.js';
 
 const DNS: Record<string, string> = {
   'hooks.example.com': '93.184.216.34',
@@ -24,20 +24,7 @@ function api(options: { policy?: UrlPolicy; snsAvailable?: boolean; auth?: ApiDe
   const store = new InMemoryNotificationChannelStore();
   const handler = createApiHandler({
     version: 't',
-    registry: seedRegistryFake(),
-    alerts: emptyAlertStore(),
-    devices: { list: async () => ({ items: [] }), get: async () => undefined },
-    timeseries: {
-      latest: async () => [],
-      series: async () => [],
-      buckets: async () => [],
-      seriesPage: async () => ({ points: [] }),
-      count: async () => 0,
-    },
-    messages: { recent: async () => [] },
-    stats: async () => {
-      throw new Error('unused');
-    },
+    ...emptyApiStores(),
     health: async () => ({ registry: 'ok' }),
     ...(options.auth ? { auth: options.auth } : {}),
     notifications: {

@@ -6,7 +6,7 @@ import { seedRegistry } from '../../../registry-data/index.js';
 import { API_ROUTES } from '../../shared/api-routes.js';
 import { createApiHandler } from '../api.js';
 import { buildOpenApiDocument } from './openapi.js';
-import { apiEvent, emptyAlertStore, seedRegistryFake } from './test-support.js';
+import { apiEvent, emptyAlertStore, emptyApiStores, seedRegistryFake } from './test-support.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the document is plain JSON, inspected freely
 type Json = any;
@@ -168,20 +168,7 @@ describe('OpenAPI document', () => {
   it('is served at GET /api/openapi.json', async () => {
     const handler = createApiHandler({
       version: '1.2.3',
-      registry: seedRegistryFake(),
-      alerts: emptyAlertStore(),
-      devices: { list: async () => ({ items: [] }), get: async () => undefined },
-      timeseries: {
-        latest: async () => [],
-        series: async () => [],
-        buckets: async () => [],
-        seriesPage: async () => ({ points: [] }),
-        count: async () => 0,
-      },
-      messages: { recent: async () => [] },
-      stats: async () => {
-        throw new Error('unused');
-      },
+      ...emptyApiStores(),
       health: async () => ({}),
     });
 

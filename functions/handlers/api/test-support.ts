@@ -10,6 +10,7 @@ import {
   NotFoundError,
   type RegistryStore,
 } from '../../ports/registry.js';
+import type { ApiDependencies } from './index.js';
 
 const refuse = async (): Promise<never> => {
   throw new Error('this fake registry is read-only');
@@ -96,3 +97,29 @@ export function emptyAlertStore(): ApiAlertStore {
   return { recent: async () => [], get: missing, acknowledge: missing, clear: missing };
 }
 type ApiAlertStore = Pick<AlertStore, 'recent' | 'get' | 'acknowledge' | 'clear'>;
+
+/**
+ * The read stores of an API with the seed registry and nothing stored: no devices, points, samples or
+ * alerts; `stats` is not expected to be called. Tests override what they exercise.
+ */
+export function emptyApiStores(): Pick<
+  ApiDependencies,
+  'registry' | 'alerts' | 'devices' | 'timeseries' | 'messages' | 'stats'
+> {
+  return {
+    registry: seedRegistryFake(),
+    alerts: emptyAlertStore(),
+    devices: { list: async () => ({ items: [] }), get: async () => undefined },
+    timeseries: {
+      latest: async () => [],
+      series: async () => [],
+      buckets: async () => [],
+      seriesPage: async () => ({ points: [] }),
+      count: async () => 0,
+    },
+    messages: { recent: async () => [] },
+    stats: async () => {
+      throw new Error('unused');
+    },
+  };
+}
