@@ -42,7 +42,9 @@ describe.skipIf(!browserTestsEnabled())(
       page.evaluate((h) => {
         location.hash = h;
       }, hash);
-    const badgeCount = () => page.locator('#active-alerts').getAttribute('data-count');
+    /** The badge's count, or undefined until its first count has answered (`data-count` is '' before). */
+    const badgeCount = async () =>
+      (await page.locator('#active-alerts').getAttribute('data-count')) || undefined;
 
     beforeAll(async () => {
       work = await mkdtemp(join(tmpdir(), 'iot-alerts-e2e-'));
