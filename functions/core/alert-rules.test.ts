@@ -155,6 +155,31 @@ describe('rate of change (environmental temperature-rising-fast: > 0.05 °C/s, c
     expect(raise).toMatchObject({ value: 0.1, unit: '°C/s', threshold: 0.05, rule_kind: 'rate_of_change' });
   });
 
+  it('takes a rate over half an update interval at least, so noise at a high message rate does not flap', () => {
+    // Prepare: ten readings a second (a backlog, or a device far faster than its 30 s), alternating
+    // 0.02 °C of sensor noise: 0.2 °C/s between neighbours, four times the raise threshold.
+    const noisy = Array.from({ length: 200 }, (_, i) =>
+      evaluation(environmental(20 + (i % 2) * 0.02), i / 10, i),
+    );
+
+    // Act
+    const events = new Device().run(noisy, 'temperature-rising-fast');
+
+    // Assess
+    expect(events).toEqual([]);
+  });
+
+  it('still raises on a real rise sampled at a high rate, at the first reading a span after the last rate', () => {
+    // Prepare: 0.1 °C/s for 40 s, one reading a second; the default span is 15 s.
+    const rising = Array.from({ length: 41 }, (_, i) => evaluation(environmental(20 + i * 0.1), i, i));
+
+    // Act
+    const events = new Device().run(rising, 'temperature-rising-fast');
+
+    // Assess: compared at 15 s (0.1 °C/s) against the reading at 0 s.
+    expect(events).toEqual([[15, 'raised']]);
+  });
+
   it('compares nothing across a gap wider than three update intervals', () => {
     // Prepare: the sensor reports every 30 s; 100 s without a reading is a gap.
     const evaluations = [evaluation(environmental(20), 0, 0), evaluation(environmental(30), 100, 1)];

@@ -18,9 +18,10 @@
  * - `forSeconds`: the first raise signal of an inactive condition records `pendingSince` (reading
  *   time); the alert is raised by the first raise signal at least `forMs` later; any other signal in
  *   between resets the wait.
- * - rate of change: the state keeps the previous sample, so these rules write their state at every
- *   newer message (the one exception to "only transitions are written"); the rate is the change over
- *   the reading-time gap, and a gap wider than `maxGapMs` compares nothing.
+ * - rate of change: the state keeps the sample the next rate is taken from; a reading less than
+ *   `minSpanMs` after it is skipped (no signal, no write), any later one is compared with it and becomes
+ *   the new sample, so these rules write their state about once per span (the one exception to "only
+ *   transitions are written"); a gap wider than `maxGapMs` compares nothing.
  * - a clear is an event (alert-contract: `transition: 'cleared'`, `cleared_by: 'condition'`,
  *   `alert_id` = `${raised_alert_id}:cleared`); the state remembers which message cleared which raise,
  *   so a redelivered clearing message re-produces the same clear record, like an onset.
@@ -83,6 +84,8 @@ export interface RuleObservation {
     readonly threshold: number;
     readonly clearThreshold?: number;
     readonly maxGapMs: number;
+    /** A reading closer than this to the stored sample is skipped (the sample stays). */
+    readonly minSpanMs: number;
   };
 }
 
@@ -247,6 +250,7 @@ export function decideAlerts(
       if (observation.rate) {
         const previous = state.sample;
         if (previous && at <= previous.at) continue; // older than what the state compared: says nothing
+        if (previous && at - previous.at < observation.rate.minSpanMs) continue; // too close to rate
         next = { ...state, sample: { value: observation.rate.sample, at } };
         if (previous && at - previous.at <= observation.rate.maxGapMs) {
           const perSecond = (observation.rate.sample - previous.value) / ((at - previous.at) / 1000);

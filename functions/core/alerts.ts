@@ -279,6 +279,12 @@ const holdMs = (rule: ReadingRule | GroupRule): number =>
 
 /** Default factor on the type's update frequency: the gap a rate, or a no-data rule, tolerates. */
 export const UPDATE_INTERVAL_FACTOR = 3;
+/**
+ * Default factor on the type's update frequency: the shortest span a rate is taken over. Readings at the
+ * nominal rate are all compared; 10 readings a second of a 30 s sensor would otherwise turn 0.01 °C of
+ * noise into 0.1 °C/s and raise and clear a rate alert on almost every message.
+ */
+export const MIN_SPAN_FACTOR = 0.5;
 
 /** Stateful hits as observations for alert-state.ts. `at` is the reading time, epoch ms. */
 export function toObservations(
@@ -290,8 +296,9 @@ export function toObservations(
     const alert = toAlert(hit, context);
     const rule = hit.rule;
     if ('kind' in rule && rule.kind === 'rate_of_change') {
-      const maxGapSeconds =
-        rule.maxGapSeconds ?? context.type.definition.updateFrequencySeconds * UPDATE_INTERVAL_FACTOR;
+      const { updateFrequencySeconds } = context.type.definition;
+      const maxGapSeconds = rule.maxGapSeconds ?? updateFrequencySeconds * UPDATE_INTERVAL_FACTOR;
+      const minSpanSeconds = rule.minSpanSeconds ?? updateFrequencySeconds * MIN_SPAN_FACTOR;
       return {
         ruleId: rule.ruleId,
         at,
@@ -303,6 +310,7 @@ export function toObservations(
           threshold: rule.threshold,
           ...(rule.clearThreshold === undefined ? {} : { clearThreshold: rule.clearThreshold }),
           maxGapMs: maxGapSeconds * 1000,
+          minSpanMs: minSpanSeconds * 1000,
         },
       };
     }

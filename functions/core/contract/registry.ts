@@ -206,8 +206,25 @@ export const RateOfChangeRule = z
       .describe(
         'Two readings further apart than this are not compared. Default: the type update frequency times 3.',
       ),
+    minSpanSeconds: z
+      .number()
+      .min(0)
+      .max(86_400)
+      .optional()
+      .describe(
+        'A rate is taken over at least this many seconds: a reading closer than this to the one the last ' +
+          'rate was taken from is skipped, so a device (or a backlog) sending faster than its update ' +
+          'frequency does not turn sensor noise into steep rates. Default: half the type update frequency.',
+      ),
   })
-  .refine(clearThresholdOnTheClearSide, { message: CLEAR_SIDE_MESSAGE, path: ['clearThreshold'] });
+  .refine(clearThresholdOnTheClearSide, { message: CLEAR_SIDE_MESSAGE, path: ['clearThreshold'] })
+  .refine(
+    (rule) =>
+      rule.minSpanSeconds === undefined ||
+      rule.maxGapSeconds === undefined ||
+      rule.minSpanSeconds <= rule.maxGapSeconds,
+    { message: 'minSpanSeconds must not exceed maxGapSeconds', path: ['minSpanSeconds'] },
+  );
 
 /** One comparison inside a group: the v1 operators on one reading, no state of its own. */
 export const ConditionLeaf = z.discriminatedUnion('operator', [
