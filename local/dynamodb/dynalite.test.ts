@@ -1,7 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeTableCommand, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DynamoDeviceStore, documentClient } from '../../functions/adapters/dynamodb/index.js';
 import { TABLES } from '../../functions/shared/tables.js';
@@ -101,5 +103,48 @@ describe('persistence', () => {
 
     expect(device).toMatchObject({ deviceId: 'meter-7', messageCount: 5 });
     expect(await ensureTables(second.client, names)).toEqual([]);
+  });
+});
+
+describe('compaction', () => {
+  const directoryBytes = async (dir: string) => {
+    let total = 0;
+    for (const name of await readdir(dir)) total += (await stat(join(dir, name))).size;
+    return total;
+  };
+
+  it('drops deleted items from the LevelDB files and keeps the live ones', async () => {
+    // Prepare: 2,000 items of 8 KB written, then deleted (the inspector's samples go this way all the
+    // time), and 10 that stay.
+    const dataDir = await tempDir();
+    const local = await startDynalite({ dataDir, compactEveryMs: 0 });
+    cleanups.push(() => local.close());
+    const names = localTableNames('compact');
+    await ensureTables(local.client, names);
+    const client = documentClient(local.client);
+    const write = (requests: Record<string, unknown>[]) =>
+      client.send(new BatchWriteCommand({ RequestItems: { [names.devices]: requests } }));
+    // Random, so LevelDB's compression cannot shrink it.
+    const padding = randomBytes(6_000).toString('base64');
+    const batches = Array.from({ length: 80 }, (_, batch) =>
+      Array.from({ length: 25 }, (_, i) => `churn-${batch * 25 + i}`),
+    );
+    // Deleted long after they were written, as a device's oldest samples are: by then LevelDB has
+    // moved them out of its memtable into table files.
+    for (const ids of batches)
+      await write(ids.map((deviceId) => ({ PutRequest: { Item: { deviceId, padding } } })));
+    for (const ids of batches) await write(ids.map((deviceId) => ({ DeleteRequest: { Key: { deviceId } } })));
+    await write(Array.from({ length: 10 }, (_, i) => ({ PutRequest: { Item: { deviceId: `kept-${i}` } } })));
+    const before = await directoryBytes(dataDir);
+
+    // Act
+    await local.compact();
+
+    // Assess: the 16 MB written and deleted are gone from the files; the live items are still there.
+    const after = await directoryBytes(dataDir);
+    expect(before).toBeGreaterThan(8_000_000);
+    expect(after).toBeLessThan(before / 4);
+    const kept = await client.send(new GetCommand({ TableName: names.devices, Key: { deviceId: 'kept-9' } }));
+    expect(kept.Item).toEqual({ deviceId: 'kept-9' });
   });
 });

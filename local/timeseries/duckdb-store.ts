@@ -77,8 +77,10 @@ export interface DuckDbTimeseriesStoreOptions {
  * again when a query needs them (the OS page cache usually has them), and spills what is only in
  * memory to a temporary directory next to the database.
  * https://duckdb.org/docs/stable/configuration/overview.html (memory_limit)
+ * 128 MiB was too tight: after 17 minutes at 2,000 msg/s (22M points) writes began to fail with
+ * "Out of Memory Error: failed to pin block" and went to the dead-letter topic; 512 MiB leaves room.
  */
-export const DEFAULT_MEMORY_LIMIT_BYTES = 128 * 1024 * 1024;
+export const DEFAULT_MEMORY_LIMIT_BYTES = 512 * 1024 * 1024;
 
 /**
  * One DuckDB thread: the pipeline's writes are small transactions and the API's queries read one
