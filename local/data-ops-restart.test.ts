@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../functions/adapters/dynamodb/index.js';
 import { DynamoOperationStore } from '../functions/adapters/dynamodb/operations.js';
 import type { OperationProgress } from '../functions/ports/data-ops.js';
-import { localTableNames, startDynalite } from './dynamodb/index.js';
+import { ensureTables, localTableNames, startDynalite } from './dynamodb/index.js';
 import { type LocalPlatform, startLocalPlatform } from './runtime.js';
 
 let dataDir: string;
@@ -59,7 +59,9 @@ async function api(method: string, path: string, body?: unknown) {
   const running = platform as LocalPlatform;
   const response = await fetch(`${running.httpUrl}${path}`, {
     method,
-    ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    ...(body === undefined
+      ? {}
+      : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
   });
   const text = await response.text();
   return { status: response.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
@@ -110,6 +112,8 @@ describe('data-operation progress across restarts', { timeout: 90_000 }, () => {
     await stop();
     // What a process killed mid-operation (kill -9) leaves in its table: a redrive and a claimed replay.
     const dynamo = await startDynalite({ dataDir: join(dataDir, 'dynamodb') });
+    // Created by the first test's platform already; here too, so this test also runs alone.
+    await ensureTables(dynamo.client, localTableNames());
     const store = new DynamoOperationStore({
       client: documentClient(dynamo.client),
       tableName: localTableNames().operations,

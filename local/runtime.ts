@@ -710,7 +710,9 @@ async function startDataOps(
   });
   onClose('consumers', () => dataOps.stop());
   for (const ended of await dataOps.recoverInterrupted())
-    log(`${ended.kind} ${ended.id}, left running by a previous process, ended as interrupted (sent ${ended.sent})`);
+    log(
+      `${ended.kind} ${ended.id}, left running by a previous process, ended as interrupted (sent ${ended.sent})`,
+    );
   return dataOps;
 }
 

@@ -191,6 +191,7 @@ describe('replay', () => {
     await expect(ops.startReplay({ target: { deviceType: 'probe' }, ...WINDOW })).resolves.toMatchObject({
       state: 'running',
     });
+    await ops.idle();
   });
 
   it('stop ends a running replay at its next batch, as interrupted, frees its type, and waits for it', async () => {
@@ -223,7 +224,11 @@ const leftRunning = (id: string, kind: OperationProgress['kind'], startedAt: num
   id,
   kind,
   state: 'running',
-  request: { deviceType: 'probe', from: new Date(WINDOW.from).toISOString(), to: new Date(WINDOW.to).toISOString() },
+  request: {
+    deviceType: 'probe',
+    from: new Date(WINDOW.from).toISOString(),
+    to: new Date(WINDOW.to).toISOString(),
+  },
   startedAt: new Date(startedAt).toISOString(),
   scanned: 700,
   matched: 600,
@@ -239,7 +244,9 @@ describe('operations whose runner died', () => {
     const replay = leftRunning('rp-deadreplay000000000', 'replay', T0);
     await operations.put(redrive);
     expect(await operations.claimReplay(replay, 'probe')).toBeUndefined();
-    const { ops } = await dataOpsOver({ [TOPICS.raw]: [raw('probe-1', 'probe', 1)] }, undefined, { operations });
+    const { ops } = await dataOpsOver({ [TOPICS.raw]: [raw('probe-1', 'probe', 1)] }, undefined, {
+      operations,
+    });
 
     const ended = await ops.recoverInterrupted();
 
@@ -285,7 +292,9 @@ describe('operations whose runner died', () => {
       state: 'interrupted',
       sent: 500,
       finishedAt: new Date(NOW).toISOString(),
-      error: expect.stringMatching(/^interrupted: not finished within the data-ops function's timeout \(60 s\)/),
+      error: expect.stringMatching(
+        /^interrupted: not finished within the data-ops function's timeout \(60 s\)/,
+      ),
     });
     expect(await settledOperation(operations, fresh.id, NOW, lease)).toEqual(fresh);
   });

@@ -375,7 +375,11 @@ export function createDataOps(dependencies: DataOpsDependencies) {
       await flush();
       if (stopping) {
         await operations.put(
-          interruptedProgress(progressOf(base, counters, 'running'), now(), 'the platform stopped before it finished'),
+          interruptedProgress(
+            progressOf(base, counters, 'running'),
+            now(),
+            'the platform stopped before it finished',
+          ),
         );
         return;
       }
@@ -403,7 +407,11 @@ export function createDataOps(dependencies: DataOpsDependencies) {
     recoverInterrupted: async (): Promise<OperationProgress[]> => {
       const left = (await operations.listRunning()).filter((progress) => !active.has(progress.id));
       const ended = left.map((progress) =>
-        interruptedProgress(progress, now(), 'the process running it stopped (crash or kill) before it finished'),
+        interruptedProgress(
+          progress,
+          now(),
+          'the process running it stopped (crash or kill) before it finished',
+        ),
       );
       for (const progress of ended) await operations.put(progress);
       return ended;

@@ -317,7 +317,9 @@ describe('data operations in AWS', () => {
       status: 200,
       body: { id, state: 'interrupted', sent: 20, finishedAt: new Date(NOW).toISOString() },
     });
-    expect(progress.body.error).toMatch(/^interrupted: not finished within the data-ops function's timeout \(900 s\)/);
+    expect(progress.body.error).toMatch(
+      /^interrupted: not finished within the data-ops function's timeout \(900 s\)/,
+    );
     expect((await write('/api/replay', { deviceType: 'probe', ...window })).status).toBe(202);
   });
 

@@ -125,9 +125,7 @@ describe('DynamoOperationStore', () => {
     await operations.claimReplay(running, 'probe');
     await operations.claimReplay(unwritten, 'meter');
     // As if the process died between the claim and the progress's put.
-    await dynamo.client.send(
-      new DeleteCommand({ TableName: tableName, Key: { pk: `op#${unwritten.id}` } }),
-    );
+    await dynamo.client.send(new DeleteCommand({ TableName: tableName, Key: { pk: `op#${unwritten.id}` } }));
     await operations.put(replay('rp-done000000000000000', 'other', 'done'));
     await operations.put({ ...replay('rd-running0000000000000', 'x'), kind: 'redrive' });
 

@@ -104,7 +104,10 @@ export class DynamoOperationStore implements OperationStore {
             },
             ConditionExpression: `attribute_not_exists(pk) OR #state <> :running${lease === undefined ? '' : ' OR leaseUntil <= :now'}`,
             ExpressionAttributeNames: { '#state': 'state' },
-            ExpressionAttributeValues: { ':running': 'running', ...(lease === undefined ? {} : { ':now': now }) },
+            ExpressionAttributeValues: {
+              ':running': 'running',
+              ...(lease === undefined ? {} : { ':now': now }),
+            },
           }),
         );
       } catch (error) {
@@ -144,7 +147,8 @@ export class DynamoOperationStore implements OperationStore {
       for (const item of page.Items ?? []) {
         if (typeof item.body !== 'string') continue;
         const progress = JSON.parse(item.body) as OperationProgress;
-        if (String(item.pk).startsWith(LOCK_PREFIX)) claimedReplays.push({ id: String(item.replayId), claim: progress });
+        if (String(item.pk).startsWith(LOCK_PREFIX))
+          claimedReplays.push({ id: String(item.replayId), claim: progress });
         else if (!this.expired(item)) operations.set(progress.id, progress);
       }
       startKey = page.LastEvaluatedKey;
