@@ -28,6 +28,8 @@ import {
   documentClient,
 } from '../functions/adapters/dynamodb/index.js';
 import { DynamoNotificationChannelStore } from '../functions/adapters/dynamodb/notification-channels.js';
+// Data operations (issue 16): progress and replay locks in the operations table, as in AWS.
+import { DynamoOperationStore } from '../functions/adapters/dynamodb/operations.js';
 import { checkTarget } from '../functions/adapters/notifications/guarded-http.js';
 import { createChannelSenders } from '../functions/adapters/notifications/senders.js';
 import type { Alert, Application, EnrichedMessage } from '../functions/core/index.js';
@@ -46,7 +48,6 @@ import { createIngestBridgeHandler } from '../functions/handlers/ingest-bridge.j
 import { eachRecord, recordCount, recordValue } from '../functions/handlers/kafka-records.js';
 import { createNoDataHandler } from '../functions/handlers/no-data.js';
 import { createNotifier } from '../functions/handlers/notifier.js';
-import { InMemoryOperationStore } from '../functions/ports/data-ops.js';
 import type { DeviceRecord, MessageStage } from '../functions/ports/registry.js';
 import type { KafkaEvent, KafkaHandler } from '../functions/ports/stream.js';
 import {
@@ -247,7 +248,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const consumers = await startConsumers(context, { registry, pipeline, stats, handlers });
     const notificationChannels = await startNotifier(context, registry, consumers);
     const ingest = await startIngest(context, { registry, pipeline, stats, handlers });
-    const dataOps = startDataOps(context, registry, pipeline);
+    const dataOps = await startDataOps(context, registry, pipeline);
     const alarms = startNoDataTimer(context, { registry, timeseries, pipeline, stats });
     const http = await startHttp(context, {
       ...{ registry, timeseries, pipeline, stats, consumers, ingest, dataOps, alarms, notificationChannels },
@@ -689,21 +690,29 @@ async function startIngest(
 
 /**
  * Data operations (issue 16): triage, redrive and replay over the stream's retained records. Progress
- * is kept in memory: a restart forgets it (the records it sent are in the log).
+ * and the one-replay-per-type locks are kept in the operations table (dynalite, declared in
+ * TABLES.operations like the others), so they survive a restart. The replay locks take no lease: this
+ * process is the runner, and at start what a previous process left running (crash, kill -9) is ended
+ * as `interrupted`, its locks released, before any request.
  */
-function startDataOps({ log, onClose }: StageContext, registry: LocalRegistry, pipeline: PipelineStream) {
-  const dataOps = pipeline.rangeReader
-    ? createDataOps({
-        reader: pipeline.rangeReader,
-        producer: pipeline.producer,
-        operations: new InMemoryOperationStore(),
-        deviceTypeOf: async (deviceId) => (await registry.deviceStore.getDevice(deviceId))?.deviceType,
-        onError: (error, id) => log(`replay ${id} failed: ${String(error)}`),
-      })
-    : undefined;
-  onClose('consumers', async () => {
-    await dataOps?.stop();
+async function startDataOps(
+  { log, onClose }: StageContext,
+  registry: LocalRegistry,
+  pipeline: PipelineStream,
+) {
+  if (!pipeline.rangeReader) return undefined;
+  const dataOps = createDataOps({
+    reader: pipeline.rangeReader,
+    producer: pipeline.producer,
+    operations: new DynamoOperationStore({ client: registry.client, tableName: registry.tables.operations }),
+    deviceTypeOf: async (deviceId) => (await registry.deviceStore.getDevice(deviceId))?.deviceType,
+    onError: (error, id) => log(`replay ${id} failed: ${String(error)}`),
   });
+  onClose('consumers', () => dataOps.stop());
+  for (const ended of await dataOps.recoverInterrupted())
+    log(
+      `${ended.kind} ${ended.id}, left running by a previous process, ended as interrupted (sent ${ended.sent})`,
+    );
   return dataOps;
 }
 
@@ -755,7 +764,7 @@ function startNoDataTimer(
 interface HttpParts extends PipelineParts {
   readonly consumers: LocalConsumers;
   readonly ingest: Awaited<ReturnType<typeof startIngest>>;
-  readonly dataOps: ReturnType<typeof startDataOps>;
+  readonly dataOps: Awaited<ReturnType<typeof startDataOps>>;
   readonly alarms: ReturnType<typeof startNoDataTimer>;
   readonly notificationChannels: DynamoNotificationChannelStore;
 }

@@ -1,9 +1,27 @@
-import { describe, expect, it } from 'vitest';
+/**
+ * The data operations over fixed retained records and a recording producer; progress in the operations
+ * table on dynalite (the store both runtimes use), fresh tables per test.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoOperationStore } from '../adapters/dynamodb/operations.js';
+import { startTestDynamo, type TestDynamo } from '../adapters/dynamodb/test-support.js';
 import { CONTRACT_VERSION, type DlqRecord } from '../core/contract/messages.js';
-import { InMemoryOperationStore, type RetainedRecord, type TopicRangeReader } from '../ports/data-ops.js';
+import type { OperationProgress, RetainedRecord, TopicRangeReader } from '../ports/data-ops.js';
 import type { StreamProducer, StreamRecord } from '../ports/stream.js';
 import { TOPICS } from '../shared/stream.js';
-import { createDataOps, ReplayConflictError, UnknownDeviceError } from './data-ops.js';
+import { createDataOps, ReplayConflictError, settledOperation, UnknownDeviceError } from './data-ops.js';
+
+let dynamo: TestDynamo;
+beforeAll(async () => {
+  dynamo = await startTestDynamo();
+});
+afterAll(async () => {
+  await dynamo.close();
+});
+
+/** The operations table of a fresh set of tables; no lease, as in the local runtime. */
+const operationStore = async () =>
+  new DynamoOperationStore({ client: dynamo.client, tableName: (await dynamo.freshTables()).operations });
 
 const T0 = Date.parse('2026-12-01T10:00:00.000Z');
 const WINDOW = { from: T0 - 60_000, to: T0 + 60_000 };
@@ -71,21 +89,37 @@ const raw = (
   headers: { mqtt_topic: `dt/${type}/${deviceId}/telemetry`, received_at: String(T0 + offset), ...headers },
 });
 
-const dataOpsOver = (topics: Record<string, RetainedRecord[]>, gate?: Promise<void>) => {
+const NOW = T0 + 10_000;
+
+const dataOpsOver = async (
+  topics: Record<string, RetainedRecord[]>,
+  gate?: Promise<void>,
+  options: { operations?: DynamoOperationStore } = {},
+) => {
   const { producer, sent } = recordingProducer();
+  const operations = options.operations ?? (await operationStore());
   const ops = createDataOps({
     reader: fixedReader(topics, gate),
     producer,
-    operations: new InMemoryOperationStore(),
+    operations,
     deviceTypeOf: async (id) => (id === 'probe-1' ? 'probe' : undefined),
-    now: () => T0 + 10_000,
+    now: () => NOW,
   });
-  return { ops, sent };
+  return { ops, sent, operations };
 };
+
+/** A gate the reader waits on, so an operation stays running until the test opens it. */
+function readGate() {
+  let open: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { gate, open };
+}
 
 describe('redrive', () => {
   it('sends the original bytes back to iot.raw with the receipt time, topic and a redrive count one higher', async () => {
-    const { ops, sent } = dataOpsOver({ [TOPICS.dlq]: [deadLetter({ redrive_count: 2 })] });
+    const { ops, sent } = await dataOpsOver({ [TOPICS.dlq]: [deadLetter({ redrive_count: 2 })] });
 
     const progress = await ops.redrive({ ...WINDOW, reason: 'UNKNOWN_DEVICE_TYPE' });
 
@@ -101,7 +135,7 @@ describe('redrive', () => {
   });
 
   it('sends a message once, from its latest attempt, and skips stages it cannot send back', async () => {
-    const { ops, sent } = dataOpsOver({
+    const { ops, sent } = await dataOpsOver({
       [TOPICS.dlq]: [
         deadLetter({}, 0),
         deadLetter({ redrive_count: 1, failed_at: new Date(T0 + 9_000).toISOString() }, 1),
@@ -117,7 +151,7 @@ describe('redrive', () => {
   });
 
   it('sends nothing for a filter that matches nothing', async () => {
-    const { ops, sent } = dataOpsOver({ [TOPICS.dlq]: [deadLetter()] });
+    const { ops, sent } = await dataOpsOver({ [TOPICS.dlq]: [deadLetter()] });
     expect(await ops.redrive({ ...WINDOW, deviceType: 'other' })).toMatchObject({ matched: 0, sent: 0 });
     expect(sent).toEqual([]);
   });
@@ -125,7 +159,7 @@ describe('redrive', () => {
 
 describe('replay', () => {
   it('sends the raw records of the type back with the replay id, never an earlier replay copy', async () => {
-    const { ops, sent } = dataOpsOver({
+    const { ops, sent } = await dataOpsOver({
       [TOPICS.raw]: [
         raw('probe-1', 'probe', 1),
         raw('other-1', 'other', 2),
@@ -143,11 +177,8 @@ describe('replay', () => {
   });
 
   it('refuses a second replay of the same device type while one runs, and allows it after', async () => {
-    let open: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
-    const { ops } = dataOpsOver({ [TOPICS.raw]: [raw('probe-1', 'probe', 1)] }, gate);
+    const { gate, open } = readGate();
+    const { ops } = await dataOpsOver({ [TOPICS.raw]: [raw('probe-1', 'probe', 1)] }, gate);
     const first = await ops.startReplay({ target: { deviceType: 'probe' }, ...WINDOW });
 
     // A device replay is locked by the device's type.
@@ -160,14 +191,12 @@ describe('replay', () => {
     await expect(ops.startReplay({ target: { deviceType: 'probe' }, ...WINDOW })).resolves.toMatchObject({
       state: 'running',
     });
+    await ops.idle();
   });
 
-  it('stop ends a running replay at its next batch, as failed, and waits for it', async () => {
-    let open: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
-    const { ops, sent } = dataOpsOver({ [TOPICS.raw]: [raw('probe-1', 'probe', 1)] }, gate);
+  it('stop ends a running replay at its next batch, as interrupted, frees its type, and waits for it', async () => {
+    const { gate, open } = readGate();
+    const { ops, sent, operations } = await dataOpsOver({ [TOPICS.raw]: [raw('probe-1', 'probe', 1)] }, gate);
     const started = await ops.startReplay({ target: { deviceType: 'probe' }, ...WINDOW });
 
     const stopped = ops.stop();
@@ -175,16 +204,98 @@ describe('replay', () => {
     await stopped;
 
     expect(await ops.operation(started.id)).toMatchObject({
-      state: 'failed',
-      error: expect.stringMatching(/^stopped/),
+      state: 'interrupted',
+      error: expect.stringMatching(/^interrupted: the platform stopped/),
     });
     expect(sent).toEqual([]);
+    expect(await operations.runningReplay('probe')).toBeUndefined();
   });
 
   it('refuses a device replay for a device never seen', async () => {
-    const { ops } = dataOpsOver({});
+    const { ops } = await dataOpsOver({});
     await expect(ops.startReplay({ target: { deviceId: 'ghost-1' }, ...WINDOW })).rejects.toBeInstanceOf(
       UnknownDeviceError,
     );
+  });
+});
+
+/** Progress as a process that died mid-operation left it: running, some of it sent. */
+const leftRunning = (id: string, kind: OperationProgress['kind'], startedAt: number): OperationProgress => ({
+  id,
+  kind,
+  state: 'running',
+  request: {
+    deviceType: 'probe',
+    from: new Date(WINDOW.from).toISOString(),
+    to: new Date(WINDOW.to).toISOString(),
+  },
+  startedAt: new Date(startedAt).toISOString(),
+  scanned: 700,
+  matched: 600,
+  sent: 500,
+  skipped: {},
+  truncated: false,
+});
+
+describe('operations whose runner died', () => {
+  it('recoverInterrupted ends what a previous process left running, with its counts, and frees its type', async () => {
+    const operations = await operationStore();
+    const redrive = leftRunning('rd-deadredrive00000000', 'redrive', T0);
+    const replay = leftRunning('rp-deadreplay000000000', 'replay', T0);
+    await operations.put(redrive);
+    expect(await operations.claimReplay(replay, 'probe')).toBeUndefined();
+    const { ops } = await dataOpsOver({ [TOPICS.raw]: [raw('probe-1', 'probe', 1)] }, undefined, {
+      operations,
+    });
+
+    const ended = await ops.recoverInterrupted();
+
+    expect(ended.map((progress) => progress.id).sort()).toEqual([redrive.id, replay.id].sort());
+    for (const id of [redrive.id, replay.id]) {
+      expect(await ops.operation(id)).toMatchObject({
+        state: 'interrupted',
+        scanned: 700,
+        matched: 600,
+        sent: 500,
+        finishedAt: new Date(NOW).toISOString(),
+        error: expect.stringMatching(/^interrupted: the process running it stopped/),
+      });
+    }
+    await expect(ops.startReplay({ target: { deviceType: 'probe' }, ...WINDOW })).resolves.toMatchObject({
+      state: 'running',
+    });
+    await ops.idle();
+    expect(await ops.recoverInterrupted()).toEqual([]);
+  });
+
+  it('recoverInterrupted leaves the replays this instance runs', async () => {
+    const { gate, open } = readGate();
+    const { ops } = await dataOpsOver({ [TOPICS.raw]: [raw('probe-1', 'probe', 1)] }, gate);
+    const started = await ops.startReplay({ target: { deviceType: 'probe' }, ...WINDOW });
+
+    expect(await ops.recoverInterrupted()).toEqual([]);
+
+    open();
+    await ops.idle();
+    expect(await ops.operation(started.id)).toMatchObject({ state: 'done', sent: 1 });
+  });
+
+  it('settledOperation reads a running operation started a lease ago as interrupted, ended at its deadline', async () => {
+    const lease = 60_000;
+    const operations = await operationStore();
+    const stale = leftRunning('rd-stale00000000000000', 'redrive', NOW - lease);
+    const fresh = leftRunning('rd-fresh00000000000000', 'redrive', NOW - lease + 1);
+    await operations.put(stale);
+    await operations.put(fresh);
+
+    expect(await settledOperation(operations, stale.id, NOW, lease)).toMatchObject({
+      state: 'interrupted',
+      sent: 500,
+      finishedAt: new Date(NOW).toISOString(),
+      error: expect.stringMatching(
+        /^interrupted: not finished within the data-ops function's timeout \(60 s\)/,
+      ),
+    });
+    expect(await settledOperation(operations, fresh.id, NOW, lease)).toEqual(fresh);
   });
 });

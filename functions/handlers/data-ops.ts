@@ -19,6 +19,13 @@
  * Sent records carry the time of sending as their timestamp (the receipt time travels in the
  * `received_at` header, which enrich prefers), so the raw topic's timestamps keep rising with offsets
  * and the lookup by time stays right.
+ *
+ * An operation whose runner died (the local process killed, a data-ops invocation timed out) must not
+ * read `running` for ever, nor hold its device type: it ends as `interrupted`, its counts as last
+ * recorded. Locally the process is the runner, so a start-up settles what the previous one left
+ * (`recoverInterrupted`); in AWS an invocation cannot outlive its timeout, so the progress routes read
+ * a running operation started longer ago than that as `interrupted` (`settledOperation`, with
+ * DATA_OPS_LEASE_MS; its replay lock's lease is the same timeout).
  */
 import { randomBytes } from 'node:crypto';
 import type { DlqRecord } from '../core/contract/messages.js';
@@ -102,6 +109,49 @@ export function newOperationId(prefix: 'rd' | 'rp'): string {
   return `${prefix}-${id}`;
 }
 
+/** A running operation ended as interrupted, with its counts as last recorded and why. */
+function interruptedProgress(
+  progress: OperationProgress,
+  finishedAt: number,
+  reason: string,
+): OperationProgress {
+  return {
+    ...progress,
+    state: 'interrupted',
+    finishedAt: new Date(finishedAt).toISOString(),
+    error: `interrupted: ${reason}; scanned, matched and sent are as last recorded`,
+  };
+}
+
+/**
+ * The progress as it stands at `now`: a running operation started `leaseMs` or longer ago cannot still
+ * run (its invocation's timeout is over), so it reads `interrupted`, ended at the latest it can have run.
+ */
+function settleOperation(progress: OperationProgress, now: number, leaseMs: number): OperationProgress {
+  if (progress.state !== 'running') return progress;
+  const deadline = Date.parse(progress.startedAt) + leaseMs;
+  if (deadline > now) return progress;
+  return interruptedProgress(
+    progress,
+    deadline,
+    `not finished within the data-ops function's timeout (${leaseMs / 1000} s): its run timed out or crashed`,
+  );
+}
+
+/**
+ * An operation's progress as of `now`, when no run can last longer than `leaseMs` (in AWS the data-ops
+ * function's timeout, DATA_OPS_LEASE_MS: the API's progress routes read it so).
+ */
+export async function settledOperation(
+  operations: Pick<OperationStore, 'get'>,
+  id: string,
+  now: number,
+  leaseMs: number,
+): Promise<OperationProgress | undefined> {
+  const progress = await operations.get(id);
+  return progress && settleOperation(progress, now, leaseMs);
+}
+
 /**
  * `id`: the operation's id when the caller chose it (in AWS the API answers with the id before the
  * data-ops function, invoked asynchronously, runs the operation).
@@ -117,7 +167,9 @@ export function createDataOps(dependencies: DataOpsDependencies) {
   const batchSize = dependencies.sendBatchSize ?? 500;
   const { reader, producer, operations } = dependencies;
   const running = new Set<Promise<void>>();
-  /** Set by `stop`: running replays end at their next batch (state `failed`, error `stopped`). */
+  /** Ids of the operations this instance runs now: never settled as interrupted. */
+  const active = new Set<string>();
+  /** Set by `stop`: running replays end at their next batch (state `interrupted`). */
   let stopping = false;
 
   const iso = (time: number) => new Date(time).toISOString();
@@ -190,6 +242,18 @@ export function createDataOps(dependencies: DataOpsDependencies) {
       request: filterRequest(filter),
       startedAt: iso(now()),
     };
+    active.add(base.id);
+    try {
+      return await runRedrive(filter, base);
+    } finally {
+      active.delete(base.id);
+    }
+  }
+
+  async function runRedrive(
+    filter: DeadLetterFilter,
+    base: Pick<OperationProgress, 'id' | 'kind' | 'request' | 'startedAt'>,
+  ): Promise<OperationProgress> {
     const counters: Counters = { scanned: 0, matched: 0, sent: 0, skipped: {} };
     await operations.put(progressOf(base, counters, 'running'));
     try {
@@ -256,9 +320,20 @@ export function createDataOps(dependencies: DataOpsDependencies) {
     };
     const counters: Counters = { scanned: 0, matched: 0, sent: 0, skipped: {} };
     const first = progressOf(base, counters, 'running');
-    const conflict = await operations.claimReplay(first, deviceType as string);
-    if (conflict) throw new ReplayConflictError(deviceType as string, conflict.id);
-    const run = runReplay(request, base, counters).finally(() => running.delete(run));
+    // Active from before the claim: once claimed, `recoverInterrupted` must not take it for a dead one.
+    active.add(base.id);
+    let claimed = false;
+    try {
+      const conflict = await operations.claimReplay(first, deviceType as string);
+      if (conflict) throw new ReplayConflictError(deviceType as string, conflict.id);
+      claimed = true;
+    } finally {
+      if (!claimed) active.delete(base.id);
+    }
+    const run = runReplay(request, base, counters).finally(() => {
+      running.delete(run);
+      active.delete(base.id);
+    });
     running.add(run);
     return first;
   }
@@ -298,7 +373,16 @@ export function createDataOps(dependencies: DataOpsDependencies) {
         return true;
       });
       await flush();
-      if (stopping) throw new Error('stopped: the platform stopped before the replay finished');
+      if (stopping) {
+        await operations.put(
+          interruptedProgress(
+            progressOf(base, counters, 'running'),
+            now(),
+            'the platform stopped before it finished',
+          ),
+        );
+        return;
+      }
       await operations.put(progressOf(base, counters, 'done', { truncated }));
     } catch (error) {
       dependencies.onError?.(error, base.id);
@@ -312,12 +396,31 @@ export function createDataOps(dependencies: DataOpsDependencies) {
     triage,
     redrive,
     startReplay,
+    /** Locally the process is the runner (no lease): `recoverInterrupted` settles a dead one's at start. */
     operation: (id: string) => operations.get(id),
+    /**
+     * Ends as `interrupted` every operation stored as running that this instance does not run: what a
+     * previous process left when it died (crash, kill -9), its replay locks released with it. For the
+     * local runtime at start, before requests are taken; never in AWS, where other invocations run at
+     * the same time (the lease decides there). Answers the operations it ended.
+     */
+    recoverInterrupted: async (): Promise<OperationProgress[]> => {
+      const left = (await operations.listRunning()).filter((progress) => !active.has(progress.id));
+      const ended = left.map((progress) =>
+        interruptedProgress(
+          progress,
+          now(),
+          'the process running it stopped (crash or kill) before it finished',
+        ),
+      );
+      for (const progress of ended) await operations.put(progress);
+      return ended;
+    },
     /** Resolves once every replay started so far has finished (tests). */
     idle: async () => {
       while (running.size > 0) await Promise.allSettled([...running]);
     },
-    /** Ends running replays at their next batch (what they sent stays sent) and waits for them. */
+    /** Ends running replays at their next batch, as interrupted (what they sent stays sent), and waits. */
     stop: async () => {
       stopping = true;
       while (running.size > 0) await Promise.allSettled([...running]);

@@ -4,11 +4,10 @@
  * functions, so the two cannot drift.
  *
  * The API function is outside the VPC and cannot reach MSK; the data-ops function, in the VPC, can.
- * Triage is invoked synchronously (RequestResponse: the answer is the groups). A redrive or a replay is
- * invoked asynchronously (`Event`): the API chooses the operation's id, answers 202 at once, and the
- * progress routes read the operations table. Lambda's limits: 6 MB synchronous and 1 MB asynchronous
- * payloads, and an asynchronous event retried twice on an error unless configured otherwise
- * (https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html); the construct sets no retries.
+ * Triage is invoked synchronously (the answer is the groups); a redrive or a replay asynchronously
+ * (`Event`, 1 MB payloads, retried twice on an error unless configured: the construct sets no retries,
+ * https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html): the API chooses the id, answers 202,
+ * and the progress routes read the operations table (running past the timeout reads `interrupted`).
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { z } from 'zod';
@@ -16,11 +15,12 @@ import type { DataOpsApi } from '../handlers/api.js';
 import {
   newOperationId,
   ReplayConflictError,
+  settledOperation,
   type TriageResult,
   UnknownDeviceError,
 } from '../handlers/data-ops.js';
 import type { OperationProgress } from '../ports/data-ops.js';
-import { REDRIVE_ID_PATTERN, REPLAY_ID_PATTERN } from '../shared/data-ops.js';
+import { DATA_OPS_LEASE_MS, REDRIVE_ID_PATTERN, REPLAY_ID_PATTERN } from '../shared/data-ops.js';
 
 const epochMs = z.number().int().nonnegative();
 
@@ -147,6 +147,6 @@ export function invokedDataOps(options: InvokedDataOpsOptions): DataOpsApi {
       );
     },
 
-    operation: (id) => options.operations.get(id),
+    operation: (id) => settledOperation(options.operations, id, now(), DATA_OPS_LEASE_MS),
   };
 }

@@ -284,6 +284,45 @@ describe('data operations in AWS', () => {
     expect(invocations).toEqual([]);
   });
 
+  it('a replay whose invocation died reads interrupted past the function timeout, and frees its type', async () => {
+    const { call, write } = deployment();
+    const startedAt = NOW - dataOpsModule.REPLAY_LEASE_MS;
+    // What an invocation that timed out left: its claim and its last progress, never finished.
+    const died = new DynamoOperationStore({
+      client: dynamo.client,
+      tableName: tables.operations,
+      replayLeaseMs: dataOpsModule.REPLAY_LEASE_MS,
+      now: () => startedAt,
+    });
+    const id = 'rp-timedout000000000000';
+    await died.claimReplay(
+      {
+        id,
+        kind: 'replay',
+        state: 'running',
+        request: { deviceType: 'probe' },
+        startedAt: new Date(startedAt).toISOString(),
+        scanned: 40,
+        matched: 30,
+        sent: 20,
+        skipped: {},
+        truncated: false,
+      },
+      'probe',
+    );
+
+    const progress = await call({ method: 'GET', path: `/api/replays/${id}` });
+
+    expect(progress).toMatchObject({
+      status: 200,
+      body: { id, state: 'interrupted', sent: 20, finishedAt: new Date(NOW).toISOString() },
+    });
+    expect(progress.body.error).toMatch(
+      /^interrupted: not finished within the data-ops function's timeout \(900 s\)/,
+    );
+    expect((await write('/api/replay', { deviceType: 'probe', ...window })).status).toBe(202);
+  });
+
   it('a function error on triage is a 500, not an empty answer', async () => {
     const failing = api.createApiLambda({
       dynamo: dynamo.client,

@@ -33,14 +33,14 @@ import { kafkaRangeReader } from '../adapters/kafka/range-reader.js';
 import { createDataOps, ReplayConflictError, type TriageResult } from '../handlers/data-ops.js';
 import type { OperationProgress, OperationStore, TopicRangeReader } from '../ports/data-ops.js';
 import type { StreamProducer } from '../ports/stream.js';
-import { DATA_OPS_TIMEOUT_SECONDS } from '../shared/data-ops.js';
+import { DATA_OPS_LEASE_MS } from '../shared/data-ops.js';
 import { AWS_REGION_ENV, readBrokers, readTableNames } from './config.js';
 import { DataOpsInvocation } from './data-ops-invocation.js';
 import { requireEnv } from './environment.js';
 import { createObservability, instrument, type Observability, traceClient } from './observability.js';
 
 /** The longest a replay holds its device type's lock: the function's timeout. */
-export const REPLAY_LEASE_MS = DATA_OPS_TIMEOUT_SECONDS * 1000;
+export const REPLAY_LEASE_MS = DATA_OPS_LEASE_MS;
 
 export interface DataOpsLambdaOptions {
   readonly reader: TopicRangeReader;

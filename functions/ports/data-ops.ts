@@ -29,7 +29,11 @@ export interface TopicRangeReader {
   ): Promise<void>;
 }
 
-export type OperationState = 'running' | 'done' | 'failed';
+/**
+ * `interrupted`: the process running it stopped before it finished (the local platform stopped or was
+ * killed, or in AWS the data-ops invocation timed out or crashed); its counts are the last recorded.
+ */
+export type OperationState = 'running' | 'done' | 'failed' | 'interrupted';
 
 /** The progress of a redrive or a replay, as `GET /api/dlq/redrives/{id}` and `/api/replays/{id}` show it. */
 export interface OperationProgress {
@@ -39,6 +43,7 @@ export interface OperationProgress {
   /** The request, as validated. */
   readonly request: Readonly<Record<string, unknown>>;
   readonly startedAt: string;
+  /** When it ended (for `interrupted`: when that was recorded, or the latest it can have run). */
   readonly finishedAt?: string;
   /** Records read from the topic. */
   readonly scanned: number;
@@ -50,11 +55,14 @@ export interface OperationProgress {
   readonly skipped: Readonly<Record<string, number>>;
   /** True when the operation stopped at its bound (DATA_OPS_LIMITS) with more records matching. */
   readonly truncated: boolean;
-  /** Why it failed (state `failed`). */
+  /** Why it failed or was interrupted (states `failed`, `interrupted`). */
   readonly error?: string;
 }
 
-/** Where progress is kept: memory locally (a restart forgets it), a table in AWS. */
+/**
+ * Where progress is kept: the operations table (TABLES.operations) in both runtimes, DynamoDB in AWS
+ * and dynalite locally, so progress and the replay locks outlive the process.
+ */
 export interface OperationStore {
   put(progress: OperationProgress): Promise<void>;
   get(id: string): Promise<OperationProgress | undefined>;
@@ -63,27 +71,9 @@ export interface OperationStore {
    * undefined when stored, else the running one. Atomic (a conditional write in a table).
    */
   claimReplay(progress: OperationProgress, deviceType: string): Promise<OperationProgress | undefined>;
-}
-
-/** An in-memory store: right for one process (local mode, tests). */
-export class InMemoryOperationStore implements OperationStore {
-  private readonly operations = new Map<string, OperationProgress>();
-  private readonly replayOf = new Map<string, string>();
-
-  async put(progress: OperationProgress): Promise<void> {
-    this.operations.set(progress.id, progress);
-  }
-
-  async get(id: string): Promise<OperationProgress | undefined> {
-    return this.operations.get(id);
-  }
-
-  async claimReplay(progress: OperationProgress, deviceType: string): Promise<OperationProgress | undefined> {
-    const runningId = this.replayOf.get(deviceType);
-    const running = runningId === undefined ? undefined : this.operations.get(runningId);
-    if (running?.state === 'running') return running;
-    this.replayOf.set(deviceType, progress.id);
-    this.operations.set(progress.id, progress);
-    return undefined;
-  }
+  /**
+   * Every operation stored as `running`, including a replay whose claim was stored but not its
+   * progress (the claim's progress then). What a start-up finds left by a process that died.
+   */
+  listRunning(): Promise<OperationProgress[]>;
 }

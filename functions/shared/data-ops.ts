@@ -33,3 +33,11 @@ export const REPLAY_ID_PATTERN = /^rp-[a-z0-9]{8,40}$/;
  * on its device type: past it, a replay that never finished (its invocation timed out) holds nothing.
  */
 export const DATA_OPS_TIMEOUT_SECONDS = 900;
+
+/**
+ * AWS: the longest an operation runs (its invocation's timeout). Past it from its start, an operation
+ * still stored as running is over: its replay lock is free and its progress reads `interrupted`
+ * (functions/handlers/data-ops.ts `settledOperation`). No margin: the operation's start is stamped
+ * inside its invocation, so the invocation has ended by then.
+ */
+export const DATA_OPS_LEASE_MS = DATA_OPS_TIMEOUT_SECONDS * 1000;

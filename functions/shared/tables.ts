@@ -159,9 +159,10 @@ export const TABLES = {
   },
   // ----- data operations (issue 16) -------------------------------------------------------------
   // Two item kinds, no index (functions/adapters/dynamodb/operations.ts):
-  //   operation   { pk: 'op#{id}', body (the progress as JSON), expiresAt }: redrive and replay progress;
+  //   operation   { pk: 'op#{id}', state, body (the progress as JSON), expiresAt }: redrive and replay
+  //               progress (`state` also top-level, so a local start-up finds the running ones);
   //   replay lock { pk: 'replay-lock#{deviceType}', replayId, state, leaseUntil }: one replay per type,
-  //               claimed with a conditional put.
+  //               claimed with a conditional put. Locally (dynalite) the same table, created like the others.
   operations: {
     partitionKey: { name: 'pk', type: 'S' },
     timeToLiveAttribute: TTL_ATTRIBUTES.operations,

@@ -1,3 +1,4 @@
+import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OperationProgress } from '../../ports/data-ops.js';
 import { DynamoOperationStore } from './operations.js';
@@ -13,14 +14,19 @@ afterAll(async () => {
 
 const LEASE_MS = 15 * 60_000;
 
-const store = async (clock: { now: number }) =>
-  new DynamoOperationStore({
+/** `leased: false`: the local runtime's store, whose locks hold until released. */
+const freshStore = async (clock: { now: number }, leased = true) => {
+  const tableName = (await dynamo.freshTables()).operations;
+  const operations = new DynamoOperationStore({
     client: dynamo.client,
-    tableName: (await dynamo.freshTables()).operations,
-    replayLeaseMs: LEASE_MS,
+    tableName,
+    ...(leased ? { replayLeaseMs: LEASE_MS } : {}),
     retentionSeconds: 3600,
     now: () => clock.now,
   });
+  return { operations, tableName };
+};
+const store = async (clock: { now: number }, leased = true) => (await freshStore(clock, leased)).operations;
 
 const replay = (id: string, deviceType: string, state: OperationProgress['state'] = 'running') =>
   ({
@@ -96,5 +102,58 @@ describe('DynamoOperationStore', () => {
       ['a', 'b', 'c', 'd'].map((n) => operations.claimReplay(replay(`rp-${n.repeat(20)}`, 'probe'), 'probe')),
     );
     expect(claims.filter((conflict) => conflict === undefined)).toHaveLength(1);
+  });
+
+  it('without a lease, holds a type until its replay ends, however long that takes', async () => {
+    const clock = { now: Date.parse('2026-12-06T04:00:00Z') };
+    const operations = await store(clock, false);
+    const long = replay('rp-long0000000000000000', 'probe');
+    expect(await operations.claimReplay(long, 'probe')).toBeUndefined();
+
+    clock.now += 7 * 24 * 3600_000;
+
+    expect(await operations.claimReplay(replay('rp-later000000000000000', 'probe'), 'probe')).toEqual(long);
+    await operations.put({ ...long, state: 'interrupted', error: 'interrupted: test' });
+    expect(await operations.claimReplay(replay('rp-after000000000000000', 'probe'), 'probe')).toBeUndefined();
+  });
+
+  it('lists the operations stored as running, and a claimed replay whose progress was never written', async () => {
+    const clock = { now: Date.parse('2026-12-06T04:00:00Z') };
+    const { operations, tableName } = await freshStore(clock, false);
+    const running = replay('rp-running0000000000000', 'probe');
+    const unwritten = replay('rp-unwritten00000000000', 'meter');
+    await operations.claimReplay(running, 'probe');
+    await operations.claimReplay(unwritten, 'meter');
+    // As if the process died between the claim and the progress's put.
+    await dynamo.client.send(new DeleteCommand({ TableName: tableName, Key: { pk: `op#${unwritten.id}` } }));
+    await operations.put(replay('rp-done000000000000000', 'other', 'done'));
+    await operations.put({ ...replay('rd-running0000000000000', 'x'), kind: 'redrive' });
+
+    const listed = await operations.listRunning();
+
+    expect(listed.map((progress) => progress.id).sort()).toEqual(
+      ['rd-running0000000000000', running.id, unwritten.id].sort(),
+    );
+  });
+
+  it('lets a claim take a type whose lock still names a finished replay', async () => {
+    const clock = { now: Date.parse('2026-12-06T04:00:00Z') };
+    const { operations, tableName } = await freshStore(clock, false);
+    const finished = replay('rp-finished000000000000', 'probe');
+    await operations.claimReplay(finished, 'probe');
+    await operations.put({ ...finished, state: 'done' });
+    // As if the process died between the progress's put and the lock's release.
+    await dynamo.client.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { pk: 'replay-lock#probe' },
+        UpdateExpression: 'SET #state = :running',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':running': 'running' },
+      }),
+    );
+
+    expect(await operations.runningReplay('probe')).toBeUndefined();
+    expect(await operations.claimReplay(replay('rp-next0000000000000000', 'probe'), 'probe')).toBeUndefined();
   });
 });

@@ -1,24 +1,40 @@
 /**
- * Progress of redrives and replays in DynamoDB (issue 16), the `operations` table (TABLES.operations):
+ * Progress of redrives and replays in DynamoDB (issue 16), the `operations` table (TABLES.operations),
+ * in AWS and locally (dynalite):
  *
- *   operation   { pk: 'op#{id}', body: OperationProgress as JSON, expiresAt }
- *   replay lock { pk: 'replay-lock#{deviceType}', replayId, state, leaseUntil, body (the claim's progress) }
+ *   operation   { pk: 'op#{id}', state, body: OperationProgress as JSON, expiresAt }
+ *   replay lock { pk: 'replay-lock#{deviceType}', replayId, state, leaseUntil?, body (the claim's progress) }
  *
  * One replay per device type: claiming writes the lock with a condition (no lock, or its replay no
  * longer running, or its lease over), so two data-ops invocations cannot both win. The lease bounds
  * a lock whose replay never finished (its Lambda timed out or crashed): past `leaseUntil` (the longest
- * a data-ops invocation runs) the type is free again. A replay's finished progress releases its lock,
- * conditioned on the lock still naming that replay.
+ * a data-ops invocation runs) the type is free again. Without a lease (the local runtime, where the
+ * process is the runner) the lock holds until released; a start-up releases a dead process's locks
+ * (createDataOps's `recoverInterrupted`, over `listRunning`). A replay's finished progress releases its
+ * lock, conditioned on the lock still naming that replay; a lock still naming a finished replay (the
+ * process died between the two writes) is released by the next claim.
+ *
+ * `state` is an attribute of both kinds, so `listRunning` is one filtered Scan (local start-up only:
+ * in AWS several invocations run at once, and the lease decides instead).
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { OperationProgress, OperationStore } from '../../ports/data-ops.js';
 import { isConditionalCheckFailed } from './support.js';
 
 export interface OperationStoreOptions {
   readonly client: DynamoDBDocumentClient;
   readonly tableName: string;
-  /** How long a replay's lock holds without its replay finishing (ms): the data-ops function's timeout. */
-  readonly replayLeaseMs: number;
+  /**
+   * How long a replay's lock holds without its replay finishing (ms): the data-ops function's timeout.
+   * Left out: until the replay's end releases it (local runtime).
+   */
+  readonly replayLeaseMs?: number;
   /** How long progress is kept (seconds; the table's TTL). Default 30 days. */
   readonly retentionSeconds?: number;
   /** Epoch ms; injectable for tests. */
@@ -26,7 +42,8 @@ export interface OperationStoreOptions {
 }
 
 const operationKey = (id: string) => `op#${id}`;
-const lockKey = (deviceType: string) => `replay-lock#${deviceType}`;
+const LOCK_PREFIX = 'replay-lock#';
+const lockKey = (deviceType: string) => `${LOCK_PREFIX}${deviceType}`;
 
 /** The device type a replay's progress names (startReplay always records it in `request`). */
 const replayTypeOf = (progress: OperationProgress): string | undefined =>
@@ -37,7 +54,7 @@ const replayTypeOf = (progress: OperationProgress): string | undefined =>
 export class DynamoOperationStore implements OperationStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
-  private readonly replayLeaseMs: number;
+  private readonly replayLeaseMs: number | undefined;
   private readonly retentionSeconds: number;
   private readonly now: () => number;
 
@@ -59,13 +76,17 @@ export class DynamoOperationStore implements OperationStore {
     const { Item } = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: operationKey(id) }, ConsistentRead: true }),
     );
-    if (!Item || typeof Item.body !== 'string') return undefined;
-    // dynalite has no TTL: an expired item is as good as gone.
-    if (typeof Item.expiresAt === 'number' && Item.expiresAt * 1000 <= this.now()) return undefined;
+    if (!Item || typeof Item.body !== 'string' || this.expired(Item)) return undefined;
     return JSON.parse(Item.body) as OperationProgress;
   }
 
+  /** dynalite has no TTL, and DynamoDB deletes late: an expired item is as good as gone. */
+  private expired(item: Record<string, unknown>): boolean {
+    return typeof item.expiresAt === 'number' && item.expiresAt * 1000 <= this.now();
+  }
+
   async claimReplay(progress: OperationProgress, deviceType: string): Promise<OperationProgress | undefined> {
+    const lease = this.replayLeaseMs;
     // Twice at most: a lock released between the refused put and the read is claimed on the second try.
     for (let attempt = 0; attempt < 2; attempt++) {
       const now = this.now();
@@ -77,19 +98,24 @@ export class DynamoOperationStore implements OperationStore {
               pk: lockKey(deviceType),
               replayId: progress.id,
               state: 'running',
-              leaseUntil: now + this.replayLeaseMs,
+              ...(lease === undefined ? {} : { leaseUntil: now + lease }),
               // The claim's progress: what a refused claim answers until the operation item is written.
               body: JSON.stringify(progress),
             },
-            ConditionExpression: 'attribute_not_exists(pk) OR #state <> :running OR leaseUntil <= :now',
+            ConditionExpression: `attribute_not_exists(pk) OR #state <> :running${lease === undefined ? '' : ' OR leaseUntil <= :now'}`,
             ExpressionAttributeNames: { '#state': 'state' },
-            ExpressionAttributeValues: { ':running': 'running', ':now': now },
+            ExpressionAttributeValues: {
+              ':running': 'running',
+              ...(lease === undefined ? {} : { ':now': now }),
+            },
           }),
         );
       } catch (error) {
         if (!isConditionalCheckFailed(error)) throw error;
-        const running = await this.runningReplay(deviceType);
-        if (running) return running;
+        const lock = await this.readLock(deviceType);
+        if (lock?.running) return lock.running;
+        // The lock names a replay that finished, but its release was never written: release it now.
+        if (lock?.finished) await this.release(deviceType, lock.finished);
         continue;
       }
       await this.put(progress);
@@ -100,13 +126,55 @@ export class DynamoOperationStore implements OperationStore {
 
   /** The replay holding the device type's lock, if it is running and its lease holds (the API's 409 check). */
   async runningReplay(deviceType: string): Promise<OperationProgress | undefined> {
+    return (await this.readLock(deviceType))?.running;
+  }
+
+  async listRunning(): Promise<OperationProgress[]> {
+    const operations = new Map<string, OperationProgress>();
+    const claimedReplays: { id: string; claim: OperationProgress }[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          ConsistentRead: true,
+          FilterExpression: '#state = :running',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':running': 'running' },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (typeof item.body !== 'string') continue;
+        const progress = JSON.parse(item.body) as OperationProgress;
+        if (String(item.pk).startsWith(LOCK_PREFIX))
+          claimedReplays.push({ id: String(item.replayId), claim: progress });
+        else if (!this.expired(item)) operations.set(progress.id, progress);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    // A claim whose progress was never written: its process died between the claim and the put.
+    for (const { id, claim } of claimedReplays) {
+      if (!operations.has(id) && (await this.get(id)) === undefined) operations.set(id, claim);
+    }
+    return [...operations.values()];
+  }
+
+  /**
+   * The device type's lock: `running`, the replay holding it (running, lease not over); `finished`, a
+   * finished replay it still names (its release was never written).
+   */
+  private async readLock(
+    deviceType: string,
+  ): Promise<{ running?: OperationProgress; finished?: OperationProgress } | undefined> {
     const { Item } = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: lockKey(deviceType) }, ConsistentRead: true }),
     );
-    if (Item?.state !== 'running' || Number(Item.leaseUntil) <= this.now()) return undefined;
+    if (Item?.state !== 'running') return undefined;
+    if (Item.leaseUntil !== undefined && Number(Item.leaseUntil) <= this.now()) return undefined;
     const progress = await this.get(String(Item.replayId));
-    if (progress === undefined) return JSON.parse(String(Item.body)) as OperationProgress;
-    return progress.state === 'running' ? progress : undefined;
+    if (progress === undefined) return { running: JSON.parse(String(Item.body)) as OperationProgress };
+    return progress.state === 'running' ? { running: progress } : { finished: progress };
   }
 
   private async release(deviceType: string, progress: OperationProgress): Promise<void> {
@@ -130,6 +198,7 @@ export class DynamoOperationStore implements OperationStore {
   private item(progress: OperationProgress) {
     return {
       pk: operationKey(progress.id),
+      state: progress.state,
       body: JSON.stringify(progress),
       expiresAt: Math.floor(this.now() / 1000) + this.retentionSeconds,
     };

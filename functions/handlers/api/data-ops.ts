@@ -104,7 +104,9 @@ export const DlqGroups = z.strictObject({
 export const Operation = z.strictObject({
   id: z.string(),
   kind: z.enum(['redrive', 'replay']),
-  state: z.enum(['running', 'done', 'failed']),
+  state: z
+    .enum(['running', 'done', 'failed', 'interrupted'])
+    .describe('interrupted: its runner stopped before it finished (counts as last recorded, why in error).'),
   request: z.record(z.string(), z.unknown()),
   startedAt: z.string(),
   finishedAt: z.string().optional(),
