@@ -128,7 +128,8 @@ describe('simulator faults raise alerts through the local platform', () => {
     await waitUntil(
       async () => {
         const response = await fetch(`${platform.httpUrl}/api/devices/steady-breaker-1`);
-        const counted = response.ok && ((await response.json()) as { messageCount: number }).messageCount >= 80;
+        const counted =
+          response.ok && ((await response.json()) as { messageCount: number }).messageCount >= 80;
         return counted && platform.status().lag === 0;
       },
       'the healthy breaker stored and every consumer caught up',
