@@ -123,14 +123,16 @@ describe('simulator faults raise alerts through the local platform', () => {
       'load-percentage-high for the overloaded breaker',
       30_000,
     );
-    // Both devices' messages went through the same pipeline: once the healthy one's are all counted, it
-    // has had every chance to raise.
+    // Both devices' messages went through the same pipeline: once the healthy one's are all counted and
+    // every consumer (the alerts one too) has caught up, it has had every chance to raise.
     await waitUntil(
       async () => {
         const response = await fetch(`${platform.httpUrl}/api/devices/steady-breaker-1`);
-        return response.ok && ((await response.json()) as { messageCount: number }).messageCount >= 80;
+        const counted =
+          response.ok && ((await response.json()) as { messageCount: number }).messageCount >= 80;
+        return counted && platform.status().lag === 0;
       },
-      'the healthy breaker bookkept',
+      'the healthy breaker stored and every consumer caught up',
       30_000,
     );
     const healthyRules = (await alertsOf('steady-breaker-1')).map((a) => a.rule_id);

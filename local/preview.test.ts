@@ -110,7 +110,9 @@ describe('POST /api/preview', () => {
     await publish([{ topic: envTopic('env-real-1'), payload: envReading('env-real-1', 20) }]);
     await until('the real message stored and sampled', async () => {
       const now = await counts();
-      return now.storedPoints >= 3 && now.raw >= 1 && now.enriched >= 1 && now.devices >= 1 ? now : undefined;
+      const kept = now.storedPoints >= 3 && now.raw >= 1 && now.enriched >= 1 && now.devices >= 1;
+      // Every consumer caught up too: nothing of the real message may still land between the two counts.
+      return kept && platform.status().lag === 0 ? now : undefined;
     });
     const before = await counts();
 

@@ -5,16 +5,12 @@
  * the configured token), the state filter follows each change, and the device page shows the history:
  * the raise, cleared, with its note, and the operator's clear event.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import mqtt from 'mqtt';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertRecord } from '../../functions/ports/registry.js';
-import { type LocalPlatform, startLocalPlatform } from '../../local/runtime.js';
-import { buildDashboard, LOCAL_CONFIG } from '../build.js';
-import { browserTestsEnabled, eventually, launchChromium } from './browser.js';
+import type { LocalPlatform } from '../../local/runtime.js';
+import { type BrowserStack, browserTestsEnabled, eventually, startBrowserStack } from './browser.js';
 
 const TOKEN = 'e2e-alerts-token-0123456789';
 const DEVICE = 'env-e2e-alert-1';
@@ -25,11 +21,9 @@ describe.skipIf(!browserTestsEnabled())(
   'alert lifecycle in chromium (local stack)',
   { timeout: 180_000 },
   () => {
-    let work: string;
+    let stack: BrowserStack;
     let platform: LocalPlatform;
-    let browser: Browser;
     let page: Page;
-    const consoleErrors: string[] = [];
     /** Authorization header of every POST to /api/alerts/... */
     const writes: { path: string; authorization: string | undefined }[] = [];
 
@@ -47,28 +41,15 @@ describe.skipIf(!browserTestsEnabled())(
       (await page.locator('#active-alerts').getAttribute('data-count')) || undefined;
 
     beforeAll(async () => {
-      work = await mkdtemp(join(tmpdir(), 'iot-alerts-e2e-'));
-      const dashboardDir = await buildDashboard({
-        outDir: join(work, 'dashboard'),
-        config: { ...LOCAL_CONFIG, pollIntervalMs: 1000, auth: { mode: 'none' } },
-      });
       // No simulated fleet: the one alert of this test is the only one, so the badge's count is exact.
-      platform = await startLocalPlatform({
-        dataDir: join(work, 'data'),
-        deviceBookkeepingMs: 200,
-        mqttPort: 0,
-        httpPort: 0,
-        dashboardDir,
-        simulatedDevices: 0,
-        apiToken: TOKEN,
+      stack = await startBrowserStack({
+        name: 'iot-alerts-e2e',
+        dashboard: { pollIntervalMs: 1000, auth: { mode: 'none' } },
+        platform: { apiToken: TOKEN, simulatedDevices: 0 },
+        context: { viewport: { width: 1366, height: 900 } },
+        waitMs: WAIT,
       });
-      browser = await launchChromium();
-      page = await (await browser.newContext({ viewport: { width: 1366, height: 900 } })).newPage();
-      page.setDefaultTimeout(WAIT);
-      page.on('console', (message) => {
-        if (message.type() === 'error') consoleErrors.push(`${message.text()} @ ${message.location().url}`);
-      });
-      page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
+      ({ platform, page } = stack);
       page.on('request', (request) => {
         if (request.method() === 'POST' && new URL(request.url()).pathname.startsWith('/api/alerts/'))
           writes.push({
@@ -81,11 +62,7 @@ describe.skipIf(!browserTestsEnabled())(
       await page.goto(`${platform.httpUrl}/#/overview`);
     }, 240_000);
 
-    afterAll(async () => {
-      await browser?.close();
-      await platform?.stop();
-      if (work) await rm(work, { recursive: true, force: true });
-    }, 120_000);
+    afterAll(() => stack?.stop(), 120_000);
 
     it('counts a raised alert in the header, acknowledges and clears it, and shows it in the device history', async () => {
       // Prepare: 45.5 °C is over the environmental sensor's seed rule `temperature-high`.
@@ -114,7 +91,7 @@ describe.skipIf(!browserTestsEnabled())(
 
       // Act: acknowledge with a note, from the alerts view filtered to active alerts (the badge's link).
       await page.locator('#active-alerts').click();
-      await expect.poll(() => page.getByLabel('State').inputValue()).toBe('active');
+      await expect.poll(() => page.getByLabel('State').inputValue(), { timeout: WAIT }).toBe('active');
       const row = page.locator('tbody tr', { hasText: DEVICE });
       await row.getByRole('button', { name: `Acknowledge alert ${raised.alert_id}` }).click();
       await row.getByLabel(`Note for alert ${raised.alert_id} (optional)`).fill(NOTE);
@@ -162,7 +139,7 @@ describe.skipIf(!browserTestsEnabled())(
       await history.locator('[data-state="cleared"]').waitFor();
       await history.getByText('clear (operator)').waitFor();
       await history.getByText(NOTE).waitFor();
-      expect(consoleErrors).toEqual([]);
+      expect(stack.consoleErrors).toEqual([]);
     });
   },
 );

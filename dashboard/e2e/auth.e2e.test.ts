@@ -3,14 +3,10 @@
  * `npm start -- --api-token` builds it), the first write is refused with 401, the dashboard asks for the
  * token, and the same write then succeeds. Reads never need it.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalPlatform, startLocalPlatform } from '../../local/runtime.js';
-import { buildDashboard, LOCAL_CONFIG } from '../build.js';
-import { browserTestsEnabled, launchChromium } from './browser.js';
+import type { LocalPlatform } from '../../local/runtime.js';
+import { type BrowserStack, browserTestsEnabled, startBrowserStack } from './browser.js';
 
 const TOKEN = 'e2e-local-token-0123456789';
 const APP_NAME = `E2E Token App ${Date.now().toString(36)}`;
@@ -19,42 +15,21 @@ describe.skipIf(!browserTestsEnabled())(
   'dashboard writes with a local API token',
   { timeout: 180_000 },
   () => {
-    let work: string;
+    let stack: BrowserStack;
     let platform: LocalPlatform;
-    let browser: Browser;
     let page: Page;
-    const consoleErrors: string[] = [];
 
     beforeAll(async () => {
-      work = await mkdtemp(join(tmpdir(), 'iot-dashboard-auth-'));
-      const dashboardDir = await buildDashboard({
-        outDir: join(work, 'dashboard'),
-        config: { ...LOCAL_CONFIG, auth: { mode: 'none' } },
+      // The dashboard's config says "none" and the server wants a token, as `npm start -- --api-token`.
+      stack = await startBrowserStack({
+        name: 'iot-dashboard-auth',
+        dashboard: { auth: { mode: 'none' } },
+        platform: { apiToken: TOKEN },
       });
-      platform = await startLocalPlatform({
-        dataDir: join(work, 'data'),
-        // Bookkeeping more often than the default 5 s, so a test sees a device soon after its message.
-        deviceBookkeepingMs: 200,
-        mqttPort: 0,
-        httpPort: 0,
-        dashboardDir,
-        simulatedDevices: 0,
-        apiToken: TOKEN,
-      });
-      browser = await launchChromium();
-      page = await (await browser.newContext()).newPage();
-      page.setDefaultTimeout(60_000);
-      page.on('console', (message) => {
-        if (message.type() === 'error') consoleErrors.push(`${message.text()} @ ${message.location().url}`);
-      });
-      page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
+      ({ platform, page } = stack);
     }, 180_000);
 
-    afterAll(async () => {
-      await browser?.close();
-      await platform?.stop();
-      if (work) await rm(work, { recursive: true, force: true });
-    }, 120_000);
+    afterAll(() => stack?.stop(), 120_000);
 
     it('asks for the token at the first 401 and then writes with it', async () => {
       await page.goto(`${platform.httpUrl}/#/registry/apps/new`);
@@ -82,8 +57,8 @@ describe.skipIf(!browserTestsEnabled())(
       };
       expect(listed.items.map((a) => a.name)).toContain(APP_NAME);
       // The one refused write is the only console error.
-      expect(consoleErrors).toHaveLength(1);
-      expect(consoleErrors[0]).toMatch(/status of 401 .* @ .*\/api\/applications$/);
+      expect(stack.consoleErrors).toHaveLength(1);
+      expect(stack.consoleErrors[0]).toMatch(/status of 401 .* @ .*\/api\/applications$/);
     });
   },
 );

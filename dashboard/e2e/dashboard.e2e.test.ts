@@ -6,15 +6,19 @@
  * text and run nothing; the console must stay free of errors (CSP violations included).
  * Screenshots of each view land in dashboard/e2e/screenshots/ (git-ignored).
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalPlatform, startLocalPlatform } from '../../local/runtime.js';
-import { buildDashboard, LOCAL_CONFIG } from '../build.js';
-import { browserTestsEnabled, CHROMIUM_PATH, eventually, launchChromium } from './browser.js';
+import type { LocalPlatform } from '../../local/runtime.js';
+import {
+  type BrowserStack,
+  browserTestsEnabled,
+  CHROMIUM_PATH,
+  eventually,
+  startBrowserStack,
+} from './browser.js';
 
 export const SCREENSHOT_DIR = join(import.meta.dirname, 'screenshots');
 /** Not a valid device id: it is dead-lettered, and must still be shown, as text. */
@@ -23,12 +27,9 @@ const APP_NAME = `E2E Grid Watch ${Date.now().toString(36)}`;
 const ALERT_DEVICE = 'e2e-breaker-1';
 const WAIT = 60_000;
 
-let work: string;
+let stack: BrowserStack;
 let platform: LocalPlatform;
-let browser: Browser;
 let page: Page;
-const consoleErrors: string[] = [];
-const dialogs: string[] = [];
 const requests: string[] = [];
 
 const api = async <T>(path: string): Promise<T> => {
@@ -73,23 +74,16 @@ describe.skipIf(!browserTestsEnabled())(
   { timeout: 180_000 },
   () => {
     beforeAll(async () => {
-      work = await mkdtemp(join(tmpdir(), 'iot-dashboard-e2e-'));
       await mkdir(SCREENSHOT_DIR, { recursive: true });
       // Polls every second so the test waits less; everything else as `npm start` serves it.
-      const dashboardDir = await buildDashboard({
-        outDir: join(work, 'dashboard'),
-        config: { ...LOCAL_CONFIG, pollIntervalMs: 1000 },
+      stack = await startBrowserStack({
+        name: 'iot-dashboard-e2e',
+        dashboard: { pollIntervalMs: 1000 },
+        platform: { simulatedDevices: 8, seed: 7 },
+        context: { viewport: { width: 1366, height: 900 } },
+        waitMs: WAIT,
       });
-      platform = await startLocalPlatform({
-        dataDir: join(work, 'data'),
-        // Bookkeeping more often than the default 5 s, so a test sees a device soon after its message.
-        deviceBookkeepingMs: 200,
-        mqttPort: 0,
-        httpPort: 0,
-        dashboardDir,
-        simulatedDevices: 8,
-        seed: 7,
-      });
+      ({ platform, page } = stack);
       await publish(
         `dt/smart_breaker/${HOSTILE_ID}/telemetry`,
         JSON.stringify({
@@ -123,18 +117,6 @@ describe.skipIf(!browserTestsEnabled())(
         }),
       );
 
-      browser = await launchChromium();
-      const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-      page = await context.newPage();
-      page.setDefaultTimeout(WAIT);
-      page.on('console', (message) => {
-        if (message.type() === 'error') consoleErrors.push(`${message.text()} @ ${message.location().url}`);
-      });
-      page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
-      page.on('dialog', (dialog) => {
-        dialogs.push(dialog.message());
-        void dialog.dismiss();
-      });
       page.on('request', (request) => requests.push(new URL(request.url()).pathname));
       await page.goto(`${platform.httpUrl}/#/overview`);
       // A reload would lose this: the views must change without one.
@@ -143,11 +125,7 @@ describe.skipIf(!browserTestsEnabled())(
       });
     }, 240_000);
 
-    afterAll(async () => {
-      await browser?.close();
-      await platform?.stop();
-      if (work) await rm(work, { recursive: true, force: true });
-    }, 120_000);
+    afterAll(() => stack?.stop(), 120_000);
 
     it('Overview shows the measured figures of /api/stats', async () => {
       await eventually(
@@ -170,7 +148,12 @@ describe.skipIf(!browserTestsEnabled())(
         .getByText('smart_breaker')
         .waitFor();
       await page.getByRole('region', { name: 'Messages per quality verdict' }).getByText('GOOD').waitFor();
-      expect(Number(await page.locator('.chart').first().getAttribute('data-points'))).toBeGreaterThan(0);
+      // The chart is drawn empty first and filled by its own request: wait for its points.
+      await eventually(
+        async () =>
+          Number(await page.locator('.chart').first().getAttribute('data-points')) > 0 ? true : undefined,
+        'points in the overview chart',
+      );
       expect(await unlabelledControls()).toEqual([]);
       await shot('overview');
     });
@@ -232,9 +215,13 @@ describe.skipIf(!browserTestsEnabled())(
       expect(await detail.getByLabel('Enriched message').textContent()).toContain('data_quality');
       await shot('inspector-enriched');
 
-      // Keyboard focus survives the live refresh of the list.
-      const focusKey = await row.getByRole('button', { name: 'Inspect' }).getAttribute('data-focus-key');
+      // Keyboard focus survives the live refresh of the list. The key is read from the focused element:
+      // `row` is the first match, which a refresh bringing newer messages can move to another row.
       await row.getByRole('button', { name: 'Inspect' }).focus();
+      const focusKey = await page.evaluate(
+        () => (document.activeElement as HTMLElement | null)?.dataset.focusKey,
+      );
+      expect(focusKey).toMatch(/^inspect:/);
       const polls = requests.filter((path) => path === '/api/messages').length;
       await eventually(
         async () =>
@@ -257,7 +244,7 @@ describe.skipIf(!browserTestsEnabled())(
       expect(await detail.locator('.reason').first().textContent()).toMatch(/^[A-Z_]+$/);
       // Shown literally, never parsed: no <img> anywhere, no dialog opened.
       expect(await page.locator('img').count()).toBe(0);
-      expect(dialogs).toEqual([]);
+      expect(stack.dialogs).toEqual([]);
       expect(await page.evaluate(() => document.body.innerText.includes('<img src=x onerror='))).toBe(true);
       await shot('inspector-dlq');
     });
@@ -370,12 +357,17 @@ describe.skipIf(!browserTestsEnabled())(
       await page.getByLabel('Device id').fill(ALERT_DEVICE);
       await page.getByLabel('Device id').press('Enter');
       await page.getByText('Overvoltage phase A').first().waitFor();
-      // The severity column (the lifecycle state has badges of its own, issue 15).
-      const severities = await page.locator('tbody tr td:nth-child(2) .badge').allTextContents();
-      expect(severities.length).toBeGreaterThan(0);
-      expect(new Set(severities)).toEqual(new Set(['critical']));
-      const devices = await page.locator('tbody tr td:nth-child(3)').allTextContents();
-      expect(new Set(devices)).toEqual(new Set([ALERT_DEVICE]));
+      // The unfiltered list was already showing this alert: wait until the table holds the filtered answer
+      // (the severity column; the lifecycle state has badges of its own, issue 15).
+      const rowsShown = async () => ({
+        severities: new Set(await page.locator('tbody tr td:nth-child(2) .badge').allTextContents()),
+        devices: new Set(await page.locator('tbody tr td:nth-child(3)').allTextContents()),
+      });
+      const filtered = await eventually(async () => {
+        const shown = await rowsShown();
+        return shown.severities.size === 1 && shown.devices.size === 1 ? shown : undefined;
+      }, 'only one severity and one device in the alerts table');
+      expect(filtered).toEqual({ severities: new Set(['critical']), devices: new Set([ALERT_DEVICE]) });
       expect(await unlabelledControls()).toEqual([]);
       await shot('alerts');
     });
@@ -455,9 +447,9 @@ describe.skipIf(!browserTestsEnabled())(
       // Chromium logs every 4xx response as an error: the two refused writes this test provoked on purpose
       // (an invalid version, an invalid definition) are expected; nothing else is.
       const provoked = /status of 400 .* @ .*\/api\/(applications|device-types\/smart_breaker)$/;
-      expect(consoleErrors.filter((line) => !provoked.test(line))).toEqual([]);
-      expect(consoleErrors.filter((line) => provoked.test(line))).toHaveLength(2);
-      expect(dialogs).toEqual([]);
+      expect(stack.consoleErrors.filter((line) => !provoked.test(line))).toEqual([]);
+      expect(stack.consoleErrors.filter((line) => provoked.test(line))).toHaveLength(2);
+      expect(stack.dialogs).toEqual([]);
     });
   },
 );

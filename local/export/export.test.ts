@@ -21,7 +21,7 @@ import {
   MAX_EXPORT_MEASURES,
   prepareExport,
 } from '../../functions/handlers/api/export.js';
-import { apiEvent, emptyAlertStore, seedRegistryFake } from '../../functions/handlers/api/test-support.js';
+import { apiEvent, emptyApiStores, seedRegistryFake } from '../../functions/handlers/api/test-support.js';
 import type { DeviceSummary } from '../../functions/handlers/api.js';
 import { createApiHandler } from '../../functions/handlers/api.js';
 import { startHttpServer } from '../http-server.js';
@@ -82,13 +82,15 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const dependencies = (parquet: ParquetEncoder = duckdbParquetEncoder): ExportDependencies => ({
-  registry: seedRegistryFake(),
-  devices: { get: async (id) => (id === DEVICE ? breaker : undefined) },
-  timeseries: store,
-  parquet,
-  now: () => T0 + ROWS * STEP_MS,
-});
+/** The export's dependencies, typed as they are (whole stores), so an API handler can be built on them. */
+const dependencies = (parquet: ParquetEncoder = duckdbParquetEncoder) =>
+  ({
+    registry: seedRegistryFake(),
+    devices: { get: async (id: string) => (id === DEVICE ? breaker : undefined) },
+    timeseries: store,
+    parquet,
+    now: () => T0 + ROWS * STEP_MS,
+  }) satisfies ExportDependencies;
 
 const exportQuery = (query: string) =>
   apiEvent({ method: 'GET', path: `/api/devices/${DEVICE}/export?${query}` });
@@ -204,16 +206,10 @@ describe('export of 100,000 rows', () => {
 describe('the export route', () => {
   it('answers the Lambda path as a base64 file', async () => {
     const api = createApiHandler({
+      ...emptyApiStores(),
       ...dependencies(hyparquetEncoder),
       version: 'test',
-      registry: seedRegistryFake(),
-      timeseries: store,
-      alerts: emptyAlertStore(),
       devices: { list: async () => ({ items: [] }), get: async () => breaker },
-      messages: { recent: async () => [] },
-      stats: async () => {
-        throw new Error('not used');
-      },
       health: async () => ({}),
     });
     const hour = `from=${new Date(T0).toISOString()}&to=${new Date(T0 + 3_600_000).toISOString()}`;
@@ -280,16 +276,10 @@ describe('the export route', () => {
 
   it('streams the file from the local server', async () => {
     const api = createApiHandler({
+      ...emptyApiStores(),
       ...dependencies(),
       version: 'test',
-      registry: seedRegistryFake(),
-      timeseries: store,
-      alerts: emptyAlertStore(),
       devices: { list: async () => ({ items: [] }), get: dependencies().devices.get },
-      messages: { recent: async () => [] },
-      stats: async () => {
-        throw new Error('not used');
-      },
       health: async () => ({}),
     });
     const server = await startHttpServer({ api, streamingApi: api.exportStream, dashboardDir: dir, port: 0 });

@@ -37,6 +37,31 @@ function page(
   } as Partial<QueryCommandOutput>;
 }
 
+/** A page of a raw series read: time, value and the record's suspect measures. */
+const rawPage = (rows: (string | null)[][], options: { valueType?: string; nextToken?: string } = {}) =>
+  page(
+    [
+      ['time_ms', 'BIGINT'],
+      ['value', options.valueType ?? 'DOUBLE'],
+      ['suspect_measures', 'VARCHAR'],
+    ],
+    rows,
+    options.nextToken,
+  );
+
+/** A page of bucketed aggregates, one row per bucket: [bucket start ms, avg, min, max, count]. */
+const bucketPage = (rows: string[][]) =>
+  page(
+    [
+      ['bucket_ms', 'BIGINT'],
+      ['avg_value', 'DOUBLE'],
+      ['min_value', 'DOUBLE'],
+      ['max_value', 'DOUBLE'],
+      ['point_count', 'BIGINT'],
+    ],
+    rows,
+  );
+
 const sqlOf = (call = 0): string =>
   timestream.commandCalls(QueryCommand)[call]?.args[0].input.QueryString ?? '';
 
@@ -47,18 +72,11 @@ beforeEach(() => {
 describe('Timestream time-series queries', () => {
   it('reads a raw series with quoted identifiers, checked values and quality from suspect_measures', async () => {
     timestream.on(QueryCommand).resolves(
-      page(
-        [
-          ['time_ms', 'BIGINT'],
-          ['value', 'DOUBLE'],
-          ['suspect_measures', 'VARCHAR'],
-        ],
-        [
-          [String(FROM + 1000), '120.5', null],
-          [String(FROM + 2000), '121', 'current,voltage.phase_a'],
-          [String(FROM + 3000), '119.75', '*'],
-        ],
-      ),
+      rawPage([
+        [String(FROM + 1000), '120.5', null],
+        [String(FROM + 2000), '121', 'current,voltage.phase_a'],
+        [String(FROM + 3000), '119.75', '*'],
+      ]),
     );
 
     const points = await store().series(series);
@@ -77,17 +95,13 @@ describe('Timestream time-series queries', () => {
 
   it('follows NextToken across pages and stops at the limit', async () => {
     const row = (n: number) => [String(FROM + n), String(n), null];
-    const columns: [string, string][] = [
-      ['time_ms', 'BIGINT'],
-      ['value', 'BIGINT'],
-      ['suspect_measures', 'VARCHAR'],
-    ];
+    const valueType = 'BIGINT';
     timestream
       .on(QueryCommand)
-      .resolvesOnce(page(columns, [row(1), row(2)], 'token-1'))
-      .resolvesOnce(page(columns, [], 'token-2'))
-      .resolvesOnce(page(columns, [row(3), row(4)], 'token-3'))
-      .resolvesOnce(page(columns, [row(5)]));
+      .resolvesOnce(rawPage([row(1), row(2)], { valueType, nextToken: 'token-1' }))
+      .resolvesOnce(rawPage([], { valueType, nextToken: 'token-2' }))
+      .resolvesOnce(rawPage([row(3), row(4)], { valueType, nextToken: 'token-3' }))
+      .resolvesOnce(rawPage([row(5)], { valueType }));
 
     const points = await store().series({ ...series, limit: 4 });
 
@@ -98,18 +112,7 @@ describe('Timestream time-series queries', () => {
   });
 
   it('aggregates numeric buckets with bin()', async () => {
-    timestream.on(QueryCommand).resolves(
-      page(
-        [
-          ['bucket_ms', 'BIGINT'],
-          ['avg_value', 'DOUBLE'],
-          ['min_value', 'DOUBLE'],
-          ['max_value', 'DOUBLE'],
-          ['point_count', 'BIGINT'],
-        ],
-        [[String(FROM), '120', '119', '121', '60']],
-      ),
-    );
+    timestream.on(QueryCommand).resolves(bucketPage([[String(FROM), '120', '119', '121', '60']]));
 
     const buckets = await store().buckets({ ...series, bucketMs: 300_000 });
 
@@ -123,18 +126,7 @@ describe('Timestream time-series queries', () => {
   // ----- export (issue 16): hourly aggregates and paged raw reads, by their query text -----------
 
   it('answers hourly aggregates (avg, min, max, count) over a half-open window', async () => {
-    timestream.on(QueryCommand).resolves(
-      page(
-        [
-          ['bucket_ms', 'BIGINT'],
-          ['avg_value', 'DOUBLE'],
-          ['min_value', 'DOUBLE'],
-          ['max_value', 'DOUBLE'],
-          ['point_count', 'BIGINT'],
-        ],
-        [[String(FROM), '120.5', '118', '123', '3600']],
-      ),
-    );
+    timestream.on(QueryCommand).resolves(bucketPage([[String(FROM), '120.5', '118', '123', '3600']]));
 
     const hours = await store().buckets({ ...series, bucketMs: 3_600_000 });
 
@@ -149,20 +141,10 @@ describe('Timestream time-series queries', () => {
   });
 
   it('reads a page of a raw range with one record more, which is where the next page starts', async () => {
-    const columns: [string, string][] = [
-      ['time_ms', 'BIGINT'],
-      ['value', 'DOUBLE'],
-      ['suspect_measures', 'VARCHAR'],
-    ];
     timestream
       .on(QueryCommand)
-      .resolvesOnce(
-        page(
-          columns,
-          [1, 2, 3].map((n) => [String(FROM + n), String(n), null]),
-        ),
-      )
-      .resolvesOnce(page(columns, [[String(FROM + 3), '3', null]]));
+      .resolvesOnce(rawPage([1, 2, 3].map((n) => [String(FROM + n), String(n), null])))
+      .resolvesOnce(rawPage([[String(FROM + 3), '3', null]]));
 
     const first = await store().seriesPage({ ...series, limit: 2 });
     const last = await store().seriesPage({ ...series, from: FROM + 3, limit: 2 });
