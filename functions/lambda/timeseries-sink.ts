@@ -1,7 +1,6 @@
 /**
  * The time-series writer's sink (TIMESERIES_SINK), wired at cold start: the DynamoDB sink, built once,
- * or Timestream's client and table (its sink is built per batch, see timeseries-writer-lambda.ts). The
- * DynamoDB sink's table names are read here for the API's reads too (api.ts).
+ * or Timestream's client and table (its sink is built per batch, see timeseries-writer-lambda.ts).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { TimestreamWriteClient } from '@aws-sdk/client-timestream-write';
@@ -13,7 +12,7 @@ import {
   readOptionalHttpsEndpoint,
   readRegistryRefreshMs,
   readTableNames,
-  readTimeseriesTableNames,
+  readTimeseriesSinkTables,
 } from './config.js';
 import { ENV, requireEnv } from './environment.js';
 import { MetricUnit, type Observability, traceClient } from './observability.js';
@@ -43,18 +42,12 @@ export interface SinkWiring {
   readonly dynamo: DynamoDBDocumentClient;
 }
 
-/** The DynamoDB sink's tables (TIMESERIES_POINTS_TABLE, ..._LATEST_TABLE, ..._ROLLUPS_TABLE), required. */
-export function readSinkTables() {
-  const names = readTimeseriesTableNames(['timeseriesPoints', 'timeseriesLatest', 'timeseriesRollups']);
-  return { points: names.timeseriesPoints, latest: names.timeseriesLatest, rollups: names.timeseriesRollups };
-}
-
 /** The writer's DynamoDB sink, counting the write units it consumed. */
 export function dynamoSink({ observability, dynamoClient }: SinkWiring): ReadySinkDependencies {
   let writeUnits = 0;
   const sink = new DynamoTimeseriesSink({
     client: timeseriesDocumentClient(dynamoClient),
-    tables: readSinkTables(),
+    tables: readTimeseriesSinkTables(),
     // Measured, not estimated: the figure the cost model's write units per message can be checked against.
     onConsumedCapacity: ({ units }) => {
       writeUnits += units;
