@@ -12,7 +12,7 @@ import { createTimeseriesWriterHandler } from '../handlers/timeseries-writer.js'
 import type { KafkaBatchResponse, KafkaEvent, StreamProducer } from '../ports/stream.js';
 import { recordBatch, recordDeadLetter, recordDeviceToQueryable } from '../shared/metrics.js';
 import { MetricUnit, type Observability } from './observability.js';
-import type { ReadySinkDependencies, TimestreamSinkDependencies } from './timeseries-sink.js';
+import type { ReadySinkDependencies, TimestreamSinkDependencies } from './timeseries-writer-sink.js';
 
 export type TimeseriesWriterLambdaDependencies = CommonWriterDependencies &
   (TimestreamSinkDependencies | ReadySinkDependencies);

@@ -1,6 +1,6 @@
 /**
  * Lambda entry: time-series writer (its batch function: timeseries-writer-lambda.ts; its sink:
- * timeseries-sink.ts). MSK event source mapping on `iot.enriched` (consumer group
+ * timeseries-writer-sink.ts). MSK event source mapping on `iot.enriched` (consumer group
  * CONSUMER_GROUPS.timeseriesWriter) -> the shared handler (functions/handlers/timeseries-writer.ts) ->
  * the sink TIMESERIES_SINK names at cold start: DynamoDB (idempotent UpdateItems) or Timestream
  * (multi-measure records). Responses: Kafka partial batch response; a failing sink throws (the batch is
@@ -55,12 +55,12 @@ import type { KafkaBatchResponse, KafkaEvent } from '../ports/stream.js';
 import { AWS_REGION_ENV, readBrokers, readTableNames, readTimeseriesSink } from './config.js';
 import { ENV, requireEnv } from './environment.js';
 import { createObservability, instrument, traceClient } from './observability.js';
-import { dynamoSink, timestreamSink } from './timeseries-sink.js';
+import { dynamoSink, timestreamSink } from './timeseries-writer-sink.js';
 import { createTimeseriesWriterLambda } from './timeseries-writer-lambda.js';
 
-// The batch function lives in timeseries-writer-lambda.ts, the sink's types in timeseries-sink.ts;
-// re-exported here, where the tests import them.
-export type { ReadySinkDependencies, TimestreamSinkDependencies } from './timeseries-sink.js';
+// The batch function and the sink's types live beside this entry; re-exported here, where the tests
+// import them.
+export type { ReadySinkDependencies, TimestreamSinkDependencies } from './timeseries-writer-sink.js';
 export {
   createTimeseriesWriterLambda,
   type TimeseriesWriterLambdaDependencies,
