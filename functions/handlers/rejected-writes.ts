@@ -8,6 +8,7 @@
  */
 import type { EnrichedMessage } from '../core/contract/messages.js';
 import { toDlqRecord } from '../core/dlq.js';
+import type { TimestreamRecord } from '../core/timeseries.js';
 import type { KafkaEvent, KafkaEventRecord, StreamProducer, StreamRecord } from '../ports/stream.js';
 import { TOPICS } from '../shared/stream.js';
 import { eachRecord, recordValue } from './kafka-records.js';
@@ -16,7 +17,7 @@ import { eachRecord, recordValue } from './kafka-records.js';
 export interface RejectedWrite {
   readonly kind: string;
   readonly reason: string;
-  readonly record: { readonly MeasureName?: string | undefined };
+  readonly record: Pick<TimestreamRecord, 'MeasureName'>;
   readonly message: EnrichedMessage;
 }
 
