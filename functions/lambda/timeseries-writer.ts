@@ -55,16 +55,16 @@ import type { KafkaBatchResponse, KafkaEvent } from '../ports/stream.js';
 import { AWS_REGION_ENV, readBrokers, readTableNames, readTimeseriesSink } from './config.js';
 import { ENV, requireEnv } from './environment.js';
 import { createObservability, instrument, traceClient } from './observability.js';
-import { dynamoSink, timestreamSink } from './timeseries-writer-sink.js';
 import { createTimeseriesWriterLambda } from './timeseries-writer-lambda.js';
+import { dynamoSink, timestreamSink } from './timeseries-writer-sink.js';
 
 // The batch function and the sink's types live beside this entry; re-exported here, where the tests
 // import them.
-export type { ReadySinkDependencies, TimestreamSinkDependencies } from './timeseries-writer-sink.js';
 export {
   createTimeseriesWriterLambda,
   type TimeseriesWriterLambdaDependencies,
 } from './timeseries-writer-lambda.js';
+export type { ReadySinkDependencies, TimestreamSinkDependencies } from './timeseries-writer-sink.js';
 
 // Composition root: read at cold start (a missing variable fails the init, naming it), reused warm.
 const observability = createObservability('iot-cloud-timeseries-writer');

@@ -35,7 +35,11 @@ describe('device routes over a device store', () => {
   });
 
   it("judges each device on its type's reporting interval", async () => {
-    const routes = deviceSummaries(store([device('2026-11-23T11:40:00.000Z')]), async () => 600, () => NOW);
+    const routes = deviceSummaries(
+      store([device('2026-11-23T11:40:00.000Z')]),
+      async () => 600,
+      () => NOW,
+    );
 
     const page = await routes.list({ limit: 10 });
 
