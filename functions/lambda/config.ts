@@ -55,6 +55,12 @@ export const readTimeseriesTableNames = <K extends TimeseriesTableKey>(
   env: NodeJS.ProcessEnv = process.env,
 ): Pick<TimeseriesTableNames, K> => readNames(keys, TIMESERIES_TABLE_NAME_ENV, env);
 
+/** The DynamoDB sink's three tables (TIMESERIES_POINTS_TABLE, ...), as its adapters take them. */
+export function readTimeseriesSinkTables(env: NodeJS.ProcessEnv = process.env) {
+  const names = readTimeseriesTableNames(['timeseriesPoints', 'timeseriesLatest', 'timeseriesRollups'], env);
+  return { points: names.timeseriesPoints, latest: names.timeseriesLatest, rollups: names.timeseriesRollups };
+}
+
 export function readBrokers(env: NodeJS.ProcessEnv = process.env): string[] {
   const value = requireEnv(ENV.kafkaBootstrapBrokers, env);
   try {

@@ -1,23 +1,16 @@
 /**
  * Lambda entry: the stream topics custom resource. Contract: CDK custom resource Provider framework,
  * onEvent handler (see ./custom-resource.ts): returns `{ PhysicalResourceId, Data }`.
- *
- * ResourceProperties (strings, as CloudFormation passes them):
- *   ClusterArn            the MSK (Serverless) cluster ARN                                   required
- *   BootstrapBrokers      the cluster's IAM bootstrap string (host:9098,...), read at deploy time
- *                         outside the VPC (GetBootstrapBrokers, infra/lib/constructs/stream.ts)  required
- *   Topics                [{ Name, Partitions, ReplicationFactor, RetentionMs? }]: TOPICS and
- *                         TOPIC_PARTITIONS of functions/shared/stream.ts, the replication factor
- *                         and retention from the stack                                        required
- *   DeleteTopicsOnDelete  'true' deletes the topics (and their data) on Delete; default keep  optional
+ * ResourceProperties: functions/handlers/stream-topics.ts (ClusterArn, BootstrapBrokers, Topics,
+ * DeleteTopicsOnDelete).
  * Data (Fn::GetAtt): TopicChanges (JSON); BootstrapBrokers (the property, echoed: the attribute an
  * older Platform stack imports, see infra/lib/constructs/stream.ts).
  *
  * Create and Update are idempotent: missing topics are created, partitions only ever grow (a smaller
  * count is refused and reported, the topic keeps its partitions), retention is set; topics dropped from
  * the properties are kept. Delete keeps every topic unless DeleteTopicsOnDelete is 'true'.
- * PhysicalResourceId: `{ClusterArn}/topics`, so a new cluster is
- * a replacement (CloudFormation then deletes the old resource, which keeps its data as above).
+ * PhysicalResourceId: `{ClusterArn}/topics`, so a new cluster is a replacement (CloudFormation then
+ * deletes the old resource, which keeps its data as above).
  *
  * Env vars read: AWS_REGION (set by Lambda; region of the IAM token), required.
  * AWS resources and actions used (the function runs in the cluster's VPC, port 9098 to the cluster; it
@@ -29,37 +22,13 @@
  *   X-Ray: xray:PutTraceSegments, xray:PutTelemetryRecords; VPC ENI actions.
  */
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
-import {
-  deleteTopics,
-  ensureTopics,
-  type TopicAdminClient,
-  type TopicSpec,
-} from '../adapters/kafka/admin.js';
+import { deleteTopics, ensureTopics, type TopicAdminClient } from '../adapters/kafka/admin.js';
 import { createKafka, parseBrokers } from '../adapters/kafka/client.js';
+import { requestedTopics, StreamTopicsProperties, topicsResourceId } from '../handlers/stream-topics.js';
 import { AWS_REGION_ENV } from './config.js';
 import { type CustomResourceEvent, type CustomResourceResponse, parseProperties } from './custom-resource.js';
 import { requireEnv } from './environment.js';
 import { createObservability, instrument, type Observability } from './observability.js';
-
-const CLUSTER_ARN = /^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/[A-Za-z0-9-]+\/[A-Za-z0-9-]+$/;
-
-const Properties = z.object({
-  ClusterArn: z.string().regex(CLUSTER_ARN, 'must be an MSK cluster ARN'),
-  BootstrapBrokers: z.string().min(1, 'must be the IAM bootstrap brokers (host:9098,...)'),
-  Topics: z
-    .array(
-      z.object({
-        Name: z.string().min(1),
-        Partitions: z.coerce.number().int().min(1).max(1000),
-        ReplicationFactor: z.coerce.number().int().min(1).max(10),
-        RetentionMs: z.coerce.number().int().optional(),
-      }),
-    )
-    .min(1),
-  DeleteTopicsOnDelete: z.enum(['true', 'false']).default('false'),
-});
-type Properties = z.infer<typeof Properties>;
 
 export type ConnectedAdmin = TopicAdminClient & { disconnect(): Promise<void> };
 
@@ -68,14 +37,6 @@ export interface StreamTopicsDependencies {
   readonly connectAdmin: (brokers: string[]) => Promise<ConnectedAdmin>;
   readonly observability: Observability;
 }
-
-const specsOf = (properties: Properties): TopicSpec[] =>
-  properties.Topics.map((topic) => ({
-    name: topic.Name,
-    partitions: topic.Partitions,
-    replicationFactor: topic.ReplicationFactor,
-    ...(topic.RetentionMs === undefined ? {} : { retentionMs: topic.RetentionMs }),
-  }));
 
 export function createStreamTopicsResource(dependencies: StreamTopicsDependencies) {
   const { logger } = dependencies.observability;
@@ -90,13 +51,16 @@ export function createStreamTopicsResource(dependencies: StreamTopicsDependencie
   };
 
   return async (event: CustomResourceEvent): Promise<CustomResourceResponse> => {
-    if (event.RequestType === 'Delete' && !Properties.safeParse(event.ResourceProperties).success) {
+    if (
+      event.RequestType === 'Delete' &&
+      !StreamTopicsProperties.safeParse(event.ResourceProperties).success
+    ) {
       // The rollback of a Create that failed on its properties: nothing was made, nothing to delete.
       logger.warn('Delete with invalid properties: nothing to do');
       return { PhysicalResourceId: event.PhysicalResourceId };
     }
-    const properties = parseProperties(Properties, event.ResourceProperties);
-    const physicalResourceId = `${properties.ClusterArn}/topics`;
+    const properties = parseProperties(StreamTopicsProperties, event.ResourceProperties);
+    const physicalResourceId = topicsResourceId(properties);
 
     if (event.RequestType === 'Delete') {
       if (properties.DeleteTopicsOnDelete !== 'true') {
@@ -114,7 +78,7 @@ export function createStreamTopicsResource(dependencies: StreamTopicsDependencie
     }
 
     const changes = await withAdmin(properties.BootstrapBrokers, (admin) =>
-      ensureTopics(admin, specsOf(properties)),
+      ensureTopics(admin, requestedTopics(properties)),
     );
     for (const change of changes) {
       if (change.action === 'partitions-kept') {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toDeviceSummary } from './devices.js';
+import { deviceSummaries, toDeviceSummary } from './devices.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00.000Z');
 const device = (lastSeen: string, online?: boolean) => ({
@@ -25,5 +25,37 @@ describe('device status', () => {
     expect(
       Object.keys(toDeviceSummary(device('2026-11-23T11:59:59.000Z', true), 60_000, NOW)).sort(),
     ).toEqual(['deviceId', 'deviceType', 'firstSeen', 'lastSeen', 'messageCount', 'status']);
+  });
+});
+
+describe('device routes over a device store', () => {
+  const store = (records: ReturnType<typeof device>[]) => ({
+    listDevices: async () => ({ items: records, nextCursor: 'next' }),
+    getDevice: async (deviceId: string) => records.find((r) => r.deviceId === deviceId),
+  });
+
+  it("judges each device on its type's reporting interval", async () => {
+    const routes = deviceSummaries(
+      store([device('2026-11-23T11:40:00.000Z')]),
+      async () => 600,
+      () => NOW,
+    );
+
+    const page = await routes.list({ limit: 10 });
+
+    expect(page).toEqual({ items: [expect.objectContaining({ status: 'online' })], cursor: 'next' });
+  });
+
+  it('judges a device whose type is not registered on the default interval of a minute', async () => {
+    const routes = deviceSummaries(
+      store([device('2026-11-23T11:56:59.000Z')]),
+      async () => undefined,
+      () => NOW,
+    );
+
+    const summary = await routes.get('b-1');
+
+    expect(summary?.status).toBe('offline');
+    expect(await routes.get('unknown')).toBeUndefined();
   });
 });

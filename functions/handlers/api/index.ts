@@ -65,7 +65,7 @@ import {
 
 export type { MessageStage } from '../../ports/registry.js';
 export type { DataOpsApi } from './data-ops.js';
-export { MISSED_REPORTS_OFFLINE, toDeviceSummary } from './devices.js';
+export { deviceSummaries, MISSED_REPORTS_OFFLINE, toDeviceSummary } from './devices.js';
 export { ApiError } from './errors.js';
 export type { NotificationChannelsApi } from './notification-channels.js';
 export { buildOpenApiDocument } from './openapi.js';

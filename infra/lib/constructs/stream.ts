@@ -56,7 +56,7 @@ export interface StreamProps {
   readonly removalPolicy: RemovalPolicy;
 }
 
-/** One topic as functions/lambda/stream-topics-resource.ts reads it (`Topics` property). */
+/** One topic as the custom resource reads it (`Topics`, functions/handlers/stream-topics.ts). */
 export interface TopicSpec {
   readonly Name: TopicName;
   readonly Partitions: number;
