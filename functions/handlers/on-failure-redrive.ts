@@ -134,6 +134,12 @@ async function readBack(
 ): Promise<RetainedRecord[]> {
   const found: RetainedRecord[] = [];
   for (const range of ranges) {
+    const count = range.lastOffset - range.firstOffset + 1;
+    // Read back only topics the role may read (and a redrive may send to).
+    if (!(ON_FAILURE_REDRIVE_TOPICS as readonly string[]).includes(range.topic)) {
+      skip(`not read back: topic ${range.topic}`, count);
+      continue;
+    }
     const before = found.length;
     const from = Math.min(range.firstTimestamp, range.lastTimestamp) - READ_BACK_MARGIN_MS;
     const to = Math.max(range.firstTimestamp, range.lastTimestamp) + READ_BACK_MARGIN_MS;
@@ -148,7 +154,7 @@ async function readBack(
       }
       return true;
     });
-    skip('no longer in the topic', range.lastOffset - range.firstOffset + 1 - (found.length - before));
+    skip('no longer in the topic', count - (found.length - before));
   }
   return found;
 }
