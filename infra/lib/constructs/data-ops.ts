@@ -100,7 +100,9 @@ export class DataOps extends Construct {
       }),
     );
     // The on-failure records, and nothing else of their bucket: ListObjectsV2 is allowed only with a
-    // prefix under Lambda's own (the adapter always sends it), GetObject only below it.
+    // prefix under Lambda's own (the adapter always sends it), GetObject only below it (the `s3:prefix`
+    // pattern of https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-policies-s3.html,
+    // "Allowing each IAM user access to a folder in a bucket").
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['s3:ListBucket'],
