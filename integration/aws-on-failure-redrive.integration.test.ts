@@ -45,14 +45,18 @@ beforeAll(async () => {
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
   });
   await s3.send(
-    new CreateBucketCommand({ Bucket: BUCKET, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }),
+    new CreateBucketCommand({
+      Bucket: BUCKET,
+      CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' },
+    }),
   );
   kafka = plainKafka(brokers);
   admin = kafka.admin();
   await admin.connect();
   const existing = await admin.listTopics();
   for (const topic of [TOPICS.raw, TOPICS.dlq]) {
-    if (!existing.includes(topic)) await createTopic(admin, { topic, numPartitions: TOPIC_PARTITIONS[topic] });
+    if (!existing.includes(topic))
+      await createTopic(admin, { topic, numPartitions: TOPIC_PARTITIONS[topic] });
   }
 });
 
@@ -90,8 +94,7 @@ function redriveOver(reader: TopicRangeReader) {
 }
 
 const noDeadLetters: TopicRangeReader = { readByTime: async () => undefined };
-let idCount = 0;
-const redriveId = () => `rd-integration${String((idCount += 1)).padStart(6, '0')}`;
+const redriveId = () => `rd-${randomUUID().replaceAll('-', '').slice(0, 20)}`;
 
 describe('redrive from the S3 on-failure destination', () => {
   it("sends back the records of Lambda's documents the filter matches, and reads nothing outside its prefix", async () => {
@@ -137,10 +140,14 @@ describe('redrive from the S3 on-failure destination', () => {
     await producer.disconnect();
     // Where the broker put them (offsets, timestamps): what Lambda's document would name.
     const produced: RetainedRecord[] = [];
-    await kafkaRangeReader({ kafka }).readByTime(TOPICS.raw, { from: sentAt - 60_000, to: Date.now() + 60_000 }, (records) => {
-      produced.push(...records.filter((record) => record.key === deviceId));
-      return true;
-    });
+    await kafkaRangeReader({ kafka }).readByTime(
+      TOPICS.raw,
+      { from: sentAt - 60_000, to: Date.now() + 60_000 },
+      (records) => {
+        produced.push(...records.filter((record) => record.key === deviceId));
+        return true;
+      },
+    );
     expect(produced).toHaveLength(2);
     const partition = produced[0]?.partition;
     await put(lambdaKey(`${TOPICS.raw}-${partition}`), onFailureDocument(produced, { withoutPayload: true }));

@@ -140,13 +140,17 @@ describe('records of failed batches', () => {
   });
 
   it('knows no device type for bytes that are not JSON', () => {
-    expect(failedRecordFacts({ value: Buffer.from([0xff, 0x00]), headers: {}, timestamp: T0 })).toEqual({ time: T0 });
+    expect(failedRecordFacts({ value: Buffer.from([0xff, 0x00]), headers: {}, timestamp: T0 })).toEqual({
+      time: T0,
+    });
   });
 
   it('matches PROCESSING_FAILED or no reason, the devices named and the window [from, to)', () => {
     const facts = { time: T0, deviceType: 'probe', deviceId: 'probe-1' };
     expect(matchesFailedRecord(facts, window)).toBe(true);
-    expect(matchesFailedRecord(facts, { ...window, reason: 'PROCESSING_FAILED', deviceId: 'probe-1' })).toBe(true);
+    expect(matchesFailedRecord(facts, { ...window, reason: 'PROCESSING_FAILED', deviceId: 'probe-1' })).toBe(
+      true,
+    );
     expect(matchesFailedRecord(facts, { ...window, reason: 'UNKNOWN_DEVICE_TYPE' })).toBe(false);
     expect(matchesFailedRecord(facts, { ...window, deviceType: 'smart_meter' })).toBe(false);
     expect(matchesFailedRecord({ ...facts, time: window.to }, window)).toBe(false);

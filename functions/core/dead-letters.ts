@@ -225,7 +225,9 @@ export function matchesFailedRecord(facts: FailedRecordFacts, filter: DeadLetter
 /** `device_metadata.device_type` of an enriched message's bytes; undefined for anything else. */
 function enrichedDeviceType(value: Uint8Array): string | undefined {
   try {
-    const body: unknown = JSON.parse(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString());
+    const body: unknown = JSON.parse(
+      Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString(),
+    );
     const metadata = (body as { device_metadata?: { device_type?: unknown } } | null)?.device_metadata;
     return typeof metadata?.device_type === 'string' ? metadata.device_type : undefined;
   } catch {

@@ -136,7 +136,8 @@ describe('redrive', () => {
     // raw('probe-1', ...) holds the dead letter's very message: same MQTT topic, same bytes.
     const body = onFailureDocument([raw('probe-1', 'probe', 0), raw('probe-2', 'probe', 3), enrichedRecord]);
     const failedBatches: FailedBatchStore = {
-      readSince: async (_since, visit) => void (await visit({ key: 'aws/lambda/x', writtenAt: T0 + 5_000, body })),
+      readSince: async (_since, visit) =>
+        void (await visit({ key: 'aws/lambda/x', writtenAt: T0 + 5_000, body })),
     };
     const { ops, sent } = dataOpsOver({ [TOPICS.dlq]: [deadLetter()] }, undefined, failedBatches);
 

@@ -226,11 +226,15 @@ export function createDataOps(dependencies: DataOpsDependencies) {
       else skip(counters, `stage ${letter.record.stage} cannot be redriven`);
     }
     const newest = newestAttempts(redrivable);
-    for (let i = newest.length; i < redrivable.length; i++) skip(counters, 'an older attempt of a message sent');
+    for (let i = newest.length; i < redrivable.length; i++)
+      skip(counters, 'an older attempt of a message sent');
     const toSend = newest.slice(0, DATA_OPS_LIMITS.maxRedriveMessages);
     const sentAt = now();
     return {
-      sends: toSend.map((letter) => ({ topic: TOPICS.raw, record: redriveRecord(letter.record, letter, sentAt) })),
+      sends: toSend.map((letter) => ({
+        topic: TOPICS.raw,
+        record: redriveRecord(letter.record, letter, sentAt),
+      })),
       attempts: new Set(toSend.map(deadLetterAttemptKey)),
       truncated: truncated || newest.length > toSend.length,
     };

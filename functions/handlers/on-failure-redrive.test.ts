@@ -78,7 +78,7 @@ const select = (
 const text = (value: Uint8Array | undefined) => Buffer.from(value ?? []).toString();
 
 describe('selectFailedRecords', () => {
-  it("selects by device type from the MQTT topic and sends each back to its topic, bytes unchanged, one more redrive", async () => {
+  it('selects by device type from the MQTT topic and sends each back to its topic, bytes unchanged, one more redrive', async () => {
     const probe = raw('probe-1', 'probe', 1);
     const body = onFailureDocument([probe, raw('meter-1', 'smart_meter', 2)]);
 
@@ -114,7 +114,7 @@ describe('selectFailedRecords', () => {
     expect(selection).toMatchObject({ scanned: 2, matched: 0, sends: [] });
   });
 
-  it("sends an enriched record back to iot.enriched, its device from the key and device_metadata", async () => {
+  it('sends an enriched record back to iot.enriched, its device from the key and device_metadata', async () => {
     const body = onFailureDocument([enriched('probe-2', 'probe', 7), enriched('meter-1', 'smart_meter', 8)]);
 
     const selection = await select([{ body }], { ...WINDOW, deviceType: 'probe', deviceId: 'probe-2' });
@@ -125,7 +125,11 @@ describe('selectFailedRecords', () => {
   });
 
   it('reads a document with offsets only back from its topic, by partition and offset', async () => {
-    const [first, second, third] = [raw('probe-1', 'probe', 1), raw('probe-1', 'probe', 2), raw('probe-1', 'probe', 3)];
+    const [first, second, third] = [
+      raw('probe-1', 'probe', 1),
+      raw('probe-1', 'probe', 2),
+      raw('probe-1', 'probe', 3),
+    ];
     const body = onFailureDocument([first, second, third], { withoutPayload: true });
     // Offset 3 is gone (retention); offset 0 and partition 1 are outside the batch.
     const retained = [raw('probe-1', 'probe', 0), first, second, { ...first, partition: 1 }];
@@ -138,7 +142,11 @@ describe('selectFailedRecords', () => {
 
   it('sends the newest attempt of a message once, and nothing the dead-letter topic already sends', async () => {
     const first = raw('probe-1', 'probe', 1);
-    const again = { ...raw('probe-1', 'probe', 5), value: first.value, headers: { ...first.headers, redrive_count: '1' } };
+    const again = {
+      ...raw('probe-1', 'probe', 5),
+      value: first.value,
+      headers: { ...first.headers, redrive_count: '1' },
+    };
     const inDlq = raw('probe-2', 'probe', 2);
     const documents = [{ body: onFailureDocument([first, inDlq]) }, { body: onFailureDocument([again]) }];
     const sentFromDeadLetters = new Set([

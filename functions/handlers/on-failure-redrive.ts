@@ -106,7 +106,8 @@ export async function selectFailedRecords(
       const key = `${record.topic}\u0000${messageKey}`;
       const kept = newest.get(key);
       if (kept) skip('an older attempt of a message sent');
-      if (!kept || redriveCountOf(record) > redriveCountOf(kept.record)) newest.set(key, { record, time: facts.time });
+      if (!kept || redriveCountOf(record) > redriveCountOf(kept.record))
+        newest.set(key, { record, time: facts.time });
     }
     return true;
   });

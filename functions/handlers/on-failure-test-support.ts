@@ -49,7 +49,9 @@ export function onFailureDocument(
           timestampType: 'CREATE_TIME',
           ...(record.key === undefined ? {} : { key: Buffer.from(record.key).toString('base64') }),
           value: Buffer.from(record.value).toString('base64'),
-          headers: Object.entries(record.headers).map(([name, value]) => ({ [name]: [...Buffer.from(value)] })),
+          headers: Object.entries(record.headers).map(([name, value]) => ({
+            [name]: [...Buffer.from(value)],
+          })),
         })),
       ]),
     ),

@@ -45,7 +45,9 @@ describe('readOnFailureDocument', () => {
 
   it('refuses a document that is not an on-failure record, saying so', () => {
     expect(() => readOnFailureDocument('{"hello":1}')).toThrow(/not an on-failure record/);
-    expect(() => readOnFailureDocument('timestream report,1,2')).toThrow(/not an on-failure record: not JSON/);
+    expect(() => readOnFailureDocument('timestream report,1,2')).toThrow(
+      /not an on-failure record: not JSON/,
+    );
   });
 });
 

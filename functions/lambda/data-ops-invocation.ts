@@ -4,9 +4,10 @@
  * functions/handlers/data-ops-invocation.ts; the API's side over Lambda Invoke:
  * functions/adapters/lambda/invoked-data-ops.ts.
  */
+
+export { type InvokedDataOpsOptions, invokedDataOps } from '../adapters/lambda/invoked-data-ops.js';
 export {
   createDataOpsInvocationHandler,
   DataOpsInvocation,
   type DataOpsInvocationResult,
 } from '../handlers/data-ops-invocation.js';
-export { type InvokedDataOpsOptions, invokedDataOps } from '../adapters/lambda/invoked-data-ops.js';

@@ -60,11 +60,7 @@ describe('data-ops function', () => {
       MaximumEventAgeInSeconds: 3600,
     });
     expect(Object.keys(functionVariables(env.platformTemplate, DESCRIPTION))).toEqual(
-      expect.arrayContaining([
-        ENV.kafkaBootstrapBrokers,
-        TABLE_NAME_ENV.operations,
-        ENV.failedRecordsBucket,
-      ]),
+      expect.arrayContaining([ENV.kafkaBootstrapBrokers, TABLE_NAME_ENV.operations, ENV.failedRecordsBucket]),
     );
   });
 

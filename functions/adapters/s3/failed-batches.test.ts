@@ -25,7 +25,11 @@ beforeEach(() => {
 });
 
 const store = () =>
-  s3FailedBatchStore({ client: new S3Client({ region: 'eu-west-1' }), bucket: 'failed', prefix: 'aws/lambda/' });
+  s3FailedBatchStore({
+    client: new S3Client({ region: 'eu-west-1' }),
+    bucket: 'failed',
+    prefix: 'aws/lambda/',
+  });
 
 describe('s3FailedBatchStore', () => {
   it('lists under the prefix, page after page, and reads the objects written since the time asked', async () => {

@@ -136,7 +136,7 @@ export class DataOps extends Construct {
       {
         id: `AwsSolutions-IAM5[Resource::${props.failedRecordsBucket.exportName}/${ON_FAILURE_RECORDS_PREFIX}*]`,
         reason:
-          "Lambda chooses the object keys of on-failure records under its own prefix (aws/lambda/<mapping uuid>/...): GetObject is scoped to that prefix of the failed-records bucket, not the Timestream reports beside it.",
+          'Lambda chooses the object keys of on-failure records under its own prefix (aws/lambda/<mapping uuid>/...): GetObject is scoped to that prefix of the failed-records bucket, not the Timestream reports beside it.',
       },
     ]);
   }
