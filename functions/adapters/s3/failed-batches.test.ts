@@ -55,11 +55,12 @@ describe('s3FailedBatchStore', () => {
       { key: 'aws/lambda/u/iot.raw-0/a', writtenAt: SINCE + 1_000, body: 'body of aws/lambda/u/iot.raw-0/a' },
       { key: 'aws/lambda/u/iot.raw-1/b', writtenAt: SINCE, body: 'body of aws/lambda/u/iot.raw-1/b' },
     ]);
+    // Every listing names the prefix (the role may list nothing else); the second one continues the first.
     const listings = s3.commandCalls(ListObjectsV2Command).map((call) => call.args[0].input);
-    expect(listings).toEqual([
-      { Bucket: 'failed', Prefix: 'aws/lambda/' },
-      { Bucket: 'failed', Prefix: 'aws/lambda/', ContinuationToken: 'page-2' },
-    ]);
+    expect(listings).toHaveLength(2);
+    for (const listing of listings)
+      expect(listing).toMatchObject({ Bucket: 'failed', Prefix: 'aws/lambda/' });
+    expect(listings[1]?.ContinuationToken).toBe('page-2');
   });
 
   it('stops reading when the visitor answers false', async () => {
