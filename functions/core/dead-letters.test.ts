@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { CONTRACT_VERSION, type DlqRecord } from './contract/messages.js';
 import {
   type DeadLetter,
+  failedRecordFacts,
   groupDeadLetters,
   isRedrivable,
+  matchesFailedRecord,
   matchesFilter,
   newestAttempts,
   readDeadLetter,
@@ -110,5 +112,47 @@ describe('isRedrivable', () => {
   it('sends back what enrichment rejected, not what the bridge could not read', () => {
     expect(isRedrivable(letter(dlq()))).toBe(true);
     expect(isRedrivable(letter(dlq({ stage: 'ingest-bridge', reason: 'INVALID_TOPIC' })))).toBe(false);
+  });
+});
+
+describe('records of failed batches', () => {
+  const T0 = Date.parse('2026-12-01T10:00:00.000Z');
+  const window = { from: T0, to: T0 + 60_000 };
+
+  it('reads device and receipt time from the MQTT topic and received_at headers of a raw record', () => {
+    const facts = failedRecordFacts({
+      key: 'probe-1',
+      value: Buffer.from('{}'),
+      headers: { mqtt_topic: 'dt/probe/probe-1/telemetry', received_at: String(T0 + 5) },
+      timestamp: T0 + 900,
+    });
+    expect(facts).toEqual({ time: T0 + 5, deviceType: 'probe', deviceId: 'probe-1' });
+  });
+
+  it("reads an enriched record's device from its key and device_metadata, its time from the record", () => {
+    const facts = failedRecordFacts({
+      key: 'meter-1',
+      value: Buffer.from('{"device_metadata":{"device_type":"smart_meter"}}'),
+      headers: {},
+      timestamp: T0 + 7,
+    });
+    expect(facts).toEqual({ time: T0 + 7, deviceType: 'smart_meter', deviceId: 'meter-1' });
+  });
+
+  it('knows no device type for bytes that are not JSON', () => {
+    expect(failedRecordFacts({ value: Buffer.from([0xff, 0x00]), headers: {}, timestamp: T0 })).toEqual({
+      time: T0,
+    });
+  });
+
+  it('matches PROCESSING_FAILED or no reason, the devices named and the window [from, to)', () => {
+    const facts = { time: T0, deviceType: 'probe', deviceId: 'probe-1' };
+    expect(matchesFailedRecord(facts, window)).toBe(true);
+    expect(matchesFailedRecord(facts, { ...window, reason: 'PROCESSING_FAILED', deviceId: 'probe-1' })).toBe(
+      true,
+    );
+    expect(matchesFailedRecord(facts, { ...window, reason: 'UNKNOWN_DEVICE_TYPE' })).toBe(false);
+    expect(matchesFailedRecord(facts, { ...window, deviceType: 'smart_meter' })).toBe(false);
+    expect(matchesFailedRecord({ ...facts, time: window.to }, window)).toBe(false);
   });
 });

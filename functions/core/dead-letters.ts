@@ -3,7 +3,7 @@
  * redrive or triage filter, grouping it for triage, and choosing what a redrive sends back. Plain
  * functions over plain data: the handlers read the stream and produce.
  */
-import { DlqRecord } from './contract/messages.js';
+import { DlqRecord, type PipelineFailureReason } from './contract/messages.js';
 import { parseTopic } from './envelope.js';
 
 /** A dead letter as read from the stream: the record, and where and when it was appended. */
@@ -152,7 +152,7 @@ export const REDRIVE_TARGETS = {
 export function newestAttempts(letters: readonly DeadLetter[]): DeadLetter[] {
   const newest = new Map<string, DeadLetter>();
   for (const letter of letters) {
-    const key = `${letter.record.source?.mqtt_topic ?? ''}\u0000${letter.record.original_base64}`;
+    const key = deadLetterAttemptKey(letter);
     const kept = newest.get(key);
     if (!kept || attemptOrder(letter, kept) > 0) newest.set(key, letter);
   }
@@ -166,3 +166,71 @@ const attemptOrder = (a: DeadLetter, b: DeadLetter): number =>
 /** Whether a redrive can send this dead letter back (its stage has a target, its bytes are there). */
 export const isRedrivable = (letter: DeadLetter): boolean =>
   Object.hasOwn(REDRIVE_TARGETS, letter.record.stage);
+
+/** What identifies the attempts of one message: its MQTT topic and its original bytes (base64). */
+export const attemptKey = (mqttTopic: string | undefined, originalBase64: string): string =>
+  `${mqttTopic ?? ''}\u0000${originalBase64}`;
+
+export const deadLetterAttemptKey = (letter: DeadLetter): string =>
+  attemptKey(letter.record.source?.mqtt_topic, letter.record.original_base64);
+
+// ----- Records of failed batches (AWS: the event source mappings' on-failure destination) ------------
+
+/**
+ * The reason a record of a failed batch answers to in a redrive filter: Lambda gave up on it after the
+ * mapping's retries, which is what PROCESSING_FAILED names for the consumers' own dead letters.
+ */
+export const FAILED_BATCH_REASON: PipelineFailureReason = 'PROCESSING_FAILED';
+
+/** A stream record of a failed batch, as far as a redrive filter looks at it. */
+export interface FailedRecordInput {
+  readonly key?: string;
+  readonly value: Uint8Array;
+  readonly headers: Readonly<Record<string, string>>;
+  /** The stream record's timestamp (epoch ms). */
+  readonly timestamp: number;
+}
+
+/** What a redrive filter matches a failed record on. */
+export interface FailedRecordFacts {
+  /** When the platform received the message: the `received_at` header, else the record's timestamp. */
+  readonly time: number;
+  readonly deviceType?: string;
+  readonly deviceId?: string;
+}
+
+/**
+ * Reads the facts of a failed record: device type and id from the MQTT topic header (raw records), or,
+ * for an enriched record (no headers), the id from the key and the type from `device_metadata`.
+ */
+export function failedRecordFacts(record: FailedRecordInput): FailedRecordFacts {
+  const receivedAt = Number(record.headers.received_at);
+  const time = Number.isSafeInteger(receivedAt) && receivedAt > 0 ? receivedAt : record.timestamp;
+  const topic = parseTopic(record.headers.mqtt_topic);
+  const deviceType = topic?.deviceType ?? enrichedDeviceType(record.value);
+  const deviceId = topic?.deviceId ?? record.key;
+  return { time, ...(deviceType ? { deviceType } : {}), ...(deviceId ? { deviceId } : {}) };
+}
+
+export function matchesFailedRecord(facts: FailedRecordFacts, filter: DeadLetterFilter): boolean {
+  return (
+    facts.time >= filter.from &&
+    facts.time < filter.to &&
+    (filter.reason === undefined || filter.reason === FAILED_BATCH_REASON) &&
+    (filter.deviceType === undefined || facts.deviceType === filter.deviceType) &&
+    (filter.deviceId === undefined || facts.deviceId === filter.deviceId)
+  );
+}
+
+/** `device_metadata.device_type` of an enriched message's bytes; undefined for anything else. */
+function enrichedDeviceType(value: Uint8Array): string | undefined {
+  try {
+    const body: unknown = JSON.parse(
+      Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString(),
+    );
+    const metadata = (body as { device_metadata?: { device_type?: unknown } } | null)?.device_metadata;
+    return typeof metadata?.device_type === 'string' ? metadata.device_type : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -7,9 +7,11 @@ import { DynamoOperationStore } from '../adapters/dynamodb/operations.js';
 import { startTestDynamo, type TestDynamo } from '../adapters/dynamodb/test-support.js';
 import { CONTRACT_VERSION, type DlqRecord } from '../core/contract/messages.js';
 import type { OperationProgress, RetainedRecord, TopicRangeReader } from '../ports/data-ops.js';
+import type { FailedBatchStore } from '../ports/failed-batches.js';
 import type { StreamProducer, StreamRecord } from '../ports/stream.js';
 import { TOPICS } from '../shared/stream.js';
 import { createDataOps, ReplayConflictError, settledOperation, UnknownDeviceError } from './data-ops.js';
+import { onFailureDocument } from './on-failure-test-support.js';
 
 let dynamo: TestDynamo;
 beforeAll(async () => {
@@ -94,7 +96,7 @@ const NOW = T0 + 10_000;
 const dataOpsOver = async (
   topics: Record<string, RetainedRecord[]>,
   gate?: Promise<void>,
-  options: { operations?: DynamoOperationStore } = {},
+  options: { operations?: DynamoOperationStore; failedBatches?: FailedBatchStore } = {},
 ) => {
   const { producer, sent } = recordingProducer();
   const operations = options.operations ?? (await operationStore());
@@ -102,6 +104,7 @@ const dataOpsOver = async (
     reader: fixedReader(topics, gate),
     producer,
     operations,
+    ...(options.failedBatches ? { failedBatches: options.failedBatches } : {}),
     deviceTypeOf: async (id) => (id === 'probe-1' ? 'probe' : undefined),
     now: () => NOW,
   });
@@ -148,6 +151,35 @@ describe('redrive', () => {
     expect(progress).toMatchObject({ matched: 3, sent: 1 });
     expect(Object.values(progress.skipped).reduce((a, b) => a + b, 0)).toBe(2);
     expect(sent[0]?.record.headers?.redrive_count).toBe('2');
+  });
+
+  it("in AWS also sends back the failed batches' records, each to its topic, a message in both sources once", async () => {
+    const enrichedRecord: RetainedRecord = {
+      topic: TOPICS.enriched,
+      partition: 2,
+      offset: 9,
+      timestamp: T0 + 4,
+      key: 'probe-1',
+      value: Buffer.from('{"device_id":"probe-1","device_metadata":{"device_type":"probe"}}'),
+      headers: {},
+    };
+    // raw('probe-1', ...) holds the dead letter's very message: same MQTT topic, same bytes.
+    const body = onFailureDocument([raw('probe-1', 'probe', 0), raw('probe-2', 'probe', 3), enrichedRecord]);
+    const failedBatches: FailedBatchStore = {
+      readSince: async (_since, visit) =>
+        void (await visit({ key: 'aws/lambda/x', writtenAt: T0 + 5_000, body })),
+    };
+    const { ops, sent } = await dataOpsOver({ [TOPICS.dlq]: [deadLetter()] }, undefined, { failedBatches });
+
+    const progress = await ops.redrive(WINDOW);
+
+    expect(progress).toMatchObject({ state: 'done', matched: 4, sent: 3 });
+    expect(progress.skipped).toEqual({ 'sent from the dead-letter topic': 1 });
+    expect(sent.map((s) => [s.topic, s.record.key, s.record.headers?.redrive_count])).toEqual([
+      [TOPICS.raw, 'probe-1', '1'],
+      [TOPICS.raw, 'probe-2', '1'],
+      [TOPICS.enriched, 'probe-1', '1'],
+    ]);
   });
 
   it('sends nothing for a filter that matches nothing', async () => {

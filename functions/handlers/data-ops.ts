@@ -10,6 +10,9 @@
  *   message fails again, on its new dead letter. Of the dead letters of one message only the newest
  *   goes back. The writes downstream are idempotent on (device, measure, time), so a message sent
  *   back twice is stored once.
+ *   In AWS a redrive also sends back the matching records of the batches the MSK event source
+ *   mappings gave up on (`failedBatches`, their S3 on-failure destination: ./on-failure-redrive.ts),
+ *   each to the topic it came from; the DLQ's come first, the bound counts both.
  * - A replay reads the raw records of a device or a device type over a time range and sends them back
  *   to `iot.raw` with a `replay_id` header: enrich re-runs them with the current registry (alert state
  *   untouched) and the writer replaces each message's stored points (TimeseriesSink.rewrite), so the
@@ -33,6 +36,7 @@ import {
   type DeadLetter,
   type DeadLetterFilter,
   type DeadLetterGroup,
+  deadLetterAttemptKey,
   groupDeadLetters,
   isRedrivable,
   matchesFilter,
@@ -46,9 +50,11 @@ import type {
   RetainedRecord,
   TopicRangeReader,
 } from '../ports/data-ops.js';
+import type { FailedBatchStore } from '../ports/failed-batches.js';
 import type { StreamProducer, StreamRecord } from '../ports/stream.js';
 import { DATA_OPS_HEADERS, DATA_OPS_LIMITS } from '../shared/data-ops.js';
 import { TOPICS } from '../shared/stream.js';
+import { selectFailedRecords } from './on-failure-redrive.js';
 
 export interface DataOpsDependencies {
   readonly reader: TopicRangeReader;
@@ -61,6 +67,11 @@ export interface DataOpsDependencies {
   readonly onError?: (error: unknown, operationId: string) => void;
   /** Records per send (default 500). */
   readonly sendBatchSize?: number;
+  /**
+   * AWS: the event source mappings' on-failure destination, a second source of a redrive.
+   * @default - none (local mode: the consumers' failures are in iot.dlq only)
+   */
+  readonly failedBatches?: FailedBatchStore;
 }
 
 export interface TriageResult {
@@ -160,6 +171,9 @@ export interface OperationOptions {
   readonly id?: string;
 }
 
+/** A record to send and the topic it goes to. */
+type TopicRecord = { readonly topic: string; readonly record: StreamRecord };
+
 type Counters = { scanned: number; matched: number; sent: number; skipped: Record<string, number> };
 
 export function createDataOps(dependencies: DataOpsDependencies) {
@@ -231,6 +245,53 @@ export function createDataOps(dependencies: DataOpsDependencies) {
     };
   }
 
+  /** Sends records in batches of `batchSize`, storing the progress after each. */
+  async function sendAll(
+    base: Pick<OperationProgress, 'id' | 'kind' | 'request' | 'startedAt'>,
+    counters: Counters,
+    sends: readonly TopicRecord[],
+  ) {
+    let i = 0;
+    while (i < sends.length) {
+      const { topic } = sends[i] as TopicRecord;
+      const batch: StreamRecord[] = [];
+      for (; i < sends.length && batch.length < batchSize; i++) {
+        const send = sends[i] as TopicRecord;
+        if (send.topic !== topic) break;
+        batch.push(send.record);
+      }
+      await producer.send(topic, batch);
+      counters.sent += batch.length;
+      await operations.put(progressOf(base, counters, 'running'));
+    }
+  }
+
+  /** The dead letters of iot.dlq a redrive sends back (the newest attempt of each message). */
+  async function deadLettersToRedrive(filter: DeadLetterFilter, counters: Counters) {
+    const { letters, scanned, truncated } = await readDeadLetters(filter, DATA_OPS_LIMITS.maxTriageScan);
+    counters.scanned += scanned;
+    const matching = letters.filter((letter) => matchesFilter(letter, filter));
+    counters.matched += matching.length;
+    const redrivable: DeadLetter[] = [];
+    for (const letter of matching) {
+      if (isRedrivable(letter)) redrivable.push(letter);
+      else skip(counters, `stage ${letter.record.stage} cannot be redriven`);
+    }
+    const newest = newestAttempts(redrivable);
+    for (let i = newest.length; i < redrivable.length; i++)
+      skip(counters, 'an older attempt of a message sent');
+    const toSend = newest.slice(0, DATA_OPS_LIMITS.maxRedriveMessages);
+    const sentAt = now();
+    return {
+      sends: toSend.map((letter) => ({
+        topic: TOPICS.raw,
+        record: redriveRecord(letter.record, letter, sentAt),
+      })),
+      attempts: new Set(toSend.map(deadLetterAttemptKey)),
+      truncated: truncated || newest.length > toSend.length,
+    };
+  }
+
   /** Runs a redrive to the end (at most DATA_OPS_LIMITS.maxRedriveMessages sent) and answers its progress. */
   async function redrive(
     filter: DeadLetterFilter,
@@ -257,32 +318,24 @@ export function createDataOps(dependencies: DataOpsDependencies) {
     const counters: Counters = { scanned: 0, matched: 0, sent: 0, skipped: {} };
     await operations.put(progressOf(base, counters, 'running'));
     try {
-      const {
-        letters,
-        scanned,
-        truncated: scanTruncated,
-      } = await readDeadLetters(filter, DATA_OPS_LIMITS.maxTriageScan);
-      counters.scanned = scanned;
-      const matching = letters.filter((letter) => matchesFilter(letter, filter));
-      counters.matched = matching.length;
-      const redrivable: DeadLetter[] = [];
-      for (const letter of matching) {
-        if (isRedrivable(letter)) redrivable.push(letter);
-        else skip(counters, `stage ${letter.record.stage} cannot be redriven`);
+      const fromDeadLetters = await deadLettersToRedrive(filter, counters);
+      await sendAll(base, counters, fromDeadLetters.sends);
+      let truncated = fromDeadLetters.truncated;
+      if (dependencies.failedBatches) {
+        const failed = await selectFailedRecords(filter, {
+          batches: dependencies.failedBatches,
+          reader,
+          limit: DATA_OPS_LIMITS.maxRedriveMessages - counters.sent,
+          sentAt: now(),
+          sentFromDeadLetters: fromDeadLetters.attempts,
+        });
+        counters.scanned += failed.scanned;
+        counters.matched += failed.matched;
+        for (const [why, count] of Object.entries(failed.skipped))
+          counters.skipped[why] = (counters.skipped[why] ?? 0) + count;
+        await sendAll(base, counters, failed.sends);
+        truncated ||= failed.truncated;
       }
-      const newest = newestAttempts(redrivable);
-      for (let i = newest.length; i < redrivable.length; i++)
-        skip(counters, 'an older attempt of a message sent');
-      const toSend = newest.slice(0, DATA_OPS_LIMITS.maxRedriveMessages);
-      for (let i = 0; i < toSend.length; i += batchSize) {
-        const batch = toSend
-          .slice(i, i + batchSize)
-          .map((letter) => redriveRecord(letter.record, letter, now()));
-        await producer.send(TOPICS.raw, batch);
-        counters.sent += batch.length;
-        await operations.put(progressOf(base, counters, 'running'));
-      }
-      const truncated = scanTruncated || newest.length > toSend.length;
       const done = progressOf(base, counters, 'done', { truncated });
       await operations.put(done);
       return done;

@@ -49,6 +49,11 @@ const ENTRIES = {
     load: () => import('./notifier.js'),
     required: ['AWS_REGION', 'NOTIFICATIONS_TABLE', 'NOTIFICATION_TOPIC_ARN'],
   },
+  // Data operations (issue 16).
+  'data-ops': {
+    load: () => import('./data-ops.js'),
+    required: ['AWS_REGION', 'OPERATIONS_TABLE', 'FAILED_RECORDS_BUCKET', 'KAFKA_BOOTSTRAP_BROKERS'],
+  },
 } as const;
 
 function stubEnvironment(without?: string, overrides: Record<string, string> = {}) {

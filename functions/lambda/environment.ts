@@ -30,6 +30,8 @@ export const ENV = {
   notificationTopicArn: 'NOTIFICATION_TOPIC_ARN',
   /** Data operations (issue 16): the data-ops function the API invokes (its name). */
   dataOpsFunctionName: 'DATA_OPS_FUNCTION_NAME',
+  /** Data operations (issue 16): the bucket the Kafka mappings write on-failure records to (a redrive reads it). */
+  failedRecordsBucket: 'FAILED_RECORDS_BUCKET',
 } as const;
 
 /** Reads a required variable; a missing one is a deployment bug, reported by name at cold start. */

@@ -21,6 +21,7 @@ export const LAMBDA_ENV: Readonly<Record<string, string>> = {
   [ENV.notificationTopicArn]: 'arn:aws:sns:eu-west-1:123456789012:test-notifications',
   // Data operations (issue 16).
   [ENV.dataOpsFunctionName]: 'test-data-ops',
+  [ENV.failedRecordsBucket]: 'test-failed-records',
   ...Object.fromEntries(Object.entries(TABLE_NAME_ENV).map(([key, name]) => [name, `test-${key}`])),
   ...Object.fromEntries(
     Object.entries(TIMESERIES_TABLE_NAME_ENV).map(([key, name]) => [name, `test-${key}`]),

@@ -107,6 +107,8 @@ export class PlatformStack extends Stack {
       network: stateful.network,
       stream,
       registry: stateful.registry,
+      // A redrive also reads the Kafka mappings' on-failure records.
+      failedRecordsBucket: stateful.failedRecordsBucketExport,
       platformVersion: config.platformVersion,
       logRetention,
       removalPolicy,
@@ -148,6 +150,8 @@ export class PlatformStack extends Stack {
         TimeseriesWriter: this.processing.timeseriesWriter.function,
         Api: this.api.handler.function,
         Notifier: this.notifications.handler.function,
+        // Issue 16: a redrive or a replay that fails is an error of the data-ops function.
+        DataOps: this.dataOps.handler.function,
         ...(this.rollup ? { TimeseriesRollup: this.rollup.handler.function } : {}),
       },
       kafkaConsumers: {

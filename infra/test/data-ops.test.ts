@@ -1,9 +1,11 @@
 /**
  * The data-ops function (issue 16) in the synthesized stacks: in the VPC with reserved concurrency 2,
- * no retries of asynchronous invocations, its IAM statements exactly (operations table, the two topics,
- * the throwaway groups, no `kafka-cluster:*`), the API allowed to invoke only it and only read the
- * operations table, the operations table in the stateful stack, and cdk-nag clean.
+ * no retries of asynchronous invocations, its IAM statements exactly (operations table, the topics,
+ * the throwaway groups, no `kafka-cluster:*`, the failed-records bucket under Lambda's prefix only),
+ * an alarm on its errors, the API allowed to invoke only it and only read the operations table, the
+ * operations table in the stateful stack, and cdk-nag clean.
  */
+import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/lambda/environment.js';
 import { TABLE_NAME_ENV, TABLES } from '../../functions/shared/tables.js';
@@ -58,7 +60,7 @@ describe('data-ops function', () => {
       MaximumEventAgeInSeconds: 3600,
     });
     expect(Object.keys(functionVariables(env.platformTemplate, DESCRIPTION))).toEqual(
-      expect.arrayContaining([ENV.kafkaBootstrapBrokers, TABLE_NAME_ENV.operations]),
+      expect.arrayContaining([ENV.kafkaBootstrapBrokers, TABLE_NAME_ENV.operations, ENV.failedRecordsBucket]),
     );
   });
 
@@ -73,6 +75,8 @@ describe('data-ops function', () => {
         if (json.includes('Registryoperations')) return 'operations table';
         if (json.includes(':topic/')) return `topic ${/\/(iot\.[a-z]+)"/.exec(json)?.[1]}`;
         if (json.includes(':group/')) return `group ${/\/([a-z-]+-\*)"/.exec(json)?.[1]}`;
+        if (json.includes('FailedRecordsBucketArn'))
+          return json.includes('/aws/lambda/*') ? 'failed records aws/lambda/*' : 'failed-records bucket';
         // The cluster ARN itself, read from SSM at deploy time.
         if (/^\{"Ref":"SsmParameterValue[a-z]+streamclusterarn/.test(json)) return 'cluster';
         return json;
@@ -85,18 +89,41 @@ describe('data-ops function', () => {
       },
       { actions: ['kafka-cluster:Connect'], resources: ['cluster'] },
       { actions: ['kafka-cluster:WriteDataIdempotently'], resources: ['cluster'] },
-      { actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'], resources: ['topic iot.raw'] },
+      {
+        actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'],
+        resources: ['topic iot.raw', 'topic iot.enriched'],
+      },
       {
         actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'],
-        resources: ['topic iot.dlq', 'topic iot.raw'],
+        resources: ['topic iot.dlq', 'topic iot.raw', 'topic iot.enriched'],
       },
+      { actions: ['s3:ListBucket'], resources: ['failed-records bucket'] },
+      { actions: ['s3:GetObject'], resources: ['failed records aws/lambda/*'] },
       {
         actions: ['kafka-cluster:AlterGroup', 'kafka-cluster:DescribeGroup'],
         resources: ['group iot-cloud-data-ops-*'],
       },
     ]);
     expect(text(statements)).not.toContain('kafka-cluster:*');
-    expect(text(statements)).not.toContain('s3:');
+  });
+
+  it('lists the failed-records bucket only under the on-failure prefix', () => {
+    const listing = policyStatements(env.platformTemplate).filter(
+      ({ policy, statement }) => policy.startsWith('DataOpsHandler') && statement.Action === 's3:ListBucket',
+    );
+    expect(listing.map(({ statement }) => statement.Condition)).toEqual([
+      { StringLike: { 's3:prefix': ['aws/lambda/*'] } },
+    ]);
+  });
+
+  it("alarms on the data-ops function's errors, to the alarm topic", () => {
+    const [logicalId] = dataOpsFunction();
+    env.platformTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId } }],
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^ObservabilityAlarmTopic') }],
+    });
   });
 
   it('lets the API invoke only the data-ops function and only read the operations table', () => {

@@ -243,7 +243,7 @@ describe('kafka-cluster permissions', () => {
   });
 
   it('lets each consumer read only its own topic and group', () => {
-    // The data-ops function (issue 16) reads iot.dlq and iot.raw through throwaway groups: its
+    // The data-ops function (issue 16) reads iot.dlq, iot.raw and iot.enriched through throwaway groups: its
     // statements are asserted exactly in data-ops.test.ts.
     const consumers = () => kafkaStatements().filter(({ policy }) => !policy.startsWith('DataOpsHandler'));
     const readers = consumers().filter(({ statement }) =>

@@ -220,9 +220,22 @@ export const DATA_OPS_ROUTE_DOCS = {
     success: { status: 200, schema: 'DlqGroups', description: 'the groups, largest first' },
   },
   'POST /api/dlq/redrive': {
-    summary: 'Send matching dead letters back through ingest, unchanged (runs to the end)',
+    summary: 'Send matching dead letters back through ingest, unchanged',
     body: 'RedriveBody',
-    success: { status: 201, schema: 'Operation', description: 'the redrive, done: how many were sent' },
+    // Each runtime answers one of the two (functions/handlers/data-ops.ts vs the data-ops Lambda).
+    success: {
+      status: 202,
+      schema: 'Operation',
+      description:
+        'AWS: the redrive, accepted and running in the data-ops function; follow Location (GET /api/dlq/redrives/{redriveId})',
+    },
+    alsoSuccess: [
+      {
+        status: 201,
+        schema: 'Operation',
+        description: 'local: the redrive, run to the end in the request: how many were sent',
+      },
+    ],
   },
   'GET /api/dlq/redrives/{redriveId}': {
     summary: 'Progress of a redrive',
@@ -231,7 +244,11 @@ export const DATA_OPS_ROUTE_DOCS = {
   'POST /api/replay': {
     summary: 'Re-run enrichment over past raw messages of a device or type (409 while one of the type runs)',
     body: 'ReplayBody',
-    success: { status: 202, schema: 'Operation', description: 'the replay, started' },
+    success: {
+      status: 202,
+      schema: 'Operation',
+      description: 'the replay, started (in either runtime); follow Location (GET /api/replays/{replayId})',
+    },
     conflicts: true,
   },
   'GET /api/replays/{replayId}': {

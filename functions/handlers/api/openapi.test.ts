@@ -165,6 +165,16 @@ describe('OpenAPI document', () => {
     }
   });
 
+  it('lists the success status of each runtime: a redrive 202 in AWS and 201 locally, a replay 202', () => {
+    const successes = (path: string) =>
+      Object.keys(document.paths[path].post.responses).filter((status) => status.startsWith('2'));
+
+    expect(successes('/api/dlq/redrive').sort()).toEqual(['201', '202']);
+    expect(successes('/api/replay')).toEqual(['202']);
+    const accepted = document.paths['/api/dlq/redrive'].post.responses['202'];
+    expect(accepted.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Operation' });
+  });
+
   it('is served at GET /api/openapi.json', async () => {
     const handler = createApiHandler({
       version: '1.2.3',

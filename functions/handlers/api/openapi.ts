@@ -58,6 +58,12 @@ interface RouteDoc {
   readonly body?: string;
   /** Success status -> component schema name (none for 204). */
   readonly success: { readonly status: number; readonly schema?: string; readonly description: string };
+  /** Other success statuses the route answers (e.g. in one runtime and not the other). */
+  readonly alsoSuccess?: readonly {
+    readonly status: number;
+    readonly schema?: string;
+    readonly description: string;
+  }[];
   /** Further statuses this route answers besides 400/401/404/405/413/415/500 implied below. */
   readonly conflicts?: boolean;
   readonly headers?: readonly 'If-Match'[];
@@ -347,6 +353,15 @@ function operationOf(route: ApiRoute, doc: RouteDoc): Record<string, unknown> {
         ? { content: Object.fromEntries(doc.files.map((type) => [type, { schema: { type: 'string' } }])) }
         : {}),
     },
+    ...Object.fromEntries(
+      (doc.alsoSuccess ?? []).map((other) => [
+        String(other.status),
+        {
+          description: other.description,
+          ...(other.schema ? { content: { 'application/json': { schema: ref(other.schema) } } } : {}),
+        },
+      ]),
+    ),
     '400': errorResponse('malformed or invalid input; `details` names each field'),
     '404': errorResponse('unknown resource'),
     '405': errorResponse('method not allowed on this path'),

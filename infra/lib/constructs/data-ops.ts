@@ -12,18 +12,26 @@
  * (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-configuring.html).
  *
  * Its role, exactly what the entry's header lists: the operations table (GetItem, PutItem,
- * UpdateItem); Kafka Connect, DescribeTopic + ReadData on iot.dlq and iot.raw, WriteData on iot.raw
- * (idempotent producer: WriteDataIdempotently on the cluster), DescribeGroup + AlterGroup on the range
- * reader's throwaway groups `iot-cloud-data-ops-*` (the one wildcard: each read makes a new group).
+ * UpdateItem); Kafka Connect, DescribeTopic + ReadData on iot.dlq, iot.raw and iot.enriched, WriteData
+ * on iot.raw and iot.enriched (a redriven failed record goes back to its topic; idempotent producer:
+ * WriteDataIdempotently on the cluster), DescribeGroup + AlterGroup on the range reader's throwaway
+ * groups `iot-cloud-data-ops-*` (a wildcard: each read makes a new group); the failed-records bucket:
+ * ListBucket only with `s3:prefix` under Lambda's `aws/lambda/` and GetObject on `aws/lambda/*` (a
+ * wildcard: Lambda names the objects), never the Timestream reports beside them.
  * The API function may invoke this function only (`grantInvoke`), and only read the operations table.
  */
 import { type CfnElement, Duration, Fn, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { DATA_OPS_GROUP_PREFIX } from '../../../functions/adapters/kafka/range-reader.js';
 import { ENV } from '../../../functions/lambda/environment.js';
-import { DATA_OPS_TIMEOUT_SECONDS } from '../../../functions/shared/data-ops.js';
+import {
+  DATA_OPS_TIMEOUT_SECONDS,
+  ON_FAILURE_RECORDS_PREFIX,
+  ON_FAILURE_REDRIVE_TOPICS,
+} from '../../../functions/shared/data-ops.js';
 import { TOPICS } from '../../../functions/shared/stream.js';
 import { acknowledge } from '../nag.js';
 import { IotFunction, LAMBDA_ENTRIES } from './iot-function.js';
@@ -36,6 +44,8 @@ export interface DataOpsProps {
   readonly network: Network;
   readonly stream: StreamEndpoint;
   readonly registry: Registry;
+  /** The Kafka mappings' on-failure destination (StatefulStack.failedRecordsBucketExport): a redrive reads it. */
+  readonly failedRecordsBucket: { readonly arn: string; readonly exportName: string };
   readonly platformVersion: string;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
@@ -52,6 +62,8 @@ export class DataOps extends Construct {
     super(scope, id);
     const { network, stream } = props;
     this.registry = props.registry;
+    // The bucket's name from its ARN (Fn::Select of Fn::Split at deploy time): no second export.
+    const failedRecords = s3.Bucket.fromBucketArn(this, 'FailedRecords', props.failedRecordsBucket.arn);
     this.handler = new IotFunction(this, 'Handler', {
       entry: LAMBDA_ENTRIES.dataOps,
       serviceName: 'data-ops',
@@ -66,7 +78,10 @@ export class DataOps extends Construct {
       vpcSubnets: network.isolatedSubnets,
       securityGroups: [network.kafkaClientSecurityGroup],
       reservedConcurrentExecutions: DATA_OPS_RESERVED_CONCURRENCY,
-      environment: { [ENV.kafkaBootstrapBrokers]: stream.bootstrapBrokers },
+      environment: {
+        [ENV.kafkaBootstrapBrokers]: stream.bootstrapBrokers,
+        [ENV.failedRecordsBucket]: failedRecords.bucketName,
+      },
     });
     const fn = this.handler.function;
     fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.hours(1) });
@@ -74,12 +89,31 @@ export class DataOps extends Construct {
     props.registry.bind(fn, {
       operations: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     });
-    // Connect, and the idempotent producer's writes to iot.raw.
-    grantKafkaAccess(fn, stream.arns, { produce: [TOPICS.raw] });
+    // Connect, and the idempotent producer's writes: dead letters go back to iot.raw, failed records
+    // of a batch to the topic they came from (iot.raw or iot.enriched).
+    const redriveTopics = [...new Set([TOPICS.raw, ...ON_FAILURE_REDRIVE_TOPICS])];
+    grantKafkaAccess(fn, stream.arns, { produce: redriveTopics });
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'],
-        resources: [stream.arns.topic(TOPICS.dlq), stream.arns.topic(TOPICS.raw)],
+        resources: [TOPICS.dlq, ...redriveTopics].map((topic) => stream.arns.topic(topic)),
+      }),
+    );
+    // The on-failure records, and nothing else of their bucket: ListObjectsV2 is allowed only with a
+    // prefix under Lambda's own (the adapter always sends it), GetObject only below it (the `s3:prefix`
+    // pattern of https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-policies-s3.html,
+    // "Allowing each IAM user access to a folder in a bucket").
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [props.failedRecordsBucket.arn],
+        conditions: { StringLike: { 's3:prefix': [`${ON_FAILURE_RECORDS_PREFIX}*`] } },
+      }),
+    );
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [`${props.failedRecordsBucket.arn}/${ON_FAILURE_RECORDS_PREFIX}*`],
       }),
     );
     fn.addToRolePolicy(
@@ -98,6 +132,11 @@ export class DataOps extends Construct {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kafka:<AWS::Region>:<AWS::AccountId>:group/${clusterPart(1)}/${clusterPart(2)}/${DATA_OPS_GROUP_PREFIX}-*]`,
         reason:
           'Each range read joins a new throwaway consumer group named {prefix}-{uuid} (functions/adapters/kafka/range-reader.ts): the group name cannot be known in advance, only its prefix.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::${props.failedRecordsBucket.exportName}/${ON_FAILURE_RECORDS_PREFIX}*]`,
+        reason:
+          'Lambda chooses the object keys of on-failure records under its own prefix (aws/lambda/<mapping uuid>/...): GetObject is scoped to that prefix of the failed-records bucket, not the Timestream reports beside it.',
       },
     ]);
   }
