@@ -206,9 +206,13 @@ describe.each(['duckdb', 'dynamodb'] as const)(
   },
 );
 
-// The DuckDB sink rewrites a replayed message's points (the others do not yet: docs/data-operations.md).
-describe('replay after a range change, over MQTT', { timeout: 60_000 }, () => {
-  beforeAll(() => startPlatform('duckdb'));
+// Per sink: DuckDB deletes and inserts a replayed message's points in one transaction, the DynamoDB
+// sink updates its items (functions/adapters/dynamodb/timeseries/rewrite.ts).
+describe.each(['duckdb', 'dynamodb'] as const)(
+  'replay after a range change over MQTT, %s sink',
+  { timeout: 60_000 },
+  (sink) => {
+  beforeAll(() => startPlatform(sink));
   afterAll(stopPlatform);
 
   it('rewrites the verdicts and points by the new definition, each point once', async () => {
@@ -259,4 +263,5 @@ describe('replay after a range change, over MQTT', { timeout: 60_000 }, () => {
       'probe_replay@2',
     );
   });
-});
+},
+);

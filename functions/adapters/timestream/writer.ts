@@ -29,12 +29,16 @@ import {
 } from '@aws-sdk/client-timestream-write';
 import type { EnrichedMessage } from '../../core/contract/messages.js';
 import {
+  estimateRecordBytes,
+  messageMeasureNames,
+  TIMESTREAM_LIMITS,
   type TimeSeriesPoint,
   type TimestreamRecord,
+  toTimeSeriesPoints,
   toTimestreamRecords,
   toWriteBatches,
 } from '../../core/timeseries.js';
-import type { TimeseriesSink } from '../../ports/timeseries.js';
+import type { MessagePointKey, TimeseriesSink } from '../../ports/timeseries.js';
 
 export type RejectionKind = 'duplicate' | 'conflict' | 'out-of-retention' | 'invalid';
 
@@ -95,7 +99,18 @@ export interface TimestreamSinkOptions {
   readonly onRejected?: (rejected: readonly RejectedWrite[]) => void;
   /** Told about records found already stored (for metrics). */
   readonly onDuplicates?: (count: number) => void;
+  /**
+   * Told about replayed messages whose dropped readings could not be marked (the marker would pass the
+   * record's 2 KB): those readings may keep their old values (see `rewrite`).
+   */
+  readonly onUnmarkedDrops?: (messages: readonly EnrichedMessage[]) => void;
 }
+
+/**
+ * The measure of a replayed record that lists the readings its message has but the new definition no
+ * longer stores (comma-separated): the query adapter reads them as absent (see `rewrite`).
+ */
+export const DROPPED_MEASURES = 'dropped_measures';
 
 interface Entry {
   readonly record: TimestreamRecord;
@@ -115,14 +130,56 @@ export class TimestreamSink implements TimeseriesSink {
 
   /** Writes the messages' records; the flat points are for point stores and are not needed here. */
   async write(_points: readonly TimeSeriesPoint[], messages: readonly EnrichedMessage[]): Promise<void> {
-    const entries = this.dedupe(
+    await this.store(
       messages.flatMap((message) =>
-        toTimestreamRecords(
-          message,
-          this.options.dimensionsOf?.(message.device_metadata.device_type) ?? [],
-        ).map((record) => ({ record, message })),
+        this.recordsOf(message).map((record) => ({ record, message })),
       ),
     );
+  }
+
+  /**
+   * A replay (issue 16): upserts each replayed message's records with `Version` = the epoch ms of its
+   * replay's enrichment (`enrichment_info.enriched_at`). The first write stored Version 1, so the
+   * replay's values, `suspect_measures` and `quality_score` replace it; a redelivery of the same
+   * enriched message sends the same version and values (a no-op), and a later replay a higher one.
+   * https://docs.aws.amazon.com/timestream/latest/developerguide/API_WriteRecords.html (Upserts)
+   *
+   * What cannot be done: LiveAnalytics has no record-level delete ("There isn't a record level
+   * operation for deletion", https://docs.aws.amazon.com/timestream/latest/developerguide/writes.html
+   * #writes.writing-data-inserts-upserts), and the documentation does not say whether an upsert of a
+   * multi-measure record clears a measure it omits. So each replayed record lists, in DROPPED_MEASURES,
+   * the readings of its message that the new definition does not store (now BAD, unknown, unstorable),
+   * and the query adapter treats a listed measure of that row as absent. Limits: a message the first
+   * write split into more records (`{kind}_2`, over 2 KB) than the replay makes keeps its extra records;
+   * a list that would push a record past 2 KB is left out and reported through `onUnmarkedDrops`.
+   * The points and keys are not needed: the records come from the messages, as in `write`.
+   */
+  async rewrite(
+    _points: readonly TimeSeriesPoint[],
+    _keys: readonly MessagePointKey[],
+    messages: readonly EnrichedMessage[] = [],
+  ): Promise<void> {
+    const unmarked: EnrichedMessage[] = [];
+    const entries = messages.flatMap((message) => {
+      const version = Date.parse(message.enrichment_info.enriched_at);
+      if (!Number.isSafeInteger(version) || version < 2)
+        throw new RangeError(`enrichment_info.enriched_at of ${message.device_id} is not a usable version`);
+      const stored = new Set(toTimeSeriesPoints(message).map((point) => point.measure));
+      const dropped = messageMeasureNames(message).filter((measure) => !stored.has(measure));
+      const records = this.recordsOf(message).map((record) => ({ ...record, Version: version }));
+      if (dropped.length > 0 && !records.every((record) => markDropped(record, dropped))) unmarked.push(message);
+      return records.map((record) => ({ record, message }));
+    });
+    if (unmarked.length > 0) this.options.onUnmarkedDrops?.(unmarked);
+    await this.store(entries);
+  }
+
+  private recordsOf(message: EnrichedMessage): TimestreamRecord[] {
+    return toTimestreamRecords(message, this.options.dimensionsOf?.(message.device_metadata.device_type) ?? []);
+  }
+
+  private async store(all: readonly Entry[]): Promise<void> {
+    const entries = this.dedupe(all);
     const rejected: RejectedWrite[] = [...entries.conflicts];
     let duplicates = 0;
     for (const batch of toWriteBatches(entries.unique)) {
@@ -208,7 +265,12 @@ export class TimestreamSink implements TimeseriesSink {
         );
       }
       const kind = classifyRejection(item);
-      if (kind === 'duplicate') {
+      // A replay's record refused because a later replay (a higher version) is already stored.
+      const superseded =
+        entry.record.Version !== undefined &&
+        item.ExistingVersion !== undefined &&
+        item.ExistingVersion >= entry.record.Version;
+      if (kind === 'duplicate' || superseded) {
         duplicates++;
         continue;
       }
@@ -221,4 +283,17 @@ export class TimestreamSink implements TimeseriesSink {
     }
     return { rejected, duplicates };
   }
+}
+
+/** Adds DROPPED_MEASURES to a replayed record when it fits the record's size limit; false otherwise. */
+function markDropped(record: TimestreamRecord, dropped: readonly string[]): boolean {
+  const marker = { Name: DROPPED_MEASURES, Value: dropped.join(','), Type: 'VARCHAR' as const };
+  const withMarker = { ...record, MeasureValues: [...record.MeasureValues, marker] };
+  if (
+    estimateRecordBytes(withMarker) > TIMESTREAM_LIMITS.recordBytes ||
+    withMarker.MeasureValues.length > TIMESTREAM_LIMITS.measuresPerRecord
+  )
+    return false;
+  record.MeasureValues.push(marker);
+  return true;
 }
