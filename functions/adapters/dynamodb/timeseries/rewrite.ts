@@ -240,7 +240,7 @@ function itemUpdates(
     ...changed.map((point) => ({ measure: point.measure, value: point.value })),
     ...removed.map((measure) => ({ measure, value: undefined })),
   ];
-  const parts =
+  const parts: (typeof operations)[] =
     operations.length > 0 ? chunks(operations, MEASURES_PER_UPDATE) : addSuspect.length > 0 ? [[]] : [];
   const updates = parts.map((part, index): UpdateCommandInput => {
     const names: Record<string, string> = { '#exp': EXPIRES_AT };
