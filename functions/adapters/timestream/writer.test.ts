@@ -321,12 +321,12 @@ describe('classifyRejection', () => {
     it('lists the readings the new definition no longer stores in dropped_measures, without their values', async () => {
       timestream.on(WriteRecordsCommand).resolves({});
       const [message] = replayed(await enrichedMessages(1));
-      const now = message as EnrichedMessage;
+      const base = message as EnrichedMessage;
       const judged: EnrichedMessage = {
-        ...now,
+        ...base,
         data_quality: {
-          ...now.data_quality,
-          readings: { ...now.data_quality.readings, humidity: { verdict: 'BAD', reasons: ['OUT_OF_RANGE'] } },
+          ...base.data_quality,
+          readings: { ...base.data_quality.readings, humidity: { verdict: 'BAD', reasons: ['OUT_OF_RANGE'] } },
         },
       };
 

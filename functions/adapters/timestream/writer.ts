@@ -171,7 +171,14 @@ export class TimestreamSink implements TimeseriesSink {
       return records.map((record) => ({ record, message }));
     });
     if (unmarked.length > 0) this.options.onUnmarkedDrops?.(unmarked);
-    await this.store(entries);
+    // One message enriched twice by replays in one batch (a redelivery): the later enrichment stands.
+    const newest = new Map<string, Entry>();
+    for (const entry of entries) {
+      const key = JSON.stringify([entry.record.Dimensions, entry.record.MeasureName, entry.record.Time]);
+      const known = newest.get(key);
+      if (!known || (known.record.Version ?? 1) < (entry.record.Version ?? 1)) newest.set(key, entry);
+    }
+    await this.store([...newest.values()]);
   }
 
   private recordsOf(message: EnrichedMessage): TimestreamRecord[] {
