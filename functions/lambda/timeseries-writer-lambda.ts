@@ -77,13 +77,6 @@ export function createTimeseriesWriterLambda(dependencies: TimeseriesWriterLambd
               onRejected: (records) => rejected.push(...records),
               onDuplicates: (count) =>
                 metrics.addMetric('TimestreamDuplicateRecords', MetricUnit.Count, count),
-              // A replay (issue 16) whose dropped readings could not be marked: they may keep old values.
-              onUnmarkedDrops: (messages) => {
-                metrics.addMetric('TimestreamUnmarkedDrops', MetricUnit.Count, messages.length);
-                logger.warn('Timestream replay: dropped readings left unmarked (record size)', {
-                  deviceIds: [...new Set(messages.map((m) => m.device_id))].slice(0, 10),
-                });
-              },
               ...(dependencies.sleep ? { sleep: dependencies.sleep } : {}),
             }),
             pipelineMetrics,

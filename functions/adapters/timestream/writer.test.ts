@@ -337,6 +337,30 @@ describe('classifyRejection', () => {
       expect(values).toContainEqual({ Name: 'dropped_measures', Value: 'humidity', Type: 'VARCHAR' });
     });
 
+    it('writes the values but reports the message when its dropped readings do not fit the record', async () => {
+      timestream.on(WriteRecordsCommand).resolves({});
+      const [message] = replayed(await enrichedMessages(1));
+      const base = message as EnrichedMessage;
+      const many = Object.fromEntries(
+        Array.from({ length: 400 }, (_, i) => [`gone_${String(i).padStart(3, '0')}`, { verdict: 'BAD' as const }]),
+      );
+      const judged = { ...base, data_quality: { ...base.data_quality, readings: { ...base.data_quality.readings, ...many } } };
+      const rejected: RejectedWrite[] = [];
+      const sink = new TimestreamSink({
+        client: new TimestreamWriteClient({}),
+        database: 'db',
+        table: 'telemetry',
+        onRejected: (r) => rejected.push(...r),
+      });
+
+      await rewrite(sink, [judged]);
+
+      expect(sentBatches()[0]).toHaveLength(1);
+      expect(sentBatches()[0]?.[0]?.MeasureValues.map((v) => v.Name)).not.toContain('dropped_measures');
+      expect(rejected.map((r) => [r.kind, r.message.device_id])).toEqual([['invalid', 'env-00001']]);
+      expect(rejected[0]?.reason).toMatch(/do not fit the record/);
+    });
+
     it('sends the same request for a redelivery of the same replayed message (an idempotent upsert)', async () => {
       timestream.on(WriteRecordsCommand).resolves({});
       const messages = replayed(await enrichedMessages(2));

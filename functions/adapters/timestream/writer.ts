@@ -99,11 +99,6 @@ export interface TimestreamSinkOptions {
   readonly onRejected?: (rejected: readonly RejectedWrite[]) => void;
   /** Told about records found already stored (for metrics). */
   readonly onDuplicates?: (count: number) => void;
-  /**
-   * Told about replayed messages whose dropped readings could not be marked (the marker would pass the
-   * record's 2 KB): those readings may keep their old values (see `rewrite`).
-   */
-  readonly onUnmarkedDrops?: (messages: readonly EnrichedMessage[]) => void;
 }
 
 /**
@@ -111,6 +106,8 @@ export interface TimestreamSinkOptions {
  * longer stores (comma-separated): the query adapter reads them as absent (see `rewrite`).
  */
 export const DROPPED_MEASURES = 'dropped_measures';
+const UNMARKED_DROPS =
+  'replay: the readings the new definition drops do not fit the record (2 KB) as dropped_measures; they may keep their old values';
 
 interface Entry {
   readonly record: TimestreamRecord;
@@ -151,7 +148,9 @@ export class TimestreamSink implements TimeseriesSink {
    * the readings of its message that the new definition does not store (now BAD, unknown, unstorable),
    * and the query adapter treats a listed measure of that row as absent. Limits: a message the first
    * write split into more records (`{kind}_2`, over 2 KB) than the replay makes keeps its extra records;
-   * a list that would push a record past 2 KB is left out and reported through `onUnmarkedDrops`.
+   * a list that would push a record past 2 KB is left out, and that record is reported as rejected
+   * (`invalid`, so the writer Lambda dead-letters its message with the reason) after its values are
+   * written: the replay could not remove those readings.
    * The points and keys are not needed: the records come from the messages, as in `write`.
    */
   async rewrite(
@@ -159,7 +158,7 @@ export class TimestreamSink implements TimeseriesSink {
     _keys: readonly MessagePointKey[],
     messages: readonly EnrichedMessage[] = [],
   ): Promise<void> {
-    const unmarked: EnrichedMessage[] = [];
+    const unmarked: RejectedWrite[] = [];
     const entries = messages.flatMap((message) => {
       const version = Date.parse(message.enrichment_info.enriched_at);
       if (!Number.isSafeInteger(version) || version < 2)
@@ -167,10 +166,11 @@ export class TimestreamSink implements TimeseriesSink {
       const stored = new Set(toTimeSeriesPoints(message).map((point) => point.measure));
       const dropped = messageMeasureNames(message).filter((measure) => !stored.has(measure));
       const records = this.recordsOf(message).map((record) => ({ ...record, Version: version }));
-      if (dropped.length > 0 && !records.every((record) => markDropped(record, dropped))) unmarked.push(message);
+      for (const record of records)
+        if (dropped.length > 0 && !markDropped(record, dropped))
+          unmarked.push({ kind: 'invalid', reason: UNMARKED_DROPS, record, message });
       return records.map((record) => ({ record, message }));
     });
-    if (unmarked.length > 0) this.options.onUnmarkedDrops?.(unmarked);
     // One message enriched twice by replays in one batch (a redelivery): the later enrichment stands.
     const newest = new Map<string, Entry>();
     for (const entry of entries) {
@@ -178,16 +178,17 @@ export class TimestreamSink implements TimeseriesSink {
       const known = newest.get(key);
       if (!known || (known.record.Version ?? 1) < (entry.record.Version ?? 1)) newest.set(key, entry);
     }
-    await this.store([...newest.values()]);
+    await this.store([...newest.values()], unmarked);
   }
 
   private recordsOf(message: EnrichedMessage): TimestreamRecord[] {
     return toTimestreamRecords(message, this.options.dimensionsOf?.(message.device_metadata.device_type) ?? []);
   }
 
-  private async store(all: readonly Entry[]): Promise<void> {
+  /** Writes the entries; `reported` are rejections found before sending, reported with the others. */
+  private async store(all: readonly Entry[], reported: readonly RejectedWrite[] = []): Promise<void> {
     const entries = this.dedupe(all);
-    const rejected: RejectedWrite[] = [...entries.conflicts];
+    const rejected: RejectedWrite[] = [...reported, ...entries.conflicts];
     let duplicates = 0;
     for (const batch of toWriteBatches(entries.unique)) {
       const outcome = await this.writeBatch(batch);
