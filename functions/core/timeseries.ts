@@ -276,8 +276,13 @@ export const estimateRecordBytes = (record: TimestreamRecord): number =>
 
 // ----- data operations (issue 16): what a replay no longer stores ----------------------------------
 
-const STATUS_MEASURES = ['status.online', 'status.uptime_s', 'status.firmware_version', 'status.hardware_revision'];
-const EVENT_MEASURES = ['event.type', 'event.severity', 'event.message'];
+const STATUS_MEASURES: readonly string[] = [
+  'status.online',
+  'status.uptime_s',
+  'status.firmware_version',
+  'status.hardware_revision',
+];
+const EVENT_MEASURES: readonly string[] = ['event.type', 'event.severity', 'event.message'];
 
 /**
  * Every measure a message's readings can become, named as `toTimeSeriesPoints` names them, stored or
@@ -285,7 +290,7 @@ const EVENT_MEASURES = ['event.type', 'event.severity', 'event.message'];
  * fields. A replay's sink that cannot delete (Timestream) marks those of them the new enrichment does
  * not store.
  */
-export function messageMeasureNames(message: EnrichedMessage): string[] {
+export function messageMeasureNames(message: EnrichedMessage): readonly string[] {
   switch (message.event_type) {
     case 'telemetry':
       return Object.keys(message.data_quality.readings);
