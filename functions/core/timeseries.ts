@@ -276,6 +276,13 @@ export const estimateRecordBytes = (record: TimestreamRecord): number =>
 
 // ----- data operations (issue 16): what a replay no longer stores ----------------------------------
 
+/**
+ * The measure of a replayed Timestream record that lists (comma-separated) the readings of its message
+ * the new definition no longer stores: LiveAnalytics cannot delete them, so reads treat them as absent
+ * (adapters/timestream/writer.ts `rewrite`, query.ts).
+ */
+export const DROPPED_MEASURES = 'dropped_measures';
+
 const STATUS_MEASURES: readonly string[] = [
   'status.online',
   'status.uptime_s',

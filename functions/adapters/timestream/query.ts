@@ -20,6 +20,7 @@ import {
   ValidationException,
 } from '@aws-sdk/client-timestream-query';
 import { DEVICE_ID_PATTERN, TIMESERIES_MEASURE_PATTERN } from '../../core/contract/identifiers.js';
+import { DROPPED_MEASURES } from '../../core/timeseries.js';
 import type {
   BucketPoint,
   LatestValue,
@@ -41,14 +42,18 @@ const LATEST_RECORDS = 200;
 const LATEST_LOOKBACK = '7d';
 
 /** Columns of a record that are not measures. */
-const NON_MEASURE_COLUMNS = new Set(['time', 'measure_name', 'quality_score', 'suspect_measures', 'dropped_measures']);
+const NON_MEASURE_COLUMNS = new Set([
+  'time',
+  'measure_name',
+  'quality_score',
+  'suspect_measures',
+  DROPPED_MEASURES,
+]);
 /**
- * A replay's marker (issue 16, writer.ts `rewrite`): the measures of a record its new enrichment no
- * longer stores, which LiveAnalytics cannot delete; reads treat them as absent. The column exists only
- * once a replay wrote one, and a query naming a missing column fails, so a table found without it is
- * read without the filter for DROPPED_COLUMN_RECHECK_MS before it is tried again.
+ * DROPPED_MEASURES, a replay's marker (issue 16, writer.ts `rewrite`), exists as a column only once a
+ * replay wrote one, and a query naming a missing column fails: a table found without it is read
+ * without the filter for this long before it is tried again.
  */
-const DROPPED_MEASURES = 'dropped_measures';
 const DROPPED_COLUMN_RECHECK_MS = 300_000;
 
 export interface TimestreamQueryOptions {

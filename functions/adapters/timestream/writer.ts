@@ -29,6 +29,7 @@ import {
 } from '@aws-sdk/client-timestream-write';
 import type { EnrichedMessage } from '../../core/contract/messages.js';
 import {
+  DROPPED_MEASURES,
   estimateRecordBytes,
   messageMeasureNames,
   TIMESTREAM_LIMITS,
@@ -101,11 +102,7 @@ export interface TimestreamSinkOptions {
   readonly onDuplicates?: (count: number) => void;
 }
 
-/**
- * The measure of a replayed record that lists the readings its message has but the new definition no
- * longer stores (comma-separated): the query adapter reads them as absent (see `rewrite`).
- */
-export const DROPPED_MEASURES = 'dropped_measures';
+/** Why a replayed record is reported: its dropped readings could not be listed (see `rewrite`). */
 const UNMARKED_DROPS =
   'replay: the readings the new definition drops do not fit the record (2 KB) as dropped_measures; they may keep their old values';
 
