@@ -302,7 +302,9 @@ export function messageMeasureNames(message: EnrichedMessage): readonly string[]
     case 'telemetry':
       return Object.keys(message.data_quality.readings);
     case 'trends':
-      return Object.keys(message.measurements).flatMap((path) => TREND_STATS.map((stat) => `${path}.${stat}`));
+      return Object.keys(message.measurements).flatMap((path) =>
+        TREND_STATS.map((stat) => `${path}.${stat}`),
+      );
     case 'status':
       return STATUS_MEASURES;
     case 'event':

@@ -289,7 +289,11 @@ describe.each(Object.keys(SUBJECTS))('the time-series port on %s', (name) => {
       environmental('env-a', H0 + 10 * MINUTE, { temperature: 999, humidity: 41, pressure: 1000 }),
       environmental('env-a', H0 + 15 * MINUTE, { temperature: 30, humidity: 40, pressure: 1000 }),
     ];
-    const keys = replayed.map((m) => ({ deviceId: 'env-a', kind: 'telemetry' as const, time: Date.parse(m.timestamp) }));
+    const keys = replayed.map((m) => ({
+      deviceId: 'env-a',
+      kind: 'telemetry' as const,
+      time: Date.parse(m.timestamp),
+    }));
 
     await sink.rewrite?.(replayed.flatMap(toTimeSeriesPoints), keys, replayed);
     await sink.rewrite?.(replayed.flatMap(toTimeSeriesPoints), keys, replayed);
@@ -301,7 +305,13 @@ describe.each(Object.keys(SUBJECTS))('the time-series port on %s', (name) => {
     expect(await hourly(query, 'env-a')).toEqual(expected);
     expect(await query.count()).toBe(12 * 3 - 1);
     expect(
-      await query.series({ deviceId: 'env-a', measure: 'humidity', from: H0 + 10 * MINUTE, to: H0 + 11 * MINUTE, limit: 5 }),
+      await query.series({
+        deviceId: 'env-a',
+        measure: 'humidity',
+        from: H0 + 10 * MINUTE,
+        to: H0 + 11 * MINUTE,
+        limit: 5,
+      }),
     ).toEqual([{ time: H0 + 10 * MINUTE, value: 41, quality: 'GOOD' }]);
   });
 

@@ -313,7 +313,11 @@ describe('classifyRejection', () => {
       await rewrite(sink, replayed(messages));
 
       const [, upserted] = sentBatches();
-      expect(upserted?.map((r) => r.Version)).toEqual([Date.parse(REPLAYED_AT), Date.parse(REPLAYED_AT), Date.parse(REPLAYED_AT)]);
+      expect(upserted?.map((r) => r.Version)).toEqual([
+        Date.parse(REPLAYED_AT),
+        Date.parse(REPLAYED_AT),
+        Date.parse(REPLAYED_AT),
+      ]);
       expect(upserted?.map(({ Version: _, ...record }) => record)).toEqual(written);
       expect(written?.every((r) => r.Version === undefined)).toBe(true);
     });
@@ -326,7 +330,10 @@ describe('classifyRejection', () => {
         ...base,
         data_quality: {
           ...base.data_quality,
-          readings: { ...base.data_quality.readings, humidity: { verdict: 'BAD', reasons: ['OUT_OF_RANGE'] } },
+          readings: {
+            ...base.data_quality.readings,
+            humidity: { verdict: 'BAD', reasons: ['OUT_OF_RANGE'] },
+          },
         },
       };
 
@@ -342,9 +349,15 @@ describe('classifyRejection', () => {
       const [message] = replayed(await enrichedMessages(1));
       const base = message as EnrichedMessage;
       const many = Object.fromEntries(
-        Array.from({ length: 400 }, (_, i) => [`gone_${String(i).padStart(3, '0')}`, { verdict: 'BAD' as const }]),
+        Array.from({ length: 400 }, (_, i) => [
+          `gone_${String(i).padStart(3, '0')}`,
+          { verdict: 'BAD' as const },
+        ]),
       );
-      const judged = { ...base, data_quality: { ...base.data_quality, readings: { ...base.data_quality.readings, ...many } } };
+      const judged = {
+        ...base,
+        data_quality: { ...base.data_quality, readings: { ...base.data_quality.readings, ...many } },
+      };
       const rejected: RejectedWrite[] = [];
       const sink = new TimestreamSink({
         client: new TimestreamWriteClient({}),
@@ -381,7 +394,8 @@ describe('classifyRejection', () => {
           RejectedRecords: [
             {
               RecordIndex: 0,
-              Reason: 'A record with the same dimensions, timestamp and measure name already exists with a higher version.',
+              Reason:
+                'A record with the same dimensions, timestamp and measure name already exists with a higher version.',
               ExistingVersion: Date.parse(REPLAYED_AT) + 60_000,
             },
           ],

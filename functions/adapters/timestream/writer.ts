@@ -125,9 +125,7 @@ export class TimestreamSink implements TimeseriesSink {
   /** Writes the messages' records; the flat points are for point stores and are not needed here. */
   async write(_points: readonly TimeSeriesPoint[], messages: readonly EnrichedMessage[]): Promise<void> {
     await this.store(
-      messages.flatMap((message) =>
-        this.recordsOf(message).map((record) => ({ record, message })),
-      ),
+      messages.flatMap((message) => this.recordsOf(message).map((record) => ({ record, message }))),
     );
   }
 
@@ -179,7 +177,10 @@ export class TimestreamSink implements TimeseriesSink {
   }
 
   private recordsOf(message: EnrichedMessage): TimestreamRecord[] {
-    return toTimestreamRecords(message, this.options.dimensionsOf?.(message.device_metadata.device_type) ?? []);
+    return toTimestreamRecords(
+      message,
+      this.options.dimensionsOf?.(message.device_metadata.device_type) ?? [],
+    );
   }
 
   /** Writes the entries; `reported` are rejections found before sending, reported with the others. */

@@ -314,7 +314,8 @@ async function rewriteLatest(
       entry.times.add(plan.time);
       for (const point of plan.points.values()) {
         const known = entry.newest.get(point.measure);
-        if (point.kind === kind && (!known || point.time > known.time)) entry.newest.set(point.measure, point);
+        if (point.kind === kind && (!known || point.time > known.time))
+          entry.newest.set(point.measure, point);
       }
     }
   }
@@ -327,7 +328,10 @@ async function rewriteLatest(
     for (const measure of measures) {
       const read = item[measureAttribute(measure)] as LatestEntry | undefined;
       const next = newest.get(measure);
-      if (next && (!read || next.time > read[1] || (next.time === read[1] && !sameEntry(read, latestEntry(next)))))
+      if (
+        next &&
+        (!read || next.time > read[1] || (next.time === read[1] && !sameEntry(read, latestEntry(next))))
+      )
         changes.push({ deviceId, kind, measure, read, next });
       else if (read && times.has(read[1]) && next?.time !== read[1])
         changes.push({ deviceId, kind, measure, read, next: undefined });
@@ -379,7 +383,13 @@ async function newestStoredBefore(
         KeyConditionExpression: '#pk = :device AND #sk < :before',
         FilterExpression: 'attribute_exists(#m)',
         ProjectionExpression: '#sk, #m, #suspect, #exp',
-        ExpressionAttributeNames: { '#pk': PK, '#sk': SK, '#m': attribute, '#suspect': SUSPECT, '#exp': EXPIRES_AT },
+        ExpressionAttributeNames: {
+          '#pk': PK,
+          '#sk': SK,
+          '#m': attribute,
+          '#suspect': SUSPECT,
+          '#exp': EXPIRES_AT,
+        },
         ExpressionAttributeValues: { ':device': deviceId, ':before': timeKey(before) },
         ScanIndexForward: false,
         ConsistentRead: true,
@@ -389,7 +399,11 @@ async function newestStoredBefore(
     for (const item of output.Items ?? []) {
       if (isExpired(item, now)) continue;
       const quality = suspectSet(item[SUSPECT]).has(measure) ? 'SUSPECT' : 'GOOD';
-      return { value: item[attribute] as TimeSeriesPoint['value'], time: timeOfKey(String(item[SK])), quality };
+      return {
+        value: item[attribute] as TimeSeriesPoint['value'],
+        time: timeOfKey(String(item[SK])),
+        quality,
+      };
     }
     startKey = output.LastEvaluatedKey;
     if (!startKey) return undefined;

@@ -346,10 +346,7 @@ describe('DynamoTimeseriesSink.rewrite (a replay, issue 16)', () => {
   it('clears a verdict no longer SUSPECT and stores a reading the old definition had judged BAD', async () => {
     await sink.write([point({ value: 20, quality: 'SUSPECT' })]);
 
-    await sink.rewrite(
-      [point({ value: 20 }), point({ measure: 'humidity', value: 55 })],
-      [telemetryAt(H0)],
-    );
+    await sink.rewrite([point({ value: 20 }), point({ measure: 'humidity', value: 55 })], [telemetryAt(H0)]);
 
     const item = await pointItem(H0);
     expect(item).toMatchObject({ 'm:temperature': 20, 'm:humidity': 55 });
@@ -396,7 +393,10 @@ describe('DynamoTimeseriesSink.rewrite (a replay, issue 16)', () => {
   it('replaces the latest value of the rewritten time, and falls back to the newest stored before it when dropped', async () => {
     await sink.write([point({ time: H0, value: 20 }), point({ time: H0 + MINUTE, value: 22 })]);
 
-    await sink.rewrite([point({ time: H0 + MINUTE, value: 23, quality: 'SUSPECT' })], [telemetryAt(H0 + MINUTE)]);
+    await sink.rewrite(
+      [point({ time: H0 + MINUTE, value: 23, quality: 'SUSPECT' })],
+      [telemetryAt(H0 + MINUTE)],
+    );
     const replaced = await query.latest('env-1');
     await sink.rewrite([], [telemetryAt(H0 + MINUTE)]);
     const fallenBack = await query.latest('env-1');
@@ -423,8 +423,8 @@ describe('DynamoTimeseriesSink.rewrite (a replay, issue 16)', () => {
   });
 
   it('refuses a message key with an invalid device id before any request', async () => {
-    await expect(
-      sink.rewrite([], [{ deviceId: 'bad id', kind: 'telemetry', time: H0 }]),
-    ).rejects.toThrow(/messages\[0\]\.deviceId/);
+    await expect(sink.rewrite([], [{ deviceId: 'bad id', kind: 'telemetry', time: H0 }])).rejects.toThrow(
+      /messages\[0\]\.deviceId/,
+    );
   });
 });
