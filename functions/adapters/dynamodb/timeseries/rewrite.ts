@@ -56,7 +56,7 @@ import {
   MEASURES_PER_UPDATE,
   retentionLookup,
   WRITE_CONCURRENCY,
-} from './sink.js';
+} from './writes.js';
 
 /** Pages (1 MB each) read backwards for the value that replaces a dropped latest value. */
 const LATEST_LOOKBACK_PAGES = 10;
