@@ -206,57 +206,62 @@ describe.each(['duckdb', 'dynamodb'] as const)(
   },
 );
 
-// The DuckDB sink rewrites a replayed message's points (the others do not yet: docs/data-operations.md).
-describe('replay after a range change, over MQTT', { timeout: 60_000 }, () => {
-  beforeAll(() => startPlatform('duckdb'));
-  afterAll(stopPlatform);
+// Per sink: DuckDB deletes and inserts a replayed message's points in one transaction, the DynamoDB
+// sink updates its items (functions/adapters/dynamodb/timeseries/rewrite.ts).
+describe.each(['duckdb', 'dynamodb'] as const)(
+  'replay after a range change over MQTT, %s sink',
+  { timeout: 60_000 },
+  (sink) => {
+    beforeAll(() => startPlatform(sink));
+    afterAll(stopPlatform);
 
-  it('rewrites the verdicts and points by the new definition, each point once', async () => {
-    expect((await api('PUT', '/api/device-types/probe_replay', probeType('probe_replay', 50))).status).toBe(
-      201,
-    );
-    const before = platform.status();
-    await publish([
-      ['dt/probe_replay/probe-rp-1/telemetry', telemetry('probe-rp-1', 10, 50)],
-      ['dt/probe_replay/probe-rp-1/telemetry', telemetry('probe-rp-1', 40, 40)],
-      ['dt/probe_replay/probe-rp-1/telemetry', telemetry('probe-rp-1', 45, 30)],
-    ]);
-    await settled('three enriched messages', (status) => status.enriched === before.enriched + 3);
-    expect((await series('probe-rp-1', 'temp')).map((p) => p.value)).toEqual([10, 40, 45]);
-    const current = await api('GET', '/api/device-types/probe_replay');
-    const narrowed = await api('PUT', '/api/device-types/probe_replay', {
-      ...probeType('probe_replay', 42),
-      version: current.body.version,
-    });
-    expect(narrowed.status).toBe(200);
-    const beforeReplay = platform.status();
+    it('rewrites the verdicts and points by the new definition, each point once', async () => {
+      expect((await api('PUT', '/api/device-types/probe_replay', probeType('probe_replay', 50))).status).toBe(
+        201,
+      );
+      const before = platform.status();
+      await publish([
+        ['dt/probe_replay/probe-rp-1/telemetry', telemetry('probe-rp-1', 10, 50)],
+        ['dt/probe_replay/probe-rp-1/telemetry', telemetry('probe-rp-1', 40, 40)],
+        ['dt/probe_replay/probe-rp-1/telemetry', telemetry('probe-rp-1', 45, 30)],
+      ]);
+      await settled('three enriched messages', (status) => status.enriched === before.enriched + 3);
+      expect((await series('probe-rp-1', 'temp')).map((p) => p.value)).toEqual([10, 40, 45]);
+      const current = await api('GET', '/api/device-types/probe_replay');
+      const narrowed = await api('PUT', '/api/device-types/probe_replay', {
+        ...probeType('probe_replay', 42),
+        version: current.body.version,
+      });
+      expect(narrowed.status).toBe(200);
+      const beforeReplay = platform.status();
 
-    const replay = await api('POST', '/api/replay', {
-      deviceType: 'probe_replay',
-      from: new Date(testStart - 60_000).toISOString(),
-      to: new Date(Date.now() + 1_000).toISOString(),
-    });
+      const replay = await api('POST', '/api/replay', {
+        deviceType: 'probe_replay',
+        from: new Date(testStart - 60_000).toISOString(),
+        to: new Date(Date.now() + 1_000).toISOString(),
+      });
 
-    expect(replay.status).toBe(202);
-    let progress: Answer = replay;
-    await waitUntil(
-      async () => {
-        progress = await api('GET', `/api/replays/${replay.body.id as string}`);
-        return progress.body.state !== 'running';
-      },
-      'the replay to finish',
-      15_000,
-    );
-    expect(progress.body).toMatchObject({ state: 'done', matched: 3, sent: 3 });
-    await settled('the replayed messages', (status) => status.enriched === beforeReplay.enriched + 3);
-    // 45 is outside the new range: BAD, so no longer stored; 10 and 40 stay, once each.
-    expect((await series('probe-rp-1', 'temp')).map((p) => p.value)).toEqual([10, 40]);
-    const replayed = await enrichedSample('probe-rp-1', (message) => {
-      const info = message.enrichment_info as { replay_id?: string };
-      return info.replay_id === replay.body.id;
+      expect(replay.status).toBe(202);
+      let progress: Answer = replay;
+      await waitUntil(
+        async () => {
+          progress = await api('GET', `/api/replays/${replay.body.id as string}`);
+          return progress.body.state !== 'running';
+        },
+        'the replay to finish',
+        15_000,
+      );
+      expect(progress.body).toMatchObject({ state: 'done', matched: 3, sent: 3 });
+      await settled('the replayed messages', (status) => status.enriched === beforeReplay.enriched + 3);
+      // 45 is outside the new range: BAD, so no longer stored; 10 and 40 stay, once each.
+      expect((await series('probe-rp-1', 'temp')).map((p) => p.value)).toEqual([10, 40]);
+      const replayed = await enrichedSample('probe-rp-1', (message) => {
+        const info = message.enrichment_info as { replay_id?: string };
+        return info.replay_id === replay.body.id;
+      });
+      expect((replayed.enrichment_info as { registry_version: string }).registry_version).toBe(
+        'probe_replay@2',
+      );
     });
-    expect((replayed.enrichment_info as { registry_version: string }).registry_version).toBe(
-      'probe_replay@2',
-    );
-  });
-});
+  },
+);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { EnrichedMessage } from '../core/contract/messages.js';
 import type { TimeseriesSink } from '../ports/timeseries.js';
 import { METRICS, type MetricsRecorder } from '../shared/metrics.js';
 import { timedSink } from './timed-sink.js';
@@ -39,14 +40,15 @@ describe('timedSink', () => {
     const rewritten: unknown[] = [];
     const withRewrite: TimeseriesSink = {
       write: async () => undefined,
-      rewrite: async (points) => {
-        rewritten.push(points);
+      rewrite: async (points, keys, messages) => {
+        rewritten.push([points, keys, messages]);
       },
     };
     const timed = timedSink(withRewrite, metrics, 'duckdb');
     expect(timed.rewrite).toBeTypeOf('function');
-    await timed.rewrite?.([], []);
-    expect(rewritten).toHaveLength(1);
+    const replayed = [{ device_id: 'd' }] as unknown as EnrichedMessage[];
+    await timed.rewrite?.([], [], replayed);
+    expect(rewritten).toEqual([[[], [], replayed]]);
     expect(observed).toHaveLength(1);
     expect(timedSink({ write: async () => undefined }, metrics, 'dynamodb').rewrite).toBeUndefined();
   });

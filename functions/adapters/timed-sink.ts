@@ -26,8 +26,11 @@ export function timedSink(
   // Optional in the port (a replay's rewrite, issue 16): offered only where the wrapped sink has it.
   const { rewrite } = sink;
   if (rewrite) {
-    wrapped.rewrite = (points: readonly TimeSeriesPoint[], messages: readonly MessagePointKey[]) =>
-      timed(() => rewrite.call(sink, points, messages));
+    wrapped.rewrite = (
+      points: readonly TimeSeriesPoint[],
+      messages: readonly MessagePointKey[],
+      enriched?: readonly EnrichedMessage[],
+    ) => timed(() => rewrite.call(sink, points, messages, enriched));
   }
   return wrapped;
 }

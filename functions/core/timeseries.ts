@@ -60,6 +60,8 @@ export interface TimestreamRecord {
   MeasureValues: TimestreamMeasureValue[];
   Time: string;
   TimeUnit: 'MILLISECONDS';
+  /** Upserts (issue 16, a replay): a record with a higher Version replaces the stored one; absent: 1. */
+  Version?: number;
 }
 
 const VALUE_TYPE: Record<MeasurementMetadata['data_type'], TimestreamValueType> = {
@@ -271,3 +273,41 @@ export const estimateRecordBytes = (record: TimestreamRecord): number =>
   utf8Bytes(record.MeasureName) +
   record.Time.length +
   record.MeasureValues.reduce((sum, m) => sum + measureBytes(m), 0);
+
+// ----- data operations (issue 16): what a replay no longer stores ----------------------------------
+
+/**
+ * The measure of a replayed Timestream record that lists (comma-separated) the readings of its message
+ * the new definition no longer stores: LiveAnalytics cannot delete them, so reads treat them as absent
+ * (adapters/timestream/writer.ts `rewrite`, query.ts).
+ */
+export const DROPPED_MEASURES = 'dropped_measures';
+
+const STATUS_MEASURES: readonly string[] = [
+  'status.online',
+  'status.uptime_s',
+  'status.firmware_version',
+  'status.hardware_revision',
+];
+const EVENT_MEASURES: readonly string[] = ['event.type', 'event.severity', 'event.message'];
+
+/**
+ * Every measure a message's readings can become, named as `toTimeSeriesPoints` names them, stored or
+ * not: the readings the core judged (telemetry), each trend channel's statistics, the status and event
+ * fields. A replay's sink that cannot delete (Timestream) marks those of them the new enrichment does
+ * not store.
+ */
+export function messageMeasureNames(message: EnrichedMessage): readonly string[] {
+  switch (message.event_type) {
+    case 'telemetry':
+      return Object.keys(message.data_quality.readings);
+    case 'trends':
+      return Object.keys(message.measurements).flatMap((path) =>
+        TREND_STATS.map((stat) => `${path}.${stat}`),
+      );
+    case 'status':
+      return STATUS_MEASURES;
+    case 'event':
+      return EVENT_MEASURES;
+  }
+}

@@ -311,6 +311,31 @@ describe('time-series writer', () => {
     ]);
   });
 
+  it("hands a replayed message's points, key and message to the sink's rewrite, not to write", async () => {
+    const message = {
+      device_id: 'd',
+      event_type: 'status',
+      timestamp: '2026-11-23T12:00:00.000Z',
+      status: { online: true },
+      device_metadata: { device_type: 'environmental_sensor' },
+      measurement_metadata: {},
+      enrichment_info: { replay_id: 'rp-0123456789' },
+      data_quality: { verdict: 'GOOD', score: 1, completeness: 1, reasons: [], missing: [], readings: {} },
+    };
+    const write = vi.fn(async () => undefined);
+    const rewrite = vi.fn(async () => undefined);
+    const handler = createTimeseriesWriterHandler({ sink: { write, rewrite } });
+
+    await handler(kafkaEvent('iot.enriched', [{ key: 'd', value: JSON.stringify(message) }]));
+
+    expect(write).not.toHaveBeenCalled();
+    expect(rewrite).toHaveBeenCalledWith(
+      [expect.objectContaining({ deviceId: 'd', measure: 'status.online', value: true })],
+      [{ deviceId: 'd', kind: 'status', time: Date.parse('2026-11-23T12:00:00.000Z') }],
+      [message],
+    );
+  });
+
   it('throws when the sink fails, so the batch is retried (writes are idempotent)', async () => {
     const onWritten = vi.fn();
     const handler = createTimeseriesWriterHandler({

@@ -31,7 +31,7 @@ interface ParsedBatch<Note> {
   readonly notes: Note[];
   readonly failed: KafkaEventRecord[];
   /** Data operations (issue 16): replayed messages, whose points replace what is stored for them. */
-  readonly replayed: { points: TimeSeriesPoint[]; keys: MessagePointKey[] };
+  readonly replayed: { points: TimeSeriesPoint[]; keys: MessagePointKey[]; messages: EnrichedMessage[] };
 }
 
 export function createTimeseriesWriterHandler<Note = never>(
@@ -45,7 +45,7 @@ export function createTimeseriesWriterHandler<Note = never>(
       messages: [],
       notes: [],
       failed: [],
-      replayed: { points: [], keys: [] },
+      replayed: { points: [], keys: [], messages: [] },
     };
     for (const record of eachRecord(event)) {
       let message: EnrichedMessage;
@@ -60,6 +60,7 @@ export function createTimeseriesWriterHandler<Note = never>(
       // Optional chaining: a record that is no enriched message still reaches toTimeSeriesPoints' checks.
       if (message.enrichment_info?.replay_id !== undefined && sink.rewrite) {
         batch.replayed.keys.push(messagePointKey(message));
+        batch.replayed.messages.push(message); // the DynamoDB sink's retention, Timestream's records
         for (const point of messagePoints) batch.replayed.points.push(point);
         if (note) batch.notes.push(note(message, messagePoints.length));
         continue;
@@ -77,7 +78,8 @@ export function createTimeseriesWriterHandler<Note = never>(
       batch.messages = undefined; // not held while the write is awaited (see `note`)
       await written;
     }
-    if (batch.replayed.keys.length > 0) await sink.rewrite?.(batch.replayed.points, batch.replayed.keys);
+    const { replayed } = batch;
+    if (replayed.keys.length > 0) await sink.rewrite?.(replayed.points, replayed.keys, replayed.messages);
     onWritten?.(batch.notes);
     return failures(batch.failed);
   };

@@ -20,8 +20,14 @@ export interface TimeseriesSink {
    * kind, time) with `points`, so a reading the new definition judges BAD (not stored) disappears and a
    * changed verdict replaces the old one; idempotent. A sink without it cannot take replays (the writer
    * then writes them as new points: an unchanged point stays, a changed one is not replaced).
+   * `enriched`: the replayed messages themselves, for sinks that need more than the keys (the DynamoDB
+   * sink's retention, Timestream's records); a point store may ignore them.
    */
-  rewrite?(points: readonly TimeSeriesPoint[], messages: readonly MessagePointKey[]): Promise<void>;
+  rewrite?(
+    points: readonly TimeSeriesPoint[],
+    messages: readonly MessagePointKey[],
+    enriched?: readonly EnrichedMessage[],
+  ): Promise<void>;
 }
 
 /** What identifies the points of one message in a store: a message's points share its time. */

@@ -28,3 +28,14 @@ export const LAMBDA_SYNC_RESPONSE_BYTES = 6 * 1024 * 1024;
  * LAMBDA_SYNC_RESPONSE_BYTES with room for the envelope.
  */
 export const LAMBDA_EXPORT_FILE_BYTES = 4 * 1024 * 1024;
+
+// ----- DynamoDB batch operations (issue 16: a replay's rewrite reads the items it replaces) ---------
+
+/**
+ * Requests in one BatchWriteItem call (25) and keys in one BatchGetItem call (100); what a call leaves
+ * unprocessed comes back in UnprocessedItems / UnprocessedKeys and must be sent again.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
+ */
+export const DYNAMODB_BATCH_WRITE_REQUESTS = 25;
+export const DYNAMODB_BATCH_GET_KEYS = 100;

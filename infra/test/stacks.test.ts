@@ -676,8 +676,17 @@ describe('time-series sink: dynamodb (the default of every environment)', () => 
   it('lets the writer update points and latest values and invalidate rollups, nothing more', () => {
     const writer = 'ProcessingTimeseriesWriterFunction';
 
-    expect(actionsOn(writer, 'timeseriesPoints')).toEqual(['dynamodb:UpdateItem']);
-    expect(actionsOn(writer, 'timeseriesLatest')).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    // Reads for a replay's rewrite (issue 16): the items it replaces and the device's latest items.
+    expect(actionsOn(writer, 'timeseriesPoints')).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
+    expect(actionsOn(writer, 'timeseriesLatest')).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
     expect(actionsOn(writer, 'timeseriesRollups')).toEqual(['dynamodb:UpdateItem']);
   });
 

@@ -280,6 +280,41 @@ describe.each(Object.keys(SUBJECTS))('the time-series port on %s', (name) => {
     expect(await hourly(query, 'env-a')).toEqual(expected);
   });
 
+  it("replaces a replayed message's points (issue 16): changed values replaced, a reading now BAD gone, each point once", async () => {
+    const { sink, query } = await open();
+    await write(subject, ramp('env-a', H0, H0 + HOUR, 5 * MINUTE));
+    await subject.rollup('env-a');
+    // The replay's enrichment of two of them: temperature 999 is BAD (not stored), 30 replaces 3.
+    const replayed = [
+      environmental('env-a', H0 + 10 * MINUTE, { temperature: 999, humidity: 41, pressure: 1000 }),
+      environmental('env-a', H0 + 15 * MINUTE, { temperature: 30, humidity: 40, pressure: 1000 }),
+    ];
+    const keys = replayed.map((m) => ({
+      deviceId: 'env-a',
+      kind: 'telemetry' as const,
+      time: Date.parse(m.timestamp),
+    }));
+
+    await sink.rewrite?.(replayed.flatMap(toTimeSeriesPoints), keys, replayed);
+    await sink.rewrite?.(replayed.flatMap(toTimeSeriesPoints), keys, replayed);
+    const beforeRollup = await hourly(query, 'env-a');
+    await subject.rollup('env-a');
+
+    const expected = [{ time: H0, avg: 91 / 11, min: 0, max: 30, count: 11 }];
+    expect(beforeRollup).toEqual(expected);
+    expect(await hourly(query, 'env-a')).toEqual(expected);
+    expect(await query.count()).toBe(12 * 3 - 1);
+    expect(
+      await query.series({
+        deviceId: 'env-a',
+        measure: 'humidity',
+        from: H0 + 10 * MINUTE,
+        to: H0 + 11 * MINUTE,
+        limit: 5,
+      }),
+    ).toEqual([{ time: H0 + 10 * MINUTE, value: 41, quality: 'GOOD' }]);
+  });
+
   it('never stores a BAD reading', async () => {
     const { query } = await open();
 

@@ -12,6 +12,7 @@ import {
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../../ports/registry.js';
+import { DYNAMODB_BATCH_GET_KEYS, DYNAMODB_BATCH_WRITE_REQUESTS } from '../../shared/aws-limits.js';
 
 /** A DynamoDB key or item as the document client reads and writes it. */
 export type Item = Record<string, unknown>;
@@ -82,7 +83,7 @@ export const pickKey = (item: Item, attributes: readonly string[]): Key => {
 // ---------------------------------------------------------------------------------------------------
 // Batch writes.
 
-const BATCH_SIZE = 25;
+const BATCH_SIZE = DYNAMODB_BATCH_WRITE_REQUESTS;
 const MAX_BATCH_ATTEMPTS = 8;
 
 type WriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Key } };
@@ -106,7 +107,7 @@ export async function batchWrite(
   }
 }
 
-const GET_BATCH_SIZE = 100;
+const GET_BATCH_SIZE = DYNAMODB_BATCH_GET_KEYS;
 
 /**
  * Reads items by key in batches of 100, retrying unprocessed keys; missing items are left out.

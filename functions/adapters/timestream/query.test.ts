@@ -61,6 +61,9 @@ const bucketPage = (rows: string[][]) =>
     ],
     rows,
   );
+/** The condition that leaves out a voltage.phase_a a replay marked dropped (writer.ts `rewrite`). */
+const NOT_DROPPED =
+  " AND (dropped_measures IS NULL OR strpos(',' || dropped_measures || ',', ',voltage.phase_a,') = 0)";
 
 const sqlOf = (call = 0): string =>
   timestream.commandCalls(QueryCommand)[call]?.args[0].input.QueryString ?? '';
@@ -84,7 +87,7 @@ describe('Timestream time-series queries', () => {
     expect(sqlOf()).toBe(
       `SELECT to_milliseconds(time) AS time_ms, "voltage.phase_a" AS value, suspect_measures FROM "iot_cloud"."telemetry" ` +
         `WHERE device_id = 'breaker-00001' AND time >= from_milliseconds(${FROM}) AND time < from_milliseconds(${TO}) ` +
-        `AND "voltage.phase_a" IS NOT NULL ORDER BY time ASC LIMIT 100`,
+        `AND "voltage.phase_a" IS NOT NULL${NOT_DROPPED} ORDER BY time ASC LIMIT 100`,
     );
     expect(points).toEqual([
       { time: FROM + 1000, value: 120.5, quality: 'GOOD' },
@@ -135,7 +138,7 @@ describe('Timestream time-series queries', () => {
         'min("voltage.phase_a") AS min_value, max("voltage.phase_a") AS max_value, ' +
         'count("voltage.phase_a") AS point_count FROM "iot_cloud"."telemetry" ' +
         `WHERE device_id = 'breaker-00001' AND time >= from_milliseconds(${FROM}) AND time < from_milliseconds(${TO}) ` +
-        'AND "voltage.phase_a" IS NOT NULL GROUP BY bin(time, 3600000ms) ORDER BY bucket_ms ASC LIMIT 100',
+        `AND "voltage.phase_a" IS NOT NULL${NOT_DROPPED} GROUP BY bin(time, 3600000ms) ORDER BY bucket_ms ASC LIMIT 100`,
     );
     expect(hours).toEqual([{ time: FROM, avg: 120.5, min: 118, max: 123, count: 3600 }]);
   });
@@ -308,5 +311,57 @@ describe('Timestream time-series queries', () => {
     expect(parseTimestreamTime('2026-11-23 12:00:00.123456789')).toBe(Date.parse('2026-11-23T12:00:00.123Z'));
     expect(parseTimestreamTime('2026-11-23 12:00:00')).toBe(Date.parse('2026-11-23T12:00:00.000Z'));
     expect(parseTimestreamTime('yesterday')).toBeNaN();
+  });
+
+  describe('readings a replay marked dropped (issue 16)', () => {
+    it('leaves a dropped measure out of latest and takes its value from an older row', async () => {
+      timestream.on(QueryCommand).resolves(
+        page(
+          [
+            ['device_id', 'VARCHAR'],
+            ['measure_name', 'VARCHAR'],
+            ['time', 'TIMESTAMP'],
+            ['temperature', 'DOUBLE'],
+            ['dropped_measures', 'VARCHAR'],
+          ],
+          [
+            ['e-1', 'telemetry', '2026-11-23 12:00:01.000000000', '99', 'temperature'],
+            ['e-1', 'telemetry', '2026-11-23 12:00:00.000000000', '21', null],
+          ],
+        ),
+      );
+
+      const latest = await store().latest('e-1');
+
+      expect(latest).toEqual([
+        { measure: 'temperature', value: 21, time: Date.parse('2026-11-23T12:00:00.000Z'), quality: 'GOOD' },
+      ]);
+    });
+
+    it('reads without the filter while the table has no dropped_measures column, and remembers it', async () => {
+      const columns: [string, string][] = [
+        ['time_ms', 'BIGINT'],
+        ['value', 'DOUBLE'],
+        ['suspect_measures', 'VARCHAR'],
+      ];
+      timestream
+        .on(QueryCommand)
+        .rejectsOnce(
+          new ValidationException({
+            message: "line 1:200: Column 'dropped_measures' does not exist",
+            $metadata: {},
+          }),
+        )
+        .resolves(page(columns, [[String(FROM), '120', null]]));
+      const query = store();
+
+      const first = await query.series(series);
+      await query.series(series);
+
+      expect(first).toEqual([{ time: FROM, value: 120, quality: 'GOOD' }]);
+      expect(sqlOf(0)).toContain(NOT_DROPPED);
+      expect(sqlOf(1)).not.toContain('dropped_measures');
+      expect(sqlOf(2)).not.toContain('dropped_measures');
+    });
   });
 });

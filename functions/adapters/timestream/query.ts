@@ -20,6 +20,7 @@ import {
   ValidationException,
 } from '@aws-sdk/client-timestream-query';
 import { DEVICE_ID_PATTERN, TIMESERIES_MEASURE_PATTERN } from '../../core/contract/identifiers.js';
+import { DROPPED_MEASURES } from '../../core/timeseries.js';
 import type {
   BucketPoint,
   LatestValue,
@@ -41,7 +42,19 @@ const LATEST_RECORDS = 200;
 const LATEST_LOOKBACK = '7d';
 
 /** Columns of a record that are not measures. */
-const NON_MEASURE_COLUMNS = new Set(['time', 'measure_name', 'quality_score', 'suspect_measures']);
+const NON_MEASURE_COLUMNS = new Set([
+  'time',
+  'measure_name',
+  'quality_score',
+  'suspect_measures',
+  DROPPED_MEASURES,
+]);
+/**
+ * DROPPED_MEASURES, a replay's marker (issue 16, writer.ts `rewrite`), exists as a column only once a
+ * replay wrote one, and a query naming a missing column fails: a table found without it is read
+ * without the filter for this long before it is tried again.
+ */
+const DROPPED_COLUMN_RECHECK_MS = 300_000;
 
 export interface TimestreamQueryOptions {
   readonly client: TimestreamQueryClient;
@@ -111,14 +124,23 @@ const isSuspect = (suspectMeasures: unknown, measure: string) =>
   typeof suspectMeasures === 'string' &&
   (suspectMeasures === '*' || suspectMeasures.split(',').includes(measure));
 
+const isDropped = (droppedMeasures: unknown, measure: string) =>
+  typeof droppedMeasures === 'string' && droppedMeasures.split(',').includes(measure);
+
 /** A measure column that does not exist (never written) is an empty series, not an error. */
 const isUnknownColumn = (error: unknown) =>
   error instanceof ValidationException && /column|does not exist|cannot be resolved/i.test(error.message);
+
+/** The unknown column is the replay marker (no replay dropped a reading in this table yet). */
+const isMissingDroppedColumn = (error: unknown) =>
+  isUnknownColumn(error) && (error as Error).message.includes(DROPPED_MEASURES);
 
 export class TimestreamTimeseriesQuery implements TimeseriesQuery {
   private readonly client: TimestreamQueryClient;
   private readonly source: string;
   private readonly dimensionNames: () => Promise<readonly string[]>;
+  /** Until when the table is taken to have no DROPPED_MEASURES column (epoch ms). */
+  private droppedColumnAbsentUntil = 0;
 
   constructor(options: TimestreamQueryOptions) {
     this.client = options.client;
@@ -144,6 +166,7 @@ export class TimestreamTimeseriesQuery implements TimeseriesQuery {
       if (!Number.isFinite(time)) continue;
       for (const [column, value] of Object.entries(row)) {
         if (value === null || NON_MEASURE_COLUMNS.has(column) || dimensions.has(column)) continue;
+        if (isDropped(row[DROPPED_MEASURES], column)) continue; // an older row may still hold it
         if (latest.has(column) || !TIMESERIES_MEASURE_PATTERN.test(column)) continue;
         latest.set(column, {
           measure: column,
@@ -171,10 +194,12 @@ export class TimestreamTimeseriesQuery implements TimeseriesQuery {
     const { where, column } = this.seriesParts(query);
     const limit = query.limit + extra;
     try {
-      const rows = await this.query(
-        `SELECT to_milliseconds(time) AS time_ms, ${column} AS value, suspect_measures FROM ${this.source} ` +
-          `WHERE ${where} ORDER BY time ASC LIMIT ${limit}`,
-        limit,
+      const rows = await this.withoutDropped(query.measure, (notDropped) =>
+        this.query(
+          `SELECT to_milliseconds(time) AS time_ms, ${column} AS value, suspect_measures FROM ${this.source} ` +
+            `WHERE ${where}${notDropped} ORDER BY time ASC LIMIT ${limit}`,
+          limit,
+        ),
       );
       return rows.flatMap((row): RawPoint[] => {
         const { time_ms: time, value } = row;
@@ -192,11 +217,13 @@ export class TimestreamTimeseriesQuery implements TimeseriesQuery {
     const { where, column, limit } = this.seriesParts(query);
     const bucketMs = safeInteger(query.bucketMs, 'bucket width (ms)', 1000, 31 * 86_400_000);
     try {
-      const rows = await this.query(
-        `SELECT to_milliseconds(bin(time, ${bucketMs}ms)) AS bucket_ms, avg(${column}) AS avg_value, ` +
-          `min(${column}) AS min_value, max(${column}) AS max_value, count(${column}) AS point_count ` +
-          `FROM ${this.source} WHERE ${where} GROUP BY bin(time, ${bucketMs}ms) ORDER BY bucket_ms ASC LIMIT ${limit}`,
-        limit,
+      const rows = await this.withoutDropped(query.measure, (notDropped) =>
+        this.query(
+          `SELECT to_milliseconds(bin(time, ${bucketMs}ms)) AS bucket_ms, avg(${column}) AS avg_value, ` +
+            `min(${column}) AS min_value, max(${column}) AS max_value, count(${column}) AS point_count ` +
+            `FROM ${this.source} WHERE ${where}${notDropped} GROUP BY bin(time, ${bucketMs}ms) ORDER BY bucket_ms ASC LIMIT ${limit}`,
+          limit,
+        ),
       );
       return rows.flatMap((row) =>
         typeof row.bucket_ms === 'number' &&
@@ -240,6 +267,23 @@ export class TimestreamTimeseriesQuery implements TimeseriesQuery {
       `device_id = ${literal(device)} AND time >= from_milliseconds(${from}) ` +
       `AND time < from_milliseconds(${to}) AND ${column} IS NOT NULL`;
     return { where, column, limit };
+  }
+
+  /**
+   * Runs `read` with a condition that leaves out rows where a replay marked `measure` dropped, or
+   * without it while the table has no such column (see DROPPED_MEASURES). `measure` is checked already.
+   */
+  private async withoutDropped<T>(measure: string, read: (notDropped: string) => Promise<T>): Promise<T> {
+    if (Date.now() < this.droppedColumnAbsentUntil) return read('');
+    try {
+      return await read(
+        ` AND (${DROPPED_MEASURES} IS NULL OR strpos(',' || ${DROPPED_MEASURES} || ',', ${literal(`,${measure},`)}) = 0)`,
+      );
+    } catch (error) {
+      if (!isMissingDroppedColumn(error)) throw error;
+      this.droppedColumnAbsentUntil = Date.now() + DROPPED_COLUMN_RECHECK_MS;
+      return read('');
+    }
   }
 
   /** Runs a query, following NextToken until the result ends or `maxRows` rows are in. */

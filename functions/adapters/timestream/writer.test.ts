@@ -287,4 +287,131 @@ describe('classifyRejection', () => {
   ] as const)('classifies %j as %s', (rejected, kind) => {
     expect(classifyRejection(rejected)).toBe(kind);
   });
+
+  describe('rewrite (a replay, issue 16)', () => {
+    const REPLAYED_AT = '2026-12-01T09:30:00.123Z';
+    /** The messages as a replay enriches them again: a replay id and a later enrichment time. */
+    const replayed = (messages: readonly EnrichedMessage[]): EnrichedMessage[] =>
+      messages.map((message) => ({
+        ...message,
+        enrichment_info: { ...message.enrichment_info, replay_id: 'rp-0123456789', enriched_at: REPLAYED_AT },
+      }));
+    const keysOf = (messages: readonly EnrichedMessage[]) =>
+      messages.map((m) => ({ deviceId: m.device_id, kind: m.event_type, time: Date.parse(m.timestamp) }));
+    const rewrite = (sink: TimestreamSink, messages: readonly EnrichedMessage[]) =>
+      sink.rewrite(messages.flatMap(toTimeSeriesPoints), keysOf(messages), messages);
+    const newSink = () =>
+      new TimestreamSink({ client: new TimestreamWriteClient({}), database: 'db', table: 'telemetry' });
+
+    it("upserts each message's records under the same key, with Version = the replay's enrichment time", async () => {
+      timestream.on(WriteRecordsCommand).resolves({});
+      const messages = await enrichedMessages(3);
+      const sink = newSink();
+      await write(sink, messages);
+      const [written] = sentBatches();
+
+      await rewrite(sink, replayed(messages));
+
+      const [, upserted] = sentBatches();
+      expect(upserted?.map((r) => r.Version)).toEqual([
+        Date.parse(REPLAYED_AT),
+        Date.parse(REPLAYED_AT),
+        Date.parse(REPLAYED_AT),
+      ]);
+      expect(upserted?.map(({ Version: _, ...record }) => record)).toEqual(written);
+      expect(written?.every((r) => r.Version === undefined)).toBe(true);
+    });
+
+    it('lists the readings the new definition no longer stores in dropped_measures, without their values', async () => {
+      timestream.on(WriteRecordsCommand).resolves({});
+      const [message] = replayed(await enrichedMessages(1));
+      const base = message as EnrichedMessage;
+      const judged: EnrichedMessage = {
+        ...base,
+        data_quality: {
+          ...base.data_quality,
+          readings: {
+            ...base.data_quality.readings,
+            humidity: { verdict: 'BAD', reasons: ['OUT_OF_RANGE'] },
+          },
+        },
+      };
+
+      await rewrite(newSink(), [judged]);
+
+      const values = sentBatches()[0]?.[0]?.MeasureValues ?? [];
+      expect(values.map((v) => v.Name)).not.toContain('humidity');
+      expect(values).toContainEqual({ Name: 'dropped_measures', Value: 'humidity', Type: 'VARCHAR' });
+    });
+
+    it('writes the values but reports the message when its dropped readings do not fit the record', async () => {
+      timestream.on(WriteRecordsCommand).resolves({});
+      const [message] = replayed(await enrichedMessages(1));
+      const base = message as EnrichedMessage;
+      const many = Object.fromEntries(
+        Array.from({ length: 400 }, (_, i) => [
+          `gone_${String(i).padStart(3, '0')}`,
+          { verdict: 'BAD' as const },
+        ]),
+      );
+      const judged = {
+        ...base,
+        data_quality: { ...base.data_quality, readings: { ...base.data_quality.readings, ...many } },
+      };
+      const rejected: RejectedWrite[] = [];
+      const sink = new TimestreamSink({
+        client: new TimestreamWriteClient({}),
+        database: 'db',
+        table: 'telemetry',
+        onRejected: (r) => rejected.push(...r),
+      });
+
+      await rewrite(sink, [judged]);
+
+      expect(sentBatches()[0]).toHaveLength(1);
+      expect(sentBatches()[0]?.[0]?.MeasureValues.map((v) => v.Name)).not.toContain('dropped_measures');
+      expect(rejected.map((r) => [r.kind, r.message.device_id])).toEqual([['invalid', 'env-00001']]);
+      expect(rejected[0]?.reason).toMatch(/do not fit the record/);
+    });
+
+    it('sends the same request for a redelivery of the same replayed message (an idempotent upsert)', async () => {
+      timestream.on(WriteRecordsCommand).resolves({});
+      const messages = replayed(await enrichedMessages(2));
+      const sink = newSink();
+
+      await rewrite(sink, messages);
+      await rewrite(sink, messages);
+
+      const [first, second] = sentBatches();
+      expect(second).toEqual(first);
+    });
+
+    it('takes a record refused because a later replay is stored (a higher version) as done, not rejected', async () => {
+      timestream.on(WriteRecordsCommand).rejects(
+        new RejectedRecordsException({
+          message: 'rejected',
+          $metadata: {},
+          RejectedRecords: [
+            {
+              RecordIndex: 0,
+              Reason:
+                'A record with the same dimensions, timestamp and measure name already exists with a higher version.',
+              ExistingVersion: Date.parse(REPLAYED_AT) + 60_000,
+            },
+          ],
+        }),
+      );
+      const rejected: RejectedWrite[] = [];
+      const sink = new TimestreamSink({
+        client: new TimestreamWriteClient({}),
+        database: 'db',
+        table: 'telemetry',
+        onRejected: (r) => rejected.push(...r),
+      });
+
+      await rewrite(sink, replayed(await enrichedMessages(1)));
+
+      expect(rejected).toEqual([]);
+    });
+  });
 });

@@ -29,12 +29,17 @@ import {
 } from '@aws-sdk/client-timestream-write';
 import type { EnrichedMessage } from '../../core/contract/messages.js';
 import {
+  DROPPED_MEASURES,
+  estimateRecordBytes,
+  messageMeasureNames,
+  TIMESTREAM_LIMITS,
   type TimeSeriesPoint,
   type TimestreamRecord,
+  toTimeSeriesPoints,
   toTimestreamRecords,
   toWriteBatches,
 } from '../../core/timeseries.js';
-import type { TimeseriesSink } from '../../ports/timeseries.js';
+import type { MessagePointKey, TimeseriesSink } from '../../ports/timeseries.js';
 
 export type RejectionKind = 'duplicate' | 'conflict' | 'out-of-retention' | 'invalid';
 
@@ -97,6 +102,10 @@ export interface TimestreamSinkOptions {
   readonly onDuplicates?: (count: number) => void;
 }
 
+/** Why a replayed record is reported: its dropped readings could not be listed (see `rewrite`). */
+const UNMARKED_DROPS =
+  'replay: the readings the new definition drops do not fit the record (2 KB) as dropped_measures; they may keep their old values';
+
 interface Entry {
   readonly record: TimestreamRecord;
   readonly message: EnrichedMessage;
@@ -115,15 +124,69 @@ export class TimestreamSink implements TimeseriesSink {
 
   /** Writes the messages' records; the flat points are for point stores and are not needed here. */
   async write(_points: readonly TimeSeriesPoint[], messages: readonly EnrichedMessage[]): Promise<void> {
-    const entries = this.dedupe(
-      messages.flatMap((message) =>
-        toTimestreamRecords(
-          message,
-          this.options.dimensionsOf?.(message.device_metadata.device_type) ?? [],
-        ).map((record) => ({ record, message })),
-      ),
+    await this.store(
+      messages.flatMap((message) => this.recordsOf(message).map((record) => ({ record, message }))),
     );
-    const rejected: RejectedWrite[] = [...entries.conflicts];
+  }
+
+  /**
+   * A replay (issue 16): upserts each replayed message's records with `Version` = the epoch ms of its
+   * replay's enrichment (`enrichment_info.enriched_at`). The first write stored Version 1, so the
+   * replay's values, `suspect_measures` and `quality_score` replace it; a redelivery of the same
+   * enriched message sends the same version and values (a no-op), and a later replay a higher one.
+   * https://docs.aws.amazon.com/timestream/latest/developerguide/API_WriteRecords.html (Upserts)
+   *
+   * What cannot be done: LiveAnalytics has no record-level delete ("There isn't a record level
+   * operation for deletion", https://docs.aws.amazon.com/timestream/latest/developerguide/writes.html
+   * #writes.writing-data-inserts-upserts), and the documentation does not say whether an upsert of a
+   * multi-measure record clears a measure it omits. So each replayed record lists, in DROPPED_MEASURES,
+   * the readings of its message that the new definition does not store (now BAD, unknown, unstorable),
+   * and the query adapter treats a listed measure of that row as absent. Limits: a message the first
+   * write split into more records (`{kind}_2`, over 2 KB) than the replay makes keeps its extra records;
+   * a list that would push a record past 2 KB is left out, and that record is reported as rejected
+   * (`invalid`, so the writer Lambda dead-letters its message with the reason) after its values are
+   * written: the replay could not remove those readings.
+   * The points and keys are not needed: the records come from the messages, as in `write`.
+   */
+  async rewrite(
+    _points: readonly TimeSeriesPoint[],
+    _keys: readonly MessagePointKey[],
+    messages: readonly EnrichedMessage[] = [],
+  ): Promise<void> {
+    const unmarked: RejectedWrite[] = [];
+    const entries = messages.flatMap((message) => {
+      const version = Date.parse(message.enrichment_info.enriched_at);
+      if (!Number.isSafeInteger(version) || version < 2)
+        throw new RangeError(`enrichment_info.enriched_at of ${message.device_id} is not a usable version`);
+      const stored = new Set(toTimeSeriesPoints(message).map((point) => point.measure));
+      const dropped = messageMeasureNames(message).filter((measure) => !stored.has(measure));
+      const records = this.recordsOf(message).map((record) => ({ ...record, Version: version }));
+      for (const record of records)
+        if (dropped.length > 0 && !markDropped(record, dropped))
+          unmarked.push({ kind: 'invalid', reason: UNMARKED_DROPS, record, message });
+      return records.map((record) => ({ record, message }));
+    });
+    // One message enriched twice by replays in one batch (a redelivery): the later enrichment stands.
+    const newest = new Map<string, Entry>();
+    for (const entry of entries) {
+      const key = JSON.stringify([entry.record.Dimensions, entry.record.MeasureName, entry.record.Time]);
+      const known = newest.get(key);
+      if (!known || (known.record.Version ?? 1) < (entry.record.Version ?? 1)) newest.set(key, entry);
+    }
+    await this.store([...newest.values()], unmarked);
+  }
+
+  private recordsOf(message: EnrichedMessage): TimestreamRecord[] {
+    return toTimestreamRecords(
+      message,
+      this.options.dimensionsOf?.(message.device_metadata.device_type) ?? [],
+    );
+  }
+
+  /** Writes the entries; `reported` are rejections found before sending, reported with the others. */
+  private async store(all: readonly Entry[], reported: readonly RejectedWrite[] = []): Promise<void> {
+    const entries = this.dedupe(all);
+    const rejected: RejectedWrite[] = [...reported, ...entries.conflicts];
     let duplicates = 0;
     for (const batch of toWriteBatches(entries.unique)) {
       const outcome = await this.writeBatch(batch);
@@ -208,7 +271,12 @@ export class TimestreamSink implements TimeseriesSink {
         );
       }
       const kind = classifyRejection(item);
-      if (kind === 'duplicate') {
+      // A replay's record refused because a later replay (a higher version) is already stored.
+      const superseded =
+        entry.record.Version !== undefined &&
+        item.ExistingVersion !== undefined &&
+        item.ExistingVersion >= entry.record.Version;
+      if (kind === 'duplicate' || superseded) {
         duplicates++;
         continue;
       }
@@ -221,4 +289,17 @@ export class TimestreamSink implements TimeseriesSink {
     }
     return { rejected, duplicates };
   }
+}
+
+/** Adds DROPPED_MEASURES to a replayed record when it fits the record's size limit; false otherwise. */
+function markDropped(record: TimestreamRecord, dropped: readonly string[]): boolean {
+  const marker = { Name: DROPPED_MEASURES, Value: dropped.join(','), Type: 'VARCHAR' as const };
+  const withMarker = { ...record, MeasureValues: [...record.MeasureValues, marker] };
+  if (
+    estimateRecordBytes(withMarker) > TIMESTREAM_LIMITS.recordBytes ||
+    withMarker.MeasureValues.length > TIMESTREAM_LIMITS.measuresPerRecord
+  )
+    return false;
+  record.MeasureValues.push(marker);
+  return true;
 }

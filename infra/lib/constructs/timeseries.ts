@@ -64,10 +64,13 @@ export class DynamoTimeSeries extends Construct implements TimeSeriesSink {
   /** The actions of the writer's adapter (functions/adapters/dynamodb/timeseries/), table by table. */
   bindWriter(fn: BindableFunction): void {
     this.bind(fn, {
-      // Points merge measure by measure (if_not_exists), so UpdateItem, never a whole-item Put.
-      timeseriesPoints: ['dynamodb:UpdateItem'],
-      // A refused conditional update (an older point) reads what is stored to retry with the rest.
-      timeseriesLatest: ['dynamodb:UpdateItem', 'dynamodb:GetItem'],
+      // Points merge measure by measure (if_not_exists), so UpdateItem, never a whole-item Put. A
+      // replay's rewrite (issue 16) reads the items it replaces (BatchGetItem) and, for a dropped
+      // latest value, the newest point before it (Query).
+      timeseriesPoints: ['dynamodb:UpdateItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
+      // A refused conditional update (an older point) reads what is stored to retry with the rest; a
+      // replay's rewrite reads the device's latest items to know which kind holds which measure (Query).
+      timeseriesLatest: ['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query'],
       // Late data bumps the hour's rollup generation (ADD gen 1), so the next rollup run recomputes it.
       timeseriesRollups: ['dynamodb:UpdateItem'],
     });

@@ -17,6 +17,7 @@
  * 3. Latest: the batch is coalesced to one update per (device, message kind), newest point of each
  *    measure, each measure guarded by `attribute_not_exists(m) OR m.t < :t`. A failed condition means
  *    some measure is already as new: the item is read and only the newer measures are written again.
+ * A replay's `rewrite` (issue 16), which replaces points rather than keeping the first: rewrite.ts.
  */
 import {
   type DynamoDBDocumentClient,
@@ -24,19 +25,16 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { DEVICE_ID_PATTERN, TIMESERIES_MEASURE_PATTERN } from '../../../core/contract/identifiers.js';
 import type { EnrichedMessage } from '../../../core/contract/messages.js';
 import type { TimeSeriesPoint } from '../../../core/timeseries.js';
-import type { TimeseriesSink } from '../../../ports/timeseries.js';
+import type { MessagePointKey, TimeseriesSink } from '../../../ports/timeseries.js';
 import { forEachLimited, isConditionalCheckFailed } from '../support.js';
 import {
-  DEFAULT_RETENTION_DAYS,
   EXPIRES_AT,
   expiresAtSeconds,
   GENERATION,
   HOUR_MS,
   hourStart,
-  MAX_KEY_TIME,
   measureAttribute,
   PK,
   SK,
@@ -44,22 +42,23 @@ import {
   type TimeseriesTableNamesOf,
   timeKey,
 } from './layout.js';
+import { type RewriteTarget, rewriteMessagePoints } from './rewrite.js';
+import {
+  type ConsumedCapacity,
+  checkPoint,
+  chunks,
+  isKeyTime,
+  type LatestCandidate,
+  latestEntry,
+  MEASURES_PER_UPDATE,
+  retentionLookup,
+  WRITE_CONCURRENCY,
+} from './writes.js';
 
-/** UpdateItem calls in flight per batch. */
-export const WRITE_CONCURRENCY = 32;
-/**
- * Measures per UpdateItem: keeps the update and condition expressions well under DynamoDB's 4 KB
- * expression limit (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html).
- * A message with more measures is written in several updates of the same item.
- */
-export const MEASURES_PER_UPDATE = 40;
+export { type ConsumedCapacity, MEASURES_PER_UPDATE, WRITE_CONCURRENCY } from './writes.js';
+
 /** Read-and-retry rounds of a latest update whose condition keeps failing (each round makes progress). */
 const LATEST_ATTEMPTS = 5;
-
-export interface ConsumedCapacity {
-  readonly table: string;
-  readonly units: number;
-}
 
 export interface DynamoTimeseriesSinkOptions {
   /** A document client from `timeseriesDocumentClient` (layout.ts). */
@@ -77,39 +76,8 @@ export interface DynamoTimeseriesSinkOptions {
   readonly onUnstorableTime?: (points: readonly TimeSeriesPoint[]) => void;
 }
 
-interface LatestCandidate {
-  readonly measure: string;
-  readonly value: TimeSeriesPoint['value'];
-  readonly time: number;
-  readonly quality: TimeSeriesPoint['quality'];
-}
-
-const checkPoint = (point: TimeSeriesPoint, index: number) => {
-  if (!DEVICE_ID_PATTERN.test(point.deviceId))
-    throw new RangeError(`points[${index}].deviceId is not a valid device id`);
-  if (!TIMESERIES_MEASURE_PATTERN.test(point.measure))
-    throw new RangeError(`points[${index}].measure is not a valid measure`);
-};
-
-/** A time a sort key can hold: the core keeps a stale timestamp (SUSPECT), even one before 1970. */
-const isKeyTime = (time: number) => Number.isSafeInteger(time) && time >= 0 && time <= MAX_KEY_TIME;
-
-/**
- * A latest value as stored: `[value, time]`, or `[value, time, 'SUSPECT']`. A list rather than a map
- * `{v, t, q}`: a breaker's telemetry item (25 measures) stays under 1 KB, so one write unit per update.
- */
-export type LatestEntry = [LatestCandidate['value'], number] | [LatestCandidate['value'], number, 'SUSPECT'];
-const latestEntry = (c: LatestCandidate): LatestEntry =>
-  c.quality === 'SUSPECT' ? [c.value, c.time, 'SUSPECT'] : [c.value, c.time];
 const latestTime = (stored: unknown): number | undefined =>
   Array.isArray(stored) && typeof stored[1] === 'number' ? stored[1] : undefined;
-
-/** Splits a list into chunks of `size`. */
-const chunks = <T>(items: readonly T[], size: number): T[][] => {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-};
 
 export class DynamoTimeseriesSink implements TimeseriesSink {
   private readonly client: DynamoDBDocumentClient;
@@ -135,12 +103,7 @@ export class DynamoTimeseriesSink implements TimeseriesSink {
       (p) => (p.quality === 'GOOD' || p.quality === 'SUSPECT') && isKeyTime(p.time),
     );
     if (stored.length === 0) return;
-    const retention = new Map<string, number>();
-    for (const message of messages) {
-      const days = message.device_metadata?.retention_days;
-      if (typeof days === 'number' && days > 0) retention.set(message.device_id, days);
-    }
-    const retentionOf = (deviceId: string) => retention.get(deviceId) ?? DEFAULT_RETENTION_DAYS;
+    const retentionOf = retentionLookup(messages);
 
     // Points, grouped per item (device, time), each measure once: a batch may hold a message twice, and
     // one update expression cannot set an attribute twice (DynamoDB refuses overlapping paths).
@@ -179,6 +142,27 @@ export class DynamoTimeseriesSink implements TimeseriesSink {
         return this.advanceLatest(deviceId, kind, candidates);
       }),
     ]);
+  }
+
+  /**
+   * A replay's rewrite (issue 16): the stored points of each message key (device, kind, time) become
+   * exactly `points`, rollups of the hours touched are invalidated and latest values follow
+   * (rewrite.ts). `messages` give the devices' retention, as in `write`.
+   */
+  rewrite(
+    points: readonly TimeSeriesPoint[],
+    keys: readonly MessagePointKey[],
+    messages: readonly EnrichedMessage[] = [],
+  ): Promise<void> {
+    const target: RewriteTarget = {
+      client: this.client,
+      tables: this.tables,
+      now: this.now,
+      update: (input) => this.update(input),
+      invalidation: (deviceId, hour, retentionDays) => this.invalidation(deviceId, hour, retentionDays),
+      ...(this.options.onUnstorableTime ? { onUnstorableTime: this.options.onUnstorableTime } : {}),
+    };
+    return rewriteMessagePoints(target, points, keys, messages);
   }
 
   private pointUpdate(points: readonly TimeSeriesPoint[], retentionDays: number): UpdateCommandInput {

@@ -4,7 +4,13 @@
  * rollup being computed, latest updates skip only the measures already newer, TTL and expiry.
  */
 import { randomUUID } from 'node:crypto';
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   ensureTimeseriesTables,
@@ -299,5 +305,126 @@ describe('DynamoTimeseriesRollups', () => {
       );
 
     expect(await devicesSeenSince(client, devicesTable, H0)).toEqual(['env-1']);
+  });
+});
+
+describe('DynamoTimeseriesSink.rewrite (a replay, issue 16)', () => {
+  const telemetryAt = (time: number) => ({ deviceId: 'env-1', kind: 'telemetry' as const, time });
+  const pointItem = async (time: number) =>
+    (
+      await client.send(
+        new GetCommand({
+          TableName: tables.points,
+          Key: { deviceId: 'env-1', sk: timeKey(time) },
+          ConsistentRead: true,
+        }),
+      )
+    ).Item;
+  const allItems = async (table: string) =>
+    (await client.send(new ScanCommand({ TableName: table, ConsistentRead: true }))).Items ?? [];
+
+  it('replaces a changed value and verdict, removes a reading the new definition drops, and keeps another kind of the same time', async () => {
+    await sink.write([
+      point({ value: 20 }),
+      point({ measure: 'humidity', value: 40, quality: 'SUSPECT' }),
+      point({ measure: 'status.online', kind: 'status', value: true, valueType: 'BOOLEAN' }),
+    ]);
+
+    await sink.rewrite([point({ value: 21, quality: 'SUSPECT' })], [telemetryAt(H0)]);
+
+    expect(await pointItem(H0)).toEqual({
+      deviceId: 'env-1',
+      sk: timeKey(H0),
+      expiresAt: (H0 + 30 * 86_400_000) / 1000,
+      'm:temperature': 21,
+      'm:status.online': true,
+      suspect: new Set(['temperature']),
+    });
+    expect(await query.count()).toBe(2);
+  });
+
+  it('clears a verdict no longer SUSPECT and stores a reading the old definition had judged BAD', async () => {
+    await sink.write([point({ value: 20, quality: 'SUSPECT' })]);
+
+    await sink.rewrite([point({ value: 20 }), point({ measure: 'humidity', value: 55 })], [telemetryAt(H0)]);
+
+    const item = await pointItem(H0);
+    expect(item).toMatchObject({ 'm:temperature': 20, 'm:humidity': 55 });
+    expect(item?.suspect).toBeUndefined();
+  });
+
+  it('writes no point when a second identical rewrite arrives, and leaves every point as it was', async () => {
+    await sink.write([point({ value: 20 }), point({ measure: 'humidity', value: 40 })]);
+    const rewrite = () =>
+      sink.rewrite([point({ value: 25, quality: 'SUSPECT' })], [telemetryAt(H0), telemetryAt(H0 + MINUTE)]);
+    await rewrite();
+    const points = await allItems(tables.points);
+    const latest = await allItems(tables.latest);
+    capacity.length = 0;
+
+    await rewrite();
+
+    expect(capacity.filter((c) => c.table === tables.points)).toEqual([]);
+    expect(capacity.filter((c) => c.table === tables.latest)).toEqual([]);
+    expect(await allItems(tables.points)).toEqual(points);
+    expect(await allItems(tables.latest)).toEqual(latest);
+  });
+
+  it('keeps the hourly aggregates exact: the rewritten hour is recomputed from its points, each point once', async () => {
+    await sink.write([
+      point({ time: H0, value: 20 }),
+      point({ time: H0 + MINUTE, value: 22 }),
+      point({ time: H0 + 2 * MINUTE, value: 24 }),
+    ]);
+    await rollups.rollupHour('env-1', H0);
+
+    await sink.rewrite([point({ time: H0 + MINUTE, value: 30 })], [telemetryAt(H0 + MINUTE)]);
+    const beforeJob = await hourly();
+    await rollups.rollupHour('env-1', H0);
+    await sink.rewrite([point({ time: H0 + MINUTE, value: 30 })], [telemetryAt(H0 + MINUTE)]);
+    await sink.rewrite([], [telemetryAt(H0 + 2 * MINUTE)]);
+    await rollups.rollupHour('env-1', H0);
+
+    expect(beforeJob).toEqual([{ time: H0, avg: 74 / 3, min: 20, max: 30, count: 3 }]);
+    expect(await getRollup(H0)).toMatchObject({ 'm:temperature': { n: 2, sum: 50, min: 20, max: 30 } });
+    expect(await hourly()).toEqual([{ time: H0, avg: 25, min: 20, max: 30, count: 2 }]);
+  });
+
+  it('replaces the latest value of the rewritten time, and falls back to the newest stored before it when dropped', async () => {
+    await sink.write([point({ time: H0, value: 20 }), point({ time: H0 + MINUTE, value: 22 })]);
+
+    await sink.rewrite(
+      [point({ time: H0 + MINUTE, value: 23, quality: 'SUSPECT' })],
+      [telemetryAt(H0 + MINUTE)],
+    );
+    const replaced = await query.latest('env-1');
+    await sink.rewrite([], [telemetryAt(H0 + MINUTE)]);
+    const fallenBack = await query.latest('env-1');
+    await sink.rewrite([], [telemetryAt(H0)]);
+
+    expect(replaced).toEqual([{ measure: 'temperature', value: 23, time: H0 + MINUTE, quality: 'SUSPECT' }]);
+    expect(fallenBack).toEqual([{ measure: 'temperature', value: 20, time: H0, quality: 'GOOD' }]);
+    expect(await query.latest('env-1')).toEqual([]);
+    expect(await query.count()).toBe(0);
+  });
+
+  it('leaves a newer latest value alone when an older time is rewritten', async () => {
+    await sink.write([point({ time: H0, value: 20 }), point({ time: H0 + MINUTE, value: 22 })]);
+
+    await sink.rewrite([point({ time: H0, value: 21 })], [telemetryAt(H0)]);
+
+    expect((await query.latest('env-1')).map((v) => [v.value, v.time])).toEqual([[22, H0 + MINUTE]]);
+    expect(
+      await query.series({ deviceId: 'env-1', measure: 'temperature', from: H0, to: H0 + HOUR, limit: 5 }),
+    ).toEqual([
+      { time: H0, value: 21, quality: 'GOOD' },
+      { time: H0 + MINUTE, value: 22, quality: 'GOOD' },
+    ]);
+  });
+
+  it('refuses a message key with an invalid device id before any request', async () => {
+    await expect(sink.rewrite([], [{ deviceId: 'bad id', kind: 'telemetry', time: H0 }])).rejects.toThrow(
+      /messages\[0\]\.deviceId/,
+    );
   });
 });
