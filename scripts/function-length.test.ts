@@ -1,6 +1,7 @@
 /**
  * Issue 17: entry points stay thin. Every function (declarations, methods, arrows, function
- * expressions) in the Lambda entry files and the local composition root is at most
+ * expressions) in the Lambda entry files, the local composition root and the shared API handler's
+ * modules (functions/handlers/api, tests left out) is at most
  * MAX_FUNCTION_LINES long, measured with the TypeScript compiler's own parser from the function's
  * first token to its last line; each Lambda entry file is at most MAX_ENTRY_LINES long.
  */
@@ -22,7 +23,11 @@ const ENTRIES_STILL_LONG: Readonly<Record<string, number>> = {};
 const lambdaEntries = readdirSync(join(ROOT, 'functions/lambda'))
   .filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts') && name !== 'test-support.ts')
   .map((name) => join(ROOT, 'functions/lambda', name));
-const CHECKED = [...lambdaEntries, join(ROOT, 'local/runtime.ts')];
+// The shared API handler (both runtimes serve it): its route table is one small function per area.
+const apiModules = readdirSync(join(ROOT, 'functions/handlers/api'))
+  .filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts'))
+  .map((name) => join(ROOT, 'functions/handlers/api', name));
+const CHECKED = [...lambdaEntries, join(ROOT, 'local/runtime.ts'), ...apiModules];
 
 interface FunctionLength {
   readonly file: string;
@@ -56,7 +61,7 @@ function functionLengths(path: string): FunctionLength[] {
 }
 
 describe('thin entry points (issue 17)', () => {
-  it(`no function over ${MAX_FUNCTION_LINES} lines in the Lambda entries and local/runtime.ts`, () => {
+  it(`no function over ${MAX_FUNCTION_LINES} lines in the Lambda entries, local/runtime.ts and the API handler`, () => {
     const tooLong = CHECKED.flatMap(functionLengths).filter((f) => f.lines > MAX_FUNCTION_LINES);
     expect(tooLong).toEqual([]);
   });
