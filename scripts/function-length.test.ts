@@ -23,9 +23,9 @@ const lambdaEntries = readdirSync(join(ROOT, 'functions/lambda'))
   .filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts') && name !== 'test-support.ts')
   .map((name) => join(ROOT, 'functions/lambda', name));
 const CHECKED = [...lambdaEntries, join(ROOT, 'local/runtime.ts')];
-/** Handlers split to the same bound: the data operations (triage, redrive, replay). */
+/** Handlers split to the same bound: the data operations (triage, redrive, replay), enrich, the notifier. */
 const SPLIT_HANDLERS = readdirSync(join(ROOT, 'functions/handlers'))
-  .filter((name) => /^data-ops.*\.ts$/.test(name) && !name.endsWith('.test.ts'))
+  .filter((name) => /^(data-ops.*|enrich|notifier)\.ts$/.test(name) && !name.endsWith('.test.ts'))
   .map((name) => join(ROOT, 'functions/handlers', name));
 
 interface FunctionLength {
