@@ -30,31 +30,37 @@
  * a running operation started longer ago than that as `interrupted` (`settledOperation`, with
  * DATA_OPS_LEASE_MS; its replay lock's lease is the same timeout).
  */
-import { randomBytes } from 'node:crypto';
-import type { DlqRecord } from '../core/contract/messages.js';
-import {
-  type DeadLetter,
-  type DeadLetterFilter,
-  type DeadLetterGroup,
-  deadLetterAttemptKey,
-  groupDeadLetters,
-  isRedrivable,
-  matchesFilter,
-  newestAttempts,
-  readDeadLetter,
-} from '../core/dead-letters.js';
-import { parseTopic } from '../core/envelope.js';
-import type {
-  OperationProgress,
-  OperationStore,
-  RetainedRecord,
-  TopicRangeReader,
-} from '../ports/data-ops.js';
+import { type DeadLetterFilter, type DeadLetterGroup, groupDeadLetters } from '../core/dead-letters.js';
+import type { OperationProgress, OperationStore, TopicRangeReader } from '../ports/data-ops.js';
 import type { FailedBatchStore } from '../ports/failed-batches.js';
-import type { StreamProducer, StreamRecord } from '../ports/stream.js';
-import { DATA_OPS_HEADERS, DATA_OPS_LIMITS } from '../shared/data-ops.js';
-import { TOPICS } from '../shared/stream.js';
-import { selectFailedRecords } from './on-failure-redrive.js';
+import type { StreamProducer } from '../ports/stream.js';
+import { DATA_OPS_LIMITS } from '../shared/data-ops.js';
+import {
+  interruptedProgress,
+  iso,
+  newCounters,
+  newOperationId,
+  type OperationOptions,
+  progressOf,
+  readDeadLetters,
+} from './data-ops-operation.js';
+import { filterRequest, runRedrive } from './data-ops-redrive.js';
+import {
+  claimReplay,
+  type ReplayContext,
+  type ReplayRequest,
+  replayBase,
+  replayDeviceType,
+  runReplay,
+} from './data-ops-replay.js';
+
+export { newOperationId, type OperationOptions } from './data-ops-operation.js';
+export {
+  ReplayConflictError,
+  type ReplayRequest,
+  type ReplayTarget,
+  UnknownDeviceError,
+} from './data-ops-replay.js';
 
 export interface DataOpsDependencies {
   readonly reader: TopicRangeReader;
@@ -82,56 +88,6 @@ export interface TriageResult {
   /** The scan stopped at DATA_OPS_LIMITS.maxTriageScan: counts are of the oldest that many. */
   readonly truncated: boolean;
   readonly groups: readonly DeadLetterGroup[];
-}
-
-export type ReplayTarget = { readonly deviceId: string } | { readonly deviceType: string };
-
-export interface ReplayRequest {
-  readonly target: ReplayTarget;
-  readonly from: number;
-  readonly to: number;
-}
-
-/** A replay of the same device type is running (one at a time per type). */
-export class ReplayConflictError extends Error {
-  override readonly name = 'ReplayConflictError';
-  constructor(
-    readonly deviceType: string,
-    readonly runningId: string,
-  ) {
-    super(`replay ${runningId} of device type "${deviceType}" is still running`);
-  }
-}
-
-/** A device replay for a device the platform has not seen. */
-export class UnknownDeviceError extends Error {
-  override readonly name = 'UnknownDeviceError';
-  constructor(readonly deviceId: string) {
-    super(`device "${deviceId}" has not been seen`);
-  }
-}
-
-/** Ids of operations: a prefix and 20 random base-36 characters (REDRIVE_ID_PATTERN, REPLAY_ID_PATTERN). */
-export function newOperationId(prefix: 'rd' | 'rp'): string {
-  const alphabet = '0123456789abcdefghijklmnopqrstuvwxyz';
-  const bytes = randomBytes(20);
-  let id = '';
-  for (const byte of bytes) id += alphabet[byte % 36];
-  return `${prefix}-${id}`;
-}
-
-/** A running operation ended as interrupted, with its counts as last recorded and why. */
-function interruptedProgress(
-  progress: OperationProgress,
-  finishedAt: number,
-  reason: string,
-): OperationProgress {
-  return {
-    ...progress,
-    state: 'interrupted',
-    finishedAt: new Date(finishedAt).toISOString(),
-    error: `interrupted: ${reason}; scanned, matched and sent are as last recorded`,
-  };
 }
 
 /**
@@ -163,134 +119,56 @@ export async function settledOperation(
   return progress && settleOperation(progress, now, leaseMs);
 }
 
-/**
- * `id`: the operation's id when the caller chose it (in AWS the API answers with the id before the
- * data-ops function, invoked asynchronously, runs the operation).
- */
-export interface OperationOptions {
-  readonly id?: string;
+/** The dead letters of the window grouped by reason, device type and device (up to the scan bound). */
+async function triage(reader: TopicRangeReader, range: { from: number; to: number }): Promise<TriageResult> {
+  const { letters, truncated } = await readDeadLetters(reader, range, DATA_OPS_LIMITS.maxTriageScan);
+  const inWindow = letters.filter((letter) => letter.time >= range.from && letter.time < range.to);
+  return {
+    from: iso(range.from),
+    to: iso(range.to),
+    total: inWindow.length,
+    truncated,
+    groups: groupDeadLetters(inWindow, DATA_OPS_LIMITS.examplesPerGroup),
+  };
 }
 
-/** A record to send and the topic it goes to. */
-type TopicRecord = { readonly topic: string; readonly record: StreamRecord };
-
-type Counters = { scanned: number; matched: number; sent: number; skipped: Record<string, number> };
+/**
+ * Ends as `interrupted` every operation stored as running that is not `active` here: what a previous
+ * process left when it died. Answers the operations it ended.
+ */
+async function recoverInterrupted(
+  operations: OperationStore,
+  active: ReadonlySet<string>,
+  now: () => number,
+): Promise<OperationProgress[]> {
+  const left = (await operations.listRunning()).filter((progress) => !active.has(progress.id));
+  const ended = left.map((progress) =>
+    interruptedProgress(progress, now(), 'the process running it stopped (crash or kill) before it finished'),
+  );
+  for (const progress of ended) await operations.put(progress);
+  return ended;
+}
 
 export function createDataOps(dependencies: DataOpsDependencies) {
-  const now = dependencies.now ?? Date.now;
-  const batchSize = dependencies.sendBatchSize ?? 500;
   const { reader, producer, operations } = dependencies;
+  const now = dependencies.now ?? Date.now;
   const running = new Set<Promise<void>>();
   /** Ids of the operations this instance runs now: never settled as interrupted. */
   const active = new Set<string>();
   /** Set by `stop`: running replays end at their next batch (state `interrupted`). */
   let stopping = false;
-
-  const iso = (time: number) => new Date(time).toISOString();
-
-  /** Every dead letter of the window, up to `limit`, in time order; `truncated` if there were more. */
-  async function readDeadLetters(range: { from: number; to: number }, limit: number) {
-    const letters: DeadLetter[] = [];
-    let scanned = 0;
-    let truncated = false;
-    await reader.readByTime(TOPICS.dlq, range, (records) => {
-      for (const record of records) {
-        scanned += 1;
-        if (letters.length >= limit) {
-          truncated = true;
-          return false;
-        }
-        const letter = readDeadLetter(record.value, {
-          time: record.timestamp,
-          partition: record.partition,
-          offset: record.offset,
-        });
-        if (letter) letters.push(letter);
-      }
-      return true;
-    });
-    return { letters, scanned, truncated };
-  }
-
-  const progressOf = (
-    base: Pick<OperationProgress, 'id' | 'kind' | 'request' | 'startedAt'>,
-    counters: Counters,
-    state: OperationProgress['state'],
-    extra: { truncated?: boolean; error?: string } = {},
-  ): OperationProgress => ({
-    ...base,
-    state,
-    ...(state === 'running' ? {} : { finishedAt: iso(now()) }),
-    scanned: counters.scanned,
-    matched: counters.matched,
-    sent: counters.sent,
-    skipped: { ...counters.skipped },
-    truncated: extra.truncated ?? false,
-    ...(extra.error === undefined ? {} : { error: extra.error }),
-  });
-
-  const skip = (counters: Counters, why: string) => {
-    counters.skipped[why] = (counters.skipped[why] ?? 0) + 1;
+  const context: ReplayContext = {
+    reader,
+    producer,
+    operations,
+    now,
+    batchSize: dependencies.sendBatchSize ?? 500,
+    ...(dependencies.onError ? { onError: dependencies.onError } : {}),
+    isStopping: () => stopping,
   };
-
-  async function triage(range: { from: number; to: number }): Promise<TriageResult> {
-    const { letters, truncated } = await readDeadLetters(range, DATA_OPS_LIMITS.maxTriageScan);
-    const inWindow = letters.filter((letter) => letter.time >= range.from && letter.time < range.to);
-    return {
-      from: iso(range.from),
-      to: iso(range.to),
-      total: inWindow.length,
-      truncated,
-      groups: groupDeadLetters(inWindow, DATA_OPS_LIMITS.examplesPerGroup),
-    };
-  }
-
-  /** Sends records in batches of `batchSize`, storing the progress after each. */
-  async function sendAll(
-    base: Pick<OperationProgress, 'id' | 'kind' | 'request' | 'startedAt'>,
-    counters: Counters,
-    sends: readonly TopicRecord[],
-  ) {
-    let i = 0;
-    while (i < sends.length) {
-      const { topic } = sends[i] as TopicRecord;
-      const batch: StreamRecord[] = [];
-      for (; i < sends.length && batch.length < batchSize; i++) {
-        const send = sends[i] as TopicRecord;
-        if (send.topic !== topic) break;
-        batch.push(send.record);
-      }
-      await producer.send(topic, batch);
-      counters.sent += batch.length;
-      await operations.put(progressOf(base, counters, 'running'));
-    }
-  }
-
-  /** The dead letters of iot.dlq a redrive sends back (the newest attempt of each message). */
-  async function deadLettersToRedrive(filter: DeadLetterFilter, counters: Counters) {
-    const { letters, scanned, truncated } = await readDeadLetters(filter, DATA_OPS_LIMITS.maxTriageScan);
-    counters.scanned += scanned;
-    const matching = letters.filter((letter) => matchesFilter(letter, filter));
-    counters.matched += matching.length;
-    const redrivable: DeadLetter[] = [];
-    for (const letter of matching) {
-      if (isRedrivable(letter)) redrivable.push(letter);
-      else skip(counters, `stage ${letter.record.stage} cannot be redriven`);
-    }
-    const newest = newestAttempts(redrivable);
-    for (let i = newest.length; i < redrivable.length; i++)
-      skip(counters, 'an older attempt of a message sent');
-    const toSend = newest.slice(0, DATA_OPS_LIMITS.maxRedriveMessages);
-    const sentAt = now();
-    return {
-      sends: toSend.map((letter) => ({
-        topic: TOPICS.raw,
-        record: redriveRecord(letter.record, letter, sentAt),
-      })),
-      attempts: new Set(toSend.map(deadLetterAttemptKey)),
-      truncated: truncated || newest.length > toSend.length,
-    };
-  }
+  const waitForReplays = async () => {
+    while (running.size > 0) await Promise.allSettled([...running]);
+  };
 
   /** Runs a redrive to the end (at most DATA_OPS_LIMITS.maxRedriveMessages sent) and answers its progress. */
   async function redrive(
@@ -305,43 +183,10 @@ export function createDataOps(dependencies: DataOpsDependencies) {
     };
     active.add(base.id);
     try {
-      return await runRedrive(filter, base);
+      const failedBatches = dependencies.failedBatches;
+      return await runRedrive({ ...context, ...(failedBatches ? { failedBatches } : {}) }, filter, base);
     } finally {
       active.delete(base.id);
-    }
-  }
-
-  async function runRedrive(
-    filter: DeadLetterFilter,
-    base: Pick<OperationProgress, 'id' | 'kind' | 'request' | 'startedAt'>,
-  ): Promise<OperationProgress> {
-    const counters: Counters = { scanned: 0, matched: 0, sent: 0, skipped: {} };
-    await operations.put(progressOf(base, counters, 'running'));
-    try {
-      const fromDeadLetters = await deadLettersToRedrive(filter, counters);
-      await sendAll(base, counters, fromDeadLetters.sends);
-      let truncated = fromDeadLetters.truncated;
-      if (dependencies.failedBatches) {
-        const failed = await selectFailedRecords(filter, {
-          batches: dependencies.failedBatches,
-          reader,
-          limit: DATA_OPS_LIMITS.maxRedriveMessages - counters.sent,
-          sentAt: now(),
-          sentFromDeadLetters: fromDeadLetters.attempts,
-        });
-        counters.scanned += failed.scanned;
-        counters.matched += failed.matched;
-        for (const [why, count] of Object.entries(failed.skipped))
-          counters.skipped[why] = (counters.skipped[why] ?? 0) + count;
-        await sendAll(base, counters, failed.sends);
-        truncated ||= failed.truncated;
-      }
-      const done = progressOf(base, counters, 'done', { truncated });
-      await operations.put(done);
-      return done;
-    } catch (error) {
-      await operations.put(progressOf(base, counters, 'failed', { error: messageOf(error) }));
-      throw error;
     }
   }
 
@@ -353,37 +198,12 @@ export function createDataOps(dependencies: DataOpsDependencies) {
     request: ReplayRequest,
     options: OperationOptions = {},
   ): Promise<OperationProgress> {
-    const deviceType =
-      'deviceType' in request.target
-        ? request.target.deviceType
-        : await dependencies.deviceTypeOf(request.target.deviceId);
-    if (deviceType === undefined && 'deviceId' in request.target) {
-      throw new UnknownDeviceError(request.target.deviceId);
-    }
-    const base = {
-      id: options.id ?? newOperationId('rp'),
-      kind: 'replay' as const,
-      request: {
-        ...request.target,
-        ...('deviceId' in request.target ? { deviceType } : {}),
-        from: iso(request.from),
-        to: iso(request.to),
-      },
-      startedAt: iso(now()),
-    };
-    const counters: Counters = { scanned: 0, matched: 0, sent: 0, skipped: {} };
-    const first = progressOf(base, counters, 'running');
-    // Active from before the claim: once claimed, `recoverInterrupted` must not take it for a dead one.
-    active.add(base.id);
-    let claimed = false;
-    try {
-      const conflict = await operations.claimReplay(first, deviceType as string);
-      if (conflict) throw new ReplayConflictError(deviceType as string, conflict.id);
-      claimed = true;
-    } finally {
-      if (!claimed) active.delete(base.id);
-    }
-    const run = runReplay(request, base, counters).finally(() => {
+    const deviceType = await replayDeviceType(request, dependencies.deviceTypeOf);
+    const base = replayBase(request, deviceType, options.id ?? newOperationId('rp'), now());
+    const counters = newCounters();
+    const first = progressOf(now, base, counters, 'running');
+    await claimReplay(operations, active, first, deviceType);
+    const run = runReplay(context, request, base, counters).finally(() => {
       running.delete(run);
       active.delete(base.id);
     });
@@ -391,62 +211,8 @@ export function createDataOps(dependencies: DataOpsDependencies) {
     return first;
   }
 
-  async function runReplay(
-    request: ReplayRequest,
-    base: Pick<OperationProgress, 'id' | 'kind' | 'request' | 'startedAt'>,
-    counters: Counters,
-  ): Promise<void> {
-    let truncated = false;
-    try {
-      let pending: StreamRecord[] = [];
-      const flush = async () => {
-        if (pending.length === 0) return;
-        await producer.send(TOPICS.raw, pending);
-        counters.sent += pending.length;
-        pending = [];
-        await operations.put(progressOf(base, counters, 'running'));
-      };
-      await reader.readByTime(TOPICS.raw, request, async (records) => {
-        if (stopping) return false;
-        for (const record of records) {
-          counters.scanned += 1;
-          if (!replaySelects(record, request)) continue;
-          if (record.headers[DATA_OPS_HEADERS.replayId] !== undefined) {
-            skip(counters, 'a copy an earlier replay sent');
-            continue;
-          }
-          if (counters.matched >= DATA_OPS_LIMITS.maxReplayMessages) {
-            truncated = true;
-            return false;
-          }
-          counters.matched += 1;
-          pending.push(replayRecord(record, base.id, now()));
-          if (pending.length >= batchSize) await flush();
-        }
-        return true;
-      });
-      await flush();
-      if (stopping) {
-        await operations.put(
-          interruptedProgress(
-            progressOf(base, counters, 'running'),
-            now(),
-            'the platform stopped before it finished',
-          ),
-        );
-        return;
-      }
-      await operations.put(progressOf(base, counters, 'done', { truncated }));
-    } catch (error) {
-      dependencies.onError?.(error, base.id);
-      await operations
-        .put(progressOf(base, counters, 'failed', { truncated, error: messageOf(error) }))
-        .catch(() => undefined);
-    }
-  }
-
   return {
-    triage,
+    triage: (range: { from: number; to: number }) => triage(reader, range),
     redrive,
     startReplay,
     /** Locally the process is the runner (no lease): `recoverInterrupted` settles a dead one's at start. */
@@ -457,77 +223,15 @@ export function createDataOps(dependencies: DataOpsDependencies) {
      * local runtime at start, before requests are taken; never in AWS, where other invocations run at
      * the same time (the lease decides there). Answers the operations it ended.
      */
-    recoverInterrupted: async (): Promise<OperationProgress[]> => {
-      const left = (await operations.listRunning()).filter((progress) => !active.has(progress.id));
-      const ended = left.map((progress) =>
-        interruptedProgress(
-          progress,
-          now(),
-          'the process running it stopped (crash or kill) before it finished',
-        ),
-      );
-      for (const progress of ended) await operations.put(progress);
-      return ended;
-    },
+    recoverInterrupted: (): Promise<OperationProgress[]> => recoverInterrupted(operations, active, now),
     /** Resolves once every replay started so far has finished (tests). */
-    idle: async () => {
-      while (running.size > 0) await Promise.allSettled([...running]);
-    },
+    idle: waitForReplays,
     /** Ends running replays at their next batch, as interrupted (what they sent stays sent), and waits. */
     stop: async () => {
       stopping = true;
-      while (running.size > 0) await Promise.allSettled([...running]);
+      await waitForReplays();
     },
   };
 }
 
 export type DataOps = ReturnType<typeof createDataOps>;
-
-/** The record a redrive sends: the original bytes as the bridge sent them, one more redrive counted. */
-function redriveRecord(record: DlqRecord, letter: DeadLetter, sentAt: number): StreamRecord {
-  const headers: Record<string, string> = {
-    received_at: String(Date.parse(record.received_at)),
-    [DATA_OPS_HEADERS.redriveCount]: String((record.redrive_count ?? 0) + 1),
-  };
-  if (record.source?.mqtt_topic !== undefined) headers.mqtt_topic = record.source.mqtt_topic;
-  return {
-    key: letter.deviceId ?? 'unknown',
-    value: Buffer.from(record.original_base64, 'base64'),
-    headers,
-    timestamp: sentAt,
-  };
-}
-
-/** Whether a raw record belongs to the replay's device or device type (by its MQTT topic). */
-function replaySelects(record: RetainedRecord, request: ReplayRequest): boolean {
-  if (record.timestamp < request.from || record.timestamp >= request.to) return false;
-  const topic = record.headers.mqtt_topic ? parseTopic(record.headers.mqtt_topic) : undefined;
-  if ('deviceId' in request.target) return (topic?.deviceId ?? record.key) === request.target.deviceId;
-  return topic?.deviceType === request.target.deviceType;
-}
-
-/** The record a replay sends: the raw record unchanged, its headers kept, the replay named. */
-function replayRecord(record: RetainedRecord, replayId: string, sentAt: number): StreamRecord {
-  return {
-    key: record.key ?? 'unknown',
-    value: record.value,
-    headers: {
-      received_at: String(record.timestamp),
-      ...record.headers,
-      [DATA_OPS_HEADERS.replayId]: replayId,
-    },
-    timestamp: sentAt,
-  };
-}
-
-function filterRequest(filter: DeadLetterFilter): Record<string, unknown> {
-  return {
-    ...(filter.reason === undefined ? {} : { reason: filter.reason }),
-    ...(filter.deviceType === undefined ? {} : { deviceType: filter.deviceType }),
-    ...(filter.deviceId === undefined ? {} : { deviceId: filter.deviceId }),
-    from: new Date(filter.from).toISOString(),
-    to: new Date(filter.to).toISOString(),
-  };
-}
-
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

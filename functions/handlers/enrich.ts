@@ -18,7 +18,7 @@ import { type ConditionState, decideAlerts, type RuleEvaluation } from '../core/
 import type { Alert, EnrichedMessage } from '../core/contract/messages.js';
 import type { DeviceLookup } from '../core/detect.js';
 import { toDlqRecord } from '../core/dlq.js';
-import { processMessage } from '../core/process-message.js';
+import { type ProcessOptions, type ProcessOutcome, processMessage } from '../core/process-message.js';
 import type { CompiledRegistry } from '../core/registry.js';
 import { AlertStateConflict, type AlertStateStore, InMemoryAlertStateStore } from '../ports/registry.js';
 import type {
@@ -72,135 +72,184 @@ export function createEnrichHandler(dependencies: EnrichDependencies) {
   const alertState = dependencies.alertState ?? new InMemoryAlertStateStore();
   return async (event: KafkaEvent): Promise<KafkaBatchResponse> => {
     const processedAt = now();
-    const options = {
+    const options: ProcessOptions = {
       registry: dependencies.registry(),
       service: dependencies.service,
       serviceVersion: dependencies.serviceVersion,
       ...(dependencies.lookupDevice ? { lookupDevice: dependencies.lookupDevice } : {}),
     };
-    const enriched: StreamRecord[] = [];
-    const evaluations = new Map<string, RuleEvaluation[]>();
-    const deadLetters: StreamRecord[] = [];
-    const failed: KafkaEventRecord[] = [];
-    const summaries: EnrichOutcomeSummary[] = [];
-    const summaryMessageIds = new Map<number, string>();
-
+    const batch: EnrichBatch = {
+      enriched: [],
+      evaluations: new Map(),
+      deadLetters: [],
+      failed: [],
+      summaries: [],
+      summaryMessageIds: new Map(),
+    };
     for (const record of eachRecord(event)) {
       try {
-        const value = recordValue(record);
-        const headers = recordHeaders(record);
-        const receivedAt = Number(headers.received_at) || record.timestamp;
-        const topic = headers.mqtt_topic;
-        const { redriveCount, replayId } = dataOpsHeaders(headers);
-        const outcome = processMessage(
-          value,
-          {
-            receivedAt,
-            processedAt,
-            ...(topic ? { topic } : {}),
-            ...(redriveCount === undefined ? {} : { redriveCount }),
-            ...(replayId === undefined ? {} : { replayId }),
-          },
-          options,
-        );
-        if (outcome.kind === 'enriched') {
-          enriched.push({ key: outcome.deviceId, value: Buffer.from(outcome.json), timestamp: receivedAt });
-          // A replay re-runs past messages: it rewrites their points, but raising (or clearing) alerts
-          // now from old readings would be wrong, so their rules are not evaluated into the state.
-          if (
-            replayId === undefined &&
-            (outcome.alerts.length > 0 ||
-              outcome.notMatchedRules.length > 0 ||
-              outcome.observations.length > 0)
-          ) {
-            const list = evaluations.get(outcome.deviceId) ?? [];
-            list.push({
-              position: { stream: `${record.topic}-${record.partition}`, offset: Number(record.offset) },
-              matched: outcome.alerts,
-              notMatched: outcome.notMatchedRules,
-              describe: outcome.describeRule,
-              observations: outcome.observations,
-            });
-            evaluations.set(outcome.deviceId, list);
-          }
-          summaries.push({
-            kind: 'enriched',
-            deviceId: outcome.deviceId,
-            deviceType: outcome.deviceType,
-            verdict: outcome.message.data_quality.verdict,
-            alerts: 0, // its alert events, known once decided (below)
-            time: processedAt,
-            ...(outcome.message.data_quality.verdict === 'GOOD' ? {} : { flagged: outcome.message }),
-          });
-          summaryMessageIds.set(summaries.length - 1, outcome.message.enrichment_info.message_id);
-        } else {
-          const dlq = toDlqRecord({
-            rejection: outcome.rejection,
-            original: value,
-            receivedAt,
-            failedAt: processedAt,
-            stage: 'enrich',
-            ...(redriveCount === undefined ? {} : { redriveCount }),
-            source: {
-              ...(topic ? { mqttTopic: topic } : {}),
-              kafkaTopic: record.topic,
-              partition: record.partition,
-              offset: String(record.offset),
-            },
-          });
-          const key =
-            outcome.rejection.deviceId ??
-            (record.key ? Buffer.from(record.key, 'base64').toString() : 'unknown');
-          deadLetters.push({ key, value: Buffer.from(JSON.stringify(dlq)), timestamp: receivedAt });
-          summaries.push({
-            kind: 'rejected',
-            ...(outcome.rejection.deviceId ? { deviceId: outcome.rejection.deviceId } : {}),
-            reason: outcome.rejection.reason,
-            alerts: 0,
-            time: processedAt,
-          });
-        }
+        enrichRecord(record, batch, options, processedAt);
       } catch {
-        failed.push(record);
+        batch.failed.push(record);
       }
     }
 
     // Decided and saved before producing: a crash in between re-raises on redelivery (see the header).
-    const { events, suppressed } = await raiseOnsets(alertState, evaluations);
-    const eventsPerMessage = new Map<string, string[]>();
-    // Per message, its alert events (raises and clears: what it adds to iot.alerts, and what the
-    // stats and metrics count as the alerts stage).
-    for (const alert of events) {
-      const severities = eventsPerMessage.get(alert.message_id) ?? [];
-      severities.push(alert.severity);
-      eventsPerMessage.set(alert.message_id, severities);
-    }
+    const { events, suppressed } = await raiseOnsets(alertState, batch.evaluations);
     // Raises and clears alike (alert-contract: every transition is an event on iot.alerts).
     const alerts: StreamRecord[] = events.map((alert) => ({
       key: alert.device_id,
       value: Buffer.from(JSON.stringify(alert)),
       timestamp: Date.parse(alert.raised_at),
     }));
-
+    const { producer } = dependencies;
     await Promise.all([
-      enriched.length > 0 ? dependencies.producer.send(TOPICS.enriched, enriched) : undefined,
-      alerts.length > 0 ? dependencies.producer.send(TOPICS.alerts, alerts) : undefined,
-      deadLetters.length > 0 ? dependencies.producer.send(TOPICS.dlq, deadLetters) : undefined,
+      batch.enriched.length > 0 ? producer.send(TOPICS.enriched, batch.enriched) : undefined,
+      alerts.length > 0 ? producer.send(TOPICS.alerts, alerts) : undefined,
+      batch.deadLetters.length > 0 ? producer.send(TOPICS.dlq, batch.deadLetters) : undefined,
     ]);
-    if (dependencies.onOutcome) {
-      summaries.forEach((summary, i) => {
-        const messageId = summaryMessageIds.get(i);
-        const severities = messageId === undefined ? [] : (eventsPerMessage.get(messageId) ?? []);
-        dependencies.onOutcome?.({
-          ...summary,
-          alerts: severities.length,
-          ...(severities.length > 0 ? { alertSeverities: severities } : {}),
-        });
-      });
-    }
+    if (dependencies.onOutcome) reportOutcomes(batch, events, dependencies.onOutcome);
     dependencies.onSuppressedAlerts?.(suppressed);
-    return failures(failed);
+    return failures(batch.failed);
   };
+}
+
+/** What one batch gathers, record by record, before its alerts are decided and it is produced. */
+interface EnrichBatch {
+  readonly enriched: StreamRecord[];
+  /** Per device, its rule evaluations in stream order. */
+  readonly evaluations: Map<string, RuleEvaluation[]>;
+  readonly deadLetters: StreamRecord[];
+  readonly failed: KafkaEventRecord[];
+  readonly summaries: EnrichOutcomeSummary[];
+  /** The message id of each enriched summary, by its index in `summaries`. */
+  readonly summaryMessageIds: Map<number, string>;
+}
+
+type Enriched = Extract<ProcessOutcome, { kind: 'enriched' }>;
+type Rejected = Extract<ProcessOutcome, { kind: 'rejected' }>;
+
+/** Runs one record through the core and adds what came out to `batch`; throws on a bug only. */
+function enrichRecord(
+  record: KafkaEventRecord,
+  batch: EnrichBatch,
+  options: ProcessOptions,
+  processedAt: number,
+): void {
+  const value = recordValue(record);
+  const headers = recordHeaders(record);
+  const receivedAt = Number(headers.received_at) || record.timestamp;
+  const topic = headers.mqtt_topic;
+  const { redriveCount, replayId } = dataOpsHeaders(headers);
+  const outcome = processMessage(
+    value,
+    {
+      receivedAt,
+      processedAt,
+      ...(topic ? { topic } : {}),
+      ...(redriveCount === undefined ? {} : { redriveCount }),
+      ...(replayId === undefined ? {} : { replayId }),
+    },
+    options,
+  );
+  if (outcome.kind === 'enriched') {
+    addEnriched(batch, record, outcome, { receivedAt, processedAt, replayId });
+    return;
+  }
+  const dlq = toDlqRecord({
+    rejection: outcome.rejection,
+    original: value,
+    receivedAt,
+    failedAt: processedAt,
+    stage: 'enrich',
+    ...(redriveCount === undefined ? {} : { redriveCount }),
+    source: {
+      ...(topic ? { mqttTopic: topic } : {}),
+      kafkaTopic: record.topic,
+      partition: record.partition,
+      offset: String(record.offset),
+    },
+  });
+  addRejected(batch, record, outcome, dlq, { receivedAt, processedAt });
+}
+
+function addEnriched(
+  batch: EnrichBatch,
+  record: KafkaEventRecord,
+  outcome: Enriched,
+  at: { receivedAt: number; processedAt: number; replayId: string | undefined },
+): void {
+  batch.enriched.push({ key: outcome.deviceId, value: Buffer.from(outcome.json), timestamp: at.receivedAt });
+  // A replay re-runs past messages: it rewrites their points, but raising (or clearing) alerts
+  // now from old readings would be wrong, so their rules are not evaluated into the state.
+  if (
+    at.replayId === undefined &&
+    (outcome.alerts.length > 0 || outcome.notMatchedRules.length > 0 || outcome.observations.length > 0)
+  ) {
+    const list = batch.evaluations.get(outcome.deviceId) ?? [];
+    list.push({
+      position: { stream: `${record.topic}-${record.partition}`, offset: Number(record.offset) },
+      matched: outcome.alerts,
+      notMatched: outcome.notMatchedRules,
+      describe: outcome.describeRule,
+      observations: outcome.observations,
+    });
+    batch.evaluations.set(outcome.deviceId, list);
+  }
+  batch.summaries.push({
+    kind: 'enriched',
+    deviceId: outcome.deviceId,
+    deviceType: outcome.deviceType,
+    verdict: outcome.message.data_quality.verdict,
+    alerts: 0, // its alert events, known once decided (reportOutcomes)
+    time: at.processedAt,
+    ...(outcome.message.data_quality.verdict === 'GOOD' ? {} : { flagged: outcome.message }),
+  });
+  batch.summaryMessageIds.set(batch.summaries.length - 1, outcome.message.enrichment_info.message_id);
+}
+
+function addRejected(
+  batch: EnrichBatch,
+  record: KafkaEventRecord,
+  outcome: Rejected,
+  dlq: ReturnType<typeof toDlqRecord>,
+  at: { receivedAt: number; processedAt: number },
+): void {
+  const key =
+    outcome.rejection.deviceId ?? (record.key ? Buffer.from(record.key, 'base64').toString() : 'unknown');
+  batch.deadLetters.push({ key, value: Buffer.from(JSON.stringify(dlq)), timestamp: at.receivedAt });
+  batch.summaries.push({
+    kind: 'rejected',
+    ...(outcome.rejection.deviceId ? { deviceId: outcome.rejection.deviceId } : {}),
+    reason: outcome.rejection.reason,
+    alerts: 0,
+    time: at.processedAt,
+  });
+}
+
+/** Tells `onOutcome` each message's summary with its alert events counted. */
+function reportOutcomes(
+  batch: EnrichBatch,
+  events: readonly Alert[],
+  onOutcome: (outcome: EnrichOutcomeSummary) => void,
+): void {
+  // Per message, its alert events (raises and clears: what it adds to iot.alerts, and what the
+  // stats and metrics count as the alerts stage).
+  const eventsPerMessage = new Map<string, string[]>();
+  for (const alert of events) {
+    const severities = eventsPerMessage.get(alert.message_id) ?? [];
+    severities.push(alert.severity);
+    eventsPerMessage.set(alert.message_id, severities);
+  }
+  batch.summaries.forEach((summary, i) => {
+    const messageId = batch.summaryMessageIds.get(i);
+    const severities = messageId === undefined ? [] : (eventsPerMessage.get(messageId) ?? []);
+    onOutcome({
+      ...summary,
+      alerts: severities.length,
+      ...(severities.length > 0 ? { alertSeverities: severities } : {}),
+    });
+  });
 }
 
 /** Decisions are retried this many times when another consumer changed a device's state meanwhile. */

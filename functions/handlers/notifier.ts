@@ -79,13 +79,134 @@ function limiter(limit: number) {
   };
 }
 
+/** What one delivery needs: the senders and the store, the retry policy and clock, the shared limit. */
+interface DeliveryContext {
+  readonly channels: Pick<NotificationChannelStore, 'recordDelivery'>;
+  readonly senders: ChannelSenders;
+  readonly retry: RetryPolicy;
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly random: () => number;
+  readonly limit: ReturnType<typeof limiter>;
+  readonly onDelivery?: NotifierDependencies['onDelivery'];
+}
+
+/** Attempts one delivery until it succeeds, fails for good, or runs out of attempts; records it. */
+async function deliver(
+  context: DeliveryContext,
+  channel: StoredNotificationChannel,
+  event: AlertEvent,
+): Promise<NotificationDelivery> {
+  const { now, retry } = context;
+  const firstAttemptAt = new Date(now()).toISOString();
+  let attempts = 0;
+  let lastError: string | undefined;
+  for (;;) {
+    attempts++;
+    try {
+      await context.limit(() => context.senders[channel.type](channel, event));
+      lastError = undefined;
+      break;
+    } catch (error) {
+      lastError = errorText(error);
+      if (error instanceof PermanentDeliveryError || attempts >= retry.maxAttempts) break;
+      await context.sleep(retryDelayMs(attempts, retry, context.random));
+    }
+  }
+  const delivery: NotificationDelivery = {
+    channelId: channel.channelId,
+    alertId: event.alert_id,
+    transition: transitionOf(event),
+    deviceId: event.device_id,
+    severity: event.severity,
+    status: lastError === undefined ? 'delivered' : 'failed',
+    attempts,
+    ...(lastError === undefined ? {} : { lastError }),
+    eventAt: event.raised_at ?? firstAttemptAt,
+    firstAttemptAt,
+    completedAt: new Date(now()).toISOString(),
+  };
+  await context.channels.recordDelivery(delivery);
+  context.onDelivery?.(delivery, channel);
+  return delivery;
+}
+
+/** The events each channel wants, one sequence per (channel, device), each in the events' order. */
+function deliverySequences(
+  events: readonly AlertEvent[],
+  channels: readonly StoredNotificationChannel[],
+): { channel: StoredNotificationChannel; events: AlertEvent[] }[] {
+  const sequences = new Map<string, { channel: StoredNotificationChannel; events: AlertEvent[] }>();
+  for (const event of events) {
+    for (const channel of channels) {
+      if (!channelWants(channel, event)) continue;
+      const key = `${channel.channelId}\u0000${event.device_id}`;
+      const sequence = sequences.get(key) ?? { channel, events: [] };
+      sequence.events.push(event);
+      sequences.set(key, sequence);
+    }
+  }
+  return [...sequences.values()];
+}
+
+/** Parses raw values into alert events; what is not one is reported and skipped. */
+function eventsOf(values: Iterable<unknown>, onSkipped?: (reason: string) => void): AlertEvent[] {
+  const events: AlertEvent[] = [];
+  for (const value of values) {
+    const parsed = parseAlertEvent(value);
+    if ('event' in parsed) events.push(parsed.event);
+    else onSkipped?.(`not an alert event: ${parsed.error}`);
+  }
+  return events;
+}
+
+/** The JSON values of `iot.alerts` records; a record that is not JSON is reported and skipped. */
+function kafkaValues(event: KafkaEvent, onSkipped?: (reason: string) => void): unknown[] {
+  const values: unknown[] = [];
+  for (const record of eachRecord(event)) {
+    try {
+      values.push(JSON.parse(recordValue(record).toString('utf8')));
+    } catch {
+      onSkipped?.(`iot.alerts record ${record.partition}/${record.offset} is not JSON`);
+    }
+  }
+  return values;
+}
+
+/**
+ * The alert bodies of the alerts table's stream. Only INSERTs of alert items are notified (the event
+ * source's filter already keeps to those; checked again here): MODIFY (acknowledgements, clears kept
+ * on the raise's item) and REMOVE (TTL) are not alert events, nor are claim and state items.
+ */
+function dynamoStreamValues(event: DynamoDBStreamEvent, onSkipped?: (reason: string) => void): unknown[] {
+  const values: unknown[] = [];
+  for (const record of event.Records) {
+    if (record.eventName !== 'INSERT') continue;
+    const body = record.dynamodb?.NewImage?.body?.S;
+    if (body === undefined || record.dynamodb?.NewImage?.alertId?.S === undefined) continue;
+    try {
+      values.push(JSON.parse(body));
+    } catch {
+      onSkipped?.(`stream record ${record.eventID ?? '?'}: body is not JSON`);
+    }
+  }
+  return values;
+}
+
 export function createNotifier(dependencies: NotifierDependencies) {
-  const retry = dependencies.retry ?? DEFAULT_RETRY_POLICY;
   const now = dependencies.now ?? Date.now;
-  const sleep = dependencies.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const random = dependencies.random ?? Math.random;
   const cacheMs = dependencies.channelCacheMs ?? 10_000;
-  const limit = limiter(dependencies.concurrency ?? 16);
+  const { onSkipped } = dependencies;
+  const context: DeliveryContext = {
+    channels: dependencies.channels,
+    senders: dependencies.senders,
+    retry: dependencies.retry ?? DEFAULT_RETRY_POLICY,
+    now,
+    sleep: dependencies.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms))),
+    random: dependencies.random ?? Math.random,
+    limit: limiter(dependencies.concurrency ?? 16),
+    ...(dependencies.onDelivery ? { onDelivery: dependencies.onDelivery } : {}),
+  };
   let cached: { channels: StoredNotificationChannel[]; readAt: number } | undefined;
 
   const currentChannels = async () => {
@@ -95,63 +216,15 @@ export function createNotifier(dependencies: NotifierDependencies) {
     return cached.channels;
   };
 
-  /** Attempts one delivery until it succeeds, fails for good, or runs out of attempts; records it. */
-  async function deliver(
-    channel: StoredNotificationChannel,
-    event: AlertEvent,
-  ): Promise<NotificationDelivery> {
-    const firstAttemptAt = new Date(now()).toISOString();
-    let attempts = 0;
-    let lastError: string | undefined;
-    for (;;) {
-      attempts++;
-      try {
-        await limit(() => dependencies.senders[channel.type](channel, event));
-        lastError = undefined;
-        break;
-      } catch (error) {
-        lastError = errorText(error);
-        if (error instanceof PermanentDeliveryError || attempts >= retry.maxAttempts) break;
-        await sleep(retryDelayMs(attempts, retry, random));
-      }
-    }
-    const delivery: NotificationDelivery = {
-      channelId: channel.channelId,
-      alertId: event.alert_id,
-      transition: transitionOf(event),
-      deviceId: event.device_id,
-      severity: event.severity,
-      status: lastError === undefined ? 'delivered' : 'failed',
-      attempts,
-      ...(lastError === undefined ? {} : { lastError }),
-      eventAt: event.raised_at ?? firstAttemptAt,
-      firstAttemptAt,
-      completedAt: new Date(now()).toISOString(),
-    };
-    await dependencies.channels.recordDelivery(delivery);
-    dependencies.onDelivery?.(delivery, channel);
-    return delivery;
-  }
-
   /** Notifies every channel that wants each event; resolves once all are delivered or given up. */
   async function notify(events: readonly AlertEvent[]): Promise<NotifyOutcome> {
     if (events.length === 0) return { delivered: 0, failed: 0 };
     const channels = await currentChannels();
     // One sequence per (channel, device): in order within it, concurrent across them.
-    const sequences = new Map<string, { channel: StoredNotificationChannel; events: AlertEvent[] }>();
-    for (const event of events) {
-      for (const channel of channels) {
-        if (!channelWants(channel, event)) continue;
-        const key = `${channel.channelId}\u0000${event.device_id}`;
-        const sequence = sequences.get(key) ?? { channel, events: [] };
-        sequence.events.push(event);
-        sequences.set(key, sequence);
-      }
-    }
     const outcomes = await Promise.all(
-      [...sequences.values()].map(async ({ channel, events: inOrder }) => {
+      deliverySequences(events, channels).map(async ({ channel, events: inOrder }) => {
         const done: NotificationDelivery[] = [];
-        for (const event of inOrder) done.push(await deliver(channel, event));
+        for (const event of inOrder) done.push(await deliver(context, channel, event));
         return done;
       }),
     );
@@ -162,50 +235,15 @@ export function createNotifier(dependencies: NotifierDependencies) {
     };
   }
 
-  /** Parses raw values into alert events; what is not one is reported and skipped. */
-  function eventsOf(values: Iterable<unknown>): AlertEvent[] {
-    const events: AlertEvent[] = [];
-    for (const value of values) {
-      const parsed = parseAlertEvent(value);
-      if ('event' in parsed) events.push(parsed.event);
-      else dependencies.onSkipped?.(`not an alert event: ${parsed.error}`);
-    }
-    return events;
-  }
-
   /** Local runtime: a consumer of `iot.alerts` (the Kafka event shape). */
   const kafkaHandler: KafkaHandler = async (event: KafkaEvent) => {
-    const values: unknown[] = [];
-    for (const record of eachRecord(event)) {
-      try {
-        values.push(JSON.parse(recordValue(record).toString('utf8')));
-      } catch {
-        dependencies.onSkipped?.(`iot.alerts record ${record.partition}/${record.offset} is not JSON`);
-      }
-    }
-    await notify(eventsOf(values));
+    await notify(eventsOf(kafkaValues(event, onSkipped), onSkipped));
     return { batchItemFailures: [] };
   };
 
-  /**
-   * AWS: the alerts table's stream. Only INSERTs of alert items are notified (the event source's
-   * filter already keeps to those; checked again here): MODIFY (acknowledgements, clears kept on the
-   * raise's item) and REMOVE (TTL) are not alert events, nor are claim and state items.
-   */
-  const dynamoStreamHandler = async (event: DynamoDBStreamEvent): Promise<NotifyOutcome> => {
-    const values: unknown[] = [];
-    for (const record of event.Records) {
-      if (record.eventName !== 'INSERT') continue;
-      const body = record.dynamodb?.NewImage?.body?.S;
-      if (body === undefined || record.dynamodb?.NewImage?.alertId?.S === undefined) continue;
-      try {
-        values.push(JSON.parse(body));
-      } catch {
-        dependencies.onSkipped?.(`stream record ${record.eventID ?? '?'}: body is not JSON`);
-      }
-    }
-    return notify(eventsOf(values));
-  };
+  /** AWS: the alerts table's stream (alert items' INSERTs only, see dynamoStreamValues). */
+  const dynamoStreamHandler = async (event: DynamoDBStreamEvent): Promise<NotifyOutcome> =>
+    notify(eventsOf(dynamoStreamValues(event, onSkipped), onSkipped));
 
   return { notify, kafkaHandler, dynamoStreamHandler };
 }
