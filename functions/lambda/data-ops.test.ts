@@ -4,7 +4,7 @@
  * through a Lambda client that runs it in-process, progress is kept in the operations table on
  * dynalite, and the stream is a fixed set of retained records with a recording producer.
  */
-import { InvokeCommand, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
+import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from '@aws-sdk/client-lambda';
 import { TimestreamQueryClient } from '@aws-sdk/client-timestream-query';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoDeviceStore } from '../adapters/dynamodb/index.js';
@@ -79,6 +79,21 @@ const RETAINED: Record<string, RetainedRecord[]> = {
   [TOPICS.raw]: [raw('probe-1', 'probe', 1), raw('meter-1', 'smart_meter', 2), raw('probe-1', 'probe', 3)],
 };
 
+/** The API Lambda over the test tables, invoking the data-ops function through `lambda`. */
+const apiLambda = (lambda: Pick<LambdaClient, 'send'>, now?: () => number) =>
+  api.createApiLambda({
+    dynamo: dynamo.client,
+    timestream: new TimestreamQueryClient({ region: 'eu-west-1' }),
+    timestreamDatabase: 'iot-cloud-dev',
+    timestreamTable: 'telemetry',
+    tables,
+    version: '0.1.0-test',
+    observability: silentObservability(),
+    registryRefreshMs: 60_000,
+    ...(now ? { now } : {}),
+    dataOps: { lambda, functionName: 'data-ops-fn', operationsTable: tables.operations },
+  });
+
 /** What the deployed stack wires, with the network replaced: invocations run in-process. */
 function deployment(gate?: Promise<void>) {
   const sent: { topic: string; record: StreamRecord }[] = [];
@@ -128,18 +143,7 @@ function deployment(gate?: Promise<void>) {
       };
     },
   };
-  const apiHandler = api.createApiLambda({
-    dynamo: dynamo.client,
-    timestream: new TimestreamQueryClient({ region: 'eu-west-1' }),
-    timestreamDatabase: 'iot-cloud-dev',
-    timestreamTable: 'telemetry',
-    tables,
-    version: '0.1.0-test',
-    observability: silentObservability(),
-    registryRefreshMs: 60_000,
-    now: () => NOW,
-    dataOps: { lambda, functionName: 'data-ops-fn', operationsTable: tables.operations },
-  });
+  const apiHandler = apiLambda(lambda, () => NOW);
   const call = async (request: TestRequest) => {
     const result = await apiHandler(apiEvent(request));
     return { status: result.statusCode ?? 200, body: result.body ? JSON.parse(result.body) : undefined };
@@ -324,27 +328,13 @@ describe('data operations in AWS', () => {
   });
 
   it('a function error on triage is a 500, not an empty answer', async () => {
-    const failing = api.createApiLambda({
-      dynamo: dynamo.client,
-      timestream: new TimestreamQueryClient({ region: 'eu-west-1' }),
-      timestreamDatabase: 'iot-cloud-dev',
-      timestreamTable: 'telemetry',
-      tables,
-      version: '0.1.0-test',
-      observability: silentObservability(),
-      registryRefreshMs: 60_000,
-      dataOps: {
-        lambda: {
-          send: async () => ({
-            StatusCode: 200,
-            FunctionError: 'Unhandled',
-            Payload: new TextEncoder().encode('{"errorMessage":"broker unreachable"}'),
-            $metadata: {},
-          }),
-        },
-        functionName: 'data-ops-fn',
-        operationsTable: tables.operations,
-      },
+    const failing = apiLambda({
+      send: async () => ({
+        StatusCode: 200,
+        FunctionError: 'Unhandled',
+        Payload: new TextEncoder().encode('{"errorMessage":"broker unreachable"}'),
+        $metadata: {},
+      }),
     });
     const result = await failing(apiEvent({ method: 'GET', path: '/api/dlq/groups' }));
     expect(result.statusCode).toBe(500);
