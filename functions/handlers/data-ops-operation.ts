@@ -4,7 +4,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type DeadLetter, readDeadLetter } from '../core/dead-letters.js';
-import type { OperationProgress, OperationStore, TopicRangeReader } from '../ports/data-ops.js';
+import type {
+  OperationProgress,
+  OperationStore,
+  RetainedRecord,
+  TopicRangeReader,
+} from '../ports/data-ops.js';
 import type { StreamProducer, StreamRecord } from '../ports/stream.js';
 import { TOPICS } from '../shared/stream.js';
 
@@ -137,3 +142,21 @@ export async function readDeadLetters(
 }
 
 export const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/**
+ * A retained record sent through again (a replay, a redrive from on-failure records): key and bytes
+ * unchanged, its headers kept over the receipt time (`received_at` stays the first receipt), plus
+ * `marks` naming the operation.
+ */
+export function sentAgain(
+  record: RetainedRecord,
+  sentAt: number,
+  marks: Record<string, string>,
+): StreamRecord {
+  return {
+    key: record.key ?? 'unknown',
+    value: record.value,
+    headers: { received_at: String(record.timestamp), ...record.headers, ...marks },
+    timestamp: sentAt,
+  };
+}

@@ -15,6 +15,7 @@ import {
   type OperationBase,
   type OperationContext,
   progressOf,
+  sentAgain,
   skip,
 } from './data-ops-operation.js';
 
@@ -172,14 +173,5 @@ function replaySelects(record: RetainedRecord, request: ReplayRequest): boolean 
 
 /** The record a replay sends: the raw record unchanged, its headers kept, the replay named. */
 function replayRecord(record: RetainedRecord, replayId: string, sentAt: number): StreamRecord {
-  return {
-    key: record.key ?? 'unknown',
-    value: record.value,
-    headers: {
-      received_at: String(record.timestamp),
-      ...record.headers,
-      [DATA_OPS_HEADERS.replayId]: replayId,
-    },
-    timestamp: sentAt,
-  };
+  return sentAgain(record, sentAt, { [DATA_OPS_HEADERS.replayId]: replayId });
 }

@@ -16,6 +16,7 @@ import { z } from 'zod';
 import type { RetainedRecord } from '../ports/data-ops.js';
 import type { KafkaEventRecord, StreamRecord } from '../ports/stream.js';
 import { DATA_OPS_HEADERS } from '../shared/data-ops.js';
+import { sentAgain } from './data-ops-operation.js';
 import { eachRecord, recordHeaders, recordValue } from './kafka-records.js';
 
 const OffsetText = z.string().regex(/^\d+$/);
@@ -143,16 +144,7 @@ function retainedOf(record: KafkaEventRecord): RetainedRecord {
  * time stays in `received_at`), one more redrive counted.
  */
 export function redriveFailedRecord(record: RetainedRecord, sentAt: number): StreamRecord {
-  return {
-    key: record.key ?? 'unknown',
-    value: record.value,
-    headers: {
-      received_at: String(record.timestamp),
-      ...record.headers,
-      [DATA_OPS_HEADERS.redriveCount]: String(redriveCountOf(record) + 1),
-    },
-    timestamp: sentAt,
-  };
+  return sentAgain(record, sentAt, { [DATA_OPS_HEADERS.redriveCount]: String(redriveCountOf(record) + 1) });
 }
 
 /** Redrives of a record so far (its `redrive_count` header; 0 when it has none). */
