@@ -162,6 +162,8 @@ export interface LocalPlatform {
   consumerStatus(): string[];
   /** Drains in-flight work, commits offsets, closes every store. */
   stop(): Promise<void>;
+  /** During stop(), the part whose close is running (for a stop that overruns its bound). */
+  closing(): string | undefined;
 }
 
 export interface PlatformStatus {
@@ -194,6 +196,9 @@ const timedHandler =
     const started = performance.now();
     return handler(event).finally(() => recordBatch(metrics, name, records, performance.now() - started));
   };
+
+/** A part's close that takes this long is logged at stop (which part spent the stop's time). */
+const SLOW_CLOSE_MS = 1000;
 
 /** The parts of the platform, each closing what it started; stop() closes them in a fixed order. */
 type Part =
@@ -228,8 +233,18 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   // Each part registers how it closes; stop() and a failed start close them newest first.
   const cleanups: { part: Part; close: () => Promise<void> }[] = [];
   const onClose = (part: Part, close: () => Promise<void>) => cleanups.push({ part, close });
+  // Parts closing now (ingest and http close together); a slow close is logged with its time.
+  const closing = new Set<Part>();
   const closeParts = async (parts: readonly Part[]) => {
-    for (const { part, close } of [...cleanups].reverse()) if (parts.includes(part)) await close();
+    for (const { part, close } of [...cleanups].reverse()) {
+      if (!parts.includes(part)) continue;
+      const started = Date.now();
+      closing.add(part);
+      await close();
+      closing.delete(part);
+      const tookMs = Date.now() - started;
+      if (tookMs >= SLOW_CLOSE_MS) log(`stop: ${part} took ${(tookMs / 1000).toFixed(1)} s to close`);
+    }
   };
   const fail = async (error: unknown) => {
     for (const { close } of [...cleanups].reverse()) await close().catch(() => undefined);
@@ -284,6 +299,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
         })();
         return stopped;
       },
+      closing: () => (closing.size > 0 ? [...closing].join(', ') : undefined),
     };
   } catch (error) {
     return fail(error);

@@ -169,7 +169,7 @@ async function main(): Promise<number> {
   );
   const overdue = setTimeout(() => {
     print(
-      `the stop took longer than ${STOP_TIMEOUT_SECONDS} s: exiting now; every acknowledged message is in the log`,
+      `the stop took longer than ${STOP_TIMEOUT_SECONDS} s (still closing: ${platform.closing() ?? 'nothing'}): exiting now; every acknowledged message is in the log`,
     );
     void forceExit(1);
   }, STOP_TIMEOUT_SECONDS * 1000);

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -114,7 +114,7 @@ console.log(
 );
 console.log(
   'MB: RSS (anon, file) | main thread: heap used/committed, external, arrayBuffers | ' +
-    'each worker: heap used/committed, external | DuckDB (duckdb_memory) | raw total, consumer lag',
+    'each worker: heap used/committed, external | DuckDB (duckdb_memory) | DuckDB WAL | raw total, consumer lag',
 );
 /** A worker's short name in the table: "DynamoDB worker" -> "dynamodb". */
 const shortName = (what: string) => what.split(' ')[0]?.toLowerCase() ?? what;
@@ -122,6 +122,11 @@ const sample = async (minute: number) => {
   const rss = await vmRss(pid);
   const probe = (await probeLines(probeFile)).at(-1);
   const snapshot = await stats(platform.httpUrl);
+  // DuckDB's write-ahead log: what the stop's CHECKPOINT (or the next start) has to fold in.
+  const wal = await stat(join(dataDir, 'platform', 'timeseries.duckdb.wal')).then(
+    (s) => s.size,
+    () => 0,
+  );
   rssSamples.push([minute, rss.total]);
   const workers = (probe?.workers ?? []).map((worker) => {
     const duckdb = worker.native
@@ -132,7 +137,7 @@ const sample = async (minute: number) => {
   console.log(
     `min ${String(minute).padStart(3)}  RSS ${mb(rss.total).padStart(5)} (${mb(rss.anon)}, ${mb(rss.file)})  ` +
       `main ${mb(probe?.heapUsed ?? 0)}/${mb(probe?.heapCommitted ?? 0)} ext ${mb(probe?.external ?? 0)} ab ${mb(probe?.arrayBuffers ?? 0)}  ` +
-      `${workers.join('  ')}  raw ${snapshot.totals.raw} lag ${snapshot.pipeline?.consumerLag}`,
+      `${workers.join('  ')}  wal ${mb(wal)}  raw ${snapshot.totals.raw} lag ${snapshot.pipeline?.consumerLag}`,
   );
 };
 const snapshot = () => {
@@ -203,7 +208,13 @@ try {
     ].join('; ')}`,
   );
 } finally {
+  // The stop after a long run is part of what the soak measures: its time, its exit and what it printed.
+  const stopStarted = Date.now();
   platform.child.kill('SIGTERM');
-  await new Promise((resolve) => platform.child.once('exit', resolve));
+  const { code, signal } = await platform.exited;
+  const output = platform.output();
+  const stopLines = output.slice(Math.max(0, output.lastIndexOf('stopping'))).trimEnd();
+  console.log(`stop: exit ${code ?? signal} after ${Date.now() - stopStarted} ms; the platform printed:`);
+  console.log(stopLines.replace(/^/gm, '  '));
   await rm(dataDir, { recursive: true, force: true });
 }
