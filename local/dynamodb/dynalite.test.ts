@@ -104,6 +104,20 @@ describe('persistence', () => {
     expect(device).toMatchObject({ deviceId: 'meter-7', messageCount: 5 });
     expect(await ensureTables(second.client, names)).toEqual([]);
   });
+
+  it('refuses a data directory another store holds, saying so, and opens it once that one is closed', async () => {
+    const dataDir = await tempDir();
+    const first = await startDynalite({ dataDir });
+
+    await expect(startDynalite({ dataDir })).rejects.toThrow(
+      `${dataDir} is in use by another process (LevelDB's lock)`,
+    );
+
+    await first.close();
+    const second = await startDynalite({ dataDir });
+    cleanups.push(() => second.close());
+    expect((await second.client.send(new ListTablesCommand({}))).TableNames).toEqual([]);
+  });
 });
 
 describe('compaction', () => {

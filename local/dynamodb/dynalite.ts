@@ -24,6 +24,7 @@ const dynaliteStore = require('dynalite/db/index.js') as {
   create: (options: DynaliteOptions) => { db: LevelDb };
 };
 interface LevelDb {
+  open(): Promise<void>;
   compactRange(start: string, end: string): Promise<void>;
   keys(options?: unknown): LevelIterator;
   values(options?: unknown): LevelIterator;
@@ -109,6 +110,24 @@ export interface LocalDynamo {
   close(): Promise<void>;
 }
 
+/**
+ * Opens the LevelDB now rather than at dynalite's first request, so a directory another process holds
+ * (a second `npm start` on the same data directory) fails the start with a reason: left to dynalite,
+ * the failed open closed its server and the start said only `connect ECONNREFUSED`.
+ */
+async function openOrExplain(level: LevelDb, dataDir: string): Promise<void> {
+  try {
+    await level.open();
+  } catch (error) {
+    const cause = (error as { cause?: { code?: unknown } }).cause;
+    if (cause?.code !== 'LEVEL_LOCKED') throw error;
+    throw new Error(
+      `${dataDir} is in use by another process (LevelDB's lock): is another \`npm start\` running on this data directory? Stop it, or start with another --data-dir`,
+      { cause: error },
+    );
+  }
+}
+
 export async function startDynalite(options: DynaliteOptionsInput = {}): Promise<LocalDynamo> {
   if (options.dataDir !== undefined) await mkdir(options.dataDir, { recursive: true });
   // dynalite does not expose its store: its server is made while `create` is wrapped to keep it.
@@ -131,6 +150,7 @@ export async function startDynalite(options: DynaliteOptionsInput = {}): Promise
   }
   const level = store?.db;
   if (!level) throw new Error('dynalite did not create its store through dynalite/db');
+  if (options.dataDir !== undefined) await openOrExplain(level, options.dataDir);
   closeIteratorsOfStreams(level);
   // One compaction at a time; the whole key space (dynalite's keys are printable ASCII).
   let compacting: Promise<void> | undefined;
