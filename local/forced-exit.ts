@@ -18,16 +18,21 @@ export const FORCED_EXIT_WAIT_MS = 5_000;
 let exiting = false;
 
 /**
- * Exits with `code` without finishing the stop: the worker threads take no new call and the ones they
- * are running return first (at most FORCED_EXIT_WAIT_MS), so no native call is torn down mid-way.
- * Nothing acknowledged is lost: a PUBACK is sent once the message is appended and fsynced, consumers
- * resume from their committed offsets and the stores ignore what they already have.
+ * Exits with `code` without finishing the stop: the worker threads take no new call, interrupt what
+ * they run, and the calls they were running end first (at most FORCED_EXIT_WAIT_MS), so no native call
+ * is torn down mid-way. Should one still run then, process.exit would wait for it however long and
+ * could then abort (see holdWorkers): the process kills itself instead (SIGKILL, exit status 137).
+ * Nothing acknowledged is lost either way: a PUBACK is sent once the message is appended and fsynced,
+ * consumers resume from their committed offsets and the stores ignore what they already have.
  */
 export async function forceExit(code: number): Promise<never> {
   if (!exiting) {
     exiting = true;
-    await holdWorkers(FORCED_EXIT_WAIT_MS);
-    process.exit(code);
+    if (await holdWorkers(FORCED_EXIT_WAIT_MS)) process.exit(code);
+    process.stderr.write(
+      `a worker thread's native call did not end within ${FORCED_EXIT_WAIT_MS} ms: killing the process (SIGKILL)\n`,
+    );
+    process.kill(process.pid, 'SIGKILL');
   }
   // A further signal while the first forced exit waits: that one exits.
   return new Promise<never>(() => undefined);

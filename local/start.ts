@@ -35,9 +35,10 @@ const USAGE = `Usage: npm start -- [options]
 
 Stopping: Ctrl+C (SIGINT) or SIGTERM refuses new publishes, stores and acknowledges the ones in flight,
 drains the pipeline and commits offsets, within ${STOP_TIMEOUT_SECONDS} s, and exits with code 0. A second
-Ctrl+C exits at once with code ${FORCED_EXIT_CODE} (once the worker threads' running calls return, at most
-${FORCED_EXIT_WAIT_MS / 1000} s); a stop past ${STOP_TIMEOUT_SECONDS} s exits the same way with code 1. Either way every acknowledged
-(PUBACK) message is already in the log, and the next start resumes from the committed offsets.
+Ctrl+C exits at once with code ${FORCED_EXIT_CODE}, once the worker threads have interrupted their running calls
+(at most ${FORCED_EXIT_WAIT_MS / 1000} s; past that the process kills itself, status 137); a stop past ${STOP_TIMEOUT_SECONDS} s exits the same way
+with code 1. Either way every acknowledged (PUBACK) message is already in the log, and the next start
+resumes from the committed offsets.
 `;
 
 function port(name: string, value: string | undefined, fallback: number): number {

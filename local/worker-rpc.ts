@@ -54,6 +54,12 @@ export const WORKER_SEMI_SPACE_MB = 16;
 
 /** The `op` of a host's request for a WorkerMemory, answered by serveRequests itself. */
 const MEMORY_REQUEST = '__workerMemory';
+/** The `op` of a forced exit's message: end what the worker is running now (see holdWorkers). */
+const INTERRUPT_REQUEST = '__interrupt';
+/** The id of that message: no reply is awaited. */
+const INTERRUPT_ID = -1;
+/** How often a held worker is told again to interrupt, until its calls have ended. */
+const INTERRUPT_EVERY_MS = 100;
 
 /** Live workers, so a diagnostic (bench:soak's memory probe) can ask each for its memory. */
 const liveWorkers = new Set<{
@@ -64,11 +70,15 @@ const liveWorkers = new Set<{
 }>();
 
 /**
- * Before a forced exit (a second Ctrl+C): every live worker stops taking calls and the calls it is
- * running settle, for at most `withinMs`; answers whether they all did. process.exit tears the worker
- * threads down, and a native call still running in one then aborts the process: DuckDB's binding
- * throws a Napi::Error from the completion of its async work (exit code 255, a native stack on stderr).
- * Held calls never settle, so no caller takes them for failures (no retry, no dead letter) meanwhile.
+ * Before a forced exit (a second Ctrl+C, a stop past its bound): every live worker stops taking calls,
+ * is asked to interrupt what it runs (the time-series worker interrupts DuckDB's running statement and
+ * starts no other), and the calls it was running end, for at most `withinMs`; answers whether they all
+ * did. process.exit tears the worker threads down, and it must not while a native call runs: the
+ * thread's teardown waits for that call to complete, however long (a long CHECKPOINT or query held
+ * the exit for minutes, measured), and DuckDB's binding then throws a Napi::Error from the completion
+ * of its async work, which aborts the process (`terminate called after throwing an instance of
+ * 'Napi::Error'`). The callers of held calls are never told how they ended, so none takes an
+ * interrupted call for a failure (no retry, no dead letter) while the process exits.
  */
 export async function holdWorkers(withinMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -182,7 +192,21 @@ export async function startWorker(file: URL, workerData: unknown, what: string):
       call<Omit<WorkerMemory, 'what'>>({ op: MEMORY_REQUEST }).then((memory) => ({ what, ...memory })),
     hold: () => {
       held = true;
-      return inFlightSettled();
+      const ended = [...waiting.values()].map(
+        (waiter) =>
+          new Promise<void>((end) => {
+            waiter.resolve = () => end();
+            waiter.reject = () => end();
+          }),
+      );
+      // Again and again until they have ended: a statement queued natively but not begun when the
+      // first interrupt came may start afterwards, uninterrupted.
+      const interrupt = () => {
+        if (!exited) worker.postMessage({ op: INTERRUPT_REQUEST, id: INTERRUPT_ID });
+      };
+      interrupt();
+      const again = setInterval(interrupt, INTERRUPT_EVERY_MS).unref();
+      return Promise.all(ended).then(() => clearInterval(again));
     },
   };
   liveWorkers.add(live);
@@ -217,22 +241,37 @@ async function ownMemory(
   };
 }
 
+/** What a worker adds to serveRequests about its native parts. */
+export interface NativeParts {
+  /** Its native memory by tag (DuckDB's buffer manager, say), for the host's memory requests. */
+  readonly memory?: () => Promise<Record<string, number>>;
+  /**
+   * Ends the native work running now, soon, and starts no more (a forced exit, see holdWorkers): the
+   * requests being served then answer, with an error if need be.
+   */
+  readonly interrupt?: () => void;
+}
+
 /**
  * Worker side: answers each request with `handle`'s result; tells the host `hello` first. A host's
- * memory request is answered here (`nativeMemory` adds what the worker knows of its native parts).
+ * memory request and a forced exit's interrupt are served here, with `native`.
  */
 export function serveRequests(
   handle: (request: { readonly id: number }) => Promise<unknown>,
   hello: unknown,
-  nativeMemory?: () => Promise<Record<string, number>>,
+  native: NativeParts = {},
 ): void {
   const port = parentPort;
   if (!port) throw new Error('serveRequests runs in a worker thread');
   port.on('message', (request: { readonly id: number; readonly op?: unknown }) => {
+    if (request.op === INTERRUPT_REQUEST) {
+      native.interrupt?.();
+      return;
+    }
     // The replies keep only the id: a request can be large (a batch of records), and is not held
     // while it is served.
     const id = request.id;
-    const answer = request.op === MEMORY_REQUEST ? ownMemory(nativeMemory) : handle(request);
+    const answer = request.op === MEMORY_REQUEST ? ownMemory(native.memory) : handle(request);
     answer.then(
       (result) => port.postMessage({ id, result } satisfies Reply),
       (error: unknown) =>

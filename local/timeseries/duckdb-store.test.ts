@@ -409,6 +409,29 @@ describe('DuckDbTimeseriesStore persistence', () => {
   });
 });
 
+describe('DuckDbTimeseriesStore interrupt (a forced exit)', () => {
+  it('ends every queued call, starts no statement after, and keeps each write whole or absent', async () => {
+    const path = join(dir, 'timeseries.duckdb');
+    const store = await DuckDbTimeseriesStore.open({ path });
+    await store.write(ramp(300));
+    // Ten writes of 50 points each, queued behind one another, and reads among them.
+    const writes = Array.from({ length: 10 }, (_, i) => store.write(ramp(50, T0 + (1 + i) * 3_600_000)));
+    const reads = [store.count(), store.latest('breaker-001')];
+
+    store.interrupt();
+    const written = await Promise.allSettled(writes);
+    await Promise.allSettled(reads);
+    await expect(store.write([point({ time: T0 - MINUTE })])).rejects.toThrow(/closed/);
+    await expect(store.count()).rejects.toThrow(/closed/);
+    await store.close();
+
+    const reopened = await openStore(path);
+    const resolved = written.filter((outcome) => outcome.status === 'fulfilled').length;
+    expect(resolved).toBeLessThan(writes.length);
+    expect(await reopened.count()).toBe(300 + 50 * resolved);
+  });
+});
+
 describe('DuckDbTimeseriesStore rewrite (a replay, issue 16)', () => {
   it("replaces a message's points: a changed verdict is updated, a point now BAD goes, others stay", async () => {
     const store = await openStore();

@@ -249,6 +249,9 @@ export class DuckDbTimeseriesStore implements TimeseriesSink, TimeseriesQuery {
   /** Reads share one connection, one query at a time. */
   private readTail: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Set by interrupt(): no statement starts any more. */
+  private interrupted = false;
+  private closing: Promise<void> | undefined;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -421,14 +424,31 @@ export class DuckDbTimeseriesStore implements TimeseriesSink, TimeseriesQuery {
     return row ? toNumber(row.n, 'n') : 0;
   }
 
+  /**
+   * For a forced exit (local/worker-rpc.ts, holdWorkers): interrupts the statement each connection is
+   * running and starts no other, so every call ends soon: queued writes and reads fail, a close skips its
+   * CHECKPOINT. Nothing acknowledged is lost: points not committed are still in the log, past the
+   * consumers' committed offsets, and DuckDB replays its WAL at the next open.
+   */
+  interrupt(): void {
+    this.interrupted = true;
+    this.closed = true;
+    this.writer.interrupt();
+    this.reader.interrupt();
+  }
+
   /** Waits for queued writes and reads, then closes (a file store is checkpointed first). */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
     this.closed = true;
     await this.draining;
     await this.readTail.catch(() => undefined);
     try {
-      if (this.persistent) await this.writer.run('CHECKPOINT');
+      if (this.persistent && !this.interrupted) await this.writer.run('CHECKPOINT');
     } finally {
       this.reader.closeSync();
       this.writer.closeSync();
@@ -439,6 +459,7 @@ export class DuckDbTimeseriesStore implements TimeseriesSink, TimeseriesQuery {
   private read(sql: string, params: (string | bigint)[]): Promise<Record<string, JS>[]> {
     if (this.closed) return Promise.reject(new Error('the time-series store is closed'));
     const result = this.readTail.then(async () => {
+      if (this.interrupted) throw new Error('the time-series store was interrupted');
       const reader = await this.reader.runAndReadAll(sql, params);
       return reader.getRowObjectsJS();
     });
@@ -453,6 +474,10 @@ export class DuckDbTimeseriesStore implements TimeseriesSink, TimeseriesQuery {
     // The loop never throws (each group settles its own callers), and it clears `draining` in the same
     // step that sees the queue empty, so a write queued after that starts a new drain.
     for (;;) {
+      if (this.interrupted) {
+        for (const write of this.pending.splice(0))
+          write.reject(new Error('the time-series store was interrupted'));
+      }
       if (this.pending.length === 0) {
         this.draining = undefined;
         return;
@@ -488,6 +513,10 @@ export class DuckDbTimeseriesStore implements TimeseriesSink, TimeseriesQuery {
         }
         // One failing write must not fail the others it was grouped with: retry each alone.
         for (const write of group) {
+          if (this.interrupted) {
+            write.reject(error);
+            continue;
+          }
           try {
             await this.insert(write.points);
             write.resolve();

@@ -68,8 +68,7 @@ function write(event: KafkaEvent): Promise<WriteResult> {
   return handler(event).then((response) => ({ response, written, metrics: metrics.drain() }));
 }
 
-serveRequests(
-  (request) => run(request as unknown as TimeseriesRequest),
-  'ready',
-  () => store.memoryByTag(),
-);
+serveRequests((request) => run(request as unknown as TimeseriesRequest), 'ready', {
+  memory: () => store.memoryByTag(),
+  interrupt: () => store.interrupt(),
+});
