@@ -13,7 +13,10 @@ import {
   type PipelineFunction,
 } from '../../functions/shared/lambda-sizing.js';
 import { TOPICS } from '../../functions/shared/stream.js';
+import { TABLES } from '../../functions/shared/tables.js';
 import { type EnvironmentConfig, topicPartitions } from '../../infra/lib/config.js';
+import { stackInventory, writeUnitsWithIndexes } from './inventory.js';
+import { PLATFORM_ASSUMPTIONS, type PlatformAssumptions, platformServiceLines } from './platform-services.js';
 import type { PriceKey, PriceTable } from './prices.js';
 
 export const HOURS_PER_MONTH = 730;
@@ -38,6 +41,17 @@ export interface MessageProfile {
   readonly retentionDays: number;
   /** CPU time per message of each stage's code, at one full vCPU (measured in-process). */
   readonly cpuMsPerMessage: Readonly<Record<Stage, number>>;
+  /** The alerts table's traffic per message, through the enrich handler (measure-alerts.ts). */
+  readonly alertEventsPerMessage: number;
+  readonly alertStateWritesPerMessage: number;
+  /** Mean size of an alert event's JSON. */
+  readonly alertBytes: number;
+  /** Share of the fleet's devices whose type has no-data rules (the no-data evaluator's devices). */
+  readonly noDataDeviceShare: number;
+  /** JSON size of the registry the no-data evaluator reloads (device types with rules, applications). */
+  readonly registryBytes: number;
+  /** Device types in the registry (a label of the declared metrics). */
+  readonly deviceTypes: number;
 }
 
 /**
@@ -70,6 +84,8 @@ export interface Assumptions {
   readonly xrayReservoirPerSecond: number;
   readonly xraySampleRate: number;
   readonly enrichSamplesPerBatch: { readonly raw: number; readonly enriched: number };
+  /** What platform-services.ts estimates: the functions and tables beside the pipeline. */
+  readonly platform: PlatformAssumptions;
 }
 
 export const ASSUMPTIONS: Assumptions = {
@@ -88,6 +104,7 @@ export const ASSUMPTIONS: Assumptions = {
    * reads its environment when loaded).
    */
   enrichSamplesPerBatch: { raw: 5, enriched: 5 },
+  platform: PLATFORM_ASSUMPTIONS,
 };
 
 /** Kafka event source pollers: 5 concurrent invocations or 5 MB/s each (kafka-scaling-modes). */
@@ -98,9 +115,6 @@ const POLLERS_PER_EPU = 10;
 /** SQS bills each 64 KB chunk of a payload as a request; Lambda receives up to 10 per call. */
 const SQS_CHUNK_BYTES = 64 * 1024;
 const SQS_MESSAGES_PER_RECEIVE = 10;
-/** Resources the stacks create regardless of traffic (infra/lib/platform-stack.ts, observability.ts). */
-const KMS_KEYS = 1;
-const DASHBOARDS = 1;
 
 export interface CostLine {
   readonly service: string;
@@ -314,17 +328,25 @@ export function estimateMonthlyCost(
     assumptions.enrichSamplesPerBatch.raw * Math.ceil(profile.rawBytes / 1024) +
     assumptions.enrichSamplesPerBatch.enriched * Math.ceil(profile.enrichedBytes / 1024);
   const writerBatchesPerMonth = shape.timeseriesWriter.invocationsPerSecond * SECONDS_PER_MONTH;
+  // Each update moves the device's lastSeen, a key of its byTypeLastSeen index; each sample is also
+  // written into the messages table's byDevice index (inventory.ts writeUnitsWithIndexes).
+  const deviceUpdateUnits = writeUnitsWithIndexes(
+    TABLES.devices,
+    assumptions.platform.deviceItemBytes,
+    'indexKeyChange',
+  );
+  const sampleIndexFactor = writeUnitsWithIndexes(TABLES.messages, 1, 'insert');
   add(
     'DynamoDB',
-    'enrich device updates',
-    enrichBatchesPerMonth * devicesPerBatch,
+    `enrich device updates (${deviceUpdateUnits} WRU each, with the index)`,
+    enrichBatchesPerMonth * devicesPerBatch * deviceUpdateUnits,
     'dynamodbWriteUnitMillion',
     MILLION,
   );
   add(
     'DynamoDB',
-    `enrich inspector samples (${sampleUnits} WRU per batch)`,
-    enrichBatchesPerMonth * sampleUnits,
+    `enrich inspector samples (${sampleUnits * sampleIndexFactor} WRU per batch, with the index)`,
+    enrichBatchesPerMonth * sampleUnits * sampleIndexFactor,
     'dynamodbWriteUnitMillion',
     MILLION,
   );
@@ -344,6 +366,7 @@ export function estimateMonthlyCost(
   );
 
   const sink = config.timeseries.sink;
+  let pointsGb = 0;
   if (sink === 'dynamodb') {
     const units = assumptions.dynamodbSinkUnitsPerMessage;
     add(
@@ -361,10 +384,11 @@ export function estimateMonthlyCost(
       MILLION,
     );
     const storedBytes = rate * profile.enrichedShare * profile.retentionDays * 86_400 * units.pointItemBytes;
+    pointsGb = storedBytes / 1e9;
     add(
       'DynamoDB',
       `points stored (TTL ${profile.retentionDays.toFixed(0)} d, steady state)`,
-      storedBytes / 1e9,
+      pointsGb,
       'dynamodbStorageGbMonth',
     );
   } else {
@@ -401,8 +425,42 @@ export function estimateMonthlyCost(
     );
   }
 
+  // The functions, tables and services beside the pipeline (platform-services.ts).
+  const platformInvocations = platformServiceLines(
+    {
+      config,
+      rate,
+      messages,
+      enrichedMessages,
+      devices,
+      secondsPerMonth: SECONDS_PER_MONTH,
+      hoursPerMonth: HOURS_PER_MONTH,
+      alertEventsPerMessage: profile.alertEventsPerMessage,
+      alertStateWritesPerMessage: profile.alertStateWritesPerMessage,
+      alertBytes: profile.alertBytes,
+      noDataDeviceShare: profile.noDataDeviceShare,
+      registryBytes: profile.registryBytes,
+      deviceTypes: profile.deviceTypes,
+      retentionDays: profile.retentionDays,
+      pointItemBytes: assumptions.dynamodbSinkUnitsPerMessage.pointItemBytes,
+      rawBytes: profile.rawBytes,
+      enrichedBytes: profile.enrichedBytes,
+      pointsGb,
+      sampleWritesPerMonth:
+        enrichBatchesPerMonth *
+        (assumptions.enrichSamplesPerBatch.raw + assumptions.enrichSamplesPerBatch.enriched),
+    },
+    add,
+    assumptions.platform,
+  );
+  const platformFunctionInvocations = Object.values(platformInvocations).reduce(
+    (sum, count) => sum + count,
+    0,
+  );
+
   // CloudWatch, X-Ray, KMS.
-  const logGb = (invocations * assumptions.logBytesPerInvocation) / 1e9;
+  const inventory = stackInventory(config);
+  const logGb = ((invocations + platformFunctionInvocations) * assumptions.logBytesPerInvocation) / 1e9;
   add('CloudWatch', 'logs ingested', logGb, 'logsIngestGb');
   // Held for the retention period: a month's logs times the months kept (steady state, uncompressed).
   add(
@@ -411,12 +469,11 @@ export function estimateMonthlyCost(
     logGb * (config.logRetentionDays / 30.4),
     'logsStorageGbMonth',
   );
-  // Alarms (observability.ts): offset lag per consumer, errors per function, depth per dead-letter queue,
-  // and Timestream rejections with that sink.
-  const alarms = 2 + Object.keys(LAMBDA_SIZING).length + 2 + (sink === 'timestream' ? 1 : 0);
-  add('CloudWatch', `alarms (${alarms})`, alarms, 'alarmMonth');
-  add('CloudWatch', 'dashboard', DASHBOARDS, 'dashboardMonth');
-  let traces = 0;
+  // Alarms and dashboards as the stacks create them (inventory.ts, pinned to the synthesized templates).
+  add('CloudWatch', `alarms (${inventory.alarms})`, inventory.alarms, 'alarmMonth');
+  add('CloudWatch', 'dashboard', inventory.dashboards, 'dashboardMonth');
+  // The functions beside the pipeline run at most once a minute: within the sampling reservoir.
+  let traces = platformFunctionInvocations;
   for (const [, batches] of stages) {
     const perSecond = batches.invocationsPerSecond;
     const sampled =
@@ -425,7 +482,7 @@ export function estimateMonthlyCost(
     traces += sampled * SECONDS_PER_MONTH;
   }
   add('X-Ray', 'traces recorded', traces, 'xrayTraceMillion', MILLION);
-  add('KMS', 'queue key', KMS_KEYS, 'kmsKeyMonth');
+  add('KMS', 'queue key', inventory.kmsKeys, 'kmsKeyMonth');
 
   const byService: Record<string, number> = {};
   for (const line of lines) byService[line.service] = (byService[line.service] ?? 0) + line.usd;
