@@ -10,6 +10,7 @@ import {
   distinctDevices,
   estimateMonthlyCost,
   type MessageProfile,
+  sampleTrims,
 } from './model.js';
 import { declaredMetricSeries, PLATFORM_ASSUMPTIONS } from './platform-services.js';
 import { PRICES } from './prices.js';
@@ -232,6 +233,19 @@ describe('the services beside the pipeline', () => {
       enrichBatches * 20,
       3,
     );
+  });
+
+  it("trims each device's samples past its newest 200, deleting most of a small fleet's samples", () => {
+    const busy = at(10);
+    // One batch a second, 10 samples: 4,320 a day per device and stage for 100 devices, 200 kept.
+    const trimmed = 1 - 200 / ((10 * 86_400) / 100 / 2);
+
+    expect(line(busy, 'inspector sample trims').quantity).toBeCloseTo(
+      SECONDS_PER_MONTH * 10 * trimmed * 2,
+      0,
+    );
+    // A fleet large enough that no device reaches 200 samples a day is never trimmed.
+    expect(sampleTrims(SECONDS_PER_MONTH, 1_000_000, ASSUMPTIONS, 20, 1000).deleteUnits).toBe(0);
   });
 
   it('prices the custom metrics a busy pipeline publishes every hour, and those of the scheduled jobs idle', () => {

@@ -8,6 +8,10 @@
  */
 
 import {
+  INSPECTOR_KEEP_PER_DEVICE,
+  INSPECTOR_TRIM_EVERY,
+} from '../../functions/adapters/dynamodb/message-samples.js';
+import {
   LAMBDA_MB_PER_VCPU,
   LAMBDA_SIZING,
   type PipelineFunction,
@@ -350,6 +354,21 @@ export function estimateMonthlyCost(
     'dynamodbWriteUnitMillion',
     MILLION,
   );
+  const trims = sampleTrims(
+    enrichBatchesPerMonth,
+    devices,
+    assumptions,
+    sampleUnits * sampleIndexFactor,
+    (profile.rawBytes + profile.enrichedBytes) / 2,
+  );
+  add(
+    'DynamoDB',
+    `inspector sample trims (deletes past ${INSPECTOR_KEEP_PER_DEVICE} per device and stage)`,
+    trims.deleteUnits,
+    'dynamodbWriteUnitMillion',
+    MILLION,
+  );
+  add('DynamoDB', 'inspector sample trim queries', trims.readUnits, 'dynamodbReadUnitMillion', MILLION);
   add(
     'DynamoDB',
     'pipeline-stats updates (enrich, writer)',
@@ -495,6 +514,34 @@ export function estimateMonthlyCost(
     total,
     byService,
     perMillionMessages: messages > 0 ? total / (messages / MILLION) : undefined,
+  };
+}
+
+/**
+ * The message-sample store's trims (functions/adapters/dynamodb/message-samples.ts): every
+ * INSPECTOR_TRIM_EVERY adds of a device's stage, one Query of that device's samples on the byDevice
+ * index (eventually consistent; an ALL projection, so the whole items are read), then deletes of those
+ * past its newest INSPECTOR_KEEP_PER_DEVICE, each costing the item's write units again in the table
+ * and in the index. Samples arrive per batch, not per message: a small fleet is trimmed the most.
+ * What outlives 24 h without a trim expires by TTL (free).
+ */
+export function sampleTrims(
+  enrichBatchesPerMonth: number,
+  devices: number,
+  assumptions: Assumptions,
+  writeUnitsPerBatch: number,
+  sampleBytes: number,
+): { deleteUnits: number; readUnits: number } {
+  const perBatch = assumptions.enrichSamplesPerBatch.raw + assumptions.enrichSamplesPerBatch.enriched;
+  const items = enrichBatchesPerMonth * perBatch;
+  if (items === 0 || devices === 0) return { deleteUnits: 0, readUnits: 0 };
+  const stages = 2;
+  const perDeviceStagePerDay = items / (SECONDS_PER_MONTH / 86_400) / devices / stages;
+  const trimmedShare = Math.max(0, 1 - INSPECTOR_KEEP_PER_DEVICE / perDeviceStagePerDay);
+  const itemsRead = Math.min(perDeviceStagePerDay, INSPECTOR_KEEP_PER_DEVICE + INSPECTOR_TRIM_EVERY);
+  return {
+    deleteUnits: items * trimmedShare * (writeUnitsPerBatch / perBatch),
+    readUnits: (items / INSPECTOR_TRIM_EVERY) * ((itemsRead * sampleBytes) / 4096) * 0.5,
   };
 }
 

@@ -15,6 +15,10 @@
  * - Tables of a few KB (device types, applications, ingest mappings, notification channels,
  *   operations, pipeline stats): their storage and PITR round to zero.
  */
+import {
+  INSPECTOR_KEEP_PER_DEVICE,
+  INSPECTOR_TRIM_EVERY,
+} from '../../functions/adapters/dynamodb/message-samples.js';
 import { QUALITY_VERDICTS } from '../../functions/core/contract/messages.js';
 import { NotificationSeverity } from '../../functions/core/contract/notification-channel.js';
 import { LAMBDA_SIZING } from '../../functions/shared/lambda-sizing.js';
@@ -261,13 +265,13 @@ function storageLines(context: PlatformContext, add: AddLine, assumptions: Platf
     (alertEventsHeld * context.alertBytes * indexCopies(TABLES.alerts) +
       context.devices * assumptions.alertStateItemBytes) /
     GB;
+  // Samples live 24 h, and the trims keep each device's stage to its newest few hundred.
   const sampleBytes = (context.rawBytes + context.enrichedBytes) / 2;
-  const samplesGb =
-    ((context.sampleWritesPerMonth / (context.secondsPerMonth / 86_400)) *
-      SAMPLE_RETENTION_DAYS *
-      sampleBytes *
-      indexCopies(TABLES.messages)) /
-    GB;
+  const samplesHeld = Math.min(
+    (context.sampleWritesPerMonth / (context.secondsPerMonth / 86_400)) * SAMPLE_RETENTION_DAYS,
+    context.devices * 2 * (INSPECTOR_KEEP_PER_DEVICE + INSPECTOR_TRIM_EVERY),
+  );
+  const samplesGb = (samplesHeld * sampleBytes * indexCopies(TABLES.messages)) / GB;
   const rollupsGb = dynamoSink
     ? (context.devices * 24 * context.retentionDays * assumptions.rollupItemBytes) / GB
     : 0;
