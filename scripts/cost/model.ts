@@ -491,10 +491,13 @@ export function estimateMonthlyCost(
   // Alarms and dashboards as the stacks create them (inventory.ts, pinned to the synthesized templates).
   add('CloudWatch', `alarms (${inventory.alarms})`, inventory.alarms, 'alarmMonth');
   add('CloudWatch', 'dashboard', inventory.dashboards, 'dashboardMonth');
-  // The functions beside the pipeline run at most once a minute: within the sampling reservoir.
-  let traces = platformFunctionInvocations;
-  for (const [, batches] of stages) {
-    const perSecond = batches.invocationsPerSecond;
+  // X-Ray's default rule per function: the reservoir each second, then a fixed share of the rest.
+  const invocationRates = [
+    ...stages.map(([, batches]) => batches.invocationsPerSecond),
+    ...Object.values(platformInvocations).map((count) => count / SECONDS_PER_MONTH),
+  ];
+  let traces = 0;
+  for (const perSecond of invocationRates) {
     const sampled =
       Math.min(perSecond, assumptions.xrayReservoirPerSecond) +
       assumptions.xraySampleRate * Math.max(0, perSecond - assumptions.xrayReservoirPerSecond);
