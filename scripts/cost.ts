@@ -1,7 +1,8 @@
 /**
  * `npm run cost -- -c env=<name> --rate <msg/s>`: the monthly cost of an environment idle and at a
  * steady rate, per AWS service and per million messages (scripts/cost/model.ts), with message sizes
- * measured from the simulator's fleet (scripts/cost/measure.ts) and us-east-1 list prices
+ * measured from the simulator's fleet (scripts/cost/measure.ts; the enrich Lambda's alerts-table writes
+ * and metrics through its own batch function, scripts/cost/measure-enrich.ts) and us-east-1 list prices
  * (scripts/cost/prices.ts). Kafka bytes are priced gzip-compressed, as the producer sends them
  * (functions/adapters/kafka/producer.ts); the same traffic uncompressed is printed beside them (what
  * the producer cost before it compressed). Names the line that dominates. `--sink dynamodb|timestream` prices the other sink for comparison.
@@ -12,7 +13,7 @@ import { isTimeseriesSinkName } from '../functions/shared/timeseries-sink.js';
 import type { EnvironmentConfig } from '../infra/lib/config.js';
 import { ConfigurationError, topicPartitions } from '../infra/lib/config.js';
 import { type MeasuredProfile, measureMessages } from './cost/measure.js';
-import { type AlertTraffic, measureAlertTraffic } from './cost/measure-alerts.js';
+import { type EnrichTraffic, measureEnrichTraffic } from './cost/measure-enrich.js';
 import {
   ASSUMPTIONS,
   type CostEstimate,
@@ -103,8 +104,8 @@ function report(config: EnvironmentConfig, rate: number, profile: ReportProfile)
       `one device sends ${(1 / profile.messagesPerDevicePerSecond).toFixed(1)} s apart, so ${rate} msg/s is ${busy.devices.toFixed(0)} devices`,
     `  Kafka bytes per message (batches of ${profile.kafkaBatchRecords.raw.toFixed(0)} raw / ${profile.kafkaBatchRecords.enriched.toFixed(0)} enriched records per partition): ` +
       `iot.raw ${profile.kafkaRawBytes.toFixed(0)} B -> ${profile.kafkaRawBytesGzip.toFixed(0)} B gzip, iot.enriched ${profile.kafkaEnrichedBytes.toFixed(0)} B -> ${profile.kafkaEnrichedBytesGzip.toFixed(0)} B gzip`,
-    `  Alerts table through the enrich handler: ${profile.alertStateWritesPerMessage.toFixed(3)} condition-state writes and ${profile.alertEventsPerMessage.toFixed(4)} alert events ` +
-      `(${profile.alertBytes.toFixed(0)} B) per message; ${(profile.noDataDeviceShare * 100).toFixed(0)}% of devices have no-data rules`,
+    `  Through the enrich Lambda: ${profile.alertStateWritesPerMessage.toFixed(3)} condition-state writes and ${profile.alertEventsPerMessage.toFixed(4)} alert events ` +
+      `(${profile.alertBytes.toFixed(0)} B) per message, ${profile.emfBytesPerInvocation.toFixed(0)} B of EMF metrics per batch; ${(profile.noDataDeviceShare * 100).toFixed(0)}% of devices have no-data rules`,
     '',
     ...serviceTable(idle, busy, uncompressed),
     '',
@@ -171,8 +172,8 @@ async function main(argv: readonly string[]): Promise<void> {
       enriched: Math.max(1, shape.enrich.batch / partitions[TOPICS.enriched]),
     },
   });
-  // State writes depend on how many of a device's messages share an enrich batch.
-  const alerts: AlertTraffic = await measureAlertTraffic({ batchRecords: shape.enrich.batch });
+  // State writes and the metrics' log lines depend on how many messages share an enrich batch.
+  const alerts: EnrichTraffic = await measureEnrichTraffic({ batchRecords: shape.enrich.batch });
   console.log(report(config, rate, { ...measured, ...alerts }));
 }
 

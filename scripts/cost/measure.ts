@@ -11,14 +11,14 @@ import { toTimeSeriesPoints, toTimestreamRecords } from '../../functions/core/ti
 import type { IngestEnvelope } from '../../functions/shared/iot-rules.js';
 import { seedRegistry } from '../../registry-data/index.js';
 import { createSimulatedFleet } from '../../simulator/index.js';
-import type { AlertTraffic } from './measure-alerts.js';
+import type { EnrichTraffic } from './measure-enrich.js';
 import type { MessageProfile, Stage } from './model.js';
 
 /**
- * The model's profile but the alerts table's traffic (measure-alerts.ts measures that, asynchronously,
+ * The model's profile but the alerts table's traffic (measure-enrich.ts measures that, asynchronously,
  * through the enrich handler), plus what the report shows about the sample.
  */
-export interface MeasuredProfile extends Omit<MessageProfile, keyof AlertTraffic> {
+export interface MeasuredProfile extends Omit<MessageProfile, keyof EnrichTraffic> {
   /** Messages in the sample and devices that sent them. */
   readonly messages: number;
   readonly devices: number;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type EnvironmentConfig, environmentConfigSchema } from '../../infra/lib/config.js';
 import { stackInventory, writeUnitsWithIndexes } from './inventory.js';
 import { kafkaBatchBytes, measureMessages } from './measure.js';
-import { measureAlertTraffic } from './measure-alerts.js';
+import { measureEnrichTraffic } from './measure-enrich.js';
 import {
   ASSUMPTIONS,
   batchShape,
@@ -61,6 +61,7 @@ const PROFILE: MessageProfile = {
   noDataDeviceShare: 0.5,
   registryBytes: 40_000,
   deviceTypes: 4,
+  emfBytesPerInvocation: 2000,
 };
 
 const SECONDS_PER_MONTH = 730 * 3600;
@@ -235,6 +236,20 @@ describe('the services beside the pipeline', () => {
     );
   });
 
+  it('ingests the log lines of every invocation and the EMF lines of each enrich batch', () => {
+    const busy = at(10);
+    // Requests of the three stages, the notifier, the no-data runs and the rollup runs.
+    const requests = busy.lines
+      .filter((candidate) => candidate.item.endsWith('requests') && candidate.service === 'Lambda')
+      .reduce((sum, candidate) => sum + candidate.quantity, 0);
+    const enrichBatches = line(busy, 'enrich requests').quantity;
+
+    expect(line(busy, 'logs ingested').quantity).toBeCloseTo(
+      (requests * ASSUMPTIONS.logBytesPerInvocation + enrichBatches * 2000) / 1e9,
+      9,
+    );
+  });
+
   it("trims each device's samples past its newest 200, deleting most of a small fleet's samples", () => {
     const busy = at(10);
     // One batch a second, 10 samples: 4,320 a day per device and stage for 100 devices, 200 kept.
@@ -349,10 +364,10 @@ describe('measureMessages', () => {
   });
 });
 
-describe('measureAlertTraffic', () => {
-  it('counts condition-state writes and alert events through the enrich handler, no more writes in bigger batches', async () => {
-    const small = await measureAlertTraffic({ devicesPerType: 5, seconds: 300, batchRecords: 1 });
-    const big = await measureAlertTraffic({ devicesPerType: 5, seconds: 300, batchRecords: 1000 });
+describe('measureEnrichTraffic', () => {
+  it('counts condition-state writes, alert events and EMF bytes through the enrich Lambda, no more state writes in bigger batches', async () => {
+    const small = await measureEnrichTraffic({ devicesPerType: 5, seconds: 300, batchRecords: 1 });
+    const big = await measureEnrichTraffic({ devicesPerType: 5, seconds: 300, batchRecords: 1000 });
 
     // The rate-of-change rule stores its sample about every reading of the environmental sensors.
     expect(small.alertStateWritesPerMessage).toBeGreaterThan(0.01);
@@ -360,5 +375,9 @@ describe('measureAlertTraffic', () => {
     expect(big.alertStateWritesPerMessage).toBeLessThanOrEqual(small.alertStateWritesPerMessage);
     // Transitions are decided in stream order whatever the batching: the same events either way.
     expect(big.alertEventsPerMessage).toBeCloseTo(small.alertEventsPerMessage, 9);
+    // A batch's metrics are one EMF line per label set: a bigger batch has more of them, not 1,000x.
+    expect(small.emfBytesPerInvocation).toBeGreaterThan(500);
+    expect(big.emfBytesPerInvocation).toBeGreaterThan(small.emfBytesPerInvocation);
+    expect(big.emfBytesPerInvocation).toBeLessThan(20 * small.emfBytesPerInvocation);
   });
 });

@@ -2,7 +2,11 @@
  * The monthly cost of one environment, idle and at a steady message rate, from the environment's own
  * settings (cdk.json through infra/lib/config.ts), the shared declarations (topic partitions, Lambda
  * sizing), message sizes measured from the simulator's fleet (measure.ts) and the price table
- * (prices.ts). Pure arithmetic: no I/O, so the tests check it on a small known configuration.
+ * (prices.ts). What the stacks deploy beside the pipeline (notifier, no-data evaluator, rollup, every
+ * table's storage and PITR, custom metrics) is priced by platform-services.ts, and the resources
+ * priced per unit come from inventory.ts, pinned to the synthesized stacks by
+ * infra/test/cost-inventory.test.ts. Pure arithmetic: no I/O, so the tests check it on a small known
+ * configuration.
  *
  * What is an estimate rather than a setting or a measurement is named in ASSUMPTIONS, in one place.
  */
@@ -45,7 +49,7 @@ export interface MessageProfile {
   readonly retentionDays: number;
   /** CPU time per message of each stage's code, at one full vCPU (measured in-process). */
   readonly cpuMsPerMessage: Readonly<Record<Stage, number>>;
-  /** The alerts table's traffic per message, through the enrich handler (measure-alerts.ts). */
+  /** The alerts table's traffic per message, through the enrich handler (measure-enrich.ts). */
   readonly alertEventsPerMessage: number;
   readonly alertStateWritesPerMessage: number;
   /** Mean size of an alert event's JSON. */
@@ -56,6 +60,8 @@ export interface MessageProfile {
   readonly registryBytes: number;
   /** Device types in the registry (a label of the declared metrics). */
   readonly deviceTypes: number;
+  /** EMF log bytes (its metrics) per enrich invocation, through the Lambda's batch function. */
+  readonly emfBytesPerInvocation: number;
 }
 
 /**
@@ -479,7 +485,10 @@ export function estimateMonthlyCost(
 
   // CloudWatch, X-Ray, KMS.
   const inventory = stackInventory(config);
-  const logGb = ((invocations + platformFunctionInvocations) * assumptions.logBytesPerInvocation) / 1e9;
+  const logGb =
+    ((invocations + platformFunctionInvocations) * assumptions.logBytesPerInvocation +
+      enrichBatchesPerMonth * profile.emfBytesPerInvocation) /
+    1e9;
   add('CloudWatch', 'logs ingested', logGb, 'logsIngestGb');
   // Held for the retention period: a month's logs times the months kept (steady state, uncompressed).
   add(

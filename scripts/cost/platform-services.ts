@@ -84,7 +84,7 @@ export interface PlatformContext {
   readonly devices: number;
   readonly secondsPerMonth: number;
   readonly hoursPerMonth: number;
-  /** Per message, measured (measure.ts, measure-alerts.ts). */
+  /** Per message, measured (measure.ts, measure-enrich.ts). */
   readonly alertEventsPerMessage: number;
   readonly alertStateWritesPerMessage: number;
   readonly alertBytes: number;

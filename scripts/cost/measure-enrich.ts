@@ -1,14 +1,21 @@
 /**
- * The alerts table's traffic, measured rather than assumed: the simulator's fleet (the sample of
- * measure.ts, same seed) run through the enrich handler the Lambda runs (functions/handlers/enrich.ts)
- * in Kafka batches of the size the environment forms at the rate asked, with a counting alert-state
- * store. What it counts is what the DynamoDB adapters write per batch: one condition-state put per
- * changed (device, rule) (alert-state.ts saves only transitions, and rate-of-change rules' samples),
- * and the alert events (raises and clears) the batch produces, each stored by DynamoAlertStore.add.
+ * What the enrich Lambda writes besides Kafka, measured rather than assumed: the simulator's fleet
+ * (the sample of measure.ts, same seed) run through the Lambda's own batch function
+ * (functions/lambda/enrich-lambda.ts, the shared enrich handler and its metrics) in Kafka batches of
+ * the size the environment forms at the rate asked, with counting ports. It counts what the DynamoDB
+ * adapters write per batch to the alerts table: one condition-state put per changed (device, rule)
+ * (alert-state.ts saves only transitions, and rate-of-change rules' samples) and the alert events
+ * (raises and clears, each stored by DynamoAlertStore.add); and the bytes of the EMF log lines its
+ * metrics write per invocation (Powertools, flushed as `instrument` does after each invocation).
  */
 
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
 import { compileRegistry } from '../../functions/core/registry.js';
-import { createEnrichHandler } from '../../functions/handlers/enrich.js';
+import { createEnrichLambda } from '../../functions/lambda/enrich-lambda.js';
+import { EmfMetrics } from '../../functions/lambda/metrics.js';
+import { DEFAULT_METRICS_NAMESPACE } from '../../functions/lambda/observability.js';
 import { type AlertStateStore, InMemoryAlertStateStore } from '../../functions/ports/registry.js';
 import type {
   KafkaEvent,
@@ -20,16 +27,18 @@ import { TOPICS } from '../../functions/shared/stream.js';
 import { seedRegistry } from '../../registry-data/index.js';
 import { createSimulatedFleet } from '../../simulator/index.js';
 
-export interface AlertTraffic {
+export interface EnrichTraffic {
   /** Condition-state puts per message (one per changed device-rule per batch). */
   readonly alertStateWritesPerMessage: number;
   /** Alert events (raises and clears) per message: items stored in the alerts table, stream INSERTs. */
   readonly alertEventsPerMessage: number;
   /** Mean JSON size of an alert event (the alert item's `body`). */
   readonly alertBytes: number;
+  /** Bytes of EMF log lines (declared and Powertools metrics) per enrich invocation. */
+  readonly emfBytesPerInvocation: number;
 }
 
-export interface AlertSampleOptions {
+export interface EnrichSampleOptions {
   readonly devicesPerType?: number;
   readonly seconds?: number;
   readonly seed?: number;
@@ -52,7 +61,7 @@ class CountingAlertStateStore implements AlertStateStore {
 
 const header = (text: string) => [...Buffer.from(text)];
 
-export async function measureAlertTraffic(options: AlertSampleOptions = {}): Promise<AlertTraffic> {
+export async function measureEnrichTraffic(options: EnrichSampleOptions = {}): Promise<EnrichTraffic> {
   const devicesPerType = options.devicesPerType ?? 25;
   const seconds = options.seconds ?? 600;
   const startTime = Date.parse('2026-11-23T00:00:00.000Z');
@@ -85,13 +94,29 @@ export async function measureAlertTraffic(options: AlertSampleOptions = {}): Pro
   };
   const registry = compileRegistry(seedRegistry);
   let clock = startTime;
-  const enrich = createEnrichHandler({
+  let emfBytes = 0;
+  const serviceName = 'iot-cloud-enrich';
+  const metrics = new Metrics({ namespace: DEFAULT_METRICS_NAMESPACE, serviceName });
+  const pipelineMetrics = new EmfMetrics({
+    namespace: DEFAULT_METRICS_NAMESPACE,
+    serviceName,
+    emit: (line) => {
+      emfBytes += Buffer.byteLength(JSON.stringify(line.serializeMetrics())) + 1;
+    },
+  });
+  const logger = new Logger({ serviceName });
+  logger.setLogLevel('SILENT');
+  const enrich = createEnrichLambda({
     producer,
-    registry: () => registry,
-    service: 'iot-cloud-enrich',
+    registry: async () => registry,
+    devices: { recordSeen: async () => undefined },
+    samples: { add: async () => undefined },
+    alerts: { add: async () => undefined },
+    alertState,
+    stats: { flush: async () => undefined },
+    observability: { logger, metrics, tracer: new Tracer({ serviceName, enabled: false }), pipelineMetrics },
     serviceVersion: 'cost-model',
     now: () => clock,
-    alertState,
   });
   const batch = Math.max(1, Math.round(options.batchRecords ?? 100));
   for (let i = 0; i < records.length; i += batch) {
@@ -99,11 +124,16 @@ export async function measureAlertTraffic(options: AlertSampleOptions = {}): Pro
     clock = (slice[slice.length - 1] as KafkaEventRecord).timestamp + 50;
     const event: KafkaEvent = { eventSource: 'aws:kafka', records: { [`${TOPICS.raw}-0`]: slice } };
     await enrich(event);
+    // What instrument() writes after each invocation.
+    pipelineMetrics.flush();
+    emfBytes += Buffer.byteLength(JSON.stringify(metrics.serializeMetrics())) + 1;
+    metrics.clearMetrics();
   }
   const alertBytes = alerts.reduce((sum, alert) => sum + Buffer.byteLength(alert.value), 0);
   return {
     alertStateWritesPerMessage: alertState.puts / records.length,
     alertEventsPerMessage: alerts.length / records.length,
     alertBytes: alerts.length > 0 ? alertBytes / alerts.length : 0,
+    emfBytesPerInvocation: emfBytes / Math.ceil(records.length / batch),
   };
 }
