@@ -1,7 +1,8 @@
 /**
  * `npm run cost -- -c env=<name> --rate <msg/s>`: the monthly cost of an environment idle and at a
  * steady rate, per AWS service and per million messages (scripts/cost/model.ts), with message sizes
- * measured from the simulator's fleet (scripts/cost/measure.ts) and us-east-1 list prices
+ * measured from the simulator's fleet (scripts/cost/measure.ts; the enrich Lambda's alerts-table writes
+ * and metrics through its own batch function, scripts/cost/measure-enrich.ts) and us-east-1 list prices
  * (scripts/cost/prices.ts). Kafka bytes are priced gzip-compressed, as the producer sends them
  * (functions/adapters/kafka/producer.ts); the same traffic uncompressed is printed beside them (what
  * the producer cost before it compressed). Names the line that dominates. `--sink dynamodb|timestream` prices the other sink for comparison.
@@ -12,12 +13,14 @@ import { isTimeseriesSinkName } from '../functions/shared/timeseries-sink.js';
 import type { EnvironmentConfig } from '../infra/lib/config.js';
 import { ConfigurationError, topicPartitions } from '../infra/lib/config.js';
 import { type MeasuredProfile, measureMessages } from './cost/measure.js';
+import { type EnrichTraffic, measureEnrichTraffic } from './cost/measure-enrich.js';
 import {
   ASSUMPTIONS,
   type CostEstimate,
   dominantLine,
   estimateMonthlyCost,
   HOURS_PER_MONTH,
+  type MessageProfile,
   pipelineShape,
 } from './cost/model.js';
 import { PRICE_REGION, PRICES, PRICES_LOOKED_UP } from './cost/prices.js';
@@ -82,7 +85,9 @@ function lineTable(estimate: CostEstimate): string[] {
     });
 }
 
-function report(config: EnvironmentConfig, rate: number, profile: MeasuredProfile): string {
+type ReportProfile = MeasuredProfile & MessageProfile;
+
+function report(config: EnvironmentConfig, rate: number, profile: ReportProfile): string {
   const gzipProfile = {
     ...profile,
     kafkaRawBytes: profile.kafkaRawBytesGzip,
@@ -99,6 +104,8 @@ function report(config: EnvironmentConfig, rate: number, profile: MeasuredProfil
       `one device sends ${(1 / profile.messagesPerDevicePerSecond).toFixed(1)} s apart, so ${rate} msg/s is ${busy.devices.toFixed(0)} devices`,
     `  Kafka bytes per message (batches of ${profile.kafkaBatchRecords.raw.toFixed(0)} raw / ${profile.kafkaBatchRecords.enriched.toFixed(0)} enriched records per partition): ` +
       `iot.raw ${profile.kafkaRawBytes.toFixed(0)} B -> ${profile.kafkaRawBytesGzip.toFixed(0)} B gzip, iot.enriched ${profile.kafkaEnrichedBytes.toFixed(0)} B -> ${profile.kafkaEnrichedBytesGzip.toFixed(0)} B gzip`,
+    `  Through the enrich Lambda: ${profile.alertStateWritesPerMessage.toFixed(3)} condition-state writes and ${profile.alertEventsPerMessage.toFixed(4)} alert events ` +
+      `(${profile.alertBytes.toFixed(0)} B) per message, ${profile.emfBytesPerInvocation.toFixed(0)} B of EMF metrics per batch; ${(profile.noDataDeviceShare * 100).toFixed(0)}% of devices have no-data rules`,
     '',
     ...serviceTable(idle, busy, uncompressed),
     '',
@@ -128,13 +135,15 @@ function report(config: EnvironmentConfig, rate: number, profile: MeasuredProfil
     `The enriched stream's bytes through MSK: ${usd(enrichedBytesCost(busy))} (${((enrichedBytesCost(busy) / busy.total) * 100).toFixed(0)}% of the total) gzip-compressed by the producer; ` +
       `${usd(enrichedBytesCost(uncompressed))} uncompressed (measured on the sample's own batches).`,
     `Estimates (scripts/cost/model.ts ASSUMPTIONS): DynamoDB sink ${ASSUMPTIONS.dynamodbSinkUnitsPerMessage.writeUnits} WRU per message, ` +
-      `invocation overheads ${Object.values(ASSUMPTIONS.invocationOverheadMs).join('/')} ms, ${ASSUMPTIONS.logBytesPerInvocation} log bytes per invocation. ` +
-      'Not modelled: API Gateway, CloudFront and S3 (negligible idle, priced per request), custom metrics, Timestream queries.',
+      `invocation overheads ${Object.values(ASSUMPTIONS.invocationOverheadMs).join('/')} ms, ${ASSUMPTIONS.logBytesPerInvocation} log bytes per invocation; ` +
+      `notifications: ${ASSUMPTIONS.platform.notifications.snsChannels} sns channel wanting every alert, ${ASSUMPTIONS.platform.notifications.emailSubscriptions} e-mail subscription (none are deployed). ` +
+      'Free or negligible (scripts/cost/platform-services.ts): DynamoDB Streams reads by the notifier (free for Lambda triggers), the data-ops function and its table (on demand, operator-invoked), ' +
+      'the failure queue and failed-records bucket (failures only), the rollup rule. Not modelled: API Gateway, CloudFront, Cognito and S3 (no idle cost, priced per request or user), Timestream queries.',
   );
   return out.join('\n');
 }
 
-function main(argv: readonly string[]): void {
+async function main(argv: readonly string[]): Promise<void> {
   const { context, rest } = splitContextArgs(argv);
   const { values } = parseArgs({
     args: [...rest],
@@ -157,17 +166,19 @@ function main(argv: readonly string[]): void {
   // Compression depends on the batches this environment forms at this rate: records per partition.
   const shape = pipelineShape(config, rate);
   const partitions = topicPartitions(config);
-  const profile = measureMessages({
+  const measured = measureMessages({
     kafkaBatchRecords: {
       raw: Math.max(1, shape.ingestBridge.batch / partitions[TOPICS.raw]),
       enriched: Math.max(1, shape.enrich.batch / partitions[TOPICS.enriched]),
     },
   });
-  console.log(report(config, rate, profile));
+  // State writes and the metrics' log lines depend on how many messages share an enrich batch.
+  const alerts: EnrichTraffic = await measureEnrichTraffic({ batchRecords: shape.enrich.batch });
+  console.log(report(config, rate, { ...measured, ...alerts }));
 }
 
 try {
-  main(process.argv.slice(2));
+  await main(process.argv.slice(2));
 } catch (error) {
   const badOption = (error as { code?: unknown }).code?.toString().startsWith('ERR_PARSE_ARGS') === true;
   if (error instanceof UsageError || error instanceof ConfigurationError || badOption) {

@@ -9,6 +9,12 @@ export const LAMBDA_SIZING = {
   enrich: { memoryMb: 1024, timeoutSeconds: 120 },
   timeseriesWriter: { memoryMb: 1024, timeoutSeconds: 120 },
   api: { memoryMb: 512, timeoutSeconds: 15 },
+  // ----- functions beside the pipeline, priced by `npm run cost` (their constructs set the same values;
+  // infra/test/cost-inventory.test.ts pins both to the synthesized template) --------------------------
+  notifier: { memoryMb: 256, timeoutSeconds: 300 },
+  noData: { memoryMb: 512, timeoutSeconds: 50 },
+  timeseriesRollup: { memoryMb: 512, timeoutSeconds: 300 },
+  dataOps: { memoryMb: 1024, timeoutSeconds: 900 },
 } as const satisfies Record<string, { memoryMb: number; timeoutSeconds: number }>;
 
 export type PipelineFunction = keyof typeof LAMBDA_SIZING;

@@ -11,10 +11,14 @@ import { toTimeSeriesPoints, toTimestreamRecords } from '../../functions/core/ti
 import type { IngestEnvelope } from '../../functions/shared/iot-rules.js';
 import { seedRegistry } from '../../registry-data/index.js';
 import { createSimulatedFleet } from '../../simulator/index.js';
+import type { EnrichTraffic } from './measure-enrich.js';
 import type { MessageProfile, Stage } from './model.js';
 
-/** The model's profile plus what the report shows about the sample. */
-export interface MeasuredProfile extends MessageProfile {
+/**
+ * The model's profile but the alerts table's traffic (measure-enrich.ts measures that, asynchronously,
+ * through the enrich handler), plus what the report shows about the sample.
+ */
+export interface MeasuredProfile extends Omit<MessageProfile, keyof EnrichTraffic> {
   /** Messages in the sample and devices that sent them. */
   readonly messages: number;
   readonly devices: number;
@@ -100,6 +104,9 @@ export function measureMessages(options: SampleOptions = {}): MeasuredProfile {
   const fleet = createSimulatedFleet({ devices, seed: options.seed ?? 7, startTime });
   const registry = compileRegistry(seedRegistry);
   const retentionByType = new Map(types.map((type) => [type.typeId, type.retentionDays]));
+  const noDataTypes = new Set(
+    registry.typeList.filter((type) => type.noDataRules.length > 0).map((type) => type.typeId),
+  );
 
   let messages = 0;
   let mqttBytes = 0;
@@ -112,6 +119,7 @@ export function measureMessages(options: SampleOptions = {}): MeasuredProfile {
   let timestreamUnits = 0;
   let timestreamBytes = 0;
   let retentionDays = 0;
+  const devicesSeen = new Map<string, string>();
   const raw: { key: string; value: Buffer; headers: Record<string, string> }[] = [];
   const enrichedRecords: { key: string; value: Buffer }[] = [];
   const envelopes: string[] = [];
@@ -141,6 +149,7 @@ export function measureMessages(options: SampleOptions = {}): MeasuredProfile {
       headers: { mqtt_topic: message.topic, received_at: String(message.time) },
     });
     retentionDays += retentionByType.get(message.deviceType) ?? 0;
+    devicesSeen.set(message.deviceId, message.deviceType);
 
     const outcome = processMessage(
       payload,
@@ -229,6 +238,15 @@ export function measureMessages(options: SampleOptions = {}): MeasuredProfile {
     timestreamRecordBytes: timestreamBytes / Math.max(1, enriched),
     retentionDays: retentionDays / messages,
     cpuMsPerMessage,
+    noDataDeviceShare:
+      [...devicesSeen.values()].filter((type) => noDataTypes.has(type)).length /
+      Math.max(1, devicesSeen.size),
+    // What the no-data evaluator's registry load Scans: device types (their alert rules on the same
+    // item) and applications.
+    registryBytes: Buffer.byteLength(
+      JSON.stringify([seedRegistry.deviceTypes, seedRegistry.alertRules, seedRegistry.applications]),
+    ),
+    deviceTypes: types.length,
   };
 }
 

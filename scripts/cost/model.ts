@@ -2,18 +2,29 @@
  * The monthly cost of one environment, idle and at a steady message rate, from the environment's own
  * settings (cdk.json through infra/lib/config.ts), the shared declarations (topic partitions, Lambda
  * sizing), message sizes measured from the simulator's fleet (measure.ts) and the price table
- * (prices.ts). Pure arithmetic: no I/O, so the tests check it on a small known configuration.
+ * (prices.ts). What the stacks deploy beside the pipeline (notifier, no-data evaluator, rollup, every
+ * table's storage and PITR, custom metrics) is priced by platform-services.ts, and the resources
+ * priced per unit come from inventory.ts, pinned to the synthesized stacks by
+ * infra/test/cost-inventory.test.ts. Pure arithmetic: no I/O, so the tests check it on a small known
+ * configuration.
  *
  * What is an estimate rather than a setting or a measurement is named in ASSUMPTIONS, in one place.
  */
 
+import {
+  INSPECTOR_KEEP_PER_DEVICE,
+  INSPECTOR_TRIM_EVERY,
+} from '../../functions/adapters/dynamodb/message-samples.js';
 import {
   LAMBDA_MB_PER_VCPU,
   LAMBDA_SIZING,
   type PipelineFunction,
 } from '../../functions/shared/lambda-sizing.js';
 import { TOPICS } from '../../functions/shared/stream.js';
+import { TABLES } from '../../functions/shared/tables.js';
 import { type EnvironmentConfig, topicPartitions } from '../../infra/lib/config.js';
+import { stackInventory, writeUnitsWithIndexes } from './inventory.js';
+import { PLATFORM_ASSUMPTIONS, type PlatformAssumptions, platformServiceLines } from './platform-services.js';
 import type { PriceKey, PriceTable } from './prices.js';
 
 export const HOURS_PER_MONTH = 730;
@@ -38,6 +49,19 @@ export interface MessageProfile {
   readonly retentionDays: number;
   /** CPU time per message of each stage's code, at one full vCPU (measured in-process). */
   readonly cpuMsPerMessage: Readonly<Record<Stage, number>>;
+  /** The alerts table's traffic per message, through the enrich handler (measure-enrich.ts). */
+  readonly alertEventsPerMessage: number;
+  readonly alertStateWritesPerMessage: number;
+  /** Mean size of an alert event's JSON. */
+  readonly alertBytes: number;
+  /** Share of the fleet's devices whose type has no-data rules (the no-data evaluator's devices). */
+  readonly noDataDeviceShare: number;
+  /** JSON size of the registry the no-data evaluator reloads (device types with rules, applications). */
+  readonly registryBytes: number;
+  /** Device types in the registry (a label of the declared metrics). */
+  readonly deviceTypes: number;
+  /** EMF log bytes (its metrics) per enrich invocation, through the Lambda's batch function. */
+  readonly emfBytesPerInvocation: number;
 }
 
 /**
@@ -70,6 +94,8 @@ export interface Assumptions {
   readonly xrayReservoirPerSecond: number;
   readonly xraySampleRate: number;
   readonly enrichSamplesPerBatch: { readonly raw: number; readonly enriched: number };
+  /** What platform-services.ts estimates: the functions and tables beside the pipeline. */
+  readonly platform: PlatformAssumptions;
 }
 
 export const ASSUMPTIONS: Assumptions = {
@@ -88,6 +114,7 @@ export const ASSUMPTIONS: Assumptions = {
    * reads its environment when loaded).
    */
   enrichSamplesPerBatch: { raw: 5, enriched: 5 },
+  platform: PLATFORM_ASSUMPTIONS,
 };
 
 /** Kafka event source pollers: 5 concurrent invocations or 5 MB/s each (kafka-scaling-modes). */
@@ -98,9 +125,6 @@ const POLLERS_PER_EPU = 10;
 /** SQS bills each 64 KB chunk of a payload as a request; Lambda receives up to 10 per call. */
 const SQS_CHUNK_BYTES = 64 * 1024;
 const SQS_MESSAGES_PER_RECEIVE = 10;
-/** Resources the stacks create regardless of traffic (infra/lib/platform-stack.ts, observability.ts). */
-const KMS_KEYS = 1;
-const DASHBOARDS = 1;
 
 export interface CostLine {
   readonly service: string;
@@ -314,20 +338,43 @@ export function estimateMonthlyCost(
     assumptions.enrichSamplesPerBatch.raw * Math.ceil(profile.rawBytes / 1024) +
     assumptions.enrichSamplesPerBatch.enriched * Math.ceil(profile.enrichedBytes / 1024);
   const writerBatchesPerMonth = shape.timeseriesWriter.invocationsPerSecond * SECONDS_PER_MONTH;
+  // Each update moves the device's lastSeen, a key of its byTypeLastSeen index; each sample is also
+  // written into the messages table's byDevice index (inventory.ts writeUnitsWithIndexes).
+  const deviceUpdateUnits = writeUnitsWithIndexes(
+    TABLES.devices,
+    assumptions.platform.deviceItemBytes,
+    'indexKeyChange',
+  );
+  const sampleIndexFactor = writeUnitsWithIndexes(TABLES.messages, 1, 'insert');
   add(
     'DynamoDB',
-    'enrich device updates',
-    enrichBatchesPerMonth * devicesPerBatch,
+    `enrich device updates (${deviceUpdateUnits} WRU each, with the index)`,
+    enrichBatchesPerMonth * devicesPerBatch * deviceUpdateUnits,
     'dynamodbWriteUnitMillion',
     MILLION,
   );
   add(
     'DynamoDB',
-    `enrich inspector samples (${sampleUnits} WRU per batch)`,
-    enrichBatchesPerMonth * sampleUnits,
+    `enrich inspector samples (${sampleUnits * sampleIndexFactor} WRU per batch, with the index)`,
+    enrichBatchesPerMonth * sampleUnits * sampleIndexFactor,
     'dynamodbWriteUnitMillion',
     MILLION,
   );
+  const trims = sampleTrims(
+    enrichBatchesPerMonth,
+    devices,
+    assumptions,
+    sampleUnits * sampleIndexFactor,
+    (profile.rawBytes + profile.enrichedBytes) / 2,
+  );
+  add(
+    'DynamoDB',
+    `inspector sample trims (deletes past ${INSPECTOR_KEEP_PER_DEVICE} per device and stage)`,
+    trims.deleteUnits,
+    'dynamodbWriteUnitMillion',
+    MILLION,
+  );
+  add('DynamoDB', 'inspector sample trim queries', trims.readUnits, 'dynamodbReadUnitMillion', MILLION);
   add(
     'DynamoDB',
     'pipeline-stats updates (enrich, writer)',
@@ -344,6 +391,7 @@ export function estimateMonthlyCost(
   );
 
   const sink = config.timeseries.sink;
+  let pointsGb = 0;
   if (sink === 'dynamodb') {
     const units = assumptions.dynamodbSinkUnitsPerMessage;
     add(
@@ -361,10 +409,11 @@ export function estimateMonthlyCost(
       MILLION,
     );
     const storedBytes = rate * profile.enrichedShare * profile.retentionDays * 86_400 * units.pointItemBytes;
+    pointsGb = storedBytes / 1e9;
     add(
       'DynamoDB',
       `points stored (TTL ${profile.retentionDays.toFixed(0)} d, steady state)`,
-      storedBytes / 1e9,
+      pointsGb,
       'dynamodbStorageGbMonth',
     );
   } else {
@@ -401,8 +450,45 @@ export function estimateMonthlyCost(
     );
   }
 
+  // The functions, tables and services beside the pipeline (platform-services.ts).
+  const platformInvocations = platformServiceLines(
+    {
+      config,
+      rate,
+      messages,
+      enrichedMessages,
+      devices,
+      secondsPerMonth: SECONDS_PER_MONTH,
+      hoursPerMonth: HOURS_PER_MONTH,
+      alertEventsPerMessage: profile.alertEventsPerMessage,
+      alertStateWritesPerMessage: profile.alertStateWritesPerMessage,
+      alertBytes: profile.alertBytes,
+      noDataDeviceShare: profile.noDataDeviceShare,
+      registryBytes: profile.registryBytes,
+      deviceTypes: profile.deviceTypes,
+      retentionDays: profile.retentionDays,
+      pointItemBytes: assumptions.dynamodbSinkUnitsPerMessage.pointItemBytes,
+      rawBytes: profile.rawBytes,
+      enrichedBytes: profile.enrichedBytes,
+      pointsGb,
+      sampleWritesPerMonth:
+        enrichBatchesPerMonth *
+        (assumptions.enrichSamplesPerBatch.raw + assumptions.enrichSamplesPerBatch.enriched),
+    },
+    add,
+    assumptions.platform,
+  );
+  const platformFunctionInvocations = Object.values(platformInvocations).reduce(
+    (sum, count) => sum + count,
+    0,
+  );
+
   // CloudWatch, X-Ray, KMS.
-  const logGb = (invocations * assumptions.logBytesPerInvocation) / 1e9;
+  const inventory = stackInventory(config);
+  const logGb =
+    ((invocations + platformFunctionInvocations) * assumptions.logBytesPerInvocation +
+      enrichBatchesPerMonth * profile.emfBytesPerInvocation) /
+    1e9;
   add('CloudWatch', 'logs ingested', logGb, 'logsIngestGb');
   // Held for the retention period: a month's logs times the months kept (steady state, uncompressed).
   add(
@@ -411,21 +497,23 @@ export function estimateMonthlyCost(
     logGb * (config.logRetentionDays / 30.4),
     'logsStorageGbMonth',
   );
-  // Alarms (observability.ts): offset lag per consumer, errors per function, depth per dead-letter queue,
-  // and Timestream rejections with that sink.
-  const alarms = 2 + Object.keys(LAMBDA_SIZING).length + 2 + (sink === 'timestream' ? 1 : 0);
-  add('CloudWatch', `alarms (${alarms})`, alarms, 'alarmMonth');
-  add('CloudWatch', 'dashboard', DASHBOARDS, 'dashboardMonth');
+  // Alarms and dashboards as the stacks create them (inventory.ts, pinned to the synthesized templates).
+  add('CloudWatch', `alarms (${inventory.alarms})`, inventory.alarms, 'alarmMonth');
+  add('CloudWatch', 'dashboard', inventory.dashboards, 'dashboardMonth');
+  // X-Ray's default rule per function: the reservoir each second, then a fixed share of the rest.
+  const invocationRates = [
+    ...stages.map(([, batches]) => batches.invocationsPerSecond),
+    ...Object.values(platformInvocations).map((count) => count / SECONDS_PER_MONTH),
+  ];
   let traces = 0;
-  for (const [, batches] of stages) {
-    const perSecond = batches.invocationsPerSecond;
+  for (const perSecond of invocationRates) {
     const sampled =
       Math.min(perSecond, assumptions.xrayReservoirPerSecond) +
       assumptions.xraySampleRate * Math.max(0, perSecond - assumptions.xrayReservoirPerSecond);
     traces += sampled * SECONDS_PER_MONTH;
   }
   add('X-Ray', 'traces recorded', traces, 'xrayTraceMillion', MILLION);
-  add('KMS', 'queue key', KMS_KEYS, 'kmsKeyMonth');
+  add('KMS', 'queue key', inventory.kmsKeys, 'kmsKeyMonth');
 
   const byService: Record<string, number> = {};
   for (const line of lines) byService[line.service] = (byService[line.service] ?? 0) + line.usd;
@@ -438,6 +526,34 @@ export function estimateMonthlyCost(
     total,
     byService,
     perMillionMessages: messages > 0 ? total / (messages / MILLION) : undefined,
+  };
+}
+
+/**
+ * The message-sample store's trims (functions/adapters/dynamodb/message-samples.ts): every
+ * INSPECTOR_TRIM_EVERY adds of a device's stage, one Query of that device's samples on the byDevice
+ * index (eventually consistent; an ALL projection, so the whole items are read), then deletes of those
+ * past its newest INSPECTOR_KEEP_PER_DEVICE, each costing the item's write units again in the table
+ * and in the index. Samples arrive per batch, not per message: a small fleet is trimmed the most.
+ * What outlives 24 h without a trim expires by TTL (free).
+ */
+export function sampleTrims(
+  enrichBatchesPerMonth: number,
+  devices: number,
+  assumptions: Assumptions,
+  writeUnitsPerBatch: number,
+  sampleBytes: number,
+): { deleteUnits: number; readUnits: number } {
+  const perBatch = assumptions.enrichSamplesPerBatch.raw + assumptions.enrichSamplesPerBatch.enriched;
+  const items = enrichBatchesPerMonth * perBatch;
+  if (items === 0 || devices === 0) return { deleteUnits: 0, readUnits: 0 };
+  const stages = 2;
+  const perDeviceStagePerDay = items / (SECONDS_PER_MONTH / 86_400) / devices / stages;
+  const trimmedShare = Math.max(0, 1 - INSPECTOR_KEEP_PER_DEVICE / perDeviceStagePerDay);
+  const itemsRead = Math.min(perDeviceStagePerDay, INSPECTOR_KEEP_PER_DEVICE + INSPECTOR_TRIM_EVERY);
+  return {
+    deleteUnits: items * trimmedShare * (writeUnitsPerBatch / perBatch),
+    readUnits: (items / INSPECTOR_TRIM_EVERY) * ((itemsRead * sampleBytes) / 4096) * 0.5,
   };
 }
 

@@ -117,8 +117,18 @@ export const PRICES = {
     usd: 0.25,
     unit: 'GB-month stored (Standard)',
     source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/',
-    foundAt: NOT_FOUND,
-    found: false,
+    foundAt:
+      'https://aws.amazon.com/dynamodb/pricing/ (stored copy: "prices start from $0.25 per GB-month" after the first 25 GB)',
+    found: true,
+  },
+  /** Continuous backups, billed on the size of each table that has them on (every table here). */
+  dynamodbPitrGbMonth: {
+    usd: 0.2,
+    unit: 'GB-month of table size with point-in-time recovery',
+    source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/',
+    foundAt:
+      'https://finops.com.py/services/dynamodb/backups ("Charged based on table size: $0.20 per GB-month")',
+    found: true,
   },
 
   timestreamWriteMillion: {
@@ -161,8 +171,16 @@ export const PRICES = {
     usd: 0.1,
     unit: 'standard alarm-month',
     source: CLOUDWATCH,
-    foundAt: NOT_FOUND,
-    found: false,
+    foundAt: 'https://c3x.dev/blog/aws-cloudwatch-metrics-cost/ ("alarms ($0.10 each)")',
+    found: true,
+  },
+  /** Each metric name + dimension set, pro rata by the hours it is published (first 10,000). */
+  customMetricMonth: {
+    usd: 0.3,
+    unit: 'custom metric-month (first 10,000)',
+    source: CLOUDWATCH,
+    foundAt: 'https://c3x.dev/blog/aws-cloudwatch-metrics-cost/ ("$0.30/metric/month (first 10k)")',
+    found: true,
   },
   dashboardMonth: {
     usd: 3.0,
@@ -184,6 +202,32 @@ export const PRICES = {
     unit: 'GB processed (first PB)',
     source: 'https://aws.amazon.com/privatelink/pricing/',
     foundAt: 'https://968880.n0h2l.group/privatelink/pricing (a copy of the AWS page)',
+    found: true,
+  },
+
+  /** EventBridge Scheduler: 14 million invocations a month are free, then this (US East). */
+  schedulerInvocationMillion: {
+    usd: 1.0,
+    unit: 'million Scheduler invocations (14 M/month free tier not applied)',
+    source: 'https://aws.amazon.com/eventbridge/pricing/',
+    foundAt:
+      'https://cloudburn.io/blog/amazon-eventbridge-pricing (US East, March 2026: "Scheduler, per million invocations, $1.00, 14M invocations/month")',
+    found: true,
+  },
+  snsPublishMillion: {
+    usd: 0.5,
+    unit: 'million SNS publishes (standard topic)',
+    source: 'https://aws.amazon.com/sns/pricing/',
+    foundAt:
+      'https://www.factualminds.com/blog/amazon-sns-pricing-publishes-fanout-protocols/ ("Standard topic publish is $0.50/M")',
+    found: true,
+  },
+  snsEmailMillion: {
+    usd: 20.0,
+    unit: 'million e-mail notifications ($2 per 100,000)',
+    source: 'https://aws.amazon.com/sns/pricing/',
+    foundAt:
+      'https://www.factualminds.com/blog/amazon-sns-pricing-publishes-fanout-protocols/ ("email is $2/100K")',
     found: true,
   },
 

@@ -52,6 +52,8 @@ export interface MessageSampleStoreOptions {
 
 /** Newest samples kept per device and stage: the inspector lists at most 200 of a device at once. */
 export const INSPECTOR_KEEP_PER_DEVICE = 200;
+/** Default `trimEvery` (exported for `npm run cost`, which prices the trims). */
+export const INSPECTOR_TRIM_EVERY = 10;
 /** Devices whose adds since their last trim are remembered at most (an odd fleet cannot grow it). */
 const MAX_TRACKED_DEVICES = 100_000;
 
@@ -101,7 +103,7 @@ export class DynamoMessageSampleStore implements MessageSampleStore {
 
   constructor(options: MessageSampleStoreOptions) {
     this.keepPerDevice = options.keepPerDevice ?? INSPECTOR_KEEP_PER_DEVICE;
-    this.trimEvery = options.trimEvery ?? 10;
+    this.trimEvery = options.trimEvery ?? INSPECTOR_TRIM_EVERY;
     this.client = options.client;
     this.tableName = options.tableName;
     this.ttlSeconds = options.ttlSeconds ?? 24 * 3600;
