@@ -76,6 +76,17 @@ describe('PrometheusMetrics', () => {
     expect(METRICS.messages.help).toMatch(/alerts \(alert events: raises and clears\)/);
   });
 
+  it('exports the label values known in advance at 0 before their first count', async () => {
+    // Found by the outside test (s8): a dead-letter reason first seen after start appeared at 1 with no
+    // earlier sample, so the dashboard's increase() by reason showed 0 for it.
+    const exposition = await new PrometheusMetrics().render();
+
+    expect(sample(exposition, 'iot_dead_letters_total{reason="INVALID_JSON"}')).toBe(0);
+    expect(sample(exposition, 'iot_dead_letters_total{reason="TOPIC_NOT_ROUTED"}')).toBe(0);
+    expect(sample(exposition, 'iot_alerts_total{severity="critical"}')).toBe(0);
+    expect(sample(exposition, 'iot_messages_total{stage="dlq"}')).toBe(0);
+  });
+
   it('reads consumer lag by partition from its sources at each scrape', async () => {
     const metrics = new PrometheusMetrics();
     let lag = 5;
