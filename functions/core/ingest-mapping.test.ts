@@ -349,6 +349,29 @@ describe('units as data', () => {
     }
   });
 
+  it('flags a group unit that fits none of the group as UNIT_MISMATCH (A on a voltage group)', () => {
+    // Found by the outside test (s8): a known unit of the wrong measure on a group was ignored, so
+    // volts sent as amperes were stored as volts, GOOD, where an unknown unit is flagged.
+    const breaker = enriched(
+      run(registry, 'iot/brk-9/raw', {
+        ...prototypeMessages(NOW)[0]?.payload,
+        device_id: 'brk-9',
+        measurements: {
+          ...(prototypeMessages(NOW)[0]?.payload.measurements as object),
+          voltage: { phase_a: 117.27, phase_b: 117.34, phase_c: 118.52, unit: 'A' },
+        },
+      }),
+    );
+
+    for (const phase of ['phase_a', 'phase_b', 'phase_c']) {
+      expect(breaker.data_quality.readings[`voltage.${phase}`]).toEqual({
+        verdict: 'BAD',
+        reasons: ['UNIT_MISMATCH'],
+      });
+    }
+    expect(breaker.data_quality.verdict).toBe('BAD');
+  });
+
   it('converts Wh to kWh for a meter reading', () => {
     const meter = seedRegistry.deviceTypes.find((t) => t.typeId === 'smart_meter');
     const energyKey = Object.entries(meter?.measurements ?? {}).find(

@@ -149,20 +149,27 @@ const isNumericReading = (reading: CompiledReading): boolean =>
  * Units as data (issue 14): checks a reading that declares a unit. Its own unit (`units[path]`) must
  * be the registry's or convert to it, else UNIT_MISMATCH. A group's unit (`units[groupKey]`) applies
  * to the components it fits and is ignored by the others (a `W` on a power group says nothing about
- * `reactive` in var); a group unit the units library does not know at all fits nothing and is flagged.
+ * `reactive` in var); a group unit the units library does not know at all fits nothing and is flagged,
+ * and so is a known one that fits no numeric component of the group (`A` on a voltage group is a
+ * wrong unit, not another measure): `groupUnitFits` false says so.
  */
 export function checkReadingWithUnit(
   reading: CompiledReading,
   wire: unknown,
   units: Readonly<Record<string, string>>,
   groupKey?: string,
+  groupUnitFits = true,
 ): LeafCheck {
   const canonical = reading.definition.unit;
   const own = units[reading.path];
   const declared = own ?? (groupKey === undefined ? undefined : units[groupKey]);
   if (declared === undefined || declared === canonical) return checkReading(reading, wire);
   const numeric = isNumericReading(reading);
-  if (own === undefined && isKnownUnit(declared) && (!numeric || !unitsCompatible(declared, canonical))) {
+  if (
+    own === undefined &&
+    isKnownUnit(declared) &&
+    (!numeric || (groupUnitFits && !unitsCompatible(declared, canonical)))
+  ) {
     return checkReading(reading, wire);
   }
   if (!numeric) return BAD('UNIT_MISMATCH', wire);
@@ -171,6 +178,15 @@ export function checkReadingWithUnit(
   if (converted === undefined) return BAD('UNIT_MISMATCH', wire);
   const check = checkReading(reading, converted);
   return { ...check, value: converted, convertedFrom: { value: wire, unit: declared } };
+}
+
+/** True when a group's unit is, or converts to, the unit of at least one numeric component of it. */
+function unitFitsSomeComponent(unit: string, components: ReadonlyMap<string, CompiledReading>): boolean {
+  for (const reading of components.values()) {
+    const canonical = reading.definition.unit;
+    if (isNumericReading(reading) && canonical !== undefined && unitsCompatible(unit, canonical)) return true;
+  }
+  return false;
 }
 
 function checkTrend(reading: CompiledReading | undefined, stats: TrendStatistics): LeafCheck {
@@ -288,6 +304,8 @@ function collectTelemetry(
         continue;
       }
       const components = measurement.components as ReadonlyMap<string, CompiledReading>;
+      const groupUnit = units?.[key];
+      const groupUnitFits = groupUnit === undefined || unitFitsSomeComponent(groupUnit, components);
       for (const component in value) {
         const reading = components.get(component);
         const wire = value[component];
@@ -298,7 +316,7 @@ function collectTelemetry(
             reading,
             units === undefined
               ? checkReading(reading, wire)
-              : checkReadingWithUnit(reading, wire, units, key),
+              : checkReadingWithUnit(reading, wire, units, key, groupUnitFits),
           );
         else collector.unknown(`${key}.${component}`, wire);
       }

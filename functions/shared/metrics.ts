@@ -63,7 +63,7 @@ export const METRICS = {
     name: 'iot_messages_total',
     kind: 'counter',
     unit: 'count',
-    help: 'Messages that reached a stage: raw (appended to iot.raw), enriched, dlq (dead-lettered), alerts (raised)',
+    help: 'Messages that reached a stage: raw (appended to iot.raw), enriched, dlq (dead-lettered), alerts (alert events: raises and clears)',
     labels: ['stage'],
     aws: { kind: 'emf', services: ['ingest-bridge', 'enrich', 'timeseries-writer'] },
   }),
@@ -79,7 +79,8 @@ export const METRICS = {
     name: 'iot_alerts_total',
     kind: 'counter',
     unit: 'count',
-    help: 'Alerts raised (condition onsets), by severity',
+    // Every record of iot.alerts counts, as in /api/stats: a raise and its clear are two events.
+    help: 'Alert events (raises and clears), by severity',
     labels: ['severity'],
     aws: { kind: 'emf', services: ['enrich'] },
   }),

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DECLARED_METRICS,
+  METRICS,
   PROCESS_METRICS,
   recordNotificationDelivery,
   recordStoreWrite,
@@ -59,6 +60,31 @@ describe('PrometheusMetrics', () => {
     );
     expect(sample(exposition, 'iot_device_to_queryable_seconds_bucket{le="0.25"}')).toBe(1);
     expect(sample(exposition, 'iot_device_to_queryable_seconds_count')).toBe(1);
+  });
+
+  it('counts every alert event, clears included, and its help says so', async () => {
+    // Found by the outside test (s8): a raise and its clear counted 2 in iot_alerts_total, whose help
+    // said "Alerts raised (condition onsets)": a Grafana reader would take clears for new alarms.
+    const metrics = new PrometheusMetrics();
+    const stats = new PipelineStats(() => Date.UTC(2026, 0, 1), metrics);
+
+    stats.recordAlertEvents([{ severity: 'high' }, { severity: 'high' }]); // a raise, then its clear
+    const exposition = await metrics.render();
+
+    expect(sample(exposition, 'iot_alerts_total{severity="high"}')).toBe(2);
+    expect(METRICS.alerts.help).toMatch(/clears/);
+    expect(METRICS.messages.help).toMatch(/alerts \(alert events: raises and clears\)/);
+  });
+
+  it('exports the label values known in advance at 0 before their first count', async () => {
+    // Found by the outside test (s8): a dead-letter reason first seen after start appeared at 1 with no
+    // earlier sample, so the dashboard's increase() by reason showed 0 for it.
+    const exposition = await new PrometheusMetrics().render();
+
+    expect(sample(exposition, 'iot_dead_letters_total{reason="INVALID_JSON"}')).toBe(0);
+    expect(sample(exposition, 'iot_dead_letters_total{reason="TOPIC_NOT_ROUTED"}')).toBe(0);
+    expect(sample(exposition, 'iot_alerts_total{severity="critical"}')).toBe(0);
+    expect(sample(exposition, 'iot_messages_total{stage="dlq"}')).toBe(0);
   });
 
   it('reads consumer lag by partition from its sources at each scrape', async () => {

@@ -18,12 +18,27 @@ import {
   type Metric,
   Registry,
 } from 'prom-client';
+import { PIPELINE_FAILURE_REASONS, REJECTION_REASONS } from '../../functions/core/contract/messages.js';
+import { NotificationSeverity } from '../../functions/core/contract/notification-channel.js';
 import {
   DECLARED_METRICS,
+  MESSAGE_STAGES,
   METRICS,
   type MetricDeclaration,
   type MetricsRecorder,
 } from '../../functions/shared/metrics.js';
+
+/**
+ * Counter label values known in advance, exported at 0 from the start: a series that first appears at
+ * 1 has no earlier sample, so increase() and rate() miss that first count (a rare dead-letter reason
+ * would never show on the dashboard). Prometheus' "Avoid missing metrics"
+ * (https://prometheus.io/docs/practices/instrumentation/#avoid-missing-metrics).
+ */
+const KNOWN_LABEL_VALUES: readonly (readonly [MetricDeclaration, string, readonly string[]])[] = [
+  [METRICS.messages, 'stage', MESSAGE_STAGES],
+  [METRICS.deadLetters, 'reason', [...REJECTION_REASONS, ...PIPELINE_FAILURE_REASONS]],
+  [METRICS.alerts, 'severity', NotificationSeverity.options],
+];
 
 /** One partition's lag as a consumer sees it, read at scrape time. */
 export interface PartitionLag {
@@ -41,6 +56,8 @@ export class PrometheusMetrics implements MetricsRecorder {
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     for (const declared of DECLARED_METRICS) this.metrics.set(declared.name, this.create(declared));
+    for (const [declared, label, values] of KNOWN_LABEL_VALUES)
+      for (const value of values) this.add(declared, { [label]: value }, 0);
   }
 
   private create(declared: MetricDeclaration): Metric {
