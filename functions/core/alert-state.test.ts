@@ -97,6 +97,76 @@ function runBatches(batches: RuleEvaluation[][], initial = new Map<string, Condi
   return { raised, suppressed, stored };
 }
 
+/** A message of reading time `reading` (seconds after T0), received when it was read unless told. */
+const timed = (evaluation: RuleEvaluation, reading: number, received = reading): RuleEvaluation => ({
+  ...evaluation,
+  time: { reading: T0 + reading * 1000, received: T0 + received * 1000 },
+});
+const T0 = Date.parse('2026-12-06T10:00:00.000Z');
+
+describe('decideAlerts: stale readings (a device re-sends or sends late)', () => {
+  it('an older normal reading does not clear a newer breach', () => {
+    const { raised, stored } = runBatches([[timed(match(1), 10)], [timed(clear(2), 0, 12)]]);
+
+    expect(raised).toEqual([['m1:maintenance-due'], []]);
+    expect(stored.get('maintenance-due')).toMatchObject({ active: true, version: 1 });
+  });
+
+  it('a re-sent breach does not raise again after its clear', () => {
+    const { raised, stored } = runBatches([
+      [timed(match(1), 20), timed(clear(2), 25)],
+      // The device re-sends its t+20 message (its PUBACK was lost): a new stream record.
+      [timed(match(3), 20, 30)],
+    ]);
+
+    expect(raised).toEqual([['m1:maintenance-due'], []]);
+    expect(stored.get('maintenance-due')).toMatchObject({ active: false, newest: T0 + 25_000 });
+  });
+
+  it('takes a reading newer than the last write, even if it arrived late', () => {
+    const { raised } = runBatches([[timed(match(1), 10), timed(clear(2), 20)], [timed(match(3), 21, 60)]]);
+
+    expect(raised).toEqual([['m1:maintenance-due'], ['m3:maintenance-due']]);
+  });
+
+  it('caps the guard at the receive time, so a timestamp from a wrong clock does not freeze the rule', () => {
+    const yearAhead = 365 * 24 * 3600;
+    const { raised } = runBatches([
+      [timed(match(1), yearAhead, 10)],
+      [timed(clear(2), 11)],
+      [timed(match(3), 12)],
+    ]);
+
+    expect(raised).toEqual([['m1:maintenance-due'], [], ['m3:maintenance-due']]);
+  });
+
+  it('applies stateful observations only when newer (an old reading does not end a held rule\'s wait)', () => {
+    const observation = (offset: number, signal: 'raise' | 'clear', reading: number): RuleEvaluation =>
+      timed(
+        {
+          position: at(offset),
+          matched: [],
+          notMatched: [],
+          observations: [
+            {
+              ruleId: 'held',
+              at: T0 + reading * 1000,
+              forMs: 30_000,
+              alert: alert(`m${offset}`, 'held'),
+              signal,
+            },
+          ],
+        },
+        reading,
+        Math.max(reading, 100),
+      );
+    // Without the guard, the old reading's clear signal would end the wait begun at t+50.
+    const { stored } = runBatches([[observation(1, 'raise', 50)], [observation(2, 'clear', 10)]]);
+
+    expect(stored.get('held')).toMatchObject({ active: false, pendingSince: T0 + 50_000, version: 1 });
+  });
+});
+
 describe('decideAlerts (edge-triggered)', () => {
   it('raises on the onset only, and suppresses the continuations', () => {
     const { raised, suppressed } = runBatches([[match(1), match(2), match(3)], [match(4)]]);

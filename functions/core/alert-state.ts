@@ -25,6 +25,15 @@
  * - a clear is an event (alert-contract: `transition: 'cleared'`, `cleared_by: 'condition'`,
  *   `alert_id` = `${raised_alert_id}:cleared`); the state remembers which message cleared which raise,
  *   so a redelivered clearing message re-produces the same clear record, like an onset.
+ *
+ * Stale readings: a device's re-sent message (QoS 1 after a lost PUBACK) or a late one is a new stream
+ * record, so the position check above does not catch it. The state keeps the newest reading time its
+ * writes were decided on (`newest`); a message whose reading is older changes nothing for that rule: an
+ * old breach does not raise again after its clear, and an old normal reading does not clear a newer
+ * breach. `newest` is capped at the receive time, so one timestamp from a device's wrong clock (a year
+ * ahead) does not make every later reading stale. Continuations are not written, so a late reading
+ * older than a continuation but newer than the last write is still applied; an exact re-send never is
+ * a change, since its original was decided before any later write.
  */
 import type { Alert } from './contract/messages.js';
 
@@ -54,6 +63,8 @@ export interface ConditionState {
   readonly sample?: { readonly value: number; readonly at: number };
   /** The last message that changed this state. */
   readonly through?: StreamPosition;
+  /** The newest reading time (epoch ms, at most its receive time) a write of this state was decided on. */
+  readonly newest?: number;
   /** Optimistic-concurrency version of the stored item; 0 = never stored. */
   readonly version: number;
 }
@@ -93,6 +104,8 @@ export interface RuleObservation {
 export interface RuleEvaluation {
   /** Absent (tests, benchmarks): the message is never taken for a redelivery. */
   readonly position?: StreamPosition;
+  /** The message's reading and receive times, epoch ms. Absent: it is never taken for a stale reading. */
+  readonly time?: { readonly reading: number; readonly received: number };
   /** One candidate alert per rule that matched. */
   readonly matched: readonly Alert[];
   /** Rules evaluated on a reading present in the message that did not match. */
@@ -170,8 +183,15 @@ export function decideAlerts(
   const raised: Alert[] = [];
   const events: Alert[] = [];
   let suppressed = 0;
+  /** The evaluation being applied: its reading time, capped at its receive time (see the header). */
+  let newest: number | undefined;
   const set = (ruleId: string, next: Omit<ConditionState, 'version'>) => {
-    const state = { ...next, version: (stored.get(ruleId) ?? INACTIVE).version + 1 };
+    const kept = newest === undefined ? next.newest : Math.max(next.newest ?? newest, newest);
+    const state = {
+      ...next,
+      ...(kept === undefined ? {} : { newest: kept }),
+      version: (stored.get(ruleId) ?? INACTIVE).version + 1,
+    };
     current.set(ruleId, state);
     changed.set(ruleId, state);
   };
@@ -213,11 +233,17 @@ export function decideAlerts(
     return cleared !== undefined;
   };
 
-  for (const { position, matched, notMatched, describe, observations } of evaluations) {
+  for (const { position, time, matched, notMatched, describe, observations } of evaluations) {
+    newest = time && Math.min(time.reading, time.received);
+    /** A reading older than what this rule's state was last written on (see the header). */
+    const stale = (state: ConditionState) =>
+      time !== undefined && state.newest !== undefined && time.reading < state.newest;
     for (const alert of matched) {
       const state = current.get(alert.rule_id) ?? INACTIVE;
       if (alreadyApplied(state, position)) {
         if (!replay(alert, state)) suppressed++;
+      } else if (stale(state)) {
+        // changes nothing
       } else if (state.active) {
         suppressed++;
       } else {
@@ -232,7 +258,7 @@ export function decideAlerts(
         if (record) replay(record, state);
         continue;
       }
-      if (!state.active) continue;
+      if (!state.active || stale(state)) continue;
       const record = describe?.(ruleId);
       if (record) clear(record, state, position);
       else set(ruleId, { ...base(state, position), active: false });
@@ -245,6 +271,7 @@ export function decideAlerts(
         if (!replay(alert, state) && state.active) suppressed++;
         continue;
       }
+      if (stale(state)) continue;
       let signal = observation.signal;
       let next: ConditionState = state;
       if (observation.rate) {

@@ -187,8 +187,10 @@ function addEnriched(
     (outcome.alerts.length > 0 || outcome.notMatchedRules.length > 0 || outcome.observations.length > 0)
   ) {
     const list = batch.evaluations.get(outcome.deviceId) ?? [];
+    const reading = Date.parse(outcome.message.timestamp);
     list.push({
       position: { stream: `${record.topic}-${record.partition}`, offset: Number(record.offset) },
+      ...(Number.isFinite(reading) ? { time: { reading, received: at.receivedAt } } : {}),
       matched: outcome.alerts,
       notMatched: outcome.notMatchedRules,
       describe: outcome.describeRule,

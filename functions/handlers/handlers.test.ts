@@ -246,6 +246,41 @@ describe('enrich handler', () => {
     ]);
   });
 
+  it('lets no re-sent or late reading undo a newer one: no clear of a newer breach, no second raise', async () => {
+    const producer = new MemoryProducer();
+    const handler = createEnrichHandler({
+      producer,
+      registry: () => registry,
+      service: 'enrich',
+      serviceVersion: 'test',
+      now: () => NOW,
+    });
+    const t0 = Date.parse('2026-11-23T12:00:00.000Z');
+    // Reading time t0 + `second`; the bridge's receive time a second later unless told.
+    const reading = (id: string, second: number, temperature: number, receivedSecond = second + 1) => ({
+      key: 'env-00001',
+      value: telemetry
+        .replace('"temperature":45.5', `"temperature":${temperature}`)
+        .replace('2026-11-23T12:00:00.000Z', new Date(t0 + second * 1000).toISOString())
+        .replace('"device_id"', `"message_id":"${id}","device_id"`),
+      headers: {
+        mqtt_topic: 'dt/environmental_sensor/env-00001/telemetry',
+        received_at: String(t0 + receivedSecond * 1000),
+      },
+    });
+    const alertIds = () => producer.values('iot.alerts').map((v) => JSON.parse(v).alert_id);
+
+    await handler(kafkaEvent('iot.raw', [reading('a', 10, 50)]));
+    // Older and normal, sent late: it must not clear the breach read at t+10.
+    await handler(kafkaEvent('iot.raw', [reading('b', 0, 20, 12)], 1));
+    expect(alertIds()).toEqual(['a:temperature-high']);
+
+    await handler(kafkaEvent('iot.raw', [reading('c', 20, 20)], 2));
+    // The device re-sends its t+10 breach (a lost PUBACK): a new record, an old reading.
+    await handler(kafkaEvent('iot.raw', [reading('a', 10, 50, 25)], 3));
+    expect(alertIds()).toEqual(['a:temperature-high', 'a:temperature-high:cleared']);
+  });
+
   it('throws when producing fails, so the whole batch is retried', async () => {
     await expect(run([{ key: 'env-00001', value: telemetry }], new MemoryProducer(true))).rejects.toThrow(
       /broker unavailable/,

@@ -124,6 +124,10 @@ describe('edge-triggered alerts over DynamoDB (dynalite)', () => {
     expect(first).toEqual(['m0:temperature-high']);
     expect(second).toEqual([]);
     expect((await alerts.recent({ limit: 50 })).map((a) => a.alert_id)).toEqual(['m0:temperature-high']);
+    // The reading time the onset was decided on is kept: an older reading sent later is stale.
+    expect((await state.load([DEVICE]))[DEVICE]?.['temperature-high']).toMatchObject({
+      newest: NOW - 60_000,
+    });
   });
 
   it('clears when a message shows the reading no longer matching, and raises a later match again', async () => {

@@ -3,7 +3,7 @@
  * the device's partition, one item per (device, rule):
  *
  *   state { deviceId, sk: 'state#{ruleId}', active, alertId?, onsets: [alert ids], through?: {stream,
- *           offset}, clears?: [{by, raised}], pendingSince?, sample?: {value, at}, version }
+ *           offset}, clears?: [{by, raised}], pendingSince?, sample?: {value, at}, newest?, version }
  *
  * `state#` sorts after `claim#` and every alert (`{ISO time}#...`), so device alert queries
  * (`sk < 'claim#'`) never see it, and it carries neither `feed` nor `severity`, so it stays out of both
@@ -39,6 +39,8 @@ const StoredState = z.object({
   clears: z.array(z.object({ by: z.string(), raised: z.string() })).optional(),
   pendingSince: z.number().optional(),
   sample: z.object({ value: z.number(), at: z.number() }).optional(),
+  // The newest reading time a write was decided on: older readings are stale (core/alert-state.ts).
+  newest: z.number().optional(),
   version: z.number().int().positive(),
 });
 
