@@ -140,7 +140,7 @@ describe('decideAlerts: stale readings (a device re-sends or sends late)', () =>
     expect(raised).toEqual([['m1:maintenance-due'], [], ['m3:maintenance-due']]);
   });
 
-  it('applies stateful observations only when newer (an old reading does not end a held rule\'s wait)', () => {
+  it("applies stateful observations only when newer (an old reading does not end a held rule's wait)", () => {
     const observation = (offset: number, signal: 'raise' | 'clear', reading: number): RuleEvaluation =>
       timed(
         {
