@@ -57,9 +57,12 @@ export function alertRoutes(
 }
 
 /** The notification-channel routes, given the path parameters and the event they read. */
-export function notificationChannelHandlers(notifications: ApiDependencies['notifications']): RouteTable {
+export function notificationChannelHandlers(
+  notifications: ApiDependencies['notifications'],
+  registry: ApiDependencies['registry'],
+): RouteTable {
   return Object.fromEntries(
-    Object.entries(notificationChannelRoutes(notifications)).map(([key, handle]) => [
+    Object.entries(notificationChannelRoutes(notifications, registry)).map(([key, handle]) => [
       key,
       (reqCtx: RequestContext) => handle({ params: reqCtx.params, event: eventOf(reqCtx) }),
     ]),

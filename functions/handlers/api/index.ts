@@ -94,7 +94,7 @@ function routeTable(
     ...deviceRoutes(dependencies, exportDependencies, now),
     ...messageRoutes(dependencies.messages),
     ...alertRoutes(dependencies, auth, now),
-    ...notificationChannelHandlers(dependencies.notifications),
+    ...notificationChannelHandlers(dependencies.notifications, dependencies.registry),
     ...previewRoutes(dependencies, now),
     ...dataOpsRoutes(dependencies.dataOps, now),
   };

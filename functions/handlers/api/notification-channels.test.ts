@@ -146,6 +146,20 @@ describe('notification channels API', () => {
     ]);
   });
 
+  it('refuses a device type the registry does not know, naming it, and takes a registered one', async () => {
+    const { put } = api();
+
+    const unknown = await put('ops', { ...webhook, deviceTypes: ['smart_meter', 'toaster'] });
+    const known = await put('ops', { ...webhook, deviceTypes: ['smart_meter'] });
+
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.details).toEqual([
+      { field: 'deviceTypes[1]', message: 'not a registered device type' },
+    ]);
+    expect(known.status).toBe(201);
+    expect(known.body.deviceTypes).toEqual(['smart_meter']);
+  });
+
   it('needs the write auth for PUT and DELETE', async () => {
     const { put, send } = api({ auth: { mode: 'bearer', token: 'tok' } });
 

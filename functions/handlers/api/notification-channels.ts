@@ -14,6 +14,7 @@ import {
   publicChannel,
 } from '../../core/contract/notification-channel.js';
 import type { NotificationChannelStore } from '../../ports/notifications.js';
+import type { DeviceTypeStore } from '../../ports/registry.js';
 import { ApiError, jsonResponse } from './errors.js';
 import { parseBody, parseQuery } from './request.js';
 
@@ -64,6 +65,7 @@ type RouteHandler = (request: {
 /** The handlers of the notification-channel routes, keyed like API_ROUTES (`METHOD /path`). */
 export function notificationChannelRoutes(
   api: NotificationChannelsApi | undefined,
+  registry?: Pick<DeviceTypeStore, 'getDeviceType'>,
 ): Record<string, RouteHandler> {
   const configured = (): NotificationChannelsApi => {
     if (!api) throw notConfigured();
@@ -95,6 +97,15 @@ export function notificationChannelRoutes(
           'sns channels need the stack topic, which exists only in AWS',
           [{ field: 'type', message: 'use webhook or slack in this environment' }],
         );
+      }
+      // A type the registry does not know would filter out every alert, silently (applications refuse
+      // one too); a type deleted later leaves the channel as it is.
+      for (const [index, typeId] of (channel.deviceTypes ?? []).entries()) {
+        if (registry && !(await registry.getDeviceType(typeId))) {
+          throw new ApiError(400, 'INVALID_BODY', `device type "${typeId}" is not registered`, [
+            { field: `deviceTypes[${index}]`, message: 'not a registered device type' },
+          ]);
+        }
       }
       if (channel.type !== 'sns') {
         try {
