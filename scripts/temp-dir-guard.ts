@@ -34,7 +34,9 @@ process.once('exit', removeFileTempDir);
 async function leftovers(): Promise<string[]> {
   const deadline = Date.now() + SETTLE_MS;
   for (;;) {
-    const left = readdirSync(fileTempDir).filter((entry) => !CACHES.some((cache) => cache.test(entry)));
+    const left = readdirSync(fileTempDir)
+      .filter((entry) => !CACHES.some((cache) => cache.test(entry)))
+      .sort();
     if (left.length === 0 || Date.now() >= deadline) return left;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
