@@ -1,7 +1,8 @@
 /**
  * The temp-dir guard (scripts/temp-dir-guard.ts) through a real vitest run of the fixtures in
  * scripts/temp-dir-guard/: a file that leaves an entry fails and names it, a file that cleans up
- * passes, and the run leaves nothing in its TMPDIR, not even for a file whose own cleanup never ran.
+ * passes, and the run leaves nothing in its TMPDIR, not even for a file whose own cleanup never ran or
+ * that failed at import.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -62,8 +63,9 @@ describe('temp-dir guard', () => {
     expect(results.get('cleans-up.fixture.ts')).toEqual({ status: 'passed', message: '' });
   });
 
-  it("leaves nothing in the run's TMPDIR, also where a file's cleanup never ran", async () => {
+  it("leaves nothing in the run's TMPDIR, also where a file's cleanup or collection failed", async () => {
     expect(results.get('fails-before-cleanup.fixture.ts')?.status).toBe('failed');
+    expect(results.get('fails-at-import.fixture.ts')?.status).toBe('failed');
     expect(await readdir(runTempDir)).toEqual([]);
   });
 });

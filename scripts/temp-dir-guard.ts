@@ -10,8 +10,8 @@
  *
  * os.tmpdir() reads TMPDIR at each call and child processes inherit it, so what libraries create there
  * is caught as well (aws-cdk-lib puts the assembly of an App without `outdir` in `cdk.outXXXXXX`). The
- * directory is removed whether the check passes or not, and at the worker's exit if the file never got
- * to the end of its tests (an import that failed).
+ * directory is removed whether the check passes or not, and also when the file never gets to the end
+ * of its tests (an import that failed, a run cancelled with Ctrl+C).
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +28,23 @@ const fileTempDir = mkdtempSync(join(tmpdir(), 'vitest-file-'));
 // TMPDIR on Linux and macOS; Node reads TMP and TEMP on Windows.
 for (const name of ['TMPDIR', 'TMP', 'TEMP']) process.env[name] = fileTempDir;
 const removeFileTempDir = () => rmSync(fileTempDir, { recursive: true, force: true });
-process.once('exit', removeFileTempDir);
+
+// The ends that skip the hooks below: a file whose import failed (vitest then stops the worker with
+// SIGTERM, which runs no 'exit' handler) and a run cancelled with Ctrl+C. The signal is raised again
+// once the directory is gone, so the worker still ends as it would have.
+const endings = {
+  exit: () => removeFileTempDir(),
+  SIGTERM: () => removedThenRaised('SIGTERM'),
+  SIGINT: () => removedThenRaised('SIGINT'),
+};
+function removedThenRaised(signal: NodeJS.Signals): void {
+  try {
+    removeFileTempDir();
+  } finally {
+    process.kill(process.pid, signal);
+  }
+}
+for (const [event, listener] of Object.entries(endings)) process.once(event, listener);
 
 /** What the file left, after up to SETTLE_MS for stragglers to go. */
 async function leftovers(): Promise<string[]> {
@@ -47,7 +63,7 @@ aroundAll(async (runSuite) => {
   await runSuite();
   const left = await leftovers();
   removeFileTempDir();
-  process.off('exit', removeFileTempDir);
+  for (const [event, listener] of Object.entries(endings)) process.off(event, listener);
   if (left.length > 0) {
     throw new Error(
       `this test file left ${left.join(', ')} in the temp dir: remove what a test creates when it is ` +
