@@ -34,6 +34,7 @@ const startPlatform = (dataDir: string, streamArguments: readonly string[]) =>
     dataDir,
     nodeFlags: values['cpu-prof-dir'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof-dir']] : [],
     platformArguments: [...streamArguments, '--reset'],
+    onSpawn: writesInBenchDir,
   });
 
 async function stats(httpUrl: string, window = '60m'): Promise<StatsSnapshot> {
@@ -139,7 +140,6 @@ async function benchmark(backend: string, streamArguments: readonly string[]): P
     removeBenchDir(dataDir);
     throw error;
   });
-  writesInBenchDir(platform.child);
   const { httpUrl, mqttUrl: url } = platform;
   try {
     // A Kafka cluster keeps its topics across runs: count from what they already hold.

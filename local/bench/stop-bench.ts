@@ -25,11 +25,12 @@ const RUNS = Number(values.runs);
 
 async function run(): Promise<string> {
   const dataDir = makeBenchDir('iotcloud-stop-bench-');
-  const platform = await startPlatformProcess({ dataDir }).catch((error: unknown) => {
-    removeBenchDir(dataDir);
-    throw error;
-  });
-  writesInBenchDir(platform.child);
+  const platform = await startPlatformProcess({ dataDir, onSpawn: writesInBenchDir }).catch(
+    (error: unknown) => {
+      removeBenchDir(dataDir);
+      throw error;
+    },
+  );
   const { child, mqttUrl: url } = platform;
   const exited = platform.exited.then(({ code }) => code);
   let acked = 0;
