@@ -8,6 +8,8 @@ export default defineConfig({
     // Unit tests touch no network; the property tests are CPU-bound, so a generous timeout avoids
     // false failures on a loaded two-core machine without hiding real hangs.
     testTimeout: 30_000,
+    // Each test file gets a temp dir of its own and fails if it leaves anything there (the file says why).
+    setupFiles: ['scripts/temp-dir-guard.ts'],
     projects: [
       {
         // The CDK app deploys the built dashboard (dashboard/dist/): its tests build it once first,

@@ -16,6 +16,8 @@ export default defineConfig({
       'functions/handlers/api-registry.test.ts',
     ],
     globalSetup: ['integration/global-setup.ts'],
+    // Each test file gets a temp dir of its own and fails if it leaves anything there (the file says why).
+    setupFiles: ['scripts/temp-dir-guard.ts'],
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -134,8 +134,11 @@ async function storedTimes(httpUrl: string, deviceId: string): Promise<number[]>
 let running: Platform | undefined;
 
 afterAll(async () => {
-  if (running) await stopPlatform(running);
-  rmSync(dataDir, { recursive: true, force: true });
+  try {
+    if (running) await stopPlatform(running);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
 
 describe('npm start -- --kafka-brokers on Apache Kafka', () => {

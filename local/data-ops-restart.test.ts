@@ -42,8 +42,11 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'iotcloud-data-ops-restart-'));
 });
 afterAll(async () => {
-  await stop();
-  await rm(dataDir, { recursive: true, force: true });
+  try {
+    await stop();
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
 });
 
 /** Polls `condition` until it holds, up to a deadline. */

@@ -125,8 +125,11 @@ const startPlatform = async (timeseries: LocalTimeseriesStore) => {
 };
 
 const stopPlatform = async () => {
-  await platform?.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  try {
+    await platform?.stop();
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
 };
 
 // Per sink: the writes must be idempotent in each (DuckDB's anti-join, the DynamoDB sink's

@@ -39,8 +39,11 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await platform?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  try {
+    await platform?.stop();
+  } finally {
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  }
 }, 60_000);
 
 /** Polls an async condition every 250 ms until it holds, or fails after `timeoutMs`. */

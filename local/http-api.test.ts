@@ -31,8 +31,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await platform.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  try {
+    await platform.stop();
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
 });
 
 interface Answer {

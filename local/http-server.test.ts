@@ -33,8 +33,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await server.close();
-  await rm(dashboard, { recursive: true });
+  try {
+    await server.close();
+  } finally {
+    await rm(dashboard, { recursive: true, force: true });
+  }
 });
 
 /** A raw HTTP request (fetch would normalise away the paths these tests need). */

@@ -45,9 +45,12 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await platform?.stop();
-  await new Promise((resolve) => receiver.close(resolve));
-  await rm(dataDir, { recursive: true, force: true });
+  try {
+    await platform?.stop();
+    await new Promise((resolve) => receiver.close(resolve));
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
 });
 
 const putChannel = (channelId: string, body: unknown) =>

@@ -31,8 +31,11 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await platform?.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  try {
+    await platform?.stop();
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
 }, 60_000);
 
 interface Answer {

@@ -105,8 +105,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await platform?.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  try {
+    await platform?.stop();
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
 });
 
 describe("the prototypes' devices, unchanged, over MQTT to the local platform", () => {

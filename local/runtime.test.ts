@@ -103,8 +103,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await platform.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  try {
+    await platform.stop();
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
 });
 
 describe('the local platform, end to end over MQTT and HTTP', () => {

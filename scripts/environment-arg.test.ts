@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ConfigurationError } from '../infra/lib/config.js';
 import { loadEnvironment, splitContextArgs, UsageError } from './environment-arg.js';
 
@@ -34,6 +34,7 @@ describe('loadEnvironment', () => {
 
   it('names the field of an invalid environment', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cdk-json-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const path = join(dir, 'cdk.json');
     writeFileSync(
       path,

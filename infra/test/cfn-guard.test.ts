@@ -3,8 +3,7 @@
  * Control Tower proactive controls is either one of ACCEPTED_GUARD_FINDINGS (each with its reason) or
  * a failure. The list cannot go stale: an accepted rule that no longer fires fails too.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { App, Validations } from 'aws-cdk-lib';
@@ -12,7 +11,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addEnvironment } from '../lib/app.js';
 import { ACCEPTED_GUARD_FINDINGS } from '../lib/cfn-guard.js';
-import { environmentConfig } from './synth.js';
+import { assemblyOutdir, environmentConfig } from './synth.js';
 
 interface ValidationReport {
   pluginReports: {
@@ -24,7 +23,7 @@ interface ValidationReport {
 let findings: Map<string, string[]>;
 
 beforeAll(() => {
-  const outdir = mkdtempSync(join(tmpdir(), 'iot-cloud-guard-'));
+  const outdir = assemblyOutdir('guard');
   const app = new App({
     outdir,
     context: { '@aws-cdk/core:defaultCrossStackReferences': 'strong' },

@@ -8,6 +8,7 @@ import { DECLARED_METRICS, METRICS } from '../../functions/shared/metrics.js';
 import { PrometheusMetrics } from '../../local/metrics/prometheus.js';
 import { Observability } from '../lib/constructs/observability.js';
 import { EMF_METRICS } from '../lib/constructs/pipeline-metric-widgets.js';
+import { assemblyOutdir } from './synth.js';
 
 /** The dashboard body as text (a Fn::Join of strings and tokens, flattened). */
 function dashboardBody(template: Template): string {
@@ -24,7 +25,8 @@ describe('CloudWatch dashboard from the metrics declaration', () => {
   let body: string;
 
   beforeAll(() => {
-    const stack = new Stack(new App(), 'Test');
+    // An App without outdir would leave its assembly in a temp dir nobody removes.
+    const stack = new Stack(new App({ outdir: assemblyOutdir('widgets') }), 'Test');
     const fn = (id: string) =>
       new lambda.Function(stack, id, {
         runtime: lambda.Runtime.NODEJS_20_X,

@@ -2,12 +2,13 @@
  * Test support: builds an environment exactly as bin/ does (the configuration of cdk.json, validated by
  * the same schema), with cdk-nag registered, and synthesizes it once per test file.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, type IPolicyValidationPluginBeta1, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll } from 'vitest';
 import { addEnvironment, type EnvironmentStacks } from '../lib/app.js';
 import {
   CONTEXT_KEYS,
@@ -17,6 +18,21 @@ import {
   parseEnvironments,
 } from '../lib/config.js';
 import { PROJECT_ROOT } from '../lib/paths.js';
+
+/** The cloud assemblies this test file synthesized (about 90 MB each with their bundled assets). */
+const outdirs: string[] = [];
+// Registered when a test file imports this module (vitest gives each file its own module instance), so
+// the assemblies stay while the file's tests read them (assets included) and go when they end.
+afterAll(() => {
+  for (const outdir of outdirs.splice(0)) rmSync(outdir, { recursive: true, force: true });
+});
+
+/** A new temp directory for a cloud assembly (`iot-cloud-{name}-*`), removed after this file's tests. */
+export function assemblyOutdir(name: string): string {
+  const outdir = mkdtempSync(join(tmpdir(), `iot-cloud-${name}-`));
+  outdirs.push(outdir);
+  return outdir;
+}
 
 export function environmentConfig(
   name: EnvironmentName,
@@ -55,7 +71,7 @@ export function synthesizeEnvironment(
 ): SynthesizedEnvironment {
   const config = environmentConfig(name, { alarmEmail: options.alarmEmail, settings: options.settings });
   const app = new App({
-    outdir: options.outdir ?? mkdtempSync(join(tmpdir(), `iot-cloud-${name}-`)),
+    outdir: options.outdir ?? assemblyOutdir(name),
     policyValidationBeta1: options.policyValidation,
     context: { '@aws-cdk/core:defaultCrossStackReferences': 'strong' },
   });

@@ -1,9 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StatsSnapshot } from '../../functions/handlers/api.js';
 import { createSimulatedFleet, createTransport, runFleet } from '../../simulator/index.js';
+import { makeBenchDir, removeBenchDir, writesInBenchDir } from './bench-dir.js';
 import { startPlatformProcess } from './platform-process.js';
 
 const { values } = parseArgs({
@@ -36,6 +34,7 @@ const startPlatform = (dataDir: string, streamArguments: readonly string[]) =>
     dataDir,
     nodeFlags: values['cpu-prof-dir'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof-dir']] : [],
     platformArguments: [...streamArguments, '--reset'],
+    onSpawn: writesInBenchDir,
   });
 
 async function stats(httpUrl: string, window = '60m'): Promise<StatsSnapshot> {
@@ -136,8 +135,11 @@ async function warmUpOnly(url: string, httpUrl: string, baseline: number): Promi
 /** Both phases on one platform process, started with `streamArguments` (none: the local log). */
 async function benchmark(backend: string, streamArguments: readonly string[]): Promise<BackendFigures> {
   console.log(`== ${backend}`);
-  const dataDir = await mkdtemp(join(tmpdir(), 'iotcloud-e2e-'));
-  const platform = await startPlatform(dataDir, streamArguments);
+  const dataDir = makeBenchDir('iotcloud-e2e-');
+  const platform = await startPlatform(dataDir, streamArguments).catch((error: unknown) => {
+    removeBenchDir(dataDir);
+    throw error;
+  });
   const { httpUrl, mqttUrl: url } = platform;
   try {
     // A Kafka cluster keeps its topics across runs: count from what they already hold.
@@ -190,7 +192,7 @@ async function benchmark(backend: string, streamArguments: readonly string[]): P
   } finally {
     platform.child.kill('SIGTERM');
     await new Promise((resolve) => platform.child.once('exit', resolve));
-    await rm(dataDir, { recursive: true, force: true });
+    removeBenchDir(dataDir);
   }
 }
 

@@ -13,8 +13,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -26,6 +25,7 @@ import { prepareExport } from '../../functions/handlers/api/export.js';
 import { apiEvent, seedRegistryFake } from '../../functions/handlers/api/test-support.js';
 import { duckdbParquetEncoder } from '../export/duckdb-parquet.js';
 import { DuckDbTimeseriesStore } from '../timeseries/duckdb-store.js';
+import { makeBenchDir, removeBenchDir } from './bench-dir.js';
 
 const FORMATS = ['csv', 'parquet-duckdb', 'parquet-hyparquet'] as const;
 type Format = (typeof FORMATS)[number];
@@ -61,7 +61,7 @@ async function runOne(format: Format): Promise<void> {
       });
     await store.write(batch);
   }
-  const dir = await mkdtemp(join(tmpdir(), 'export-bench-'));
+  const dir = makeBenchDir('export-bench-');
   const path = join(dir, 'export');
   const to = T0 + points * STEP_MS;
   const query = `format=${format === 'csv' ? 'csv' : 'parquet'}&measures=voltage.phase_a&from=${new Date(T0).toISOString()}&to=${new Date(to).toISOString()}`;
@@ -103,7 +103,7 @@ async function runOne(format: Format): Promise<void> {
   const usage = process.memoryUsage();
   peakRss = Math.max(peakRss, usage.rss);
   const size = (await stat(path)).size;
-  await rm(dir, { recursive: true, force: true });
+  removeBenchDir(dir);
   await store.close();
   const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
   process.stdout.write(

@@ -44,6 +44,8 @@ export interface PlatformProcessOptions {
   readonly stderr?: 'inherit' | 'capture';
   /** How long start-up may take (default 60 s: a loaded 2-core machine took 12-17 s). */
   readonly startTimeoutMs?: number;
+  /** Called once the process is spawned, before it is ready (a bench stops it if interrupted then). */
+  readonly onSpawn?: (child: ChildProcess) => void;
 }
 
 export interface PlatformProcess {
@@ -84,6 +86,7 @@ export async function startPlatformProcess(options: PlatformProcessOptions): Pro
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', options.stderr === 'capture' ? 'pipe' : 'inherit'],
   });
+  options.onSpawn?.(child);
   let output = '';
   const append = (chunk: Buffer) => {
     output += chunk.toString();

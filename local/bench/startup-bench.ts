@@ -8,12 +8,12 @@
  * crash after appends leaves it stale, so that start scans the active segments: crash recovery.)
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CONSUMER_GROUPS, TOPICS } from '../../functions/shared/stream.js';
 import { LocalLog } from '../log/index.js';
+import { makeBenchDir, removeBenchDir, writesInBenchDir } from './bench-dir.js';
 import { platformCommand, RUNNING_LINE } from './platform-process.js';
 
 const { values } = parseArgs({
@@ -83,6 +83,7 @@ function startOnce(dataDir: string): Promise<number> {
     // stderr only matters if it fails (the AWS SDK warns about the Node version on every start).
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  writesInBenchDir(child);
   return new Promise<number>((resolve, reject) => {
     let output = '';
     let ready: number | undefined;
@@ -117,7 +118,7 @@ function startOnce(dataDir: string): Promise<number> {
   });
 }
 
-const dataDir = values['data-dir'] ?? (await mkdtemp(join(tmpdir(), 'iotcloud-startup-')));
+const dataDir = values['data-dir'] ?? makeBenchDir('iotcloud-startup-');
 try {
   if (FILL_BYTES > 0) await fill(dataDir);
   const times: number[] = [];
@@ -134,5 +135,5 @@ try {
     `start-up with ${values['fill-mb']} MB filled: median ${(sorted[sorted.length >> 1] ?? 0).toFixed(0)} ms over ${RUNS} runs`,
   );
 } finally {
-  if (!values['data-dir']) await rm(dataDir, { recursive: true, force: true });
+  if (!values['data-dir']) removeBenchDir(dataDir);
 }

@@ -5,11 +5,9 @@
  * signal to its exit is printed, with its exit code and its own "stopped cleanly" line.
  * Usage: npm run bench:stop [-- --devices 20 --in-flight 40 --after 5000 --runs 3]
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
+import { makeBenchDir, removeBenchDir, writesInBenchDir } from './bench-dir.js';
 import { startPlatformProcess } from './platform-process.js';
 
 const { values } = parseArgs({
@@ -26,8 +24,13 @@ const AFTER = Number(values.after);
 const RUNS = Number(values.runs);
 
 async function run(): Promise<string> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'iotcloud-stop-bench-'));
-  const platform = await startPlatformProcess({ dataDir });
+  const dataDir = makeBenchDir('iotcloud-stop-bench-');
+  const platform = await startPlatformProcess({ dataDir, onSpawn: writesInBenchDir }).catch(
+    (error: unknown) => {
+      removeBenchDir(dataDir);
+      throw error;
+    },
+  );
   const { child, mqttUrl: url } = platform;
   const exited = platform.exited.then(({ code }) => code);
   let acked = 0;
@@ -65,7 +68,7 @@ async function run(): Promise<string> {
   const code = await exited;
   const stopMs = Date.now() - signalledAt;
   for (const client of clients) client.end(true);
-  await rm(dataDir, { recursive: true, force: true });
+  removeBenchDir(dataDir);
   const stopped = /stopped cleanly[^\n]*/.exec(platform.output())?.[0] ?? '(no "stopped cleanly" line)';
   return `SIGINT after ${AFTER} PUBACKs (${acked} in all): exit ${code} ${stopMs} ms after the signal; ${stopped}`;
 }

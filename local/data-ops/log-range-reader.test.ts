@@ -22,8 +22,11 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await log.close();
-  await removeDir(dataDir);
+  try {
+    await log.close();
+  } finally {
+    await removeDir(dataDir);
+  }
 });
 
 describe('LocalLog.offsetForTimestamp', () => {

@@ -13,7 +13,10 @@ import { localTableNames } from './table-names.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  // Every cleanup runs, also after one that failed: a server that would not close keeps no directory.
+  const failures: unknown[] = [];
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error) => failures.push(error));
+  if (failures.length > 0) throw new AggregateError(failures, 'cleanup failed');
 });
 
 const tempDir = async () => {

@@ -77,9 +77,12 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  reader?.closeSync();
-  await store?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  try {
+    reader?.closeSync();
+    await store?.close();
+  } finally {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }
 });
 
 /** The export's dependencies, typed as they are (whole stores), so an API handler can be built on them. */

@@ -64,8 +64,11 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  for (const log of opened.splice(0)) await log.close();
-  await removeDir(dataDir);
+  try {
+    for (const log of opened.splice(0)) await log.close();
+  } finally {
+    await removeDir(dataDir);
+  }
 });
 
 describe('LogConsumer: the event', () => {

@@ -17,9 +17,12 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  for (const sampler of samplers.splice(0)) await sampler.stop();
-  await log.close();
-  await removeDir(dataDir);
+  try {
+    for (const sampler of samplers.splice(0)) await sampler.stop();
+    await log.close();
+  } finally {
+    await removeDir(dataDir);
+  }
 });
 
 const partitions = () => log.endOffsets(TOPICS.raw).length;

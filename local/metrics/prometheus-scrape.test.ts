@@ -147,10 +147,13 @@ describe.skipIf(!prometheusTestsEnabled())(
     }, 120_000);
 
     afterAll(async () => {
-      await prometheus?.stop();
-      receiver?.close();
-      await platform?.stop();
-      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+      try {
+        await prometheus?.stop();
+        receiver?.close();
+        await platform?.stop();
+      } finally {
+        if (dataDir) await rm(dataDir, { recursive: true, force: true });
+      }
     });
 
     it('stores message counters per stage that agree with the totals and the windows of /api/stats', async () => {

@@ -141,8 +141,11 @@ describe('GET /metrics on the API port', () => {
     });
   });
   afterAll(async () => {
-    await server.close();
-    await rm(dashboard, { recursive: true, force: true });
+    try {
+      await server.close();
+    } finally {
+      await rm(dashboard, { recursive: true, force: true });
+    }
   });
 
   it('answers the Prometheus text format, unauthenticated like every read', async () => {

@@ -11,7 +11,7 @@
  *    100,000) and 1,000 (the rest), each awaited.
  * 3. Queries: 5-minute buckets over the long series and over a fleet series, raw series, latest, count.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { processMessage } from '../../functions/core/process-message.js';
@@ -19,6 +19,7 @@ import { compileRegistry } from '../../functions/core/registry.js';
 import { breakerTelemetry, PROCESSED_AT, RECEIVED_AT } from '../../functions/core/test-support/messages.js';
 import { type TimeSeriesPoint, toTimeSeriesPoints } from '../../functions/core/timeseries.js';
 import { seedRegistry } from '../../registry-data/index.js';
+import { makeBenchDir, removeBenchDir } from '../bench/bench-dir.js';
 import { DuckDbTimeseriesStore } from './duckdb-store.js';
 
 const args = process.argv.slice(2);
@@ -81,7 +82,8 @@ async function inFlight(count: number, write: (n: number) => Promise<void>): Pro
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'duckdb-ts-bench-'));
+const keep = args.includes('--keep');
+const dir = keep ? mkdtempSync(join(tmpdir(), 'duckdb-ts-bench-')) : makeBenchDir('duckdb-ts-bench-');
 const path = join(dir, 'timeseries.duckdb');
 try {
   let store = await DuckDbTimeseriesStore.open({ path });
@@ -158,5 +160,5 @@ try {
   console.log(`count: ${await queryTimes(() => store.count())}`);
   await store.close();
 } finally {
-  if (!args.includes('--keep')) rmSync(dir, { recursive: true, force: true });
+  if (!keep) removeBenchDir(dir);
 }

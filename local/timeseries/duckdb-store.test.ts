@@ -42,10 +42,13 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  vi.restoreAllMocks();
-  // DuckDB holds a file lock: every instance is closed before the next test opens the same kind of file.
-  await Promise.all(open.splice(0).map((store) => store.close()));
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    vi.restoreAllMocks();
+    // DuckDB holds a file lock: every instance is closed before the next test opens the same kind of file.
+    await Promise.all(open.splice(0).map((store) => store.close()));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe('DuckDbTimeseriesStore message counts', () => {

@@ -40,8 +40,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await platform.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  try {
+    await platform.stop();
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
 });
 
 describe('the local platform on the DynamoDB time-series sink', () => {

@@ -39,9 +39,12 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  await store?.close();
-  store = undefined;
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    await store?.close();
+    store = undefined;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe('enriched messages to the DuckDB store', () => {
