@@ -42,23 +42,55 @@ export interface DeviceSilence {
   readonly lastSeen: number;
   /** Epoch ms of the newest value of each reading, for reading-level rules (absent: not looked up). */
   readonly readingsSeen?: ReadonlyMap<string, number>;
+  /**
+   * Set when `readingsSeen` comes from a bounded look-back (readingsLookBack): a reading missing from
+   * it was not seen since this time (epoch ms), so it is silent since then at least (or since the
+   * device was last seen, if that is earlier). Unset: a missing reading was never stored, and is
+   * silent since the device was last seen.
+   */
+  readonly readingsSearchedSince?: number;
 }
 
 /** The window index of a time: the evaluator's stream offset. */
 export const noDataWindow = (now: number): number => Math.floor(now / NO_DATA_WINDOW_MS);
 
 /**
+ * The readings a type's no-data rules watch, and how far back a store that cannot keep a latest value
+ * per reading (Timestream: one query per type and run) must look for them: the longest interval among
+ * those rules plus one evaluation window, measured from the window's start. A reading not found since
+ * then is silent for longer than every rule's interval, so the look-back decides every rule exactly.
+ * Undefined when the type has no reading-level no-data rule.
+ */
+export function readingsLookBack(
+  type: CompiledDeviceType,
+  now: number,
+): { readonly measures: readonly string[]; readonly since: number } | undefined {
+  const rules = type.noDataRules.filter((rule) => rule.path !== undefined);
+  if (rules.length === 0) return undefined;
+  const longestMs = Math.max(...rules.map((rule) => silentSecondsOf(rule, type))) * 1000;
+  return {
+    measures: [...new Set(rules.map((rule) => rule.path as string))],
+    since: noDataWindow(now) * NO_DATA_WINDOW_MS - longestMs - NO_DATA_WINDOW_MS,
+  };
+}
+
+/**
  * One device's no-data observations for the window that holds `now`, as an evaluation for
- * decideAlerts. A reading never seen counts as silent since the device was last seen.
+ * decideAlerts. A reading never seen counts as silent since the device was last seen (see
+ * `readingsSearchedSince` for a bounded look-up).
  */
 export function evaluateNoData(type: CompiledDeviceType, device: DeviceSilence, now: number): RuleEvaluation {
   const window = noDataWindow(now);
   const windowStart = window * NO_DATA_WINDOW_MS;
   const messageId = `${NO_DATA_STREAM}:${window}`;
   const observations: RuleObservation[] = [];
+  const notFound =
+    device.readingsSearchedSince === undefined
+      ? device.lastSeen
+      : Math.min(device.lastSeen, device.readingsSearchedSince);
   for (const rule of type.noDataRules) {
     const seen =
-      rule.path === undefined ? device.lastSeen : (device.readingsSeen?.get(rule.path) ?? device.lastSeen);
+      rule.path === undefined ? device.lastSeen : (device.readingsSeen?.get(rule.path) ?? notFound);
     const silentSeconds = silentSecondsOf(rule, type);
     // Measured from the window's start, so every run in the window sees the same silence.
     const silence = Math.max(0, Math.floor((windowStart - seen) / 1000));

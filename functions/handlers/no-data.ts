@@ -11,21 +11,27 @@
  */
 import { decideAlerts } from '../core/alert-state.js';
 import type { Alert } from '../core/contract/messages.js';
-import { evaluateNoData } from '../core/no-data.js';
-import type { CompiledRegistry } from '../core/registry.js';
+import { type DeviceSilence, evaluateNoData, readingsLookBack } from '../core/no-data.js';
+import type { CompiledDeviceType, CompiledRegistry } from '../core/registry.js';
 import {
   AlertStateConflict,
   type AlertStateStore,
   type AlertStore,
   type DeviceStore,
 } from '../ports/registry.js';
-import type { LatestValue } from '../ports/timeseries.js';
+import type { LatestValue, ReadingsSeenReader } from '../ports/timeseries.js';
 
 export interface NoDataDependencies {
   readonly registry: () => Promise<CompiledRegistry> | CompiledRegistry;
   readonly devices: Pick<DeviceStore, 'listDevices'>;
-  /** Newest value per measure of a device, for reading-level rules (the time-series store's latest values). */
+  /**
+   * When each reading of the devices was last seen, for reading-level rules (rule.path), from the
+   * time-series store: `readingsSeen`, one read per type over a bounded look-back (Timestream), is
+   * used when given; else `latest`, the newest value per measure, one read per device (the DynamoDB
+   * sink's latest table, DuckDB locally). With neither, such a rule compares the device's last-seen time.
+   */
   readonly latest?: (deviceId: string) => Promise<readonly LatestValue[]>;
+  readonly readingsSeen?: ReadingsSeenReader['readingsSeen'];
   readonly alertState: AlertStateStore;
   readonly alerts: Pick<AlertStore, 'add'>;
   /** Publishes events to iot.alerts (local); in AWS the notifier reads the alerts table's stream. */
@@ -54,7 +60,7 @@ export function createNoDataHandler(dependencies: NoDataDependencies) {
     let conflicts = 0;
     for (const type of registry.typeList) {
       if (type.noDataRules.length === 0) continue;
-      const needsReadings = type.noDataRules.some((rule) => rule.path !== undefined);
+      const readingsOf = await readingLookup(dependencies, type, at);
       let cursor: string | undefined;
       do {
         const page = await dependencies.devices.listDevices({
@@ -66,17 +72,12 @@ export function createNoDataHandler(dependencies: NoDataDependencies) {
         const states = await dependencies.alertState.load(page.items.map((d) => d.deviceId));
         for (const device of page.items) {
           devices++;
-          let readingsSeen: Map<string, number> | undefined;
-          if (needsReadings && dependencies.latest) {
-            const latest = await dependencies.latest(device.deviceId);
-            readingsSeen = new Map(latest.map((value) => [value.measure, value.time]));
-          }
           const evaluation = evaluateNoData(
             type,
             {
               deviceId: device.deviceId,
               lastSeen: Date.parse(device.lastSeen),
-              ...(readingsSeen ? { readingsSeen } : {}),
+              ...(await readingsOf(device.deviceId)),
             },
             at,
           );
@@ -109,4 +110,28 @@ export function createNoDataHandler(dependencies: NoDataDependencies) {
       conflicts,
     };
   };
+}
+
+type ReadingsOf = (deviceId: string) => Promise<Pick<DeviceSilence, 'readingsSeen' | 'readingsSearchedSince'>>;
+
+/** How this run learns when a type's watched readings were last seen (see NoDataDependencies). */
+async function readingLookup(
+  dependencies: NoDataDependencies,
+  type: CompiledDeviceType,
+  at: number,
+): Promise<ReadingsOf> {
+  const lookBack = readingsLookBack(type, at);
+  if (!lookBack) return async () => ({});
+  if (dependencies.readingsSeen) {
+    const seen = await dependencies.readingsSeen({ deviceType: type.typeId, ...lookBack });
+    return async (deviceId) => ({
+      readingsSeen: seen.get(deviceId) ?? new Map(),
+      readingsSearchedSince: lookBack.since,
+    });
+  }
+  const latest = dependencies.latest;
+  if (!latest) return async () => ({});
+  return async (deviceId) => ({
+    readingsSeen: new Map((await latest(deviceId)).map((value) => [value.measure, value.time])),
+  });
 }

@@ -6,12 +6,14 @@
  * in the alerts table (whose stream feeds the notifier). A retried or overlapping invocation in the
  * same window changes nothing (idempotent per window).
  *
- * Reading-level no-data rules (`path`) compare, here, the device's last-seen time: the newest value
- * per reading lives in the environment's time-series sink, which this function does not read yet
- * (locally the runtime passes the time-series store's latest values).
+ * Reading-level no-data rules (`path`) compare when that reading was last seen, from the environment's
+ * time-series sink (its composition, and why the two sinks are read differently: no-data-dependencies.ts).
  *
  * Env vars read:
  *   DEVICE_TYPES_TABLE, APPLICATIONS_TABLE, DEVICES_TABLE, ALERTS_TABLE   table names          required
+ *   TIMESERIES_SINK           dynamodb | timestream                                         required
+ *   with dynamodb: TIMESERIES_LATEST_TABLE   the sink's latest values                     required
+ *   with timestream: TIMESTREAM_DATABASE, TIMESTREAM_TABLE   the telemetry table          required
  *   REGISTRY_REFRESH_SECONDS  registry re-read period, 1-3600, default 60                    optional
  *   AWS_REGION                set by Lambda                                                 required
  *   POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL           optional
@@ -19,22 +21,23 @@
  *   DynamoDB device types and applications tables: dynamodb:Scan, dynamodb:GetItem, dynamodb:Query
  *   DynamoDB devices table: dynamodb:Scan; its index byTypeLastSeen: dynamodb:Query
  *   DynamoDB alerts table: dynamodb:Query, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem
+ *   with dynamodb: DynamoDB time-series latest table: dynamodb:Query
+ *   with timestream: timestream:Select on the telemetry table; timestream:DescribeEndpoints
+ *     (resource *, the SDK's endpoint discovery)
  *   X-Ray: xray:PutTraceSegments, xray:PutTelemetryRecords
- * No VPC: it talks to DynamoDB only.
+ * No VPC: it talks to DynamoDB (and Timestream's public endpoints) only.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import {
-  DynamoAlertStateStore,
-  DynamoAlertStore,
-  DynamoDeviceStore,
-  DynamoRegistryStore,
-  documentClient,
-} from '../adapters/dynamodb/index.js';
-import type { CompiledRegistry } from '../core/registry.js';
-import { createNoDataHandler, type NoDataDependencies, type NoDataRunSummary } from '../handlers/no-data.js';
+import { documentClient } from '../adapters/dynamodb/index.js';
+import { createNoDataHandler, type NoDataRunSummary } from '../handlers/no-data.js';
 import { AWS_REGION_ENV, readRegistryRefreshMs, readTableNames } from './config.js';
 import { requireEnv } from './environment.js';
+import {
+  createNoDataLambdaDependencies,
+  type NoDataLambdaDependencies,
+  readNoDataReadings,
+} from './no-data-dependencies.js';
 import {
   createObservability,
   instrument,
@@ -42,13 +45,9 @@ import {
   type Observability,
   traceClient,
 } from './observability.js';
-import { loadCompiledRegistry, Refreshing } from './support.js';
 
 export function createNoDataLambda(
-  dependencies: Omit<NoDataDependencies, 'registry'> & {
-    readonly registry: () => Promise<CompiledRegistry>;
-    readonly observability: Observability;
-  },
+  dependencies: NoDataLambdaDependencies & { readonly observability: Observability },
 ) {
   const { logger, metrics } = dependencies.observability;
   const run = createNoDataHandler(dependencies);
@@ -62,28 +61,22 @@ export function createNoDataLambda(
   };
 }
 
-// Composition root: read at cold start (a missing variable fails the init, naming it), reused warm.
+// Composition root (no-data-dependencies.ts): read at cold start (a missing variable fails the init,
+// naming it), reused warm.
 const observability = createObservability('iot-cloud-no-data');
 const region = requireEnv(AWS_REGION_ENV);
-const tables = readTableNames(['deviceTypes', 'applications', 'devices', 'alerts']);
-const dynamo = documentClient(traceClient(observability, new DynamoDBClient({ region })));
-const registryStore = new DynamoRegistryStore({ client: dynamo, tables });
-const registry = new Refreshing({
-  load: () => loadCompiledRegistry(registryStore),
-  refreshMs: readRegistryRefreshMs(),
-  onRefreshError: (error) =>
-    observability.logger.warn('registry refresh failed; keeping the previous registry', {
-      error: error as Error,
-    }),
-});
+const dynamoClient = traceClient(observability, new DynamoDBClient({ region }));
 
 export const handler: (event: ScheduledEvent, context?: Context) => Promise<NoDataRunSummary> = instrument(
   observability,
   createNoDataLambda({
-    registry: () => registry.current(),
-    devices: new DynamoDeviceStore({ client: dynamo, tableName: tables.devices }),
-    alertState: new DynamoAlertStateStore({ client: dynamo, tableName: tables.alerts }),
-    alerts: new DynamoAlertStore({ client: dynamo, tableName: tables.alerts }),
+    ...createNoDataLambdaDependencies({
+      dynamo: documentClient(dynamoClient),
+      tables: readTableNames(['deviceTypes', 'applications', 'devices', 'alerts']),
+      readings: readNoDataReadings({ observability, region, dynamoClient }),
+      registryRefreshMs: readRegistryRefreshMs(),
+      observability,
+    }),
     observability,
   }),
 );

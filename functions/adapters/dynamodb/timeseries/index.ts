@@ -6,6 +6,7 @@ export {
   timeseriesDocumentClient,
 } from './layout.js';
 export {
+  DynamoLatestValues,
   DynamoTimeseriesQuery,
   type DynamoTimeseriesQueryOptions,
   InvalidTimeseriesQuery,
