@@ -112,7 +112,9 @@ export function createNoDataHandler(dependencies: NoDataDependencies) {
   };
 }
 
-type ReadingsOf = (deviceId: string) => Promise<Pick<DeviceSilence, 'readingsSeen' | 'readingsSearchedSince'>>;
+type ReadingsOf = (
+  deviceId: string,
+) => Promise<Pick<DeviceSilence, 'readingsSeen' | 'readingsSearchedSince'>>;
 
 /** How this run learns when a type's watched readings were last seen (see NoDataDependencies). */
 async function readingLookup(

@@ -365,3 +365,79 @@ describe('Timestream time-series queries', () => {
     });
   });
 });
+
+describe('Timestream readingsSeen (no-data, issue 15)', () => {
+  const SINCE = Date.parse('2026-11-23T11:00:00.000Z');
+  const seenColumns = (count: number): [string, string][] => [
+    ['device_id', 'VARCHAR'],
+    ...Array.from({ length: count }, (_, i): [string, string] => [`seen_${i}`, 'BIGINT']),
+  ];
+  const query = { deviceType: 'smart_meter', measures: ['voltage', 'current.phase_a'], since: SINCE };
+
+  it('asks once for the newest time of each measure per device of the type, since the look-back', async () => {
+    timestream.on(QueryCommand).resolves(
+      page(seenColumns(2), [
+        ['meter-1', String(SINCE + 5000), String(SINCE + 9000)],
+        ['meter-2', null, String(SINCE + 1000)],
+      ]),
+    );
+
+    const seen = await store().readingsSeen(query);
+
+    expect(timestream.commandCalls(QueryCommand)).toHaveLength(1);
+    expect(sqlOf(0)).toBe(
+      'SELECT device_id, ' +
+        `to_milliseconds(max(CASE WHEN "voltage" IS NOT NULL AND (dropped_measures IS NULL OR strpos(',' || dropped_measures || ',', ',voltage,') = 0) THEN time END)) AS seen_0, ` +
+        `to_milliseconds(max(CASE WHEN "current.phase_a" IS NOT NULL AND (dropped_measures IS NULL OR strpos(',' || dropped_measures || ',', ',current.phase_a,') = 0) THEN time END)) AS seen_1 ` +
+        `FROM "iot_cloud"."telemetry" WHERE device_type = 'smart_meter' AND time >= from_milliseconds(${SINCE}) ` +
+        'AND ("voltage" IS NOT NULL OR "current.phase_a" IS NOT NULL) GROUP BY device_id',
+    );
+    expect(seen).toEqual(
+      new Map([
+        [
+          'meter-1',
+          new Map([
+            ['voltage', SINCE + 5000],
+            ['current.phase_a', SINCE + 9000],
+          ]),
+        ],
+        ['meter-2', new Map([['current.phase_a', SINCE + 1000]])],
+      ]),
+    );
+  });
+
+  it('leaves out a measure no record ever had, asks again without it, and skips it for a while', async () => {
+    timestream
+      .on(QueryCommand)
+      .rejectsOnce(
+        new ValidationException({ message: "line 1:60: Column 'voltage' does not exist", $metadata: {} }),
+      )
+      .resolves(page(seenColumns(1), [['meter-1', String(SINCE + 9000)]]));
+    const reader = store();
+
+    const first = await reader.readingsSeen(query);
+    await reader.readingsSeen(query);
+
+    expect(first).toEqual(new Map([['meter-1', new Map([['current.phase_a', SINCE + 9000]])]]));
+    expect(timestream.commandCalls(QueryCommand)).toHaveLength(3);
+    expect(sqlOf(1)).not.toContain('"voltage"');
+    expect(sqlOf(2)).not.toContain('"voltage"');
+  });
+
+  it('refuses a result that does not end within its page bound instead of answering in part', async () => {
+    timestream.on(QueryCommand).resolves(page(seenColumns(2), [], 'more'));
+
+    await expect(store().readingsSeen(query)).rejects.toThrow(/not read in part/);
+  });
+
+  it('checks the type, the measures and the time before any query', async () => {
+    await expect(store().readingsSeen({ ...query, deviceType: "x' OR 1=1" })).rejects.toThrow(
+      InvalidQueryInput,
+    );
+    await expect(store().readingsSeen({ ...query, measures: ['volt"age'] })).rejects.toThrow(
+      InvalidQueryInput,
+    );
+    await expect(store().readingsSeen({ ...query, since: -1 })).rejects.toThrow(InvalidQueryInput);
+    expect(timestream.commandCalls(QueryCommand)).toHaveLength(0);
+  });
+});
