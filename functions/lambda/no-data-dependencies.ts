@@ -32,18 +32,9 @@ import { loadCompiledRegistry, Refreshing } from './support.js';
 
 /** Where reading-level rules learn when each reading was last seen: the environment's sink. */
 export type NoDataReadingsOptions =
-  | {
-      readonly sink: 'dynamodb';
-      /** A document client from `timeseriesDocumentClient` (the sink's number handling). */
-      readonly client: DynamoDBDocumentClient;
-      readonly latestTable: string;
-    }
-  | {
-      readonly sink: 'timestream';
-      readonly client: TimestreamQueryClient;
-      readonly database: string;
-      readonly table: string;
-    };
+  // client: a document client from `timeseriesDocumentClient` (the sink's number handling).
+  | { readonly sink: 'dynamodb'; readonly client: DynamoDBDocumentClient; readonly latestTable: string }
+  | { readonly sink: 'timestream'; readonly client: TimestreamQueryClient; database: string; table: string };
 
 export interface NoDataLambdaOptions {
   readonly dynamo: DynamoDBDocumentClient;
