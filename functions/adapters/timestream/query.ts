@@ -275,13 +275,14 @@ export class TimestreamTimeseriesQuery implements TimeseriesQuery, ReadingsSeenR
   /**
    * No-data (issue 15): when each of `measures` was last seen, per device of one type, since `since`:
    * one query per type and run instead of one per device (handlers/no-data.ts). It keeps to what the
-   * query engine prunes on (a time range, a dimension; only the measures' columns), which is what
-   * Timestream bills: https://docs.aws.amazon.com/timestream/latest/developerguide/metering-and-pricing.queries.html
-   * Each measure's newest time is `max` over a searched CASE that is NULL where the measure is
+   * query engine prunes on (a time range, a dimension; only the measures' columns), which lowers what a
+   * query costs: https://docs.aws.amazon.com/timestream/latest/developerguide/metering-and-pricing.queries.html
+   * Each measure's newest time is `max` over a searched CASE that is NULL where the measure is NULL
    * (https://docs.aws.amazon.com/timestream/latest/developerguide/aggregate-functions.html,
    * https://docs.aws.amazon.com/timestream/latest/developerguide/conditional-expressions.CASE.html).
    * A measure no record ever had is no column, and naming it fails the query: that measure is left
-   * out (not seen) and the query run again; it is tried again after DROPPED_COLUMN_RECHECK_MS.
+   * out (not seen) and the query run again; it is tried again after DROPPED_COLUMN_RECHECK_MS, so a
+   * measure written for the first time ever is taken for unseen until then.
    */
   async readingsSeen(query: ReadingsSeenQuery): Promise<ReadingsSeen> {
     const deviceType = checked(query.deviceType, TYPE_ID_PATTERN, 'device type');
