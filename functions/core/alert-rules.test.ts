@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { seedRegistry } from '../../registry-data/index.js';
 import { type ConditionState, decideAlerts, type RuleEvaluation } from './alert-state.js';
 import type { Alert } from './contract/messages.js';
-import { evaluateNoData, NO_DATA_WINDOW_MS, readingsLookBack } from './no-data.js';
+import { evaluateNoData, NO_DATA_WINDOW_MS } from './no-data.js';
 import { processMessage } from './process-message.js';
 import { compileRegistry } from './registry.js';
 import { BREAKER_ID, breakerTelemetry, ENVIRONMENTAL_ID, type TestMessage } from './test-support/messages.js';
@@ -310,45 +310,6 @@ describe('no data (smart_meter meter-silent: default 3 x 60 s)', () => {
     expect(evaluated.observations?.map((o) => [o.ruleId, o.signal, o.alert.path])).toEqual([
       ['humidity-silent', 'raise', 'humidity'],
     ]);
-  });
-
-  it('looks back over the longest reading-level interval and one window, for reading-level rules only', () => {
-    // Prepare
-    const envType = registry.types.get('environmental_sensor');
-    if (!envType) throw new Error('environmental_sensor missing');
-    const now = at(12);
-
-    // Act
-    const lookBack = readingsLookBack(envType, now);
-
-    // Assess: humidity-silent's 600 s before the window's start, and a window more.
-    expect(lookBack).toEqual({
-      measures: ['humidity'],
-      since: T0 + 12 * NO_DATA_WINDOW_MS - 600_000 - 60_000,
-    });
-    expect(readingsLookBack(meterType, now)).toBeUndefined(); // meter-silent watches the device
-  });
-
-  it('takes a reading missing from a bounded look-back for silent since it began, or since the device went quiet', () => {
-    // Prepare
-    const envType = registry.types.get('environmental_sensor');
-    if (!envType) throw new Error('environmental_sensor missing');
-    const now = at(30);
-    const since = T0 + 19 * NO_DATA_WINDOW_MS;
-    const evaluate = (lastSeen: number) =>
-      evaluateNoData(
-        envType,
-        { deviceId: 'env-9', lastSeen, readingsSeen: new Map(), readingsSearchedSince: since },
-        now,
-      ).observations?.map((o) => [o.signal, o.alert.value]);
-
-    // Act
-    const reporting = evaluate(now - 1000);
-    const quiet = evaluate(T0);
-
-    // Assess
-    expect(reporting).toEqual([['raise', 11 * 60]]);
-    expect(quiet).toEqual([['raise', 30 * 60]]);
   });
 });
 

@@ -14,9 +14,9 @@
  */
 import type { RuleEvaluation, RuleObservation } from './alert-state.js';
 import { UPDATE_INTERVAL_FACTOR } from './alerts.js';
-import type { Alert } from './contract/messages.js';
+import type { Alert, EnrichedMessage } from './contract/messages.js';
 import type { NoDataRule } from './contract/registry.js';
-import type { CompiledDeviceType } from './registry.js';
+import type { CompiledDeviceType, CompiledRegistry } from './registry.js';
 import { toIsoTime } from './time.js';
 
 /** The evaluator runs once a minute (EventBridge Scheduler's finest rate); this is its window. */
@@ -40,57 +40,74 @@ export interface DeviceSilence {
   readonly deviceId: string;
   /** Epoch ms of the newest message from the device. */
   readonly lastSeen: number;
-  /** Epoch ms of the newest value of each reading, for reading-level rules (absent: not looked up). */
-  readonly readingsSeen?: ReadonlyMap<string, number>;
   /**
-   * Set when `readingsSeen` comes from a bounded look-back (readingsLookBack): a reading missing from
-   * it was not seen since this time (epoch ms), so it is silent since then at least (or since the
-   * device was last seen, if that is earlier). Unset: a missing reading was never stored, and is
-   * silent since the device was last seen.
+   * Epoch ms of the newest value of each watched reading (the device record's, recorded by the enrich
+   * stage's bookkeeping: see watchedReadingsOf); a reading absent here was never recorded.
    */
-  readonly readingsSearchedSince?: number;
+  readonly readingsSeen?: ReadonlyMap<string, number>;
+}
+
+/**
+ * Reading paths some reading-level no-data rule of a type watches, per type id (types without such a
+ * rule are left out). A plain object, so it crosses to a worker thread as it is (local/timeseries).
+ */
+export type WatchedReadings = Readonly<Record<string, readonly string[]>>;
+
+const watchedByRegistry = new WeakMap<CompiledRegistry, WatchedReadings>();
+
+/**
+ * The readings the enrich stage's bookkeeping records on each device record (issue 15): only those a
+ * no-data rule watches, so a device record grows by one attribute per watched reading, not per reading.
+ * Computed once per compiled registry.
+ */
+export function watchedReadingsOf(registry: CompiledRegistry): WatchedReadings {
+  let watched = watchedByRegistry.get(registry);
+  if (!watched) {
+    const byType: Record<string, readonly string[]> = {};
+    for (const type of registry.typeList) {
+      const paths = new Set<string>();
+      for (const rule of type.noDataRules) if (rule.path !== undefined) paths.add(rule.path);
+      if (paths.size > 0) byType[type.typeId] = [...paths];
+    }
+    watched = byType;
+    watchedByRegistry.set(registry, watched);
+  }
+  return watched;
+}
+
+/**
+ * The watched readings a message carries a value for. A reading counts when its verdict is GOOD or
+ * SUSPECT; a BAD one (null, the wrong type, outside the physical range) does not: it is what the
+ * time-series sinks leave out too (timeseries.ts), so the silence an alert names is the gap an
+ * operator sees in the reading's chart, and a probe that keeps sending null or garbage is exactly what
+ * a reading-level no-data rule is there to catch while the device as a whole keeps reporting.
+ * Telemetry and trends carry readings; status and event messages none.
+ */
+export function watchedReadingsIn(message: EnrichedMessage, watched: WatchedReadings): string[] {
+  const paths = watched[message.device_metadata.device_type];
+  if (!paths || (message.event_type !== 'telemetry' && message.event_type !== 'trends')) return [];
+  const readings = message.data_quality.readings;
+  return paths.filter((path) => {
+    const verdict = readings[path]?.verdict;
+    return verdict !== undefined && verdict !== 'BAD';
+  });
 }
 
 /** The window index of a time: the evaluator's stream offset. */
 export const noDataWindow = (now: number): number => Math.floor(now / NO_DATA_WINDOW_MS);
 
 /**
- * The readings a type's no-data rules watch, and how far back a store that cannot keep a latest value
- * per reading (Timestream: one query per type and run) must look for them: the longest interval among
- * those rules plus one evaluation window, measured from the window's start. A reading not found since
- * then is silent for longer than every rule's interval, so the look-back decides every rule exactly.
- * Undefined when the type has no reading-level no-data rule.
- */
-export function readingsLookBack(
-  type: CompiledDeviceType,
-  now: number,
-): { readonly measures: readonly string[]; readonly since: number } | undefined {
-  const rules = type.noDataRules.filter((rule) => rule.path !== undefined);
-  if (rules.length === 0) return undefined;
-  const longestMs = Math.max(...rules.map((rule) => silentSecondsOf(rule, type))) * 1000;
-  return {
-    measures: [...new Set(rules.map((rule) => rule.path as string))],
-    since: noDataWindow(now) * NO_DATA_WINDOW_MS - longestMs - NO_DATA_WINDOW_MS,
-  };
-}
-
-/**
  * One device's no-data observations for the window that holds `now`, as an evaluation for
- * decideAlerts. A reading never seen counts as silent since the device was last seen (see
- * `readingsSearchedSince` for a bounded look-up).
+ * decideAlerts. A reading never seen counts as silent since the device was last seen.
  */
 export function evaluateNoData(type: CompiledDeviceType, device: DeviceSilence, now: number): RuleEvaluation {
   const window = noDataWindow(now);
   const windowStart = window * NO_DATA_WINDOW_MS;
   const messageId = `${NO_DATA_STREAM}:${window}`;
   const observations: RuleObservation[] = [];
-  const notFound =
-    device.readingsSearchedSince === undefined
-      ? device.lastSeen
-      : Math.min(device.lastSeen, device.readingsSearchedSince);
   for (const rule of type.noDataRules) {
     const seen =
-      rule.path === undefined ? device.lastSeen : (device.readingsSeen?.get(rule.path) ?? notFound);
+      rule.path === undefined ? device.lastSeen : (device.readingsSeen?.get(rule.path) ?? device.lastSeen);
     const silentSeconds = silentSecondsOf(rule, type);
     // Measured from the window's start, so every run in the window sees the same silence.
     const silence = Math.max(0, Math.floor((windowStart - seen) / 1000));

@@ -11,27 +11,23 @@
  */
 import { decideAlerts } from '../core/alert-state.js';
 import type { Alert } from '../core/contract/messages.js';
-import { type DeviceSilence, evaluateNoData, readingsLookBack } from '../core/no-data.js';
-import type { CompiledDeviceType, CompiledRegistry } from '../core/registry.js';
+import { evaluateNoData } from '../core/no-data.js';
+import type { CompiledRegistry } from '../core/registry.js';
 import {
   AlertStateConflict,
   type AlertStateStore,
   type AlertStore,
+  type DeviceRecord,
   type DeviceStore,
 } from '../ports/registry.js';
-import type { LatestValue, ReadingsSeenReader } from '../ports/timeseries.js';
 
 export interface NoDataDependencies {
   readonly registry: () => Promise<CompiledRegistry> | CompiledRegistry;
-  readonly devices: Pick<DeviceStore, 'listDevices'>;
   /**
-   * When each reading of the devices was last seen, for reading-level rules (rule.path), from the
-   * time-series store: `readingsSeen`, one read per type over a bounded look-back (Timestream), is
-   * used when given; else `latest`, the newest value per measure, one read per device (the DynamoDB
-   * sink's latest table, DuckDB locally). With neither, such a rule compares the device's last-seen time.
+   * The devices' last-seen records: the device's and, for reading-level rules, each watched reading's
+   * (recorded by the enrich stage's bookkeeping, batch-bookkeeping.ts): no other read per device.
    */
-  readonly latest?: (deviceId: string) => Promise<readonly LatestValue[]>;
-  readonly readingsSeen?: ReadingsSeenReader['readingsSeen'];
+  readonly devices: Pick<DeviceStore, 'listDevices'>;
   readonly alertState: AlertStateStore;
   readonly alerts: Pick<AlertStore, 'add'>;
   /** Publishes events to iot.alerts (local); in AWS the notifier reads the alerts table's stream. */
@@ -60,7 +56,6 @@ export function createNoDataHandler(dependencies: NoDataDependencies) {
     let conflicts = 0;
     for (const type of registry.typeList) {
       if (type.noDataRules.length === 0) continue;
-      const readingsOf = await readingLookup(dependencies, type, at);
       let cursor: string | undefined;
       do {
         const page = await dependencies.devices.listDevices({
@@ -77,7 +72,7 @@ export function createNoDataHandler(dependencies: NoDataDependencies) {
             {
               deviceId: device.deviceId,
               lastSeen: Date.parse(device.lastSeen),
-              ...(await readingsOf(device.deviceId)),
+              readingsSeen: readingsSeenOf(device),
             },
             at,
           );
@@ -112,28 +107,6 @@ export function createNoDataHandler(dependencies: NoDataDependencies) {
   };
 }
 
-type ReadingsOf = (
-  deviceId: string,
-) => Promise<Pick<DeviceSilence, 'readingsSeen' | 'readingsSearchedSince'>>;
-
-/** How this run learns when a type's watched readings were last seen (see NoDataDependencies). */
-async function readingLookup(
-  dependencies: NoDataDependencies,
-  type: CompiledDeviceType,
-  at: number,
-): Promise<ReadingsOf> {
-  const lookBack = readingsLookBack(type, at);
-  if (!lookBack) return async () => ({});
-  if (dependencies.readingsSeen) {
-    const seen = await dependencies.readingsSeen({ deviceType: type.typeId, ...lookBack });
-    return async (deviceId) => ({
-      readingsSeen: seen.get(deviceId) ?? new Map(),
-      readingsSearchedSince: lookBack.since,
-    });
-  }
-  const latest = dependencies.latest;
-  if (!latest) return async () => ({});
-  return async (deviceId) => ({
-    readingsSeen: new Map((await latest(deviceId)).map((value) => [value.measure, value.time])),
-  });
-}
+/** A device record's watched readings, as epoch ms. */
+const readingsSeenOf = (device: DeviceRecord): Map<string, number> =>
+  new Map(Object.entries(device.readingsSeen ?? {}).map(([path, seen]) => [path, Date.parse(seen)]));

@@ -49,18 +49,10 @@ const ENTRIES = {
     load: () => import('./notifier.js'),
     required: ['AWS_REGION', 'NOTIFICATIONS_TABLE', 'NOTIFICATION_TOPIC_ARN'],
   },
-  // No-data evaluator (issue 15): the Timestream variables with the default test sink.
+  // No-data evaluator (issue 15): the registry, devices and alerts tables, nothing of the time-series sink.
   'no-data': {
     load: () => import('./no-data.js'),
-    required: [
-      'AWS_REGION',
-      'DEVICE_TYPES_TABLE',
-      'DEVICES_TABLE',
-      'ALERTS_TABLE',
-      'TIMESERIES_SINK',
-      'TIMESTREAM_DATABASE',
-      'TIMESTREAM_TABLE',
-    ],
+    required: ['AWS_REGION', 'DEVICE_TYPES_TABLE', 'APPLICATIONS_TABLE', 'DEVICES_TABLE', 'ALERTS_TABLE'],
   },
   // Data operations (issue 16).
   'data-ops': {
@@ -144,18 +136,6 @@ describe('Lambda entries at cold start', () => {
         });
       }
     }
-
-    // Issue 15: the no-data evaluator reads the latest table alone.
-    it('no-data loads with the latest table alone, and fails naming TIMESERIES_LATEST_TABLE without it', async () => {
-      stubEnvironment(undefined, { TIMESERIES_SINK: 'dynamodb' });
-      for (const name of [...TIMESTREAM_ONLY, 'TIMESERIES_POINTS_TABLE', 'TIMESERIES_ROLLUPS_TABLE'])
-        vi.stubEnv(name, '');
-      const module = await import('./no-data.js');
-      stubEnvironment('TIMESERIES_LATEST_TABLE', { TIMESERIES_SINK: 'dynamodb' });
-
-      await expect(import('./no-data.js')).rejects.toThrow(/TIMESERIES_LATEST_TABLE is not set/);
-      expect(typeof module.handler).toBe('function');
-    });
 
     it('refuses a sink that is not one of the declared ones, naming the variable', async () => {
       stubEnvironment(undefined, { TIMESERIES_SINK: 'influxdb' });

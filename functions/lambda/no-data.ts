@@ -6,14 +6,12 @@
  * in the alerts table (whose stream feeds the notifier). A retried or overlapping invocation in the
  * same window changes nothing (idempotent per window).
  *
- * Reading-level no-data rules (`path`) compare when that reading was last seen, from the environment's
- * time-series sink (its composition, and why the two sinks are read differently: no-data-dependencies.ts).
+ * Reading-level no-data rules (`path`) compare when that reading was last seen, which the device
+ * record holds (the enrich stage records it for every reading a no-data rule watches): no read beyond
+ * the device list, whatever the time-series sink (no-data-dependencies.ts).
  *
  * Env vars read:
  *   DEVICE_TYPES_TABLE, APPLICATIONS_TABLE, DEVICES_TABLE, ALERTS_TABLE   table names          required
- *   TIMESERIES_SINK           dynamodb | timestream                                         required
- *   with dynamodb: TIMESERIES_LATEST_TABLE   the sink's latest values                     required
- *   with timestream: TIMESTREAM_DATABASE, TIMESTREAM_TABLE   the telemetry table          required
  *   REGISTRY_REFRESH_SECONDS  registry re-read period, 1-3600, default 60                    optional
  *   AWS_REGION                set by Lambda                                                 required
  *   POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL           optional
@@ -21,11 +19,8 @@
  *   DynamoDB device types and applications tables: dynamodb:Scan, dynamodb:GetItem, dynamodb:Query
  *   DynamoDB devices table: dynamodb:Scan; its index byTypeLastSeen: dynamodb:Query
  *   DynamoDB alerts table: dynamodb:Query, dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem
- *   with dynamodb: DynamoDB time-series latest table: dynamodb:Query
- *   with timestream: timestream:Select on the telemetry table; timestream:DescribeEndpoints
- *     (resource *, the SDK's endpoint discovery)
  *   X-Ray: xray:PutTraceSegments, xray:PutTelemetryRecords
- * No VPC: it talks to DynamoDB (and Timestream's public endpoints) only.
+ * No VPC: it talks to DynamoDB only.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, ScheduledEvent } from 'aws-lambda';
@@ -33,11 +28,7 @@ import { documentClient } from '../adapters/dynamodb/index.js';
 import { createNoDataHandler, type NoDataRunSummary } from '../handlers/no-data.js';
 import { AWS_REGION_ENV, readRegistryRefreshMs, readTableNames } from './config.js';
 import { requireEnv } from './environment.js';
-import {
-  createNoDataLambdaDependencies,
-  type NoDataLambdaDependencies,
-  readNoDataReadings,
-} from './no-data-dependencies.js';
+import { createNoDataLambdaDependencies, type NoDataLambdaDependencies } from './no-data-dependencies.js';
 import {
   createObservability,
   instrument,
@@ -65,15 +56,13 @@ export function createNoDataLambda(
 // naming it), reused warm.
 const observability = createObservability('iot-cloud-no-data');
 const region = requireEnv(AWS_REGION_ENV);
-const dynamoClient = traceClient(observability, new DynamoDBClient({ region }));
 
 export const handler: (event: ScheduledEvent, context?: Context) => Promise<NoDataRunSummary> = instrument(
   observability,
   createNoDataLambda({
     ...createNoDataLambdaDependencies({
-      dynamo: documentClient(dynamoClient),
+      dynamo: documentClient(traceClient(observability, new DynamoDBClient({ region }))),
       tables: readTableNames(['deviceTypes', 'applications', 'devices', 'alerts']),
-      readings: readNoDataReadings({ observability, region, dynamoClient }),
       registryRefreshMs: readRegistryRefreshMs(),
       observability,
     }),

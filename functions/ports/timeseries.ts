@@ -126,24 +126,3 @@ export interface TimeseriesQuery {
   /** How many points are stored (for stats and tests). */
   count(): Promise<number>;
 }
-
-// ----- no-data (issue 15): when some readings of a type's devices were last seen, in one read -------
-
-export interface ReadingsSeenQuery {
-  readonly deviceType: string;
-  /** Measure names (the no-data rules' paths). */
-  readonly measures: readonly string[];
-  /** Epoch ms: only values at or after this time count (the look-back, core readingsLookBack). */
-  readonly since: number;
-}
-
-/**
- * Device id -> measure -> epoch ms of its newest value since the query's `since`. A device or a
- * measure not seen since then is absent. For stores without a latest value per reading (Timestream):
- * one read per type instead of one per device.
- */
-export type ReadingsSeen = ReadonlyMap<string, ReadonlyMap<string, number>>;
-
-export interface ReadingsSeenReader {
-  readingsSeen(query: ReadingsSeenQuery): Promise<ReadingsSeen>;
-}

@@ -125,8 +125,6 @@ export class PlatformStack extends Stack {
     }
     this.noData = new NoDataEvaluator(this, 'NoDataEvaluator', {
       registry: stateful.registry,
-      // Reading-level no-data rules read the sink (the DynamoDB latest table, or Timestream).
-      timeSeries: stateful.timeSeries,
       platformVersion: config.platformVersion,
       logRetention,
       removalPolicy,

@@ -1,14 +1,11 @@
 /**
  * The no-data evaluator (issue 15) in the synthesized platform stack: a one-minute EventBridge
  * Scheduler schedule on its function, a Scheduler role that may invoke only that function, the
- * function's DynamoDB actions exactly as its entry lists them (reading-level rules: a Query on the
- * DynamoDB sink's latest table, nothing else of the sink), outside the VPC, and cdk-nag clean. The
- * Timestream sink's grant is asserted in timestream-sink.test.ts.
+ * function's DynamoDB actions exactly as its entry lists them, outside the VPC, and cdk-nag clean.
  */
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ENV } from '../../functions/lambda/environment.js';
-import { TABLE_NAME_ENV, TIMESERIES_TABLE_NAME_ENV } from '../../functions/shared/tables.js';
+import { TABLE_NAME_ENV } from '../../functions/shared/tables.js';
 import {
   asArray,
   functionVariables,
@@ -71,29 +68,6 @@ describe('no-data evaluator', () => {
       'dynamodb:Query',
       'dynamodb:UpdateItem',
     ]);
-  });
-
-  it('reads the time-series sink through a Query on its latest table only (reading-level rules)', () => {
-    const onTimeseries = policyStatements(env.platformTemplate)
-      .filter(({ policy }) => policy.startsWith('NoDataEvaluatorHandler'))
-      .map(({ statement }) => statement)
-      .filter((statement) => JSON.stringify(statement.Resource).includes('TimeSeriesTables'));
-
-    expect(onTimeseries).toHaveLength(1);
-    expect(asArray(onTimeseries[0]?.Action as string[])).toEqual(['dynamodb:Query']);
-    expect(JSON.stringify(onTimeseries[0]?.Resource)).toContain('TimeSeriesTablestimeseriesLatest');
-    expect(JSON.stringify(onTimeseries[0]?.Resource)).not.toMatch(/timeseriesPoints|timeseriesRollups/);
-  });
-
-  it('names the sink and its latest table, and no other time-series table', () => {
-    const variables = functionVariables(env.platformTemplate, /^Raises and clears no-data alerts/);
-
-    expect(variables[ENV.timeseriesSink]).toBe('dynamodb');
-    expect(JSON.stringify(variables[TIMESERIES_TABLE_NAME_ENV.timeseriesLatest])).toContain(
-      'TimeSeriesTablestimeseriesLatest',
-    );
-    expect(variables).not.toHaveProperty(TIMESERIES_TABLE_NAME_ENV.timeseriesPoints);
-    expect(variables).not.toHaveProperty(TIMESERIES_TABLE_NAME_ENV.timeseriesRollups);
   });
 
   it('reads its tables through the shared variables and runs outside the VPC', () => {

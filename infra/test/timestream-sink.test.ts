@@ -1,14 +1,13 @@
 /**
  * An environment whose `timeseries.sink` is `timestream` (a test configuration: no cdk.json environment
  * uses it): the LiveAnalytics resources come back, with the cell from the required setting, and
- * magnetic-store rejections raise a metric and an alarm; the no-data evaluator may query the table.
+ * magnetic-store rejections raise a metric and an alarm.
  */
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/lambda/environment.js';
 import { REJECTED_RECORDS_PREFIX } from '../lib/constructs/timeseries.js';
 import {
-  asArray,
   functionVariables,
   policyStatements,
   resourcesOf,
@@ -89,25 +88,6 @@ describe('time-series sink: timestream', () => {
     );
     expect(writes).toHaveLength(1);
     expect(JSON.stringify(writes[0]?.Resource)).toContain('TimeSeriesTable');
-  });
-
-  it('lets the no-data evaluator Select from the table only, for reading-level rules (issue 15)', () => {
-    const onTimestream = policyStatements(env.platformTemplate)
-      .filter(({ policy }) => policy.startsWith('NoDataEvaluatorHandler'))
-      .map(({ statement }) => statement)
-      .filter((statement) =>
-        asArray(statement.Action as string[]).some((action) => action.startsWith('timestream:')),
-      );
-    const variables = functionVariables(env.platformTemplate, /^Raises and clears no-data alerts/);
-
-    expect(onTimestream.map((statement) => [statement.Action, JSON.stringify(statement.Resource)])).toEqual([
-      ['timestream:Select', expect.stringContaining('TimeSeriesTable')],
-      // Endpoint discovery has no resource-level permissions.
-      ['timestream:DescribeEndpoints', '"*"'],
-    ]);
-    expect(variables[ENV.timeseriesSink]).toBe('timestream');
-    expect(variables).toHaveProperty(ENV.timestreamDatabase);
-    expect(variables).toHaveProperty(ENV.timestreamTable);
   });
 
   it('runs no rollup (Timestream aggregates in its queries)', () => {

@@ -43,7 +43,10 @@ describe('the time-series worker', () => {
     };
     const written: WrittenSummary[] = [];
 
-    const response = await worker.writer((summary) => written.push(summary))(event);
+    const response = await worker.writer(
+      (summary) => written.push(summary),
+      () => ({}),
+    )(event);
 
     expect(response).toEqual({
       batchItemFailures: [{ itemIdentifier: { partition: 'iot.enriched-0', offset: 1 } }],

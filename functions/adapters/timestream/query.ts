@@ -19,19 +19,12 @@ import {
   type TimestreamQueryClient,
   ValidationException,
 } from '@aws-sdk/client-timestream-query';
-import {
-  DEVICE_ID_PATTERN,
-  TIMESERIES_MEASURE_PATTERN,
-  TYPE_ID_PATTERN,
-} from '../../core/contract/identifiers.js';
+import { DEVICE_ID_PATTERN, TIMESERIES_MEASURE_PATTERN } from '../../core/contract/identifiers.js';
 import { DROPPED_MEASURES } from '../../core/timeseries.js';
 import type {
   BucketPoint,
   LatestValue,
   RawPoint,
-  ReadingsSeen,
-  ReadingsSeenQuery,
-  ReadingsSeenReader,
   SeriesPage,
   SeriesQuery,
   TimeseriesQuery,
@@ -62,11 +55,6 @@ const NON_MEASURE_COLUMNS = new Set([
  * without the filter for this long before it is tried again.
  */
 const DROPPED_COLUMN_RECHECK_MS = 300_000;
-/**
- * Devices one `readingsSeen` answer may hold. Past it (or past MAX_PAGES) the call fails instead of
- * answering in part: a device left out would read as a silent one.
- */
-const MAX_READINGS_SEEN_DEVICES = 100_000;
 
 export interface TimestreamQueryOptions {
   readonly client: TimestreamQueryClient;
@@ -143,22 +131,16 @@ const isDropped = (droppedMeasures: unknown, measure: string) =>
 const isUnknownColumn = (error: unknown) =>
   error instanceof ValidationException && /column|does not exist|cannot be resolved/i.test(error.message);
 
-/** The column an unknown-column error names (Timestream: "Column 'x' does not exist"). */
-const unknownColumnOf = (error: unknown): string | undefined =>
-  isUnknownColumn(error) ? /column '([^']+)'/i.exec((error as Error).message)?.[1] : undefined;
-
 /** The unknown column is the replay marker (no replay dropped a reading in this table yet). */
 const isMissingDroppedColumn = (error: unknown) =>
   isUnknownColumn(error) && (error as Error).message.includes(DROPPED_MEASURES);
 
-export class TimestreamTimeseriesQuery implements TimeseriesQuery, ReadingsSeenReader {
+export class TimestreamTimeseriesQuery implements TimeseriesQuery {
   private readonly client: TimestreamQueryClient;
   private readonly source: string;
   private readonly dimensionNames: () => Promise<readonly string[]>;
   /** Until when the table is taken to have no DROPPED_MEASURES column (epoch ms). */
   private droppedColumnAbsentUntil = 0;
-  /** Measure columns found missing by `readingsSeen` (never written), and until when (epoch ms). */
-  private readonly measureColumnAbsentUntil = new Map<string, number>();
 
   constructor(options: TimestreamQueryOptions) {
     this.client = options.client;
@@ -212,10 +194,10 @@ export class TimestreamTimeseriesQuery implements TimeseriesQuery, ReadingsSeenR
     const { where, column } = this.seriesParts(query);
     const limit = query.limit + extra;
     try {
-      const rows = await this.withoutDropped((notDropped) =>
+      const rows = await this.withoutDropped(query.measure, (notDropped) =>
         this.query(
           `SELECT to_milliseconds(time) AS time_ms, ${column} AS value, suspect_measures FROM ${this.source} ` +
-            `WHERE ${where}${notDropped(query.measure)} ORDER BY time ASC LIMIT ${limit}`,
+            `WHERE ${where}${notDropped} ORDER BY time ASC LIMIT ${limit}`,
           limit,
         ),
       );
@@ -235,11 +217,11 @@ export class TimestreamTimeseriesQuery implements TimeseriesQuery, ReadingsSeenR
     const { where, column, limit } = this.seriesParts(query);
     const bucketMs = safeInteger(query.bucketMs, 'bucket width (ms)', 1000, 31 * 86_400_000);
     try {
-      const rows = await this.withoutDropped((notDropped) =>
+      const rows = await this.withoutDropped(query.measure, (notDropped) =>
         this.query(
           `SELECT to_milliseconds(bin(time, ${bucketMs}ms)) AS bucket_ms, avg(${column}) AS avg_value, ` +
             `min(${column}) AS min_value, max(${column}) AS max_value, count(${column}) AS point_count ` +
-            `FROM ${this.source} WHERE ${where}${notDropped(query.measure)} GROUP BY bin(time, ${bucketMs}ms) ORDER BY bucket_ms ASC LIMIT ${limit}`,
+            `FROM ${this.source} WHERE ${where}${notDropped} GROUP BY bin(time, ${bucketMs}ms) ORDER BY bucket_ms ASC LIMIT ${limit}`,
           limit,
         ),
       );
@@ -272,73 +254,6 @@ export class TimestreamTimeseriesQuery implements TimeseriesQuery, ReadingsSeenR
     return typeof row?.records === 'number' ? row.records : 0;
   }
 
-  /**
-   * No-data (issue 15): when each of `measures` was last seen, per device of one type, since `since`:
-   * one query per type and run instead of one per device (handlers/no-data.ts). It keeps to what the
-   * query engine prunes on (a time range, a dimension; only the measures' columns), which lowers what a
-   * query costs: https://docs.aws.amazon.com/timestream/latest/developerguide/metering-and-pricing.queries.html
-   * Each measure's newest time is `max` over a searched CASE that is NULL where the measure is NULL
-   * (https://docs.aws.amazon.com/timestream/latest/developerguide/aggregate-functions.html,
-   * https://docs.aws.amazon.com/timestream/latest/developerguide/conditional-expressions.CASE.html).
-   * A measure no record ever had is no column, and naming it fails the query: that measure is left
-   * out (not seen) and the query run again; it is tried again after DROPPED_COLUMN_RECHECK_MS, so a
-   * measure written for the first time ever is taken for unseen until then.
-   */
-  async readingsSeen(query: ReadingsSeenQuery): Promise<ReadingsSeen> {
-    const deviceType = checked(query.deviceType, TYPE_ID_PATTERN, 'device type');
-    const since = safeInteger(query.since, 'since (epoch ms)', 0, MAX_EPOCH_MS);
-    const now = Date.now();
-    let measures = [...new Set(query.measures)]
-      .map((measure) => checked(measure, TIMESERIES_MEASURE_PATTERN, 'measure'))
-      .filter((measure) => (this.measureColumnAbsentUntil.get(measure) ?? 0) <= now);
-    // Each failed round removes one measure: at most measures.length + 1 queries.
-    while (measures.length > 0) {
-      try {
-        return await this.readingsSeenOf(deviceType, measures, since);
-      } catch (error) {
-        const missing = unknownColumnOf(error);
-        if (missing === undefined || !measures.includes(missing)) throw error;
-        this.measureColumnAbsentUntil.set(missing, Date.now() + DROPPED_COLUMN_RECHECK_MS);
-        measures = measures.filter((measure) => measure !== missing);
-      }
-    }
-    return new Map();
-  }
-
-  /** One readingsSeen query over checked values. */
-  private async readingsSeenOf(
-    deviceType: string,
-    measures: readonly string[],
-    since: number,
-  ): Promise<ReadingsSeen> {
-    const rows = await this.withoutDropped((notDropped) =>
-      this.query(
-        `SELECT device_id, ${measures
-          .map(
-            (measure, i) =>
-              `to_milliseconds(max(CASE WHEN ${identifier(measure)} IS NOT NULL${notDropped(measure)} THEN time END)) AS seen_${i}`,
-          )
-          .join(', ')} FROM ${this.source} ` +
-          `WHERE device_type = ${literal(deviceType)} AND time >= from_milliseconds(${since}) ` +
-          `AND (${measures.map((measure) => `${identifier(measure)} IS NOT NULL`).join(' OR ')}) ` +
-          'GROUP BY device_id',
-        MAX_READINGS_SEEN_DEVICES,
-        true,
-      ),
-    );
-    const seen = new Map<string, Map<string, number>>();
-    for (const row of rows) {
-      if (typeof row.device_id !== 'string') continue;
-      const times = new Map<string, number>();
-      measures.forEach((measure, i) => {
-        const time = row[`seen_${i}`];
-        if (typeof time === 'number') times.set(measure, time);
-      });
-      seen.set(row.device_id, times);
-    }
-    return seen;
-  }
-
   private seriesParts(query: SeriesQuery) {
     const device = checked(query.deviceId, DEVICE_ID_PATTERN, 'device id');
     const measure = checked(query.measure, TIMESERIES_MEASURE_PATTERN, 'measure');
@@ -355,29 +270,24 @@ export class TimestreamTimeseriesQuery implements TimeseriesQuery, ReadingsSeenR
   }
 
   /**
-   * Runs `read` with `notDropped(measure)`, a condition that leaves out rows where a replay marked
-   * `measure` dropped, or an empty one while the table has no such column (see DROPPED_MEASURES).
-   * Each measure is checked already.
+   * Runs `read` with a condition that leaves out rows where a replay marked `measure` dropped, or
+   * without it while the table has no such column (see DROPPED_MEASURES). `measure` is checked already.
    */
-  private async withoutDropped<T>(read: (notDropped: (measure: string) => string) => Promise<T>): Promise<T> {
-    if (Date.now() < this.droppedColumnAbsentUntil) return read(() => '');
+  private async withoutDropped<T>(measure: string, read: (notDropped: string) => Promise<T>): Promise<T> {
+    if (Date.now() < this.droppedColumnAbsentUntil) return read('');
     try {
       return await read(
-        (measure) =>
-          ` AND (${DROPPED_MEASURES} IS NULL OR strpos(',' || ${DROPPED_MEASURES} || ',', ${literal(`,${measure},`)}) = 0)`,
+        ` AND (${DROPPED_MEASURES} IS NULL OR strpos(',' || ${DROPPED_MEASURES} || ',', ${literal(`,${measure},`)}) = 0)`,
       );
     } catch (error) {
       if (!isMissingDroppedColumn(error)) throw error;
       this.droppedColumnAbsentUntil = Date.now() + DROPPED_COLUMN_RECHECK_MS;
-      return read(() => '');
+      return read('');
     }
   }
 
-  /**
-   * Runs a query, following NextToken until the result ends or `maxRows` rows are in. `whole`: a
-   * result that does not end within `maxRows` rows and MAX_PAGES pages fails instead of being cut.
-   */
-  private async query(sql: string, maxRows: number, whole = false): Promise<ResultRow[]> {
+  /** Runs a query, following NextToken until the result ends or `maxRows` rows are in. */
+  private async query(sql: string, maxRows: number): Promise<ResultRow[]> {
     const rows: ResultRow[] = [];
     let nextToken: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
@@ -387,9 +297,6 @@ export class TimestreamTimeseriesQuery implements TimeseriesQuery, ReadingsSeenR
       rows.push(...parseRows(output));
       nextToken = output.NextToken;
       if (!nextToken || rows.length >= maxRows) break;
-    }
-    if (whole && (nextToken !== undefined || rows.length > maxRows)) {
-      throw new Error(`Timestream result over ${maxRows} rows or ${MAX_PAGES} pages: not read in part`);
     }
     return rows.slice(0, maxRows);
   }

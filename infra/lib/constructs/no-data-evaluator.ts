@@ -2,10 +2,8 @@
  * The no-data evaluator (issue 15): a function (functions/lambda/no-data.ts) that an EventBridge
  * Scheduler schedule invokes once a minute (rate(1 minute) is Scheduler's finest rate:
  * https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html). It reads the devices'
- * last-seen records, the alert condition state and, for reading-level rules, when each reading was last
- * seen in the environment's time-series sink (`bindLatestReader`: the DynamoDB sink's latest table, or
- * Select on the Timestream table); it writes state and alert events to the alerts table. Out of the
- * VPC: it talks to DynamoDB and Timestream's public endpoints only. Scheduler invokes it through the role the L2 target
+ * last-seen records and the alert condition state, and writes state and alert events to the alerts
+ * table. Out of the VPC: it talks to DynamoDB only. Scheduler invokes it through the role the L2 target
  * creates: lambda:InvokeFunction on this function and its versions only, assumable by Scheduler for
  * this account's schedules.
  */
@@ -17,12 +15,9 @@ import { Construct } from 'constructs';
 import { acknowledge } from '../nag.js';
 import { IotFunction, LAMBDA_ENTRIES } from './iot-function.js';
 import type { Registry } from './registry.js';
-import type { TimeSeriesSink } from './timeseries.js';
 
 export interface NoDataEvaluatorProps {
   readonly registry: Registry;
-  /** Reading-level no-data rules read when each reading was last seen here. */
-  readonly timeSeries: TimeSeriesSink;
   readonly platformVersion: string;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
@@ -52,7 +47,6 @@ export class NoDataEvaluator extends Construct {
       devices: ['dynamodb:Scan', 'dynamodb:Query'],
       alerts: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     });
-    props.timeSeries.bindLatestReader(this.handler.function);
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       description: 'Runs the no-data evaluator once a minute',
       schedule: scheduler.ScheduleExpression.rate(Duration.minutes(1)),

@@ -41,11 +41,6 @@ export interface TimeSeriesSink {
   bindWriter(fn: BindableFunction): void;
   /** The API: query latest values, raw ranges and aggregates. */
   bindReader(fn: BindableFunction): void;
-  /**
-   * Issue 15, the no-data evaluator: when each reading was last seen (the DynamoDB sink's latest table
-   * alone; Timestream's table read as `bindReader` does).
-   */
-  bindLatestReader(fn: BindableFunction): void;
 }
 
 type DynamoAction = `dynamodb:${string}`;
@@ -87,11 +82,6 @@ export class DynamoTimeSeries extends Construct implements TimeSeriesSink {
       timeseriesLatest: ['dynamodb:Query'],
       timeseriesRollups: ['dynamodb:Query'],
     });
-  }
-
-  /** Issue 15: the no-data evaluator reads the latest values only (DynamoLatestValues). */
-  bindLatestReader(fn: BindableFunction): void {
-    this.bind(fn, { timeseriesLatest: ['dynamodb:Query'] });
   }
 
   /** The hourly rollup: reads an hour of points, writes the hour's aggregates. */
@@ -222,11 +212,6 @@ export class TimestreamTimeSeries extends Construct implements TimeSeriesSink {
       new iam.PolicyStatement({ actions: ['timestream:Select'], resources: [this.tableArn] }),
     );
     grantDescribeEndpoints(fn);
-  }
-
-  /** Issue 15: the no-data evaluator's one query per type (readingsSeen) is a Select like the API's. */
-  bindLatestReader(fn: BindableFunction): void {
-    this.bindReader(fn);
   }
 }
 

@@ -6,7 +6,6 @@ export {
   timeseriesDocumentClient,
 } from './layout.js';
 export {
-  DynamoLatestValues,
   DynamoTimeseriesQuery,
   type DynamoTimeseriesQueryOptions,
   InvalidTimeseriesQuery,

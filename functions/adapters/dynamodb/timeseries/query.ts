@@ -121,17 +121,41 @@ export class DynamoTimeseriesQuery implements TimeseriesQuery {
   private readonly client: DynamoDBDocumentClient;
   private readonly tables: TimeseriesTableNamesOf;
   private readonly now: () => number;
-  private readonly latestValues: DynamoLatestValues;
 
   constructor(options: DynamoTimeseriesQueryOptions) {
     this.client = options.client;
     this.tables = options.tables;
     this.now = options.now ?? Date.now;
-    this.latestValues = new DynamoLatestValues({ ...options, table: options.tables.latest });
   }
 
   async latest(deviceId: string): Promise<LatestValue[]> {
-    return this.latestValues.latest(deviceId);
+    checkPattern('deviceId', deviceId, DEVICE_ID_PATTERN);
+    const latest = new Map<string, LatestValue>();
+    // One item per message kind: a handful of items, one page.
+    await this.queryPages(
+      {
+        TableName: this.tables.latest,
+        KeyConditionExpression: '#pk = :device',
+        ExpressionAttributeNames: { '#pk': PK },
+        ExpressionAttributeValues: { ':device': deviceId },
+      },
+      (item) => {
+        for (const [name, stored] of Object.entries(item)) {
+          if (!isMeasureAttribute(name)) continue;
+          // [value, time] or [value, time, 'SUSPECT'] (sink.ts, LatestEntry).
+          if (!Array.isArray(stored)) continue;
+          const [v, t, suspect] = stored as unknown[];
+          if (typeof t !== 'number') continue;
+          if (typeof v !== 'number' && typeof v !== 'boolean' && typeof v !== 'string') continue;
+          const quality = suspect === 'SUSPECT' ? 'SUSPECT' : 'GOOD';
+          const measure = measureOf(name);
+          const known = latest.get(measure);
+          if (!known || t > known.time) latest.set(measure, { measure, value: v, time: t, quality });
+        }
+        return true;
+      },
+    );
+    return [...latest.values()].sort((a, b) => (a.measure < b.measure ? -1 : a.measure > b.measure ? 1 : 0));
   }
 
   /**
@@ -346,79 +370,17 @@ export class DynamoTimeseriesQuery implements TimeseriesQuery {
 
   /** Follows LastEvaluatedKey for up to MAX_PAGES pages; `visit` gets each unexpired item. */
   private async queryPages(input: QueryCommandInput, visit: (item: Item) => boolean): Promise<void> {
-    return queryUnexpired(this.client, input, this.now(), visit);
-  }
-}
-
-/** Visits the unexpired items of a Query, page by page (at most MAX_PAGES), until `visit` says stop. */
-async function queryUnexpired(
-  client: DynamoDBDocumentClient,
-  input: QueryCommandInput,
-  now: number,
-  visit: (item: Item) => boolean,
-): Promise<void> {
-  let startKey: Item | undefined;
-  for (let page = 0; page < MAX_PAGES; page++) {
-    const output = await client.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
-    for (const item of output.Items ?? []) {
-      if (isExpired(item, now)) continue;
-      if (!visit(item)) return;
+    const now = this.now();
+    let startKey: Item | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const output = await this.client.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+      for (const item of output.Items ?? []) {
+        if (isExpired(item, now)) continue;
+        if (!visit(item)) return;
+      }
+      startKey = output.LastEvaluatedKey;
+      if (!startKey) return;
     }
-    startKey = output.LastEvaluatedKey;
-    if (!startKey) return;
-  }
-}
-
-/**
- * The latest values alone, over the latest table: what DynamoTimeseriesQuery's `latest` answers, for a
- * function granted that table only (the no-data evaluator, issue 15).
- */
-export class DynamoLatestValues implements Pick<TimeseriesQuery, 'latest'> {
-  private readonly client: DynamoDBDocumentClient;
-  private readonly table: string;
-  private readonly now: () => number;
-
-  constructor(options: {
-    /** A document client from `timeseriesDocumentClient` (layout.ts). */
-    readonly client: DynamoDBDocumentClient;
-    readonly table: string;
-    readonly now?: () => number;
-  }) {
-    this.client = options.client;
-    this.table = options.table;
-    this.now = options.now ?? Date.now;
-  }
-
-  async latest(deviceId: string): Promise<LatestValue[]> {
-    checkPattern('deviceId', deviceId, DEVICE_ID_PATTERN);
-    const latest = new Map<string, LatestValue>();
-    // One item per message kind: a handful of items, one page.
-    await queryUnexpired(
-      this.client,
-      {
-        TableName: this.table,
-        KeyConditionExpression: '#pk = :device',
-        ExpressionAttributeNames: { '#pk': PK },
-        ExpressionAttributeValues: { ':device': deviceId },
-      },
-      this.now(),
-      (item) => {
-        for (const [name, stored] of Object.entries(item)) {
-          if (!isMeasureAttribute(name)) continue;
-          // [value, time] or [value, time, 'SUSPECT'] (sink.ts, LatestEntry).
-          if (!Array.isArray(stored)) continue;
-          const [v, t, suspect] = stored as unknown[];
-          if (typeof t !== 'number') continue;
-          if (typeof v !== 'number' && typeof v !== 'boolean' && typeof v !== 'string') continue;
-          const quality = suspect === 'SUSPECT' ? 'SUSPECT' : 'GOOD';
-          const measure = measureOf(name);
-          const known = latest.get(measure);
-          if (!known || t > known.time) latest.set(measure, { measure, value: v, time: t, quality });
-        }
-        return true;
-      },
-    );
-    return [...latest.values()].sort((a, b) => (a.measure < b.measure ? -1 : a.measure > b.measure ? 1 : 0));
   }
 }
 
