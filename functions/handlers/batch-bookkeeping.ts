@@ -55,7 +55,10 @@ export class DeviceSeenBatch {
     return this.byDevice.size;
   }
 
-  /** One message of `deviceId`; `online` is set by status messages only; `readings`: the watched ones it carried. */
+  /**
+   * One message of `deviceId`; `online` is set by status messages only; `readings`: the watched ones
+   * it carried (each keeps the newest time it was carried at).
+   */
   add(
     deviceId: string,
     deviceType: string,
