@@ -6,12 +6,16 @@
  * - silence: a meter that stops publishing raises the no-data rule `meter-silent` (shortened to its 60 s
  *   floor through the registry API), and clears it once it publishes again; a meter publishing all
  *   along raises nothing.
+ * - a silent reading (issue 15): an environmental sensor that goes on publishing without its humidity
+ *   raises `humidity-silent` (shortened to 60 s) from its device record, and clears it once humidity
+ *   returns. It runs alongside the silenced meter (both wait out the same windows).
  * Every wait is bounded: the no-data evaluator measures silence from the start of its 60 s window, so
  * a raise takes up to two windows.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertRecord } from '../functions/ports/registry.js';
 import { parseFaultSpec } from '../simulator/faults.js';
@@ -60,6 +64,24 @@ const alertsOf = async (deviceId: string): Promise<AlertRecord[]> => {
   if (!response.ok) throw new Error(`/api/alerts: HTTP ${response.status}`);
   return ((await response.json()) as { items: AlertRecord[] }).items;
 };
+
+/** Sets a no-data rule's `silentSeconds` through the registry API. */
+async function setSilentSeconds(typeId: string, ruleId: string, silentSeconds: number): Promise<void> {
+  const typeUrl = `${platform.httpUrl}/api/device-types/${typeId}`;
+  const definition = (await (await fetch(typeUrl)).json()) as {
+    alertRules: { ruleId: string; silentSeconds?: number }[];
+  };
+  const rules = definition.alertRules.map((rule) =>
+    rule.ruleId === ruleId ? { ...rule, silentSeconds } : rule,
+  );
+  expect(rules.some((rule) => rule.ruleId === ruleId && rule.silentSeconds === silentSeconds)).toBe(true);
+  const edit = await fetch(typeUrl, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...definition, alertRules: rules }),
+  });
+  expect(edit.status).toBe(200);
+}
 
 /** Runs one device of `type` over MQTT to the local broker. */
 function publish(
@@ -142,22 +164,10 @@ describe('simulator faults raise alerts through the local platform', () => {
     expect(healthyRules).not.toContain('load-percentage-high');
   }, 90_000);
 
-  it('a silenced meter raises meter-silent and clears it when it publishes again; a steady one does not', async () => {
+  // Concurrent with the silent-reading test below: each waits out up to two 60 s windows.
+  it.concurrent('a silenced meter raises meter-silent and clears it when it publishes again; a steady one does not', async () => {
     // Prepare: meter-silent at its 60 s floor (default 3 x 60 s), through the registry API.
-    const typeUrl = `${platform.httpUrl}/api/device-types/smart_meter`;
-    const definition = (await (await fetch(typeUrl)).json()) as {
-      alertRules: { ruleId: string; silentSeconds?: number }[];
-    };
-    const rules = definition.alertRules.map((rule) =>
-      rule.ruleId === 'meter-silent' ? { ...rule, silentSeconds: 60 } : rule,
-    );
-    expect(rules.some((rule) => rule.silentSeconds === 60)).toBe(true);
-    const edit = await fetch(typeUrl, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...definition, alertRules: rules }),
-    });
-    expect(edit.status).toBe(200);
+    await setSilentSeconds('smart_meter', 'meter-silent', 60);
     // Both meters are known to the platform (their first messages bookkept).
     await Promise.all(
       ['silent-meter-1', 'steady-meter-1'].map((id) =>
@@ -218,5 +228,66 @@ describe('simulator faults raise alerts through the local platform', () => {
       'the clear of meter-silent',
       90_000,
     );
+  }, 300_000);
+
+  it.concurrent('a sensor that goes on without its humidity raises humidity-silent, and clears it when humidity returns', async () => {
+    // Prepare: humidity-silent at its 60 s floor (600 s shipped); the sensor reports humidity once.
+    await setSilentSeconds('environmental_sensor', 'humidity-silent', 60);
+    const sensor = await mqtt.connectAsync(platform.mqttUrl, { clientId: 'env-quiet-humidity-1' });
+    const report = (measurements: Record<string, number>) =>
+      sensor.publishAsync(
+        'dt/environmental_sensor/env-quiet-humidity-1/telemetry',
+        JSON.stringify({
+          device_id: 'env-quiet-humidity-1',
+          device_type: 'environmental_sensor',
+          timestamp: new Date().toISOString(),
+          event_type: 'telemetry',
+          measurements,
+        }),
+        { qos: 1 },
+      );
+    const alerts = async () =>
+      (await alertsOf('env-quiet-humidity-1')).filter((a) => a.rule_id === 'humidity-silent');
+    let raised: AlertRecord | undefined;
+    try {
+      await report({ temperature: 21, humidity: 40, pressure: 1013 });
+
+      // Act: temperature and pressure every 5 s, humidity no more.
+      const reporting = setInterval(() => void report({ temperature: 21, pressure: 1013 }), 5000);
+      try {
+        await waitUntil(
+          async () => {
+            raised = (await alerts()).find((a) => a.transition === 'raised');
+            return raised !== undefined;
+          },
+          'humidity-silent for the sensor without humidity',
+          // Two 60 s windows at most, plus the evaluator's period.
+          150_000,
+        );
+      } finally {
+        clearInterval(reporting);
+      }
+
+      // Assess: raised on the reading, while the device itself kept reporting.
+      expect(raised).toMatchObject({ rule_kind: 'no_data', path: 'humidity', threshold: 60 });
+      expect(raised?.value).toBeGreaterThan(60);
+      const device = (await (await fetch(`${platform.httpUrl}/api/devices/env-quiet-humidity-1`)).json()) as {
+        lastSeen: string;
+      };
+      expect(Date.parse(device.lastSeen)).toBeGreaterThan(Date.parse(raised?.triggered_at ?? '') - 10_000);
+
+      // Act: humidity again. Assess: the evaluator clears the alert by its condition.
+      await report({ temperature: 21, humidity: 41, pressure: 1013 });
+      await waitUntil(
+        async () =>
+          (await alerts()).some(
+            (a) => a.raised_alert_id === raised?.alert_id && a.cleared_by === 'condition',
+          ),
+        'the clear of humidity-silent',
+        90_000,
+      );
+    } finally {
+      await sensor.endAsync();
+    }
   }, 300_000);
 });

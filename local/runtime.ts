@@ -34,6 +34,7 @@ import { checkTarget } from '../functions/adapters/notifications/guarded-http.js
 import { createChannelSenders } from '../functions/adapters/notifications/senders.js';
 import type { Alert, Application, EnrichedMessage } from '../functions/core/index.js';
 import { type CompiledRegistry, compileRegistry } from '../functions/core/index.js';
+import { watchedReadingsOf } from '../functions/core/no-data.js';
 import {
   DEFAULT_RETRY_POLICY,
   deliveryFailureReason,
@@ -462,11 +463,16 @@ function startPipelineHandlers(
   // accumulation as the Lambda's, functions/handlers/batch-bookkeeping.ts).
   const seen = new DeviceSeenBatch();
   // The time-series writer handler runs in the time-series worker, next to DuckDB.
-  const writer = timeseries.writer((written) => {
-    // Measured in the worker once the points were committed: from the device's clock to queryable.
-    if (written.latencyMs !== undefined) stats.recordLatency(written.latencyMs);
-    seen.add(written.deviceId, written.deviceType, written.receivedAt, written.online);
-  });
+  const writer = timeseries.writer(
+    (written) => {
+      // Measured in the worker once the points were committed: from the device's clock to queryable.
+      if (written.latencyMs !== undefined) stats.recordLatency(written.latencyMs);
+      seen.add(written.deviceId, written.deviceType, written.receivedAt, written.online, written.readings);
+    },
+    // Issue 15: the readings no-data rules watch, recorded on the device records (what the no-data
+    // evaluator reads, as in AWS).
+    () => watchedReadingsOf(registry.current()),
+  );
   // Device bookkeeping leaves the hot path: one update per device every few seconds, and a last one
   // on stop.
   // Its counts follow delivery (at least once); the API shows counts derived from the store instead
@@ -741,7 +747,7 @@ async function startDataOps(
  */
 function startNoDataTimer(
   { log, onClose, options }: StageContext,
-  { registry, timeseries, pipeline, stats }: PipelineParts,
+  { registry, pipeline, stats }: PipelineParts,
 ) {
   const alertStore = new DynamoAlertStore({ client: registry.client, tableName: registry.tables.alerts });
   // Counted like the enrich stage's alert events: records of iot.alerts (stats and /metrics).
@@ -758,8 +764,8 @@ function startNoDataTimer(
   };
   const evaluateNoData = createNoDataHandler({
     registry: registry.current,
+    // Reading-level rules too: the device records hold each watched reading's last-seen time.
     devices: registry.deviceStore,
-    latest: (deviceId) => timeseries.latest(deviceId),
     alertState: registry.dynamo.alertState,
     alerts: alertStore,
     publish: publishAlerts,

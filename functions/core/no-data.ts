@@ -14,9 +14,9 @@
  */
 import type { RuleEvaluation, RuleObservation } from './alert-state.js';
 import { UPDATE_INTERVAL_FACTOR } from './alerts.js';
-import type { Alert } from './contract/messages.js';
+import type { Alert, EnrichedMessage } from './contract/messages.js';
 import type { NoDataRule } from './contract/registry.js';
-import type { CompiledDeviceType } from './registry.js';
+import type { CompiledDeviceType, CompiledRegistry } from './registry.js';
 import { toIsoTime } from './time.js';
 
 /** The evaluator runs once a minute (EventBridge Scheduler's finest rate); this is its window. */
@@ -40,8 +40,57 @@ export interface DeviceSilence {
   readonly deviceId: string;
   /** Epoch ms of the newest message from the device. */
   readonly lastSeen: number;
-  /** Epoch ms of the newest value of each reading, for reading-level rules (absent: not looked up). */
+  /**
+   * Epoch ms of the newest value of each watched reading (the device record's, recorded by the enrich
+   * stage's bookkeeping: see watchedReadingsOf); a reading absent here was never recorded.
+   */
   readonly readingsSeen?: ReadonlyMap<string, number>;
+}
+
+/**
+ * Reading paths some reading-level no-data rule of a type watches, per type id (types without such a
+ * rule are left out). A plain object, so it crosses to a worker thread as it is (local/timeseries).
+ */
+export type WatchedReadings = Readonly<Record<string, readonly string[]>>;
+
+const watchedByRegistry = new WeakMap<CompiledRegistry, WatchedReadings>();
+
+/**
+ * The readings the enrich stage's bookkeeping records on each device record (issue 15): only those a
+ * no-data rule watches, so a device record grows by one attribute per watched reading, not per reading.
+ * Computed once per compiled registry.
+ */
+export function watchedReadingsOf(registry: CompiledRegistry): WatchedReadings {
+  let watched = watchedByRegistry.get(registry);
+  if (!watched) {
+    const byType: Record<string, readonly string[]> = {};
+    for (const type of registry.typeList) {
+      const paths = new Set<string>();
+      for (const rule of type.noDataRules) if (rule.path !== undefined) paths.add(rule.path);
+      if (paths.size > 0) byType[type.typeId] = [...paths];
+    }
+    watched = byType;
+    watchedByRegistry.set(registry, watched);
+  }
+  return watched;
+}
+
+/**
+ * The watched readings a message carries a value for. A reading counts when its verdict is GOOD or
+ * SUSPECT; a BAD one (null, the wrong type, outside the physical range) does not: it is what the
+ * time-series sinks leave out too (timeseries.ts), so the silence an alert names is the gap an
+ * operator sees in the reading's chart, and a probe that keeps sending null or garbage is exactly what
+ * a reading-level no-data rule is there to catch while the device as a whole keeps reporting.
+ * Telemetry and trends carry readings; status and event messages none.
+ */
+export function watchedReadingsIn(message: EnrichedMessage, watched: WatchedReadings): string[] {
+  const paths = watched[message.device_metadata.device_type];
+  if (!paths || (message.event_type !== 'telemetry' && message.event_type !== 'trends')) return [];
+  const readings = message.data_quality.readings;
+  return paths.filter((path) => {
+    const verdict = readings[path]?.verdict;
+    return verdict !== undefined && verdict !== 'BAD';
+  });
 }
 
 /** The window index of a time: the evaluator's stream offset. */

@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { isDeviceId, MESSAGE_ID_PATTERN } from '../core/contract/identifiers.js';
 import type { Alert, EnrichedMessage } from '../core/contract/messages.js';
+import { type WatchedReadings, watchedReadingsIn } from '../core/no-data.js';
 import {
   type AlertStore,
   type DeviceStore,
@@ -41,41 +42,64 @@ const SAMPLE_WRITE_CONCURRENCY = 16;
 
 /**
  * Device bookkeeping gathered over a batch (or, locally, over a few seconds): per device its newest
- * receive time, how many messages, and the online flag of its newest status.
+ * receive time, how many messages, the online flag of its newest status, and (issue 15) the newest
+ * receive time of each watched reading its messages carried (watchedReadingsIn, core/no-data.ts).
  */
 export class DeviceSeenBatch {
   private readonly byDevice = new Map<
     string,
-    { deviceType: string; time: number; count: number; online?: boolean }
+    { deviceType: string; time: number; count: number; online?: boolean; readings?: Map<string, number> }
   >();
 
   get size(): number {
     return this.byDevice.size;
   }
 
-  /** One message of `deviceId`; `online` is set by status messages only. */
-  add(deviceId: string, deviceType: string, time: number, online?: boolean): void {
+  /**
+   * One message of `deviceId`; `online` is set by status messages only; `readings`: the watched ones
+   * it carried (each keeps the newest time it was carried at).
+   */
+  add(
+    deviceId: string,
+    deviceType: string,
+    time: number,
+    online?: boolean,
+    readings?: readonly string[],
+  ): void {
     const entry = this.byDevice.get(deviceId);
     const newest = entry === undefined || time >= entry.time;
     const latestOnline = online !== undefined && newest ? online : entry?.online;
+    let seen = entry?.readings;
+    if (readings && readings.length > 0) {
+      seen ??= new Map();
+      for (const path of readings) seen.set(path, Math.max(seen.get(path) ?? 0, time));
+    }
     this.byDevice.set(deviceId, {
       deviceType,
       time: Math.max(entry?.time ?? 0, time),
       count: (entry?.count ?? 0) + 1,
       ...(latestOnline === undefined ? {} : { online: latestOnline }),
+      ...(seen ? { readings: seen } : {}),
     });
   }
 
   /** The updates gathered so far, one per device; the batch starts empty again. */
   drain(): SeenUpdate[] {
-    const updates = [...this.byDevice].map(([deviceId, update]) => ({ deviceId, ...update }));
+    const updates = [...this.byDevice].map(([deviceId, { readings, ...update }]) => ({
+      deviceId,
+      ...update,
+      ...(readings ? { readingsSeen: Object.fromEntries(readings) } : {}),
+    }));
     this.byDevice.clear();
     return updates;
   }
 }
 
-/** The devices of a batch of enriched messages, one update each. */
-export function deviceUpdatesOf(messages: readonly EnrichedMessage[]): SeenUpdate[] {
+/** The devices of a batch of enriched messages, one update each, with the watched readings seen. */
+export function deviceUpdatesOf(
+  messages: readonly EnrichedMessage[],
+  watched: WatchedReadings,
+): SeenUpdate[] {
   const batch = new DeviceSeenBatch();
   for (const message of messages)
     batch.add(
@@ -83,6 +107,7 @@ export function deviceUpdatesOf(messages: readonly EnrichedMessage[]): SeenUpdat
       message.device_metadata.device_type,
       Date.parse(message.enrichment_info.received_at),
       message.event_type === 'status' ? message.status.online : undefined,
+      watchedReadingsIn(message, watched),
     );
   return batch.drain();
 }
@@ -105,6 +130,8 @@ export interface EnrichBatch {
   readonly enriched: readonly EnrichedMessage[];
   readonly alerts: readonly Alert[];
   readonly deadLetters: readonly StreamRecord[];
+  /** Issue 15: the readings recorded on each device record (watchedReadingsOf of the batch's registry). */
+  readonly watchedReadings: WatchedReadings;
 }
 
 export interface BookkeepingResult {
@@ -128,7 +155,9 @@ export async function recordEnrichBatch(
   }
   const views = await Promise.allSettled([
     ports.stats.recordOutcomes(batch.outcomes),
-    ...deviceUpdatesOf(batch.enriched).map((update) => ports.devices.recordSeen(update)),
+    ...deviceUpdatesOf(batch.enriched, batch.watchedReadings).map((update) =>
+      ports.devices.recordSeen(update),
+    ),
     forEachLimited(samplesOf(batch), SAMPLE_WRITE_CONCURRENCY, ([stage, sample]) =>
       ports.samples.add(stage, sample),
     ),

@@ -17,15 +17,17 @@ import {
   AlertStateConflict,
   type AlertStateStore,
   type AlertStore,
+  type DeviceRecord,
   type DeviceStore,
 } from '../ports/registry.js';
-import type { LatestValue } from '../ports/timeseries.js';
 
 export interface NoDataDependencies {
   readonly registry: () => Promise<CompiledRegistry> | CompiledRegistry;
+  /**
+   * The devices' last-seen records: the device's and, for reading-level rules, each watched reading's
+   * (recorded by the enrich stage's bookkeeping, batch-bookkeeping.ts): no other read per device.
+   */
   readonly devices: Pick<DeviceStore, 'listDevices'>;
-  /** Newest value per measure of a device, for reading-level rules (the time-series store's latest values). */
-  readonly latest?: (deviceId: string) => Promise<readonly LatestValue[]>;
   readonly alertState: AlertStateStore;
   readonly alerts: Pick<AlertStore, 'add'>;
   /** Publishes events to iot.alerts (local); in AWS the notifier reads the alerts table's stream. */
@@ -54,7 +56,6 @@ export function createNoDataHandler(dependencies: NoDataDependencies) {
     let conflicts = 0;
     for (const type of registry.typeList) {
       if (type.noDataRules.length === 0) continue;
-      const needsReadings = type.noDataRules.some((rule) => rule.path !== undefined);
       let cursor: string | undefined;
       do {
         const page = await dependencies.devices.listDevices({
@@ -66,17 +67,12 @@ export function createNoDataHandler(dependencies: NoDataDependencies) {
         const states = await dependencies.alertState.load(page.items.map((d) => d.deviceId));
         for (const device of page.items) {
           devices++;
-          let readingsSeen: Map<string, number> | undefined;
-          if (needsReadings && dependencies.latest) {
-            const latest = await dependencies.latest(device.deviceId);
-            readingsSeen = new Map(latest.map((value) => [value.measure, value.time]));
-          }
           const evaluation = evaluateNoData(
             type,
             {
               deviceId: device.deviceId,
               lastSeen: Date.parse(device.lastSeen),
-              ...(readingsSeen ? { readingsSeen } : {}),
+              readingsSeen: readingsSeenOf(device),
             },
             at,
           );
@@ -110,3 +106,7 @@ export function createNoDataHandler(dependencies: NoDataDependencies) {
     };
   };
 }
+
+/** A device record's watched readings, as epoch ms. */
+const readingsSeenOf = (device: DeviceRecord): Map<string, number> =>
+  new Map(Object.entries(device.readingsSeen ?? {}).map(([path, seen]) => [path, Date.parse(seen)]));

@@ -49,6 +49,11 @@ const ENTRIES = {
     load: () => import('./notifier.js'),
     required: ['AWS_REGION', 'NOTIFICATIONS_TABLE', 'NOTIFICATION_TOPIC_ARN'],
   },
+  // No-data evaluator (issue 15): the registry, devices and alerts tables, nothing of the time-series sink.
+  'no-data': {
+    load: () => import('./no-data.js'),
+    required: ['AWS_REGION', 'DEVICE_TYPES_TABLE', 'APPLICATIONS_TABLE', 'DEVICES_TABLE', 'ALERTS_TABLE'],
+  },
   // Data operations (issue 16).
   'data-ops': {
     load: () => import('./data-ops.js'),

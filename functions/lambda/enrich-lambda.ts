@@ -5,6 +5,7 @@
  */
 import { type StatsBatch, statsBatchOf } from '../adapters/dynamodb/pipeline-stats.js';
 import type { Alert, EnrichedMessage } from '../core/contract/messages.js';
+import { watchedReadingsOf } from '../core/no-data.js';
 import type { CompiledRegistry } from '../core/registry.js';
 import { recordEnrichBatch } from '../handlers/batch-bookkeeping.js';
 import { createEnrichHandler, type EnrichOutcomeSummary } from '../handlers/enrich.js';
@@ -76,7 +77,14 @@ export function createEnrichLambda(dependencies: EnrichLambdaDependencies) {
     const alerts = parsed<Alert>(producer.sent(TOPICS.alerts));
     const enriched = parsed<EnrichedMessage>(producer.sent(TOPICS.enriched));
     const deadLetters = producer.sent(TOPICS.dlq);
-    const views = await recordEnrichBatch(ports, { event, outcomes, enriched, alerts, deadLetters });
+    const views = await recordEnrichBatch(ports, {
+      event,
+      outcomes,
+      enriched,
+      alerts,
+      deadLetters,
+      watchedReadings: watchedReadingsOf(registry),
+    });
     if (views.failedViews > 0)
       logger.warn('bookkeeping writes failed (samples, devices or stats)', {
         failed: views.failedViews,

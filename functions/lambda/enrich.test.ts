@@ -85,15 +85,29 @@ describe('enrich Lambda on an MSK event', () => {
     ]);
   });
 
-  it('stores the alerts raised and updates each device once per batch', async () => {
+  it('stores the alerts raised and updates each device once per batch, with the readings no-data rules watch', async () => {
     const { handler, alerts, seen } = setup();
 
     await handler(mskRawEvent());
 
     expect(alerts.map((a) => [a.device_id, a.rule_id])).toEqual([['env-00002', 'temperature-high']]);
+    // humidity: environmental_sensor's humidity-silent watches it (issue 15); temperature and pressure
+    // no no-data rule watches.
     expect(seen.sort((a, b) => a.deviceId.localeCompare(b.deviceId))).toEqual([
-      { deviceId: 'env-00001', deviceType: 'environmental_sensor', time: 1795435200250, count: 1 },
-      { deviceId: 'env-00002', deviceType: 'environmental_sensor', time: 1795435200750, count: 1 },
+      {
+        deviceId: 'env-00001',
+        deviceType: 'environmental_sensor',
+        time: 1795435200250,
+        count: 1,
+        readingsSeen: { humidity: 1795435200250 },
+      },
+      {
+        deviceId: 'env-00002',
+        deviceType: 'environmental_sensor',
+        time: 1795435200750,
+        count: 1,
+        readingsSeen: { humidity: 1795435200750 },
+      },
     ]);
   });
 

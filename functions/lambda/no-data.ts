@@ -6,9 +6,9 @@
  * in the alerts table (whose stream feeds the notifier). A retried or overlapping invocation in the
  * same window changes nothing (idempotent per window).
  *
- * Reading-level no-data rules (`path`) compare, here, the device's last-seen time: the newest value
- * per reading lives in the environment's time-series sink, which this function does not read yet
- * (locally the runtime passes the time-series store's latest values).
+ * Reading-level no-data rules (`path`) compare when that reading was last seen, which the device
+ * record holds (the enrich stage records it for every reading a no-data rule watches): no read beyond
+ * the device list, whatever the time-series sink (no-data-dependencies.ts).
  *
  * Env vars read:
  *   DEVICE_TYPES_TABLE, APPLICATIONS_TABLE, DEVICES_TABLE, ALERTS_TABLE   table names          required
@@ -24,17 +24,11 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import {
-  DynamoAlertStateStore,
-  DynamoAlertStore,
-  DynamoDeviceStore,
-  DynamoRegistryStore,
-  documentClient,
-} from '../adapters/dynamodb/index.js';
-import type { CompiledRegistry } from '../core/registry.js';
-import { createNoDataHandler, type NoDataDependencies, type NoDataRunSummary } from '../handlers/no-data.js';
+import { documentClient } from '../adapters/dynamodb/index.js';
+import { createNoDataHandler, type NoDataRunSummary } from '../handlers/no-data.js';
 import { AWS_REGION_ENV, readRegistryRefreshMs, readTableNames } from './config.js';
 import { requireEnv } from './environment.js';
+import { createNoDataLambdaDependencies, type NoDataLambdaDependencies } from './no-data-dependencies.js';
 import {
   createObservability,
   instrument,
@@ -42,13 +36,9 @@ import {
   type Observability,
   traceClient,
 } from './observability.js';
-import { loadCompiledRegistry, Refreshing } from './support.js';
 
 export function createNoDataLambda(
-  dependencies: Omit<NoDataDependencies, 'registry'> & {
-    readonly registry: () => Promise<CompiledRegistry>;
-    readonly observability: Observability;
-  },
+  dependencies: NoDataLambdaDependencies & { readonly observability: Observability },
 ) {
   const { logger, metrics } = dependencies.observability;
   const run = createNoDataHandler(dependencies);
@@ -62,28 +52,20 @@ export function createNoDataLambda(
   };
 }
 
-// Composition root: read at cold start (a missing variable fails the init, naming it), reused warm.
+// Composition root (no-data-dependencies.ts): read at cold start (a missing variable fails the init,
+// naming it), reused warm.
 const observability = createObservability('iot-cloud-no-data');
 const region = requireEnv(AWS_REGION_ENV);
-const tables = readTableNames(['deviceTypes', 'applications', 'devices', 'alerts']);
-const dynamo = documentClient(traceClient(observability, new DynamoDBClient({ region })));
-const registryStore = new DynamoRegistryStore({ client: dynamo, tables });
-const registry = new Refreshing({
-  load: () => loadCompiledRegistry(registryStore),
-  refreshMs: readRegistryRefreshMs(),
-  onRefreshError: (error) =>
-    observability.logger.warn('registry refresh failed; keeping the previous registry', {
-      error: error as Error,
-    }),
-});
 
 export const handler: (event: ScheduledEvent, context?: Context) => Promise<NoDataRunSummary> = instrument(
   observability,
   createNoDataLambda({
-    registry: () => registry.current(),
-    devices: new DynamoDeviceStore({ client: dynamo, tableName: tables.devices }),
-    alertState: new DynamoAlertStateStore({ client: dynamo, tableName: tables.alerts }),
-    alerts: new DynamoAlertStore({ client: dynamo, tableName: tables.alerts }),
+    ...createNoDataLambdaDependencies({
+      dynamo: documentClient(traceClient(observability, new DynamoDBClient({ region }))),
+      tables: readTableNames(['deviceTypes', 'applications', 'devices', 'alerts']),
+      registryRefreshMs: readRegistryRefreshMs(),
+      observability,
+    }),
     observability,
   }),
 );

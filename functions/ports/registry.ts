@@ -134,6 +134,11 @@ export interface DeviceRecord {
   readonly messageCount: number;
   /** From the newest status message, when the device sent one. */
   readonly online?: boolean;
+  /**
+   * Issue 15: reading path -> when it was last seen (ISO 8601 UTC with milliseconds), for the readings
+   * some no-data rule of the device's type watches (functions/core/no-data.ts, watchedReadingsOf).
+   */
+  readonly readingsSeen?: Readonly<Record<string, string>>;
 }
 
 export interface SeenUpdate {
@@ -145,6 +150,11 @@ export interface SeenUpdate {
   readonly count: number;
   /** From a status message; kept only when `time` is the newest seen. */
   readonly online?: boolean;
+  /**
+   * Issue 15: watched reading path -> epoch ms of the newest message of this batch that carried it
+   * (each at most `time`); a stored time only ever moves forward.
+   */
+  readonly readingsSeen?: Readonly<Record<string, number>>;
 }
 
 export interface Page<T> {
@@ -161,7 +171,10 @@ export interface DeviceListQuery {
 }
 
 export interface DeviceStore {
-  /** Adds `count` messages; `firstSeen` keeps the earliest time, `lastSeen` the newest. */
+  /**
+   * Adds `count` messages; `firstSeen` keeps the earliest time, `lastSeen` the newest, and each of
+   * `readingsSeen` the newest.
+   */
   recordSeen(update: SeenUpdate): Promise<void>;
   getDevice(deviceId: string): Promise<DeviceRecord | undefined>;
   /** `ValidationError` for a malformed cursor or one from another query. */

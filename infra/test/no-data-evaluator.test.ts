@@ -1,7 +1,8 @@
 /**
  * The no-data evaluator (issue 15) in the synthesized platform stack: a one-minute EventBridge
  * Scheduler schedule on its function, a Scheduler role that may invoke only that function, the
- * function's DynamoDB actions exactly as its entry lists them, outside the VPC, and cdk-nag clean.
+ * function's DynamoDB actions exactly as its entry lists them (nothing of the time-series sink),
+ * outside the VPC, and cdk-nag clean.
  */
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +79,17 @@ describe('no-data evaluator', () => {
       expect.arrayContaining([TABLE_NAME_ENV.devices, TABLE_NAME_ENV.alerts, TABLE_NAME_ENV.deviceTypes]),
     );
     expect(resource.Properties?.VpcConfig).toBeUndefined();
+  });
+
+  it('reads nothing of the time-series sink: reading-level rules use the device records (issue 15)', () => {
+    const statements = policyStatements(env.platformTemplate)
+      .filter(({ policy }) => policy.startsWith('NoDataEvaluatorHandler'))
+      .map(({ statement }) => statement);
+    const variables = functionVariables(env.platformTemplate, /^Raises and clears no-data alerts/);
+
+    expect(statements.length).toBeGreaterThan(0);
+    expect(JSON.stringify(statements)).not.toMatch(/TimeSeries|timestream:/);
+    expect(Object.keys(variables).filter((name) => /^TIMESERIES_|^TIMESTREAM_/.test(name))).toEqual([]);
   });
 
   it('leaves cdk-nag with nothing unacknowledged', () => {

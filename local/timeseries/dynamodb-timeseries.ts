@@ -72,10 +72,10 @@ export async function startDynamoTimeseries(options: DynamoTimeseriesOptions): P
   const timer = setInterval(scheduleRollups, options.rollupIntervalMs ?? DEFAULT_LOCAL_ROLLUP_INTERVAL_MS);
 
   return {
-    writer: (onWritten) =>
+    writer: (onWritten, watchedReadings) =>
       createTimeseriesWriterHandler({
         sink: timedSink(sink, options.metrics ?? NO_METRICS, 'dynamodb'),
-        note: writtenNote,
+        note: (message) => writtenNote(message, watchedReadings()),
         onWritten: (notes) => {
           for (const summary of writtenSummaries(notes, Date.now())) onWritten(summary);
         },

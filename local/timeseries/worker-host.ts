@@ -3,6 +3,7 @@
  * thread. This side offers the writer as a Kafka handler for the `iot.enriched` consumer, and the
  * store's queries for the API.
  */
+import type { WatchedReadings } from '../../functions/core/no-data.js';
 import type { KafkaHandler } from '../../functions/ports/stream.js';
 import type {
   BucketPoint,
@@ -23,8 +24,11 @@ import type {
 } from './worker-protocol.js';
 
 export interface TimeseriesWorker extends TimeseriesQuery {
-  /** The time-series writer handler, run in the worker; `onWritten` hears of each message it stored. */
-  writer(onWritten: (summary: WrittenSummary) => void): KafkaHandler;
+  /**
+   * The time-series writer handler, run in the worker; `onWritten` hears of each message it stored,
+   * with the readings of `watchedReadings` (read at each batch: the registry can change) it carried.
+   */
+  writer(onWritten: (summary: WrittenSummary) => void, watchedReadings: () => WatchedReadings): KafkaHandler;
   /** Messages stored per device, derived from the points (see DuckDbTimeseriesStore.messageCounts). */
   messageCounts(deviceIds: readonly string[]): Promise<Map<string, number>>;
   /** Waits for the calls in flight, checkpoints and closes DuckDB, ends the thread. */
@@ -41,12 +45,14 @@ export async function startTimeseriesWorker(
   return {
     // Not an async function: the event is copied to the worker at once, and an async function would
     // hold its (large) argument until the worker answers.
-    writer: (onWritten) => (event) =>
-      call<WriteResult>({ op: 'write', event }).then(({ response, written, metrics: recorded }) => {
-        replayMetrics(metrics, recorded);
-        for (const summary of written) onWritten(summary);
-        return response;
-      }),
+    writer: (onWritten, watchedReadings) => (event) =>
+      call<WriteResult>({ op: 'write', event, watchedReadings: watchedReadings() }).then(
+        ({ response, written, metrics: recorded }) => {
+          replayMetrics(metrics, recorded);
+          for (const summary of written) onWritten(summary);
+          return response;
+        },
+      ),
     latest: (deviceId) => call<LatestValue[]>({ op: 'latest', deviceId }),
     series: (query: SeriesQuery) => call<RawPoint[]>({ op: 'series', query }),
     seriesPage: (query) => call<SeriesPage>({ op: 'seriesPage', query }),

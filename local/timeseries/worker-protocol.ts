@@ -1,5 +1,6 @@
 /** Requests from the pipeline thread to the time-series worker (worker.ts). */
 
+import type { WatchedReadings } from '../../functions/core/no-data.js';
 import type { KafkaBatchResponse, KafkaEvent } from '../../functions/ports/stream.js';
 import type { SeriesQuery } from '../../functions/ports/timeseries.js';
 import type { RecordedMetric } from '../metrics/worker-buffer.js';
@@ -19,6 +20,8 @@ export interface WrittenSummary {
   readonly latencyMs?: number;
   /** Status messages: what the device said. */
   readonly online?: boolean;
+  /** Issue 15: the watched readings the message carried (watchedReadingsIn), for the device record. */
+  readonly readings?: readonly string[];
 }
 
 export interface WriteResult {
@@ -29,7 +32,8 @@ export interface WriteResult {
 }
 
 export type TimeseriesRequest =
-  | { readonly op: 'write'; readonly event: KafkaEvent }
+  // watchedReadings: the registry's (issue 15), which the worker does not hold.
+  | { readonly op: 'write'; readonly event: KafkaEvent; readonly watchedReadings: WatchedReadings }
   | { readonly op: 'latest'; readonly deviceId: string }
   | { readonly op: 'series'; readonly query: SeriesQuery }
   | { readonly op: 'seriesPage'; readonly query: SeriesQuery }

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { watchedReadingsOf } from '../../functions/core/no-data.js';
 import { processMessage } from '../../functions/core/process-message.js';
 import { compileRegistry } from '../../functions/core/registry.js';
-import { breakerTelemetry, PROCESSED_AT, RECEIVED_AT } from '../../functions/core/test-support/messages.js';
+import {
+  breakerTelemetry,
+  environmentalTelemetry,
+  PROCESSED_AT,
+  RECEIVED_AT,
+} from '../../functions/core/test-support/messages.js';
 import type { KafkaEvent } from '../../functions/ports/stream.js';
 import { TOPICS } from '../../functions/shared/stream.js';
 import { seedRegistry } from '../../registry-data/index.js';
@@ -43,7 +49,10 @@ describe('the time-series worker', () => {
     };
     const written: WrittenSummary[] = [];
 
-    const response = await worker.writer((summary) => written.push(summary))(event);
+    const response = await worker.writer(
+      (summary) => written.push(summary),
+      () => ({}),
+    )(event);
 
     expect(response).toEqual({
       batchItemFailures: [{ itemIdentifier: { partition: 'iot.enriched-0', offset: 1 } }],
@@ -53,6 +62,27 @@ describe('the time-series worker', () => {
     expect(written[0]?.latencyMs).toEqual(expect.any(Number));
     expect(await worker.count()).toBeGreaterThan(0);
     expect((await worker.latest(fixture.device_id)).length).toBeGreaterThan(0);
+  });
+
+  // Issue 15: the device records hold the watched readings' last-seen times (the no-data evaluator's input).
+  it('reports the watched readings each written message carried, for the device record', async () => {
+    const registry = compileRegistry(seedRegistry);
+    const outcome = processMessage(
+      JSON.stringify(environmentalTelemetry()),
+      { receivedAt: RECEIVED_AT, processedAt: PROCESSED_AT },
+      { registry, service: 'enrich', serviceVersion: 'test' },
+    );
+    if (outcome.kind !== 'enriched') throw new Error(outcome.rejection.reason);
+    const written: WrittenSummary[] = [];
+
+    await worker.writer(
+      (summary) => written.push(summary),
+      () => watchedReadingsOf(registry),
+    )({ eventSource: 'aws:kafka', records: { 'iot.enriched-0': [record(5, outcome.json)] } });
+
+    expect(written).toEqual([
+      expect.objectContaining({ deviceId: 'env-001', receivedAt: RECEIVED_AT, readings: ['humidity'] }),
+    ]);
   });
 
   it('keeps a RangeError a RangeError across the thread (the API answers those with 400)', async () => {

@@ -10,6 +10,7 @@
  */
 import { workerData } from 'node:worker_threads';
 import { timedSink } from '../../functions/adapters/timed-sink.js';
+import type { WatchedReadings } from '../../functions/core/no-data.js';
 import { createTimeseriesWriterHandler } from '../../functions/handlers/timeseries-writer.js';
 import type { KafkaEvent } from '../../functions/ports/stream.js';
 import { BufferedMetrics } from '../metrics/worker-buffer.js';
@@ -36,7 +37,7 @@ const sink = timedSink(store, metrics, 'duckdb');
 function run(request: TimeseriesRequest): Promise<unknown> {
   switch (request.op) {
     case 'write':
-      return write(request.event);
+      return write(request.event, request.watchedReadings);
     case 'latest':
       return store.latest(request.deviceId);
     case 'series':
@@ -55,11 +56,11 @@ function run(request: TimeseriesRequest): Promise<unknown> {
   return Promise.reject(new Error(`unknown request ${JSON.stringify((request as { op?: unknown }).op)}`));
 }
 
-function write(event: KafkaEvent): Promise<WriteResult> {
+function write(event: KafkaEvent, watchedReadings: WatchedReadings): Promise<WriteResult> {
   let written: WrittenSummary[] = [];
   const handler = createTimeseriesWriterHandler({
     sink,
-    note: writtenNote,
+    note: (message) => writtenNote(message, watchedReadings),
     // Called once the points are committed.
     onWritten: (notes) => {
       written = writtenSummaries(notes, Date.now());

@@ -81,6 +81,74 @@ describe('recordSeen', () => {
     expect((await store.getDevice('d1'))?.online).toBe(true);
   });
 
+  // Issue 15: the watched readings' last-seen times (the no-data evaluator's per-reading input).
+  describe('readings seen', () => {
+    const seen = (time: number, readingsSeen: Record<string, number>, count = 1) =>
+      store.recordSeen({ deviceId: 'env-1', deviceType: 'environmental_sensor', time, count, readingsSeen });
+    const iso = (offset: number) => new Date(T0 + offset).toISOString();
+
+    it('records each reading with the device, and a newer batch moves each one forward', async () => {
+      await seen(T0, { humidity: T0, 'voltage.phase_a': T0 });
+      await seen(T0 + 60_000, { humidity: T0 + 60_000 });
+
+      expect(await store.getDevice('env-1')).toEqual({
+        deviceId: 'env-1',
+        deviceType: 'environmental_sensor',
+        firstSeen: iso(0),
+        lastSeen: iso(60_000),
+        messageCount: 2,
+        readingsSeen: { humidity: iso(60_000), 'voltage.phase_a': iso(0) },
+      });
+    });
+
+    it('never moves a reading back: an older batch only adds a reading newer than the one stored', async () => {
+      await seen(T0 + 60_000, { humidity: T0 + 60_000, pressure: T0 });
+
+      // Late and older than the record: its humidity is older, its pressure newer than stored.
+      await seen(T0 + 30_000, { humidity: T0 + 30_000, pressure: T0 + 30_000, battery: T0 + 20_000 });
+
+      expect(await store.getDevice('env-1')).toMatchObject({
+        lastSeen: iso(60_000),
+        messageCount: 2,
+        readingsSeen: { humidity: iso(60_000), pressure: iso(30_000), battery: iso(20_000) },
+      });
+    });
+
+    it('moves the device forward from a newest batch that carries a reading older than the one stored', async () => {
+      await seen(T0 + 30_000, { humidity: T0 + 30_000 });
+
+      // The newest batch of the device, but its humidity came in a message older than the stored one.
+      await seen(T0 + 60_000, { humidity: T0 + 10_000, pressure: T0 + 60_000 }, 2);
+
+      expect(await store.getDevice('env-1')).toMatchObject({
+        lastSeen: iso(60_000),
+        messageCount: 3,
+        readingsSeen: { humidity: iso(30_000), pressure: iso(60_000) },
+      });
+    });
+
+    it('keeps the newest of each reading over concurrent batches in any order', async () => {
+      const offsets = [5, 1, 6, 0, 3, 2, 4];
+      await Promise.all(
+        offsets.map((i) =>
+          seen(T0 + 10_000 + i * 1000, { humidity: T0 + i * 1000, pressure: T0 + (6 - i) * 1000 }),
+        ),
+      );
+
+      expect(await store.getDevice('env-1')).toMatchObject({
+        lastSeen: iso(16_000),
+        messageCount: 7,
+        readingsSeen: { humidity: iso(6000), pressure: iso(6000) },
+      });
+    });
+
+    it('refuses a reading that is no measurement path or is newer than the batch', async () => {
+      await expect(seen(T0, { 'seen:x': T0 })).rejects.toBeInstanceOf(ValidationError);
+      await expect(seen(T0, { humidity: T0 + 1 })).rejects.toBeInstanceOf(ValidationError);
+      expect(await store.getDevice('env-1')).toBeUndefined();
+    });
+  });
+
   it('validates ids before building a key', async () => {
     await expect(
       store.recordSeen({ deviceId: 'bad id', deviceType: 'smart_meter', time: T0, count: 1 }),
