@@ -770,14 +770,22 @@ function startNoDataTimer(
     alerts: alertStore,
     publish: publishAlerts,
   });
-  let noDataRun: Promise<unknown> = Promise.resolve();
+  // One run at a time (a tick during a run is skipped); a stop ends the running one early (its
+  // decisions so far are stored): a run over a large fleet once held a 30-minute soak's stop past its bound.
+  let noDataRun: Promise<unknown> | undefined;
+  const stopping = new AbortController();
   const noDataTimer = setInterval(() => {
-    noDataRun = evaluateNoData().catch((error: unknown) =>
-      log(`no-data evaluator: ${error instanceof Error ? error.message : String(error)}`),
-    );
+    noDataRun ??= evaluateNoData(stopping.signal)
+      .catch((error: unknown) =>
+        log(`no-data evaluator: ${error instanceof Error ? error.message : String(error)}`),
+      )
+      .finally(() => {
+        noDataRun = undefined;
+      });
   }, options.noDataIntervalMs ?? 15_000);
   onClose('no-data', async () => {
     clearInterval(noDataTimer);
+    stopping.abort();
     await noDataRun;
   });
   return { alertStore, publishAlerts };

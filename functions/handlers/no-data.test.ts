@@ -89,4 +89,35 @@ describe('no-data evaluator', () => {
       cleared_by: 'condition',
     });
   });
+
+  it('stops early when its signal is aborted, storing and publishing what it decided so far', async () => {
+    // Two silent meters; the stop comes while the first is decided.
+    for (const deviceId of ['meter-a', 'meter-b']) {
+      await devices.recordSeen({ deviceId, deviceType: 'smart_meter', time: T0, count: 1 });
+    }
+    const stopping = new AbortController();
+    const published: Alert[] = [];
+    const run = createNoDataHandler({
+      registry: () => registry,
+      devices,
+      alertState: {
+        load: (ids) => state.load(ids),
+        save: async (deviceId, states) => {
+          await state.save(deviceId, states);
+          stopping.abort();
+        },
+      },
+      alerts,
+      publish: async (events) => {
+        published.push(...events);
+      },
+      now: () => T0 + 10 * MINUTE,
+    });
+
+    const summary = await run(stopping.signal);
+
+    expect(summary).toMatchObject({ devices: 1, raised: 1 });
+    expect(published).toHaveLength(1);
+    expect((await alerts.get((published[0] as Alert).alert_id)).lifecycle).toMatchObject({ state: 'active' });
+  });
 });

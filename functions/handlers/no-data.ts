@@ -47,7 +47,11 @@ const PAGE = 500;
 
 export function createNoDataHandler(dependencies: NoDataDependencies) {
   const now = dependencies.now ?? Date.now;
-  return async (): Promise<NoDataRunSummary> => {
+  /**
+   * `signal`: a stop (the local platform's) ends the run early; what it decided so far is still
+   * stored and published, and the next run goes on from the stored state.
+   */
+  return async (signal?: AbortSignal): Promise<NoDataRunSummary> => {
     const registry = await dependencies.registry();
     const at = now();
     const events: Alert[] = [];
@@ -55,7 +59,7 @@ export function createNoDataHandler(dependencies: NoDataDependencies) {
     let devices = 0;
     let conflicts = 0;
     for (const type of registry.typeList) {
-      if (type.noDataRules.length === 0) continue;
+      if (type.noDataRules.length === 0 || signal?.aborted) continue;
       let cursor: string | undefined;
       do {
         const page = await dependencies.devices.listDevices({
@@ -66,6 +70,7 @@ export function createNoDataHandler(dependencies: NoDataDependencies) {
         cursor = page.nextCursor;
         const states = await dependencies.alertState.load(page.items.map((d) => d.deviceId));
         for (const device of page.items) {
+          if (signal?.aborted) break;
           devices++;
           const evaluation = evaluateNoData(
             type,
@@ -92,7 +97,7 @@ export function createNoDataHandler(dependencies: NoDataDependencies) {
           replayed.push(...decision.events.filter((e) => !decision.changed.has(e.rule_id)));
           events.push(...decision.events.filter((e) => decision.changed.has(e.rule_id)));
         }
-      } while (cursor);
+      } while (cursor && !signal?.aborted);
     }
     // Saved first, then stored and published: a crash in between is repaired by the next run in the
     // same window (a redelivery re-produces the same ids), like the enrich stage.
