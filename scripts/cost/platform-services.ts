@@ -26,7 +26,6 @@ import { MESSAGE_STAGES, METRICS, NOTIFICATION_OUTCOMES } from '../../functions/
 import { TABLES, TIMESERIES_TABLES } from '../../functions/shared/tables.js';
 import type { EnvironmentConfig } from '../../infra/lib/config.js';
 import { type SizedFunction, stackInventory, writeUnitsWithIndexes } from './inventory.js';
-import type { MessageProfile } from './model.js';
 import type { PriceKey } from './prices.js';
 
 const MILLION = 1_000_000;
@@ -76,18 +75,8 @@ export const PLATFORM_ASSUMPTIONS: PlatformAssumptions = {
   powertoolsMetrics: { busy: 20, idle: 6 },
 };
 
-/** What the model knows when it calls this module; per message, the measured profile's figures. */
-export interface PlatformContext
-  extends Pick<
-    MessageProfile,
-    | 'alertEventsPerMessage'
-    | 'alertStateWritesPerMessage'
-    | 'alertBytes'
-    | 'noDataDeviceShare'
-    | 'registryBytes'
-    | 'deviceTypes'
-    | 'retentionDays'
-  > {
+/** What the model knows when it calls this module. */
+export interface PlatformContext {
   readonly config: EnvironmentConfig;
   readonly rate: number;
   readonly messages: number;
@@ -95,6 +84,14 @@ export interface PlatformContext
   readonly devices: number;
   readonly secondsPerMonth: number;
   readonly hoursPerMonth: number;
+  /** Per message, measured (measure.ts, measure-enrich.ts). */
+  readonly alertEventsPerMessage: number;
+  readonly alertStateWritesPerMessage: number;
+  readonly alertBytes: number;
+  readonly noDataDeviceShare: number;
+  readonly registryBytes: number;
+  readonly deviceTypes: number;
+  readonly retentionDays: number;
   readonly pointItemBytes: number;
   readonly rawBytes: number;
   readonly enrichedBytes: number;
