@@ -159,18 +159,21 @@ export async function startWorker(file: URL, workerData: unknown, what: string):
     });
   };
 
-  /** Settles once every call now in flight has, whatever its outcome. */
-  const inFlightSettled = async (): Promise<void> => {
+  /**
+   * Settles once every call now in flight has, whatever its outcome; with `tellCallers` false (a forced
+   * exit) their callers are no longer told that outcome.
+   */
+  const inFlightSettled = async (tellCallers = true): Promise<void> => {
     const inFlight = [...waiting.values()].map(
       (waiter) =>
         new Promise<void>((settled) => {
           const { resolve, reject } = waiter;
           waiter.resolve = (value) => {
-            resolve(value);
+            if (tellCallers) resolve(value);
             settled();
           };
           waiter.reject = (error) => {
-            reject(error);
+            if (tellCallers) reject(error);
             settled();
           };
         }),
@@ -192,13 +195,7 @@ export async function startWorker(file: URL, workerData: unknown, what: string):
       call<Omit<WorkerMemory, 'what'>>({ op: MEMORY_REQUEST }).then((memory) => ({ what, ...memory })),
     hold: () => {
       held = true;
-      const ended = [...waiting.values()].map(
-        (waiter) =>
-          new Promise<void>((end) => {
-            waiter.resolve = () => end();
-            waiter.reject = () => end();
-          }),
-      );
+      const ended = inFlightSettled(false);
       // Again and again until they have ended: a statement queued natively but not begun when the
       // first interrupt came may start afterwards, uninterrupted.
       const interrupt = () => {
@@ -206,7 +203,7 @@ export async function startWorker(file: URL, workerData: unknown, what: string):
       };
       interrupt();
       const again = setInterval(interrupt, INTERRUPT_EVERY_MS).unref();
-      return Promise.all(ended).then(() => clearInterval(again));
+      return ended.then(() => clearInterval(again));
     },
   };
   liveWorkers.add(live);
