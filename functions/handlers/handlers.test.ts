@@ -130,6 +130,19 @@ describe('ingest bridge', () => {
   });
 });
 
+/** The enrich handler over the seed registry at NOW; `extra` adds or replaces dependencies. */
+const enrichHandler = (
+  producer: MemoryProducer,
+  extra: Partial<Parameters<typeof createEnrichHandler>[0]> = {},
+) =>
+  createEnrichHandler({
+    producer,
+    registry: () => registry,
+    service: 'enrich',
+    serviceVersion: 'test',
+    now: () => NOW,
+    ...extra,
+  });
 describe('enrich handler', () => {
   const telemetry = JSON.stringify({
     device_id: 'env-00001',
@@ -140,13 +153,7 @@ describe('enrich handler', () => {
   const headers = (topic: string) => ({ mqtt_topic: topic, received_at: String(NOW - 500) });
 
   const run = (records: Parameters<typeof kafkaEvent>[1], producer = new MemoryProducer()) =>
-    createEnrichHandler({
-      producer,
-      registry: () => registry,
-      service: 'enrich',
-      serviceVersion: 'test',
-      now: () => NOW,
-    })(kafkaEvent('iot.raw', records)).then((response) => ({ response, producer }));
+    enrichHandler(producer)(kafkaEvent('iot.raw', records)).then((response) => ({ response, producer }));
 
   it('enriches a good message, using the MQTT topic and receive time from the headers, and raises its alerts', async () => {
     const { response, producer } = await run([
@@ -187,11 +194,7 @@ describe('enrich handler', () => {
 
   it('reports only the record whose processing threw, so it alone is retried', async () => {
     const producer = new MemoryProducer();
-    const handler = createEnrichHandler({
-      producer,
-      registry: () => registry,
-      service: 'enrich',
-      serviceVersion: 'test',
+    const handler = enrichHandler(producer, {
       lookupDevice: (id) => {
         if (id === 'env-00002') throw new Error('device cache corrupted');
         return undefined;
@@ -212,14 +215,7 @@ describe('enrich handler', () => {
   it('raises one alert for a run of matching messages, clears it as an event, and raises again', async () => {
     const producer = new MemoryProducer();
     const suppressed: number[] = [];
-    const handler = createEnrichHandler({
-      producer,
-      registry: () => registry,
-      service: 'enrich',
-      serviceVersion: 'test',
-      now: () => NOW,
-      onSuppressedAlerts: (count) => suppressed.push(count),
-    });
+    const handler = enrichHandler(producer, { onSuppressedAlerts: (count) => suppressed.push(count) });
     const reading = (i: number, temperature: number) => ({
       key: 'env-00001',
       value: telemetry
@@ -248,13 +244,7 @@ describe('enrich handler', () => {
 
   it('lets no re-sent or late reading undo a newer one: no clear of a newer breach, no second raise', async () => {
     const producer = new MemoryProducer();
-    const handler = createEnrichHandler({
-      producer,
-      registry: () => registry,
-      service: 'enrich',
-      serviceVersion: 'test',
-      now: () => NOW,
-    });
+    const handler = enrichHandler(producer);
     const t0 = Date.parse('2026-11-23T12:00:00.000Z');
     // Reading time t0 + `second`; the bridge's receive time a second later unless told.
     const reading = (id: string, second: number, temperature: number, receivedSecond = second + 1) => ({
@@ -291,13 +281,7 @@ describe('enrich handler', () => {
 describe('time-series writer', () => {
   it('writes the points of every enriched message and reports a record that is not one', async () => {
     const producer = new MemoryProducer();
-    await createEnrichHandler({
-      producer,
-      registry: () => registry,
-      service: 'enrich',
-      serviceVersion: 'test',
-      now: () => NOW,
-    })(
+    await enrichHandler(producer)(
       kafkaEvent('iot.raw', [
         {
           key: 'env-00001',
