@@ -321,24 +321,27 @@ describe('units as data', () => {
     expect(message.decoded?.temperature).toBeUndefined();
   });
 
+  /** The IoT Cloud prototype's telemetry of breaker brk-9 on its own topic, `measurements` replaced in part. */
+  const prototypeTelemetryWith = (measurements: Record<string, unknown>) =>
+    enriched(
+      run(registry, 'iot/brk-9/raw', {
+        ...prototypeMessages(NOW)[0]?.payload,
+        device_id: 'brk-9',
+        measurements: { ...(prototypeMessages(NOW)[0]?.payload.measurements as object), ...measurements },
+      }),
+    );
+
   it.each([
     ['kW', 1.5, 'active', 1500],
     ['mA', 250, 'phase_a', 0.25],
   ])('converts group units (%s) on the components they fit only', (unit, value, component, expected) => {
     const group = unit === 'kW' ? 'power' : 'current';
-    const breaker = enriched(
-      run(registry, 'iot/brk-9/raw', {
-        ...prototypeMessages(NOW)[0]?.payload,
-        device_id: 'brk-9',
-        measurements: {
-          ...(prototypeMessages(NOW)[0]?.payload.measurements as object),
-          [group]:
-            group === 'power'
-              ? { active: value, reactive: 1945.16, apparent: 6094.73, factor: 0.948, unit }
-              : { phase_a: value, phase_b: value, phase_c: value, unit },
-        },
-      }),
-    );
+    const breaker = prototypeTelemetryWith({
+      [group]:
+        group === 'power'
+          ? { active: value, reactive: 1945.16, apparent: 6094.73, factor: 0.948, unit }
+          : { phase_a: value, phase_b: value, phase_c: value, unit },
+    });
 
     expect(breaker.decoded[`${group}.${component}`]).toBeCloseTo(expected, 9);
     expect(breaker.data_quality.readings[`${group}.${component}`].converted_from).toEqual({ value, unit });
@@ -352,16 +355,9 @@ describe('units as data', () => {
   it('flags a group unit that fits none of the group as UNIT_MISMATCH (A on a voltage group)', () => {
     // Found by the outside test (s8): a known unit of the wrong measure on a group was ignored, so
     // volts sent as amperes were stored as volts, GOOD, where an unknown unit is flagged.
-    const breaker = enriched(
-      run(registry, 'iot/brk-9/raw', {
-        ...prototypeMessages(NOW)[0]?.payload,
-        device_id: 'brk-9',
-        measurements: {
-          ...(prototypeMessages(NOW)[0]?.payload.measurements as object),
-          voltage: { phase_a: 117.27, phase_b: 117.34, phase_c: 118.52, unit: 'A' },
-        },
-      }),
-    );
+    const breaker = prototypeTelemetryWith({
+      voltage: { phase_a: 117.27, phase_b: 117.34, phase_c: 118.52, unit: 'A' },
+    });
 
     for (const phase of ['phase_a', 'phase_b', 'phase_c']) {
       expect(breaker.data_quality.readings[`voltage.${phase}`]).toEqual({
