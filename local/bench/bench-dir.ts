@@ -3,7 +3,7 @@
  * (Ctrl+C, SIGTERM) or fails: a run's data directory reaches hundreds of MB (gigabytes for a soak), and
  * an interrupted bench used to leave it in the temp dir. On an interrupt the processes writing in it
  * (the platform as its own process) are stopped and awaited first, so the removal does not race their
- * last writes. (bench:soak has the same handling of its own.)
+ * last writes.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,10 +1,10 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { StatsSnapshot } from '../../functions/handlers/api.js';
 import { createSimulatedFleet, createTransport, runFleet } from '../../simulator/index.js';
 import type { WorkerMemory } from '../worker-rpc.js';
+import { makeBenchDir, removeBenchDir, writesInBenchDir } from './bench-dir.js';
 import { startPlatformProcess } from './platform-process.js';
 
 const { values } = parseArgs({
@@ -33,6 +33,7 @@ const mb = (bytes: number) => (bytes / MB).toFixed(0);
 const startPlatform = (dataDir: string, probeFile: string) =>
   startPlatformProcess({
     dataDir,
+    onSpawn: writesInBenchDir,
     preload: [new URL('./memory-probe.ts', import.meta.url).href],
     platformArguments: ['--reset'],
     env: {
@@ -93,20 +94,12 @@ function slope(points: readonly (readonly [number, number])[]): number {
   return num / den / MB;
 }
 
-const dataDir = await mkdtemp(join(tmpdir(), 'iotcloud-soak-'));
+// Interrupted, the bench stops the platform (its own process, it would outlive the bench), then removes this.
+const dataDir = makeBenchDir('iotcloud-soak-');
 const probeFile = join(dataDir, 'memory-probe.jsonl');
 const platform = await startPlatform(join(dataDir, 'platform'), probeFile);
 const pid = platform.child.pid;
 if (pid === undefined) throw new Error('the platform has no pid');
-// Interrupted, the bench stops the platform (it is its own process and would outlive the bench).
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    platform.child.kill('SIGTERM');
-    void platform.exited
-      .then(() => rm(dataDir, { recursive: true, force: true }))
-      .finally(() => process.exit(130));
-  });
-}
 const started = Date.now();
 const rssSamples: [number, number][] = [];
 console.log(
@@ -216,5 +209,5 @@ try {
   const stopLines = output.slice(Math.max(0, output.lastIndexOf('stopping'))).trimEnd();
   console.log(`stop: exit ${code ?? signal} after ${Date.now() - stopStarted} ms; the platform printed:`);
   console.log(stopLines.replace(/^/gm, '  '));
-  await rm(dataDir, { recursive: true, force: true });
+  removeBenchDir(dataDir);
 }
